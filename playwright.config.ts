@@ -1,0 +1,25 @@
+// Playwright runs the e2e specs in headless Chromium with WebGPU against pages served by Vite on 127.0.0.1.
+import { defineConfig } from '@playwright/test';
+import { findChromium, webgpuChromiumArgs } from './e2e/find-chromium.ts';
+
+const port = Number(process.env.E2E_PORT ?? 5174);
+
+export default defineConfig({
+  testDir: 'e2e',
+  testMatch: '**/*.spec.ts',
+  timeout: 180_000,
+  expect: { timeout: 30_000 },
+  fullyParallel: false,
+  workers: 1,
+  reporter: process.env.CI ? [['list']] : [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    launchOptions: { executablePath: findChromium(), args: webgpuChromiumArgs },
+  },
+  webServer: {
+    command: `npx vite --host 127.0.0.1 --port ${port} --strictPort`,
+    url: `http://127.0.0.1:${port}/e2e/harness.html`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 120_000,
+  },
+});

@@ -1,0 +1,99 @@
+// GPU buffers: a scope that owns what a model or op creates, uploads, readback and uniforms.
+import type { GpuContext } from './device.ts';
+import { makeUniformData, type Kernel } from './kernel.ts';
+
+/** STORAGE | COPY_SRC | COPY_DST: the default for tensors (read lazily: GPUBufferUsage exists once WebGPU is loaded). */
+export function tensorUsage(): number {
+  return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+}
+
+function padded(byteLength: number): number {
+  return Math.max(4, Math.ceil(byteLength / 4) * 4);
+}
+
+/**
+ * Everything one owner (a model, an op call, a benchmark) allocates, destroyed together.
+ *   const scope = createScope(gpu);
+ *   const x = scope.createTensorBuffer(new Float32Array([1, 2, 3]), 'x'); scope.destroy();
+ */
+export interface GpuScope {
+  ctx: GpuContext;
+  buffers: GPUBuffer[];
+  /** A storage buffer of `byteLength` bytes (rounded up to 4), or holding `data`. */
+  createTensorBuffer(data: number | Float32Array | Uint32Array | Int32Array | Uint8Array, label: string, usage?: number): GPUBuffer;
+  /** A uniform buffer for `kernel`'s struct `name`, filled from named fields. */
+  createUniformBuffer(kernel: Kernel, name: string, values: Record<string, number | number[]>, label?: string): GPUBuffer;
+  /** Destroy every buffer of the scope; idempotent. */
+  destroy(): void;
+}
+
+export function createScope(ctx: GpuContext): GpuScope {
+  const scope: GpuScope = {
+    ctx,
+    buffers: [],
+    createTensorBuffer(data, label, usage = tensorUsage()) {
+      const size = padded(typeof data === 'number' ? data : data.byteLength);
+      const mapped = typeof data !== 'number';
+      const buffer = ctx.device.createBuffer({ label, size, usage, mappedAtCreation: mapped });
+      if (mapped) {
+        new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        buffer.unmap();
+      }
+      scope.buffers.push(buffer);
+      return buffer;
+    },
+    createUniformBuffer(kernel, name, values, label) {
+      const bytes = makeUniformData(kernel, name, values);
+      const buffer = ctx.device.createBuffer({
+        label: label ?? `${kernel.name}.${name}`, size: bytes.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true,
+      });
+      new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
+      buffer.unmap();
+      scope.buffers.push(buffer);
+      return buffer;
+    },
+    destroy() {
+      for (const b of scope.buffers) b.destroy();
+      scope.buffers.length = 0;
+    },
+  };
+  return scope;
+}
+
+/**
+ * Copy a buffer back to the CPU (one staging buffer, mapped, destroyed).
+ *   const bytes = await readBuffer(gpu, yBuf);
+ *   const y = new Float32Array(bytes);
+ */
+export async function readBuffer(ctx: GpuContext, src: GPUBuffer, byteLength = src.size, offset = 0): Promise<ArrayBuffer> {
+  const size = padded(byteLength);
+  const staging = ctx.device.createBuffer({ label: `readback ${src.label}`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  try {
+    const enc = ctx.device.createCommandEncoder({ label: 'readback' });
+    enc.copyBufferToBuffer(src, offset, staging, 0, size);
+    ctx.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    return staging.getMappedRange().slice(0, byteLength);
+  } finally {
+    staging.destroy();
+  }
+}
+
+/**
+ * Read `count` f32 values from a buffer.
+ *   const y = await readF32(gpu, yBuf, n);
+ *   console.log(y[0]);
+ */
+export async function readF32(ctx: GpuContext, src: GPUBuffer, count: number, offsetElements = 0): Promise<Float32Array> {
+  return new Float32Array(await readBuffer(ctx, src, count * 4, offsetElements * 4));
+}
+
+/**
+ * Narrow any numeric array to Float32Array (float64 reference data going to the GPU).
+ *   const x32 = toF32(reference.randnTensor([2, 3]).data);
+ *   x32.length; // 6
+ */
+export function toF32(a: ArrayLike<number>): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}

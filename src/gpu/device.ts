@@ -1,0 +1,170 @@
+// Device acquisition for the browser (navigator.gpu) and Node (the `webgpu` package, Dawn), with resource counters.
+
+/** What the adapter says about itself, plus where we got it. */
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  runtime: 'browser' | 'node';
+}
+
+/** Counts of GPU objects made through the device, to prove a training loop allocates nothing. */
+export interface GpuStats {
+  buffersCreated: number;
+  buffersLive: number;
+  bytesLive: number;
+  bindGroupsCreated: number;
+  pipelinesCreated: number;
+  submits: number;
+}
+
+/** A device plus what the engine needs to know about it. */
+export interface GpuContext {
+  device: GPUDevice;
+  adapter: AdapterSummary;
+  hasTimestampQuery: boolean;
+  /** When true, every run is wrapped in error scopes and a validation error throws. */
+  debug: boolean;
+  stats: GpuStats;
+  /** Resolves when the device is lost; `lostInfo` is set then. */
+  lost: Promise<GPUDeviceLostInfo>;
+  lostInfo: GPUDeviceLostInfo | null;
+  /** Pipeline cache, keyed by file + entry point + override constants (see kernel.ts). */
+  pipelines: Map<string, Promise<unknown>>;
+}
+
+export interface RequestGpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /** Limits the caller needs; the adapter's maximum is requested for buffer sizes by default. */
+  requiredLimits?: Record<string, number>;
+  debug?: boolean;
+  /** Use this GPU object instead of navigator.gpu / the `webgpu` package. */
+  gpu?: GPU;
+}
+
+export const webgpuMissingMessage =
+  'WebGPU is not available. In Chrome/Chromium 113+ it is on by default on Windows, macOS and ChromeOS; ' +
+  'on Linux start Chrome with --enable-unsafe-webgpu (and --enable-features=Vulkan), and serve the page from ' +
+  'http://localhost or https (navigator.gpu exists only in secure contexts). In Node, install the `webgpu` package; ' +
+  'without a GPU point Vulkan at SwiftShader: VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
+  '(Debian package chromium) with libvulkan1 installed.';
+
+const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+async function nodeGpu(): Promise<GPU> {
+  const name = 'webgpu';
+  let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    mod = await import(/* @vite-ignore */ name);
+  } catch (e) {
+    throw new Error(`${webgpuMissingMessage} (importing 'webgpu' failed: ${(e as Error).message})`);
+  }
+  Object.assign(globalThis, mod.globals);
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env;
+  if (env && !env.VK_ICD_FILENAMES && !env.VK_DRIVER_FILES) {
+    const fs = await import(/* @vite-ignore */ 'node:fs');
+    if (!fs.existsSync('/dev/nvidia0') && !fs.existsSync('/dev/dri') && fs.existsSync(swiftshaderIcd)) {
+      env.VK_ICD_FILENAMES = swiftshaderIcd;
+    }
+  }
+  if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
+  return mod.create([]);
+}
+
+/**
+ * Obtain a WebGPU device in the browser or in Node, with timestamp queries when the adapter has them.
+ *   const gpu = await requestGpu();
+ *   console.log(gpu.adapter.architecture, gpu.hasTimestampQuery);
+ */
+export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
+    && typeof (globalThis as { window?: unknown }).window === 'undefined';
+  const gpu = options.gpu ?? (isNode ? await nodeGpu() : nav?.gpu);
+  if (!gpu) throw new Error(webgpuMissingMessage);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new Error(`${webgpuMissingMessage} (requestAdapter returned null)`);
+  const requiredLimits: Record<string, number> = {
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: adapter.limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: adapter.limits.maxComputeWorkgroupSizeX,
+    maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage,
+  };
+  for (const [name, value] of Object.entries(options.requiredLimits ?? {})) {
+    const have = (adapter.limits as unknown as Record<string, number>)[name];
+    if (have === undefined) throw new Error(`requestGpu: unknown limit "${name}"`);
+    if (name.startsWith('min') ? have > value : have < value) {
+      throw new Error(`requestGpu: the adapter's ${name} is ${have}, but ${value} is needed`);
+    }
+    requiredLimits[name] = value;
+  }
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  const info = adapter.info ?? ({} as GPUAdapterInfo);
+  return createGpu(device, {
+    vendor: info.vendor ?? '',
+    architecture: info.architecture ?? '',
+    device: info.device ?? '',
+    description: info.description ?? '',
+    runtime: isNode ? 'node' : 'browser',
+  }, options.debug ?? false);
+}
+
+/**
+ * Wrap a device you already have; counts buffers, bind groups and pipelines made through it.
+ *   const gpu = createGpu(device);
+ *   gpu.stats.buffersLive; // 0
+ */
+export function createGpu(device: GPUDevice, adapter?: AdapterSummary, debug = false): GpuContext {
+  const stats: GpuStats = { buffersCreated: 0, buffersLive: 0, bytesLive: 0, bindGroupsCreated: 0, pipelinesCreated: 0, submits: 0 };
+  const ctx: GpuContext = {
+    device,
+    adapter: adapter ?? { vendor: '', architecture: '', device: '', description: '', runtime: 'browser' },
+    hasTimestampQuery: device.features.has('timestamp-query'),
+    debug,
+    stats,
+    lost: device.lost,
+    lostInfo: null,
+    pipelines: new Map(),
+  };
+  device.lost.then((info) => { ctx.lostInfo = info; });
+  instrument(device, stats);
+  return ctx;
+}
+
+const instrumented = new WeakSet<GPUDevice>();
+
+function instrument(device: GPUDevice, stats: GpuStats): void {
+  if (instrumented.has(device)) return;
+  instrumented.add(device);
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (desc: GPUBufferDescriptor) => {
+    const buffer = createBuffer(desc);
+    stats.buffersCreated++;
+    stats.buffersLive++;
+    stats.bytesLive += desc.size;
+    const destroy = buffer.destroy.bind(buffer);
+    let destroyed = false;
+    buffer.destroy = () => {
+      if (!destroyed) { destroyed = true; stats.buffersLive--; stats.bytesLive -= desc.size; }
+      destroy();
+    };
+    return buffer;
+  };
+  const createBindGroup = device.createBindGroup.bind(device);
+  device.createBindGroup = (desc: GPUBindGroupDescriptor) => { stats.bindGroupsCreated++; return createBindGroup(desc); };
+  const createPipeline = device.createComputePipeline.bind(device);
+  device.createComputePipeline = (desc: GPUComputePipelineDescriptor) => { stats.pipelinesCreated++; return createPipeline(desc); };
+  const createPipelineAsync = device.createComputePipelineAsync.bind(device);
+  device.createComputePipelineAsync = (desc: GPUComputePipelineDescriptor) => { stats.pipelinesCreated++; return createPipelineAsync(desc); };
+  const submit = device.queue.submit.bind(device.queue);
+  device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => { stats.submits++; submit(buffers); };
+}
+
+/** Throw if the device was lost, naming the reason (callers check this before each step). */
+export function assertNotLost(ctx: GpuContext): void {
+  if (ctx.lostInfo) throw new Error(`GPU device lost (${ctx.lostInfo.reason}): ${ctx.lostInfo.message}`);
+}

@@ -1,0 +1,58 @@
+// Dispatch records (pipeline + bind group + grid, made once) and running a list of them in one submit.
+import { assertNotLost, type GpuContext } from './device.ts';
+import type { Kernel } from './kernel.ts';
+
+/** One recorded kernel launch; built when a model is built, replayed every step. */
+export interface Dispatch {
+  kernel: Kernel;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  /** Says what it computes and at which shape, for error messages and profiles. */
+  label: string;
+}
+
+export const maxWorkgroupsPerDim = 65535;
+
+/**
+ * Workgroups for `n` independent items at `perWorkgroup` items each, capped at 65535 (kernels grid-stride).
+ *   const wg = gridFor(1e6, 256); // [3907, 1, 1]
+ *   pass.dispatchWorkgroups(...wg);
+ */
+export function gridFor(n: number, perWorkgroup: number): [number, number, number] {
+  return [Math.min(maxWorkgroupsPerDim, Math.max(1, Math.ceil(n / perWorkgroup))), 1, 1];
+}
+
+/**
+ * Record dispatches into an open compute pass (WebGPU orders storage writes between dispatches).
+ *   const pass = encoder.beginComputePass();
+ *   encodeDispatches(pass, model.forward); pass.end();
+ */
+export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dispatch[]): void {
+  for (const d of list) {
+    pass.setPipeline(d.kernel.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+  }
+}
+
+/**
+ * Run dispatches in one command buffer and wait for them; in debug mode a validation error throws.
+ *   await runDispatches(gpu, [relu], 'relu forward');
+ *   const y = await readF32(gpu, yBuf, n);
+ */
+export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run'): Promise<void> {
+  assertNotLost(ctx);
+  const { device } = ctx;
+  if (ctx.debug) device.pushErrorScope('validation');
+  const enc = device.createCommandEncoder({ label });
+  const pass = enc.beginComputePass({ label });
+  encodeDispatches(pass, list);
+  pass.end();
+  device.queue.submit([enc.finish()]);
+  if (ctx.debug) {
+    const err = await device.popErrorScope();
+    if (err) throw new Error(`${label}: ${err.message} (dispatches: ${list.map((d) => d.label).join('; ')})`);
+  }
+  await device.queue.onSubmittedWorkDone();
+  assertNotLost(ctx);
+}

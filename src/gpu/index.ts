@@ -1,0 +1,6 @@
+// The GPU layer: device acquisition, kernels by reflection, buffers, dispatch records, timers.
+export * from './device.ts';
+export * from './kernel.ts';
+export * from './buffers.ts';
+export * from './dispatch.ts';
+export * from './timer.ts';
