@@ -1,5 +1,6 @@
 // Playwright runs the e2e specs in headless Chromium with WebGPU against pages served by Vite on 127.0.0.1.
 import { defineConfig } from '@playwright/test';
+import { resolve } from 'node:path';
 import { findChromium, webgpuChromiumArgs } from './e2e/find-chromium.ts';
 
 const port = Number(process.env.E2E_PORT ?? 5174);
@@ -21,5 +22,7 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/e2e/harness.html`,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
+    // the dev server serves CIFAR-10 to the pages from here (the sample beside the checkout unless set)
+    env: { CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10') },
   },
 });

@@ -1,0 +1,187 @@
+// The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm] - relu} x (L-1) - affine - softmax.
+import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from './layers.ts';
+import type { AffineCache } from './layers.ts';
+import {
+  backwardBatchNormalization,
+  backwardBatchNormalizationAlternative,
+  forwardBatchNormalization,
+  makeBnParam,
+} from './batchnorm.ts';
+import type { BatchNormCache, BnParam } from './batchnorm.ts';
+import { makeRng } from './rng.ts';
+import { makeTensor, rowsCols } from './tensor.ts';
+import type { Tensor } from './tensor.ts';
+
+/** Constructor options, the seed's keyword arguments in camelCase; an unknown key is an error. */
+export interface FullyConnectedNeuralNetOptions {
+  /** Features per example (after flattening); default 3072 (CIFAR-10's 3x32x32). */
+  inputDim?: number;
+  /** Default 10. */
+  numClasses?: number;
+  /** Batchnorm before every ReLU (never on the output layer); default false. */
+  useBatchnorm?: boolean;
+  /** L2 strength: the loss adds `0.5 * reg * sum(W^2)` over every W; default 0. */
+  reg?: number;
+  /** Weights start as `weightScale * randn`; default 1e-2. */
+  weightScale?: number;
+  /** Seed of the RNG that draws W1, W2, ..., WL in that order; default 0. */
+  seed?: number;
+  /** Which batchnorm backward to use: the staged graph (default) or the closed form. */
+  backwardVariant?: 'graph' | 'alternative';
+}
+
+const OPTION_KEYS = ['inputDim', 'numClasses', 'useBatchnorm', 'reg', 'weightScale', 'seed', 'backwardVariant'];
+
+/** What one hidden layer's forward keeps for the backward pass. */
+interface HiddenCache {
+  affine: AffineCache;
+  bn: BatchNormCache | null;
+  relu: Tensor;
+}
+
+/**
+ * A fully-connected classifier with L = hiddenDims.length + 1 affine layers, softmax loss and
+ * optional batchnorm, trained in float64 on the CPU; the reference the GPU network is checked against.
+ * @example
+ *   const net = new FullyConnectedNeuralNet([100, 100], { useBatchnorm: true, seed: 1 });
+ *   const { loss, grads } = net.loss(X, y); // grads.W1, grads.gamma1, ...
+ */
+export class FullyConnectedNeuralNet {
+  readonly hiddenDims: number[];
+  readonly numLayers: number;
+  readonly inputDim: number;
+  readonly numClasses: number;
+  readonly useBatchnorm: boolean;
+  readonly backwardVariant: 'graph' | 'alternative';
+  reg: number;
+  /** `W1..WL` ([in, out]), `b1..bL`, and with batchnorm `gamma1..gamma(L-1)`, `beta1..beta(L-1)` (all 1-D [H]). */
+  params: Record<string, Tensor> = {};
+  /** One per hidden layer when `useBatchnorm` (empty otherwise); running statistics start as zeros. */
+  bnParams: BnParam[] = [];
+
+  constructor(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}) {
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.includes(key)) {
+        throw new Error(`FullyConnectedNeuralNet: unknown option "${key}" (expected one of ${OPTION_KEYS.join(', ')})`);
+      }
+    }
+    const { inputDim = 3072, numClasses = 10, useBatchnorm = false, reg = 0, weightScale = 1e-2, seed = 0 } = options;
+    const { backwardVariant = 'graph' } = options;
+    const dims = [inputDim, ...hiddenDims, numClasses];
+    if (!dims.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new Error(`FullyConnectedNeuralNet: layer sizes must be positive integers, got ${JSON.stringify(dims)}`);
+    }
+    for (const [name, v] of Object.entries({ reg, weightScale })) {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`FullyConnectedNeuralNet: ${name} must be a finite number >= 0, got ${v}`);
+    }
+    if (backwardVariant !== 'graph' && backwardVariant !== 'alternative') {
+      throw new Error(`FullyConnectedNeuralNet: backwardVariant must be "graph" or "alternative", got "${backwardVariant}"`);
+    }
+    this.hiddenDims = [...hiddenDims];
+    this.numLayers = hiddenDims.length + 1;
+    this.inputDim = inputDim;
+    this.numClasses = numClasses;
+    this.useBatchnorm = useBatchnorm;
+    this.backwardVariant = backwardVariant;
+    this.reg = reg;
+
+    const rng = makeRng(seed);
+    for (let l = 1; l <= this.numLayers; l++) {
+      this.params[`W${l}`] = rng.randnTensor([dims[l - 1], dims[l]], weightScale);
+    }
+    for (let l = 1; l <= this.numLayers; l++) this.params[`b${l}`] = makeTensor([dims[l]]);
+    if (useBatchnorm) {
+      for (let l = 1; l < this.numLayers; l++) {
+        this.params[`gamma${l}`] = makeTensor([dims[l]], new Float64Array(dims[l]).fill(1));
+        this.params[`beta${l}`] = makeTensor([dims[l]]);
+        this.bnParams.push(makeBnParam('train', dims[l]));
+      }
+    }
+  }
+
+  /**
+   * Class scores [N, C] for X [N, ...] (flattened to inputDim), with batchnorm in TEST mode: it
+   * normalizes with the running statistics and leaves `bnParams` untouched.
+   * @example
+   *   const s = net.scores(Xval); // Tensor [N, numClasses]
+   *   const bestOfRow0 = s.data.subarray(0, net.numClasses).reduce((b, v, j, r) => (v > r[b] ? j : b), 0);
+   */
+  scores(X: Tensor): Tensor {
+    return this.forward(X, 'test', 'FullyConnectedNeuralNet.scores').scores;
+  }
+
+  /**
+   * Without `y`: the class scores, as `scores(X)`. With `y`: a train-mode pass (batch statistics,
+   * running statistics updated) returning the mean softmax loss plus `0.5 * reg * sum(W^2)` and
+   * the gradient of that loss for every entry of `params`.
+   * @example
+   *   const { loss, grads } = net.loss(Xbatch, yBatch); // grads.W1 has W1's shape
+   *   const scores = net.loss(Xval);                     // no labels: test-mode scores
+   */
+  loss(X: Tensor): Tensor;
+  loss(X: Tensor, y: ArrayLike<number>): { loss: number; grads: Record<string, Tensor> };
+  loss(X: Tensor, y?: ArrayLike<number>): Tensor | { loss: number; grads: Record<string, Tensor> } {
+    if (y === undefined) return this.scores(X);
+    const { scores, caches, outCache } = this.forward(X, 'train', 'FullyConnectedNeuralNet.loss');
+    const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, y);
+    const L = this.numLayers;
+    let regLoss = 0;
+    for (let l = 1; l <= L; l++) for (const w of this.params[`W${l}`].data) regLoss += w * w;
+    const grads: Record<string, Tensor> = {};
+
+    let { dx: dh, dw, db } = affineBackward(dscores, outCache);
+    grads[`W${L}`] = this.addRegGrad(dw, `W${L}`);
+    grads[`b${L}`] = db;
+    for (let l = L - 1; l >= 1; l--) {
+      const cache = caches[l - 1];
+      let da = reluBackward(dh, cache.relu);
+      if (cache.bn !== null) {
+        const bnBackward = this.backwardVariant === 'graph' ? backwardBatchNormalization : backwardBatchNormalizationAlternative;
+        const { dx, dgamma, dbeta } = bnBackward(da, cache.bn);
+        grads[`gamma${l}`] = makeTensor([dgamma.length], dgamma);
+        grads[`beta${l}`] = makeTensor([dbeta.length], dbeta);
+        da = dx;
+      }
+      ({ dx: dh, dw, db } = affineBackward(da, cache.affine));
+      grads[`W${l}`] = this.addRegGrad(dw, `W${l}`);
+      grads[`b${l}`] = db;
+    }
+    return { loss: dataLoss + 0.5 * this.reg * regLoss, grads };
+  }
+
+  /** The forward pass; `mode` sets batchnorm's mode (test mode works on copies of bnParams). */
+  private forward(X: Tensor, mode: 'train' | 'test', fn: string): { scores: Tensor; caches: HiddenCache[]; outCache: AffineCache } {
+    const [n, d] = rowsCols(fn, 'X', X.shape);
+    if (d !== this.inputDim) {
+      throw new Error(`${fn}: X has shape [${X.shape.join(',')}] (${d} features per row), expected inputDim ${this.inputDim}`);
+    }
+    let h: Tensor = { data: X.data, shape: [n, d] };
+    const caches: HiddenCache[] = [];
+    for (let l = 1; l < this.numLayers; l++) {
+      const affine = affineForward(h, this.params[`W${l}`], this.params[`b${l}`]);
+      let a = affine.out;
+      let bn: BatchNormCache | null = null;
+      if (this.useBatchnorm) {
+        const stored = this.bnParams[l - 1];
+        // Train mode writes the running statistics back into bnParams; test mode must not touch them.
+        const bnParam = mode === 'train' ? Object.assign(stored, { mode }) : { ...stored, mode };
+        const r = forwardBatchNormalization(a, this.params[`gamma${l}`].data, this.params[`beta${l}`].data, bnParam);
+        a = r.out;
+        bn = r.cache;
+      }
+      const relu = reluForward(a);
+      caches.push({ affine: affine.cache, bn, relu: relu.cache });
+      h = relu.out;
+    }
+    const L = this.numLayers;
+    const out = affineForward(h, this.params[`W${L}`], this.params[`b${L}`]);
+    return { scores: out.out, caches, outCache: out.cache };
+  }
+
+  /** dW + reg * W. */
+  private addRegGrad(dw: Tensor, name: string): Tensor {
+    const w = this.params[name].data;
+    for (let i = 0; i < dw.data.length; i++) dw.data[i] += this.reg * w[i];
+    return dw;
+  }
+}

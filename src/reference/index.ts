@@ -1,0 +1,8 @@
+// The float64 CPU reference of every seed function, re-exported in one place.
+export * from './tensor.ts';
+export * from './rng.ts';
+export * from './layers.ts';
+export * from './batchnorm.ts';
+export * from './fc-net.ts';
+export * from './optim.ts';
+export * from './gradient-check.ts';

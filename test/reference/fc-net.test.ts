@@ -1,0 +1,233 @@
+// FullyConnectedNeuralNet: construction, the seed's cell 7 gradient checks, regularization, and test-mode scores.
+import { describe, expect, it } from 'vitest';
+import {
+  FullyConnectedNeuralNet,
+  affineForward,
+  evalNumericalGradient,
+  makeRng,
+  makeTensor,
+  relError,
+  reluForward,
+} from '../../src/reference/index.ts';
+import type { Tensor } from '../../src/reference/index.ts';
+
+const H = 1e-5;
+
+/**
+ * Checks every analytic gradient of `model.loss(X, y)` against numerical gradients, element by element:
+ * `|num - ana| <= 1e-5 * (|num| + |ana|) + floor`.
+ *
+ * Why not the seed's plain `relError(evalNumericalGradient(f, p, 1e-5), ana) < 1e-5`: its 1e-8 floor
+ * demands an absolute error under 1e-13 for tiny elements, but a central difference of a loss of
+ * size L resolves only about `eps_machine * L / h` ~ 5e-11 (so a pre-batchnorm bias, whose true
+ * gradient is exactly 0, scores ~2e-3), and with N = 2 batchnorm the loss bends on the scale of
+ * sqrt(bn eps) ~ 3e-3, so the h^2 truncation error of h = 1e-5 reaches 1e-4 relative. Hence:
+ * Richardson extrapolation of evalNumericalGradient at h and h/2 (cancels the h^2 term), and a floor
+ * of 16 units of that resolution (~1e-9), far below any gradient a real bug would disturb.
+ */
+function expectGradientsClose(model: FullyConnectedNeuralNet, X: Tensor, y: number[]): void {
+  const { loss, grads } = model.loss(X, y);
+  expect(Number.isFinite(loss)).toBe(true);
+  expect(Object.keys(grads).sort()).toEqual(Object.keys(model.params).sort());
+  const floor = (16 * Number.EPSILON * Math.abs(loss)) / H;
+  const f = (): number => model.loss(X, y).loss;
+  for (const name of Object.keys(grads).sort()) {
+    const p = model.params[name];
+    expect(grads[name].shape, name).toEqual(p.shape);
+    const numH = evalNumericalGradient(f, p.data, H);
+    const numHalf = evalNumericalGradient(f, p.data, H / 2);
+    let worst = 0;
+    grads[name].data.forEach((ana, i) => {
+      const num = (4 * numHalf[i] - numH[i]) / 3;
+      worst = Math.max(worst, Math.abs(num - ana) / (1e-5 * (Math.abs(num) + Math.abs(ana)) + floor));
+    });
+    expect(worst, `${name}: worst |num - ana| over its tolerance`).toBeLessThan(1);
+  }
+}
+
+/** The seed's plain check: relError(evalNumericalGradient(f, p, 1e-5), analytic). */
+function seedRelError(model: FullyConnectedNeuralNet, X: Tensor, y: number[], name: string): number {
+  const { grads } = model.loss(X, y);
+  return relError(evalNumericalGradient(() => model.loss(X, y).loss, model.params[name].data, H), grads[name].data);
+}
+
+/** The smallest |ReLU input| of a train-mode forward pass of a net without batchnorm (its distance to a kink). */
+function minDistanceToKink(model: FullyConnectedNeuralNet, X: Tensor): number {
+  let h = X;
+  let m = Infinity;
+  for (let l = 1; l < model.numLayers; l++) {
+    const a = affineForward(h, model.params[`W${l}`], model.params[`b${l}`]).out;
+    for (const v of a.data) m = Math.min(m, Math.abs(v));
+    h = reluForward(a).out;
+  }
+  return m;
+}
+
+/** The seed's cell 7 data: N x D standard normal X and N labels in 0..C-1. */
+function makeData(seed: number, n: number, d: number, c: number): { X: Tensor; y: number[] } {
+  const rng = makeRng(seed);
+  const X = rng.randnTensor([n, d]);
+  return { X, y: Array.from({ length: n }, () => rng.randint(c)) };
+}
+
+describe('FullyConnectedNeuralNet construction', () => {
+  it('names, shapes and initial values of params follow the seed', () => {
+    const net = new FullyConnectedNeuralNet([4, 3], { inputDim: 5, numClasses: 2, useBatchnorm: true, weightScale: 0.1, seed: 42 });
+    expect(net.numLayers).toBe(3);
+    expect(net.hiddenDims).toEqual([4, 3]);
+    expect(net.useBatchnorm).toBe(true);
+    expect(net.reg).toBe(0);
+    expect(Object.keys(net.params).sort()).toEqual(['W1', 'W2', 'W3', 'b1', 'b2', 'b3', 'beta1', 'beta2', 'gamma1', 'gamma2']);
+    const rng = makeRng(42);
+    for (const [name, shape] of [['W1', [5, 4]], ['W2', [4, 3]], ['W3', [3, 2]]] as const) {
+      expect(net.params[name]).toEqual(rng.randnTensor(shape, 0.1)); // drawn in the order W1, W2, W3
+    }
+    expect(net.params.b1.data).toEqual(new Float64Array(4));
+    expect(net.params.b3.shape).toEqual([2]);
+    expect(net.params.gamma2.data).toEqual(Float64Array.of(1, 1, 1));
+    expect(net.params.beta1.data).toEqual(new Float64Array(4));
+    expect(net.bnParams.map((p) => [p.mode, p.runningMean?.length, p.runningVar?.length])).toEqual([['train', 4, 4], ['train', 3, 3]]);
+  });
+
+  it('has no batchnorm parameters without useBatchnorm, and defaults inputDim 3072, numClasses 10', () => {
+    const net = new FullyConnectedNeuralNet([7]);
+    expect(Object.keys(net.params).sort()).toEqual(['W1', 'W2', 'b1', 'b2']);
+    expect(net.params.W1.shape).toEqual([3072, 7]);
+    expect(net.params.W2.shape).toEqual([7, 10]);
+    expect(net.bnParams).toEqual([]);
+  });
+
+  it('rejects unknown options and bad values', () => {
+    expect(() => new FullyConnectedNeuralNet([5], { use_batchnorm: true } as never)).toThrow(/unknown option "use_batchnorm"/);
+    expect(() => new FullyConnectedNeuralNet([5, 0])).toThrow(/positive integers/);
+    expect(() => new FullyConnectedNeuralNet([5], { reg: -1 })).toThrow(/reg must be/);
+    expect(() => new FullyConnectedNeuralNet([5], { backwardVariant: 'fast' } as never)).toThrow(/backwardVariant/);
+  });
+});
+
+describe('gradient checks (seed cell 7)', () => {
+  const [N, D, H1, H2, C] = [2, 15, 20, 30, 10];
+  const { X, y } = makeData(7, N, D, C);
+
+  for (const reg of [0, 3.14]) {
+    it(`batchnorm net [${H1}, ${H2}], N = 2, reg = ${reg}: every gradient matches`, () => {
+      const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, reg, weightScale: 5e-2, useBatchnorm: true });
+      expectGradientsClose(model, X, y);
+      // Where no gradient element sits below the loss's resolution, the seed's plain check holds as is.
+      for (const name of ['W3', 'b3', 'gamma1', 'gamma2', 'beta1', 'beta2']) {
+        expect(seedRelError(model, X, y, name), name).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('pre-batchnorm biases get an exactly zero gradient (batchnorm undoes any per-feature shift)', () => {
+    const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, weightScale: 5e-2, useBatchnorm: true });
+    const { loss, grads } = model.loss(X, y);
+    const resolution = (Number.EPSILON * loss) / H;
+    for (const name of ['b1', 'b2']) {
+      expect(Math.max(...grads[name].data.map(Math.abs)), name).toBeLessThan(1e-14);
+      const num = evalNumericalGradient(() => model.loss(X, y).loss, model.params[name].data);
+      expect(Math.max(...num.map(Math.abs)), name).toBeLessThan(16 * resolution);
+    }
+  });
+
+  it('the closed-form batchnorm backward gives the same network gradients as the staged graph', () => {
+    const options = { inputDim: D, numClasses: C, reg: 3.14, weightScale: 5e-2, useBatchnorm: true, seed: 3 };
+    const graph = new FullyConnectedNeuralNet([H1, H2], options).loss(X, y);
+    const closed = new FullyConnectedNeuralNet([H1, H2], { ...options, backwardVariant: 'alternative' }).loss(X, y);
+    expect(closed.loss).toBe(graph.loss);
+    for (const name of ['W1', 'W2', 'W3', 'gamma1', 'gamma2', 'beta1', 'beta2']) {
+      expect(relError(closed.grads[name].data, graph.grads[name].data), name).toBeLessThan(1e-10);
+    }
+  });
+
+  for (const reg of [0, 3.14]) {
+    it(`net without batchnorm, reg = ${reg}: every gradient matches`, () => {
+      const data = makeData(11, N, D, C);
+      const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, reg, weightScale: 5e-2, seed: 4 });
+      // A centered difference across a ReLU kink is meaningless; this point is at least 10h from every kink.
+      expect(minDistanceToKink(model, data.X)).toBeGreaterThan(10 * H);
+      expectGradientsClose(model, data.X, data.y);
+    });
+  }
+
+  for (const backwardVariant of ['graph', 'alternative'] as const) {
+    it(`3-hidden-layer batchnorm net, ${backwardVariant} backward: every gradient matches`, () => {
+      const data = makeData(12, 4, 9, 6);
+      const model = new FullyConnectedNeuralNet([8, 7, 5], { inputDim: 9, numClasses: 6, reg: 0.5, weightScale: 5e-2, useBatchnorm: true, seed: 5, backwardVariant });
+      expectGradientsClose(model, data.X, data.y);
+    });
+  }
+});
+
+describe('loss', () => {
+  it('adds 0.5 * reg * sum(W^2) over the weights only, and reg * W to their gradients', () => {
+    const { X, y } = makeData(13, 6, 8, 4);
+    const plain = new FullyConnectedNeuralNet([5], { inputDim: 8, numClasses: 4, weightScale: 0.3, useBatchnorm: true, seed: 9 });
+    const withReg = new FullyConnectedNeuralNet([5], { inputDim: 8, numClasses: 4, weightScale: 0.3, useBatchnorm: true, seed: 9, reg: 0.7 });
+    withReg.params.b1.data.fill(0.25); // biases, gamma and beta are not regularized
+    plain.params.b1.data.fill(0.25);
+    let sumSq = 0;
+    for (const w of [...plain.params.W1.data, ...plain.params.W2.data]) sumSq += w * w;
+    const a = plain.loss(X, y);
+    const b = withReg.loss(X, y);
+    expect(relError(b.loss - a.loss, 0.5 * 0.7 * sumSq)).toBeLessThan(1e-12);
+    expect(relError(b.grads.W2.data, a.grads.W2.data.map((g, i) => g + 0.7 * plain.params.W2.data[i]))).toBeLessThan(1e-12);
+    expect(b.grads.b1.data).toEqual(a.grads.b1.data);
+    expect(b.grads.gamma1.data).toEqual(a.grads.gamma1.data);
+  });
+
+  it('is about log(10) at initialization with small weights and 10 classes', () => {
+    const { X, y } = makeData(14, 50, 40, 10);
+    const net = new FullyConnectedNeuralNet([30, 20], { inputDim: 40, weightScale: 1e-3 });
+    expect(Math.abs(net.loss(X, y).loss - Math.log(10))).toBeLessThan(1e-3);
+  });
+});
+
+describe('scores (test mode)', () => {
+  const { X, y } = makeData(15, 5, 6, 3);
+  const net = new FullyConnectedNeuralNet([4], { inputDim: 6, numClasses: 3, useBatchnorm: true, weightScale: 0.5, seed: 2 });
+  net.params.gamma1.data.set([1.5, 0.5, 2, 1]);
+  net.params.beta1.data.set([0.1, -0.2, 0.3, 0]);
+
+  it('a train-mode loss writes 0.1 * batch statistics into the zero-initialized running statistics', () => {
+    net.loss(X, y);
+    const a = affineForward(X, net.params.W1, net.params.b1).out;
+    for (let j = 0; j < 4; j++) {
+      const col = [0, 1, 2, 3, 4].map((i) => a.data[i * 4 + j]);
+      const mean = col.reduce((s, v) => s + v, 0) / 5;
+      const variance = col.reduce((s, v) => s + (v - mean) ** 2, 0) / 5;
+      expect(relError(net.bnParams[0].runningMean![j], 0.1 * mean)).toBeLessThan(1e-12);
+      expect(relError(net.bnParams[0].runningVar![j], 0.1 * variance)).toBeLessThan(1e-12);
+    }
+  });
+
+  it('normalizes with the running statistics, leaves bnParams untouched, and equals loss(X) without labels', () => {
+    const before = structuredClone(net.bnParams);
+    const s = net.scores(X);
+    expect(net.bnParams).toEqual(before);
+    expect(net.loss(X)).toEqual(s);
+    // The forward pass written out, with batchnorm in test mode.
+    const a = affineForward(X, net.params.W1, net.params.b1).out;
+    const { runningMean, runningVar } = before[0];
+    const bn = makeTensor([5, 4], a.data.map((v, k) => {
+      const j = k % 4;
+      return (net.params.gamma1.data[j] * (v - runningMean![j])) / Math.sqrt(runningVar![j] + 1e-5) + net.params.beta1.data[j];
+    }));
+    const expected = affineForward(reluForward(bn).out, net.params.W2, net.params.b2).out;
+    expect(s.shape).toEqual([5, 3]);
+    expect(relError(s.data, expected.data)).toBeLessThan(1e-12);
+  });
+
+  it('name the function and the shape on a wrong input shape', () => {
+    expect(() => net.scores(makeTensor([5, 7]))).toThrow('FullyConnectedNeuralNet.scores: X has shape [5,7] (7 features per row), expected inputDim 6');
+    expect(() => net.loss(makeTensor([6]), [0])).toThrow(/FullyConnectedNeuralNet.loss: X has shape \[6\]/);
+    expect(() => net.loss(X, [0, 1, 2])).toThrow('softmaxLoss: y has shape [3], expected [5]');
+    expect(() => net.loss(X, [0, 1, 2, 3, 0])).toThrow('softmaxLoss: y[3] = 3 is not a class index in 0..2');
+  });
+
+  it('accepts X as N x (d1..dk) and flattens it', () => {
+    const s2 = net.scores({ data: X.data, shape: [5, 2, 3] });
+    expect(s2).toEqual(net.scores(X));
+  });
+});
