@@ -1,0 +1,21 @@
+// Row gather: out[i, :] = src[indices[i], :] for 32-bit words (f32 features or u32 labels), copied bit for bit.
+struct Params { batch: u32, dim: u32, rows: u32 }
+
+@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> indices: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+override WG: u32 = 256;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let total = params.batch * params.dim;
+  for (var i = gid.x; i < total; i += nwg.x * WG) {
+    let row = i / params.dim;
+    let col = i - row * params.dim;
+    // an index past the end reads row 0 rather than out of bounds; the host checks indices before upload
+    let r = select(0u, indices[row], indices[row] < params.rows);
+    out[i] = src[r * params.dim + col];
+  }
+}

@@ -1,0 +1,40 @@
+// Compiles a graph into a static dispatch list with buffers and bind groups made once, and replays it.
+import type { GpuScope } from '../gpu/buffers.ts';
+import type { Dispatch } from '../gpu/dispatch.ts';
+import type { Graph, Value } from './graph.ts';
+import { planBuffers, type BufferPlan } from './planner.ts';
+
+export interface CompiledGraph {
+  dispatches: Dispatch[];
+  plan: BufferPlan;
+  /** The buffer holding each value (model-owned ones as given, planned ones from the slots). */
+  bufferOf(v: Value): GPUBuffer;
+}
+
+/**
+ * Plan buffers, create them in `scope`, and encode every node once into dispatches.
+ *   const c = await compileGraph(scope, g, new Map([[W1, w1Buffer]]));
+ *   encodeDispatches(pass, c.dispatches);
+ */
+export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Value, GPUBuffer>): Promise<CompiledGraph> {
+  const plan = planBuffers(g, new Set(external.keys()));
+  const slots = plan.slotBytes.map((bytes, i) => scope.createTensorBuffer(bytes, `slot ${i}`));
+  const bufferOf = (v: Value): GPUBuffer => {
+    const ext = external.get(v);
+    if (ext) return ext;
+    const slot = plan.slotOf.get(v.id);
+    if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: pass it in as external`);
+    return slots[slot]!;
+  };
+  const dispatches: Dispatch[] = [];
+  for (const node of g.nodes) {
+    const bound = { inputs: node.inputs.map(bufferOf), outputs: node.outputs.map(bufferOf), updates: node.updates.map(bufferOf) };
+    try {
+      dispatches.push(...(await node.op.encode(scope, bound, node)));
+    } catch (e) {
+      const shapes = node.inputs.map((v) => `${v.name}[${v.shape.join(',')}]`).join(', ');
+      throw new Error(`graph: encoding ${node.op.name}(${shapes}) failed: ${(e as Error).message}`);
+    }
+  }
+  return { dispatches, plan, bufferOf };
+}

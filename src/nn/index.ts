@@ -1,0 +1,4 @@
+// The GPU network, its graph builder, and safetensors I/O.
+export * from './fc-net.ts';
+export * from './net-graph.ts';
+export * from './safetensors.ts';

@@ -1,0 +1,23 @@
+// Row gather of 32-bit words (f32 features, u32 labels) by index: the minibatch gather for already-centred float data.
+import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
+import { createBindGroup, getKernel } from '../gpu/kernel.ts';
+import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope } from '../gpu/buffers.ts';
+
+/**
+ * Record `out[i, :] = src[indices[i], :]` for `batch` rows of `dim` words out of `rows`.
+ *   const d = await createGatherRows(scope, { src: X, indices, out: xb, batch: 50, dim: 3072, rows: 1000 });
+ *   await runDispatches(gpu, d);
+ */
+export async function createGatherRows(
+  scope: GpuScope, a: { src: GPUBuffer; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
+): Promise<Dispatch[]> {
+  const kernel = await getKernel(scope.ctx, { name: 'gather-rows', source: gatherRowsWgsl });
+  const params = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows });
+  return [{
+    kernel,
+    bindGroup: createBindGroup(scope.ctx, kernel, { src: a.src, indices: a.indices, out: a.out, params }),
+    workgroups: gridFor(a.batch * a.dim, kernel.workgroupSize[0]),
+    label: `gather-rows batch=${a.batch} dim=${a.dim}`,
+  }];
+}

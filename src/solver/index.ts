@@ -1,0 +1,4 @@
+// The Solver and the model interface it trains.
+export * from './model.ts';
+export * from './solver.ts';
+export * from './reference-trainer.ts';

@@ -1,0 +1,220 @@
+// The Solver: cs231n's training loop (minibatch SGD variants, lr decay, accuracy checks, best-parameter restore) for any TrainableModel.
+import { makeRng, type Rng } from '../reference/rng.ts';
+import type { SolverData, TrainableModel } from './model.ts';
+
+export const updateRuleNames = ['sgd', 'sgd_momentum', 'rmsprop', 'adam'] as const;
+
+/** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
+export interface SolverOptions {
+  updateRule?: string;
+  optimConfig?: Record<string, number>;
+  lrDecay?: number;
+  batchSize?: number;
+  numEpochs?: number;
+  /** Training rows sampled (with replacement, as cs231n) for each training-accuracy check; null = all. */
+  numTrainSamples?: number | null;
+  /** Validation rows sampled for each validation-accuracy check; null = all. */
+  numValSamples?: number | null;
+  printEvery?: number;
+  verbose?: boolean;
+  /** Seed of the minibatch sampler, so a run can be replayed. */
+  seed?: number;
+  /** Where verbose lines go (default console.log). */
+  log?: (line: string) => void;
+  /** Called after every step whose loss is known, and after each accuracy check. */
+  onProgress?: (p: SolverProgress) => void;
+  /** At most this many steps are queued on the GPU before the Solver waits for the oldest loss. */
+  maxInFlight?: number;
+}
+
+export interface SolverProgress {
+  iteration: number;
+  numIterations: number;
+  epoch: number;
+  loss?: number;
+  trainAcc?: number;
+  valAcc?: number;
+  stepsPerSecond: number;
+}
+
+export interface SolverResult {
+  status: 'completed' | 'diverged' | 'aborted';
+  /** Set when status is 'diverged': the first step whose loss was NaN or infinite. */
+  divergedAt?: number;
+  message: string;
+  iterations: number;
+  bestValAcc: number;
+  seconds: number;
+}
+
+const optionKeys = ['updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
+  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight'];
+
+/**
+ * Trains a model on data with cs231n's semantics; histories and the best validation parameters at the end.
+ *   const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 1e-3 }, numEpochs: 10, batchSize: 50 });
+ *   const result = await solver.train(); // solver.lossHistory, solver.valAccHistory ...
+ */
+export class Solver {
+  readonly model: TrainableModel;
+  readonly data: SolverData;
+  readonly updateRule: string;
+  readonly optimConfig: Record<string, number>;
+  readonly lrDecay: number;
+  readonly batchSize: number;
+  readonly numEpochs: number;
+  readonly numTrainSamples: number | null;
+  readonly numValSamples: number | null;
+  readonly printEvery: number;
+  readonly verbose: boolean;
+  lossHistory: number[] = [];
+  trainAccHistory: number[] = [];
+  valAccHistory: number[] = [];
+  bestValAcc = 0;
+  epoch = 0;
+  private readonly rng: Rng;
+  private readonly options: SolverOptions;
+  private learningRate: number;
+  private paused: Promise<void> | null = null;
+  private resumeFn: (() => void) | null = null;
+  private aborted = false;
+
+  constructor(model: TrainableModel, data: SolverData, options: SolverOptions = {}) {
+    for (const key of Object.keys(options)) {
+      if (!optionKeys.includes(key)) throw new Error(`Solver: unrecognized option "${key}" (expected one of ${optionKeys.join(', ')})`);
+    }
+    this.model = model;
+    this.data = data;
+    this.options = options;
+    this.updateRule = options.updateRule ?? 'sgd';
+    if (!(updateRuleNames as readonly string[]).includes(this.updateRule)) {
+      throw new Error(`Solver: invalid update_rule "${this.updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
+    }
+    this.optimConfig = { ...(options.optimConfig ?? {}) };
+    this.lrDecay = options.lrDecay ?? 1.0;
+    this.batchSize = options.batchSize ?? 100;
+    this.numEpochs = options.numEpochs ?? 10;
+    this.numTrainSamples = options.numTrainSamples === undefined ? 1000 : options.numTrainSamples;
+    this.numValSamples = options.numValSamples ?? null;
+    this.printEvery = options.printEvery ?? 10;
+    this.verbose = options.verbose ?? true;
+    this.rng = makeRng(options.seed ?? 0);
+    this.learningRate = this.optimConfig.learningRate ?? (this.updateRule === 'adam' ? 1e-3 : 1e-2);
+    const n = data.XTrain.shape[0] ?? 0;
+    if (n < 1) throw new Error('Solver: data.XTrain has no rows');
+    if (data.yTrain.length !== n) throw new Error(`Solver: data.yTrain has ${data.yTrain.length} labels for ${n} rows of XTrain`);
+    if (data.yVal.length !== (data.XVal.shape[0] ?? 0)) {
+      throw new Error(`Solver: data.yVal has ${data.yVal.length} labels for ${data.XVal.shape[0]} rows of XVal`);
+    }
+    for (const [k, v] of Object.entries({ batchSize: this.batchSize, numEpochs: this.numEpochs })) {
+      if (!Number.isInteger(v) || v < 1) throw new Error(`Solver: ${k} must be a positive integer, got ${v}`);
+    }
+  }
+
+  get numTrain(): number { return this.data.XTrain.shape[0]!; }
+  get iterationsPerEpoch(): number { return Math.max(Math.floor(this.numTrain / this.batchSize), 1); }
+  get numIterations(): number { return this.numEpochs * this.iterationsPerEpoch; }
+
+  /** Pause after the current step; `resume()` continues. */
+  pause(): void {
+    if (!this.paused) this.paused = new Promise((r) => { this.resumeFn = r; });
+  }
+  resume(): void {
+    this.resumeFn?.();
+    this.paused = null;
+    this.resumeFn = null;
+  }
+  /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
+  abort(): void {
+    this.aborted = true;
+    this.resume();
+  }
+
+  /** Rows drawn uniformly with replacement (numpy's `np.random.choice(n, k)`). */
+  private sample(n: number, k: number): Uint32Array {
+    const out = new Uint32Array(k);
+    for (let i = 0; i < k; i++) out[i] = this.rng.randint(n);
+    return out;
+  }
+
+  /** cs231n `check_accuracy`: a random subsample of `numSamples` rows (all rows when null or larger). */
+  async checkAccuracy(split: 'train' | 'val', numSamples: number | null): Promise<number> {
+    const n = split === 'train' ? this.numTrain : this.data.XVal.shape[0]!;
+    const idx = numSamples !== null && n > numSamples ? this.sample(n, numSamples) : Uint32Array.from({ length: n }, (_, i) => i);
+    return this.model.accuracy(split, idx);
+  }
+
+  /**
+   * Run the whole optimisation; resolves with how it ended. A NaN/infinite loss ends it as 'diverged'.
+   *   const r = await solver.train();
+   *   if (r.status === 'diverged') console.log(r.message);
+   */
+  async train(): Promise<SolverResult> {
+    const t0 = performance.now();
+    const log = this.options.log ?? ((s: string) => console.log(s));
+    await this.model.attachData(this.data);
+    await this.model.setUpdateRule(this.updateRule, this.optimConfig);
+    const numIterations = this.numIterations;
+    const maxInFlight = this.options.maxInFlight ?? 4;
+    const pending: { t: number; loss: Promise<number> }[] = [];
+    let bestSnapshot: unknown = null;
+    let divergedAt: number | undefined;
+    let done = 0;
+    const progress = (p: Partial<SolverProgress>) => {
+      const secs = (performance.now() - t0) / 1000;
+      this.options.onProgress?.({ iteration: done, numIterations, epoch: this.epoch, stepsPerSecond: done / Math.max(secs, 1e-9), ...p });
+    };
+    const settle = async (keep: number) => {
+      while (pending.length > keep) {
+        const { t, loss: lp } = pending.shift()!;
+        const loss = await lp;
+        this.lossHistory.push(loss);
+        done = t + 1;
+        if (!Number.isFinite(loss) && divergedAt === undefined) divergedAt = t;
+        if (this.verbose && t % this.printEvery === 0) log(`(Iteration ${t + 1} / ${numIterations}) loss: ${loss.toFixed(6)}`);
+        progress({ loss });
+      }
+    };
+    let t = 0;
+    for (; t < numIterations; t++) {
+      if (this.paused) { await settle(0); await this.paused; }
+      if (this.aborted || divergedAt !== undefined) break;
+      pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
+      const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
+      if (epochEnd) {
+        this.epoch++;
+        this.learningRate *= this.lrDecay;
+        if (this.lrDecay !== 1) this.model.setLearningRate(this.learningRate);
+      }
+      const firstIt = t === 0;
+      const lastIt = t === numIterations - 1;
+      if (firstIt || lastIt || epochEnd) {
+        await settle(0);
+        if (divergedAt !== undefined) break;
+        const trainAcc = await this.checkAccuracy('train', this.numTrainSamples);
+        const valAcc = await this.checkAccuracy('val', this.numValSamples);
+        this.trainAccHistory.push(trainAcc);
+        this.valAccHistory.push(valAcc);
+        if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
+        if (valAcc > this.bestValAcc || bestSnapshot === null) {
+          this.bestValAcc = Math.max(valAcc, this.bestValAcc);
+          bestSnapshot = await this.model.snapshot();
+        }
+        progress({ trainAcc, valAcc });
+      } else {
+        await settle(maxInFlight);
+      }
+    }
+    await settle(0);
+    if (bestSnapshot !== null) await this.model.restore(bestSnapshot);
+    const seconds = (performance.now() - t0) / 1000;
+    if (divergedAt !== undefined) {
+      const message = `diverged at step ${divergedAt + 1}: loss ${this.lossHistory[divergedAt]} (histories kept up to there; best validation parameters restored)`;
+      if (this.verbose) log(message);
+      return { status: 'diverged', divergedAt: divergedAt + 1, message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+    }
+    const status = this.aborted ? 'aborted' : 'completed';
+    const message = `${status} after ${this.lossHistory.length} of ${numIterations} steps, best val acc ${this.bestValAcc}`;
+    return { status, message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+  }
+}
