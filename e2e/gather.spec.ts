@@ -1,0 +1,47 @@
+// Minibatch gather in headless Chromium vs the CPU: packed uint8 rows by index, minus the mean image, exact in f32.
+import { test, expect } from './fixtures.ts';
+
+test('gather: out[i, j] = images[indices[i], j] - mean[j] for packed uint8, odd dims, bounds check', async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const ref = lib.reference;
+    const gpu = await window.gpuReady;
+    const rng = ref.makeRng(31);
+    const out: Record<string, number>[] = [];
+    for (const [count, dim, batch] of [[37, 3072, 50], [5, 7, 13], [1, 1, 3], [101, 13, 200]] as const) {
+      const scope = lib.createScope(gpu);
+      const bytes = Uint8Array.from({ length: count * dim }, () => rng.randint(256));
+      const mean = Float32Array.from({ length: dim }, () => 255 * rng.uniform());
+      const indices = Uint32Array.from({ length: batch }, (_, i) => (i === 0 ? count - 1 : i === 1 ? 0 : rng.randint(count)));
+      const ob = scope.createTensorBuffer(new Float32Array(batch * dim).fill(NaN), 'out');
+      const list = await lib.createGather(scope, {
+        images: scope.createTensorBuffer(lib.packUint8(bytes), 'images'), mean: scope.createTensorBuffer(mean, 'mean'),
+        indices: scope.createTensorBuffer(indices, 'indices'), out: ob, batch, dim, count,
+      });
+      await lib.runDispatches(gpu, list, 'gather');
+      const got = await lib.readF32(gpu, ob, batch * dim);
+      let mismatches = 0;
+      for (let i = 0; i < batch; i++) {
+        for (let j = 0; j < dim; j++) {
+          if (got[i * dim + j] !== Math.fround(bytes[indices[i]! * dim + j]! - mean[j]!)) mismatches++;
+        }
+      }
+      out.push({ count, dim, batch, mismatches });
+      scope.destroy();
+    }
+    // An index past the end gives a NaN row, the other rows are still right.
+    const scope = lib.createScope(gpu);
+    const ob = scope.createTensorBuffer(new Float32Array(6).fill(7), 'out');
+    await lib.runDispatches(gpu, await lib.createGather(scope, {
+      images: scope.createTensorBuffer(lib.packUint8(Uint8Array.of(1, 2, 3, 4, 5, 6)), 'images'), mean: scope.createTensorBuffer(Float32Array.of(0.5, 1, 1.5), 'mean'),
+      indices: scope.createTensorBuffer(Uint32Array.of(1, 2), 'indices'), out: ob, batch: 2, dim: 3, count: 2,
+    }), 'gather out of range');
+    const bounds = Array.from(await lib.readF32(gpu, ob, 6));
+    scope.destroy();
+    return { out, bounds, packed: Array.from(lib.packUint8(Uint8Array.of(1, 2, 3, 4, 5))) };
+  });
+  for (const c of r.out) expect(c.mismatches, `count=${c.count} dim=${c.dim} batch=${c.batch}`).toBe(0);
+  expect(r.bounds.slice(0, 3)).toEqual([3.5, 4, 4.5]);
+  expect(r.bounds.slice(3).every(Number.isNaN)).toBe(true);
+  expect(r.packed).toEqual([0x04030201, 5]);
+});

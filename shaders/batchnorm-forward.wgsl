@@ -1,0 +1,142 @@
+// Batch normalization forward (Ioffe & Szegedy, ICML 2015; cs231n batchnorm_forward), x is [n, d] row-major.
+//
+// Train mode, per feature (column): mean and BIASED variance over the n rows, computed stably. The rows
+// are cut into `chunks` chunks of `chunkRows`; a workgroup owns COLS columns x one chunk, and computes the
+// chunk's mean and M2 = sum (x - chunkMean)^2 with two passes over the chunk (tree reductions over its
+// ROWS row-lanes). With one chunk (FINALIZE) it writes the statistics itself; with several, `merge`
+// combines the chunks with the pairwise update of Chan, Golub & LeVeque ("Updating formulae and a
+// pairwise algorithm for computing sample variances", 1979): never E[x^2] - E[x]^2.
+// `normalize` then writes xhat = (x - mean) * invStd and out = gamma * xhat + beta elementwise; the
+// running statistics move as r = momentum * r + (1 - momentum) * stat where the statistics are final.
+// Test mode (`normalizeTest`) normalizes with the running statistics.
+
+struct Params {
+  n: u32,
+  d: u32,
+  chunkRows: u32,
+  chunks: u32,
+  eps: f32,
+  momentum: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> gamma: array<f32>;
+@group(0) @binding(2) var<storage, read> beta: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> runningMean: array<f32>;
+@group(0) @binding(5) var<storage, read_write> runningVar: array<f32>;
+@group(0) @binding(6) var<storage, read_write> mean: array<f32>;
+@group(0) @binding(7) var<storage, read_write> invStd: array<f32>;
+@group(0) @binding(8) var<storage, read_write> xhat: array<f32>;
+@group(0) @binding(9) var<storage, read_write> partMean: array<f32>;
+@group(0) @binding(10) var<storage, read_write> partM2: array<f32>;
+@group(0) @binding(11) var<uniform> params: Params;
+
+// Reduction tile: COLS adjacent columns (coalesced loads) x ROWS row-lanes; COLS * ROWS <= 256, powers of 2.
+override COLS: u32 = 32;
+override ROWS: u32 = 8;
+// One chunk: `stats` writes mean, invStd and the running statistics itself (no `merge` pass).
+override FINALIZE: bool = false;
+// Elementwise workgroup size, and whether `normalize` also stores xhat for the backward pass.
+override WG: u32 = 256;
+override SAVE: bool = false;
+
+var<workgroup> red: array<f32, 256>;
+
+// Sum of `v` over the ROWS row-lanes of each column, returned to every lane (tree reduction).
+fn rowSum(v: f32, lid: vec3u) -> f32 {
+  let i = lid.y * COLS + lid.x;
+  red[i] = v;
+  workgroupBarrier();
+  for (var s = ROWS / 2u; s > 0u; s >>= 1u) {
+    if (lid.y < s) { red[i] += red[i + s * COLS]; }
+    workgroupBarrier();
+  }
+  let total = red[lid.x];
+  workgroupBarrier();
+  return total;
+}
+
+// Final statistics of column `col`: saved mean and invStd, running averages updated.
+fn writeStats(col: u32, m: f32, v: f32) {
+  mean[col] = m;
+  invStd[col] = 1.0 / sqrt(v + params.eps);
+  runningMean[col] = params.momentum * runningMean[col] + (1.0 - params.momentum) * m;
+  runningVar[col] = params.momentum * runningVar[col] + (1.0 - params.momentum) * v;
+}
+
+// Grid (ceil(d / COLS), chunks): mean and M2 of one chunk of rows for COLS columns, two passes.
+@compute @workgroup_size(COLS, ROWS)
+fn stats(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let d = params.d;
+  let col = wid.x * COLS + lid.x;
+  let inside = col < d;
+  let r0 = wid.y * params.chunkRows;
+  let r1 = min(r0 + params.chunkRows, params.n);
+  let count = f32(r1 - r0);
+  var s = 0.0;
+  if (inside) {
+    for (var r = r0 + lid.y; r < r1; r += ROWS) { s += x[r * d + col]; }
+  }
+  let m = rowSum(s, lid) / count;
+  var q = 0.0;
+  if (inside) {
+    for (var r = r0 + lid.y; r < r1; r += ROWS) {
+      let e = x[r * d + col] - m;
+      q += e * e;
+    }
+  }
+  let m2 = rowSum(q, lid);
+  if (lid.y == 0u && inside) {
+    if (FINALIZE) {
+      writeStats(col, m, m2 / count);
+    } else {
+      partMean[wid.y * d + col] = m;
+      partM2[wid.y * d + col] = m2;
+    }
+  }
+}
+
+// One invocation per column: merge the chunks' (count, mean, M2) in order (Chan et al.), write the statistics.
+@compute @workgroup_size(64)
+fn merge(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let d = params.d;
+  for (var col = gid.x; col < d; col += nwg.x * 64u) {
+    var count = 0.0;
+    var m = 0.0;
+    var m2 = 0.0;
+    for (var c = 0u; c < params.chunks; c++) {
+      let r0 = c * params.chunkRows;
+      let nb = f32(min(r0 + params.chunkRows, params.n) - r0);
+      let delta = partMean[c * d + col] - m;
+      let total = count + nb;
+      m += delta * (nb / total);
+      m2 += partM2[c * d + col] + delta * delta * (count * nb / total);
+      count = total;
+    }
+    writeStats(col, m, m2 / count);
+  }
+}
+
+// Elementwise over n*d: xhat = (x - mean) * invStd (stored when SAVE), out = gamma * xhat + beta.
+@compute @workgroup_size(WG)
+fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let total = params.n * params.d;
+  for (var i = gid.x; i < total; i += nwg.x * WG) {
+    let j = i % params.d;
+    let h = (x[i] - mean[j]) * invStd[j];
+    if (SAVE) { xhat[i] = h; }
+    out[i] = gamma[j] * h + beta[j];
+  }
+}
+
+// Test mode, elementwise: out = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta.
+@compute @workgroup_size(WG)
+fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let total = params.n * params.d;
+  for (var i = gid.x; i < total; i += nwg.x * WG) {
+    let j = i % params.d;
+    let h = (x[i] - runningMean[j]) / sqrt(runningVar[j] + params.eps);
+    out[i] = gamma[j] * h + beta[j];
+  }
+}

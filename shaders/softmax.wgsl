@@ -1,0 +1,62 @@
+// Softmax cross-entropy loss and its gradient (cs231n softmax_loss): loss = mean_i -log softmax(s_i)[y_i],
+// dscores = (softmax(s) - onehot(y)) / n. Rows are shifted by their max (no overflow); the label's
+// gradient is -(sum of the other exponentials) / sum, which keeps p - 1 exact when p is near 1.
+// One workgroup: each invocation takes rows i = lid, lid + WG, ..., the row losses are tree-summed.
+
+struct Params {
+  n: u32,
+  c: u32,
+  lossIndex: u32,
+}
+
+@group(0) @binding(0) var<storage, read> scores: array<f32>;
+@group(0) @binding(1) var<storage, read> y: array<u32>;
+@group(0) @binding(2) var<storage, read_write> dscores: array<f32>;
+@group(0) @binding(3) var<storage, read_write> loss: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+override WG: u32 = 256;
+
+var<workgroup> part: array<f32, WG>;
+
+// A quiet NaN made at run time (a NaN constant would be a shader-creation error).
+fn quietNan(payload: u32) -> f32 {
+  return bitcast<f32>(0x7fc00000u | (payload & 0xffu));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_id) lid: vec3u) {
+  let c = params.c;
+  let invN = 1.0 / f32(params.n);
+  var acc = 0.0;
+  for (var i = lid.x; i < params.n; i += WG) {
+    let row = i * c;
+    let label = y[i];
+    var m = scores[row];
+    for (var j = 1u; j < c; j++) { m = max(m, scores[row + j]); }
+    var sum = 0.0;
+    var others = 0.0;
+    for (var j = 0u; j < c; j++) {
+      let e = exp(scores[row + j] - m);
+      sum += e;
+      if (j != label) { others += e; }
+    }
+    let inv = 1.0 / sum;
+    for (var j = 0u; j < c; j++) {
+      var g = exp(scores[row + j] - m) * inv;
+      if (j == label) { g = -others * inv; }
+      dscores[row + j] = g * invN;
+    }
+    // An out-of-range label has no score: the loss becomes NaN rather than silently wrong.
+    var picked = quietNan(label);
+    if (label < c) { picked = scores[row + label] - m; }
+    acc += log(sum) - picked;
+  }
+  part[lid.x] = acc;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { loss[params.lossIndex] = part[0] * invN; }
+}

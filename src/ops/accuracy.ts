@@ -1,0 +1,42 @@
+// Argmax accuracy on the GPU (shaders/accuracy.wgsl): counts rows whose argmax equals the label into a u32 counter.
+import accuracyWgsl from '../../shaders/accuracy.wgsl?raw';
+import { createBindGroup, getKernel } from '../gpu/kernel.ts';
+import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope } from '../gpu/buffers.ts';
+import { assertBuffer, assertCount } from './op-checks.ts';
+
+export interface AccuracyArgs {
+  /** [n, c] class scores. */
+  scores: GPUBuffer;
+  /** [n] u32 labels. */
+  y: GPUBuffer;
+  n: number;
+  c: number;
+  /** u32 buffer; correct[correctIndex] += #rows with argmax == y (zero it first, e.g. encoder.clearBuffer). */
+  correct: GPUBuffer;
+  correctIndex?: number;
+}
+
+/**
+ * Record the count of rows of scores [n, c] whose argmax (first maximum on ties) equals y, added into correct[correctIndex].
+ *   const acc = await createAccuracy(scope, { scores, y, n: 1000, c: 10, correct });
+ *   encoder.clearBuffer(correct); encodeDispatches(pass, acc); // then correct[0] / 1000
+ */
+export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<Dispatch[]> {
+  const op = `accuracy n=${a.n} c=${a.c}`;
+  const correctIndex = a.correctIndex ?? 0;
+  assertCount(op, 'n', a.n);
+  assertCount(op, 'c', a.c);
+  assertCount(op, 'correctIndex', correctIndex, 0);
+  assertBuffer(op, 'scores', a.scores, a.n * a.c);
+  assertBuffer(op, 'y', a.y, a.n);
+  assertBuffer(op, 'correct', a.correct, correctIndex + 1);
+  const kernel = await getKernel(scope.ctx, { name: 'accuracy', source: accuracyWgsl, constants: { WG: 64 } });
+  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, correctIndex }, `${op} params`);
+  return [{
+    kernel,
+    bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }),
+    workgroups: gridFor(a.n, 64),
+    label: op,
+  }];
+}

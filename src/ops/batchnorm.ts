@@ -1,0 +1,200 @@
+// Batch normalization on the GPU, device-resident: forward (train/test) and backward (graph/alternative) side by side.
+import forwardWgsl from '../../shaders/batchnorm-forward.wgsl?raw';
+import backwardWgsl from '../../shaders/batchnorm-backward.wgsl?raw';
+import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
+import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope } from '../gpu/buffers.ts';
+import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
+
+/** Where train-mode forward leaves what backward needs: mean and invStd [d], xhat [n, d]. */
+export interface BatchNormSaved {
+  mean: GPUBuffer;
+  invStd: GPUBuffer;
+  xhat: GPUBuffer;
+}
+
+export interface BatchNormForwardArgs {
+  x: GPUBuffer;
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  out: GPUBuffer;
+  runningMean: GPUBuffer;
+  runningVar: GPUBuffer;
+  n: number;
+  d: number;
+  mode: 'train' | 'test';
+  /** Added to the variance; default 1e-5. */
+  eps?: number;
+  /** Weight of the old running value; default 0.9. */
+  momentum?: number;
+  saved?: BatchNormSaved;
+}
+
+export interface BatchNormBackwardArgs {
+  dout: GPUBuffer;
+  xhat: GPUBuffer;
+  invStd: GPUBuffer;
+  gamma: GPUBuffer;
+  dx: GPUBuffer;
+  dgamma: GPUBuffer;
+  dbeta: GPUBuffer;
+  n: number;
+  d: number;
+  /** 'graph': the staged computational graph, one pass per node group; 'alternative': the closed form. */
+  variant: 'graph' | 'alternative';
+  /** With `mean`, the graph takes x - mean from them (the seed's cache) instead of xhat / invStd. */
+  x?: GPUBuffer;
+  mean?: GPUBuffer;
+}
+
+const wgElementwise = 256;
+
+function tileConstants(t: ColumnTiling): Record<string, number> {
+  return { COLS: t.cols, ROWS: t.rows };
+}
+
+function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
+  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
+}
+
+/**
+ * Record batchnorm forward for x [n, d]. Train: batch mean and biased variance per feature (chunked
+ * two-pass + Chan merge), out = gamma * xhat + beta, running statistics moved by momentum, and
+ * `saved` (mean, invStd, xhat) written when given. Test: normalizes with the running statistics.
+ *   const fwd = await createBatchNormForward(scope, { x, gamma, beta, out, runningMean, runningVar, n: 50, d: 100, mode: 'train', saved });
+ *   await runDispatches(gpu, fwd);
+ */
+export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwardArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const op = `batchnorm.forward(${a.mode}) n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  if (a.mode !== 'train' && a.mode !== 'test') throw new Error(`${op}: mode must be "train" or "test", got ${JSON.stringify(a.mode)}`);
+  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta], ['runningMean', a.runningMean], ['runningVar', a.runningVar]] as const) {
+    assertBuffer(op, name, buf, d);
+  }
+  const eps = a.eps ?? 1e-5;
+  const momentum = a.momentum ?? 0.9;
+  const elementwise = gridFor(n * d, wgElementwise);
+
+  if (a.mode === 'test') {
+    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgElementwise } });
+    const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
+    return [dispatch(scope, kernel, {
+      x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, params,
+    }, elementwise, `${op} normalizeTest`)];
+  }
+
+  const t = columnTiling(n, d);
+  const fused = t.chunks === 1;
+  const save = a.saved !== undefined;
+  if (a.saved) {
+    assertBuffer(op, 'saved.mean', a.saved.mean, d);
+    assertBuffer(op, 'saved.invStd', a.saved.invStd, d);
+    assertBuffer(op, 'saved.xhat', a.saved.xhat, n * d);
+  }
+  const [stats, merge, normalize] = await Promise.all([
+    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'stats', constants: { ...tileConstants(t), FINALIZE: fused ? 1 : 0 } }),
+    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'merge' }),
+    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalize', constants: { WG: wgElementwise, SAVE: save ? 1 : 0 } }),
+  ]);
+  const params = scope.createUniformBuffer(stats, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks, eps, momentum }, `${op} params`);
+  const mean = a.saved?.mean ?? scope.createTensorBuffer(d * 4, `${op} mean`);
+  const invStd = a.saved?.invStd ?? scope.createTensorBuffer(d * 4, `${op} invStd`);
+  const xhat = a.saved?.xhat ?? scope.createTensorBuffer(4, `${op} xhat (unused)`);
+  const partMean = scope.createTensorBuffer(fused ? 4 : t.chunks * d * 4, `${op} partial means`);
+  const partM2 = scope.createTensorBuffer(fused ? 4 : t.chunks * d * 4, `${op} partial M2`);
+  const statsBuffers = { x: a.x, runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params };
+  const list = [dispatch(scope, stats, statsBuffers, [t.colTiles, t.chunks, 1], `${op} stats (${t.chunks} chunk(s) of ${t.chunkRows} rows)`)];
+  if (!fused) {
+    list.push(dispatch(scope, merge, { runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params }, gridFor(d, 64), `${op} merge`));
+  }
+  list.push(dispatch(scope, normalize, { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, mean, invStd, xhat, params }, elementwise, `${op} normalize`));
+  return list;
+}
+
+/**
+ * Record batchnorm backward for dout [n, d] from a train-mode forward's xhat and invStd: dbeta = sum dout,
+ * dgamma = sum dout * xhat, and dx either through the staged graph ('graph': dbeta/dgamma, dxhat, dvar,
+ * dmu, dx, each a pass with its intermediates in buffers) or in closed form ('alternative': both sums in
+ * one reduction, then dx elementwise; a single dispatch when one workgroup column tile holds the batch).
+ *   const bwd = await createBatchNormBackward(scope, { dout, xhat, invStd, gamma, dx, dgamma, dbeta, n: 50, d: 100, variant: 'alternative' });
+ *   await runDispatches(gpu, bwd);
+ */
+export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackwardArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const op = `batchnorm.backward(${a.variant}) n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  if (a.variant !== 'graph' && a.variant !== 'alternative') throw new Error(`${op}: variant must be "graph" or "alternative", got ${JSON.stringify(a.variant)}`);
+  if ((a.x === undefined) !== (a.mean === undefined)) throw new Error(`${op}: give both x and mean, or neither`);
+  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [['invStd', a.invStd], ['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, d);
+  if (a.x && a.mean) {
+    assertBuffer(op, 'x', a.x, n * d);
+    assertBuffer(op, 'mean', a.mean, d);
+  }
+  const t = columnTiling(n, d);
+  const chunked = t.chunks > 1;
+  const useX = a.x !== undefined;
+  const kernel = (entryPoint: string, constants: Record<string, number> = {}) =>
+    getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
+  const kernels = {
+    sums: () => kernel('sumDoutXhat', tileConstants(t)),
+    fusedAlt: () => kernel('alternativeFused', tileConstants(t)),
+    combinePair: () => kernel('combine', { PAIR: 1 }),
+    combineOne: () => kernel('combine', { PAIR: 0 }),
+    dxAlt: () => kernel('dxAlternative', { WG: wgElementwise }),
+    dxhatNode: () => kernel('dxhatNode', { WG: wgElementwise }),
+    dvarNode: () => kernel('dvarNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
+    dmuNode: () => kernel('dmuNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
+    dxNode: () => kernel('dxNode', { WG: wgElementwise }),
+  };
+  const sums = await kernels.sums();
+  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
+  const partA = chunked ? scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`) : null;
+  const partB = chunked ? scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`) : null;
+  const reduceGrid: [number, number, number] = [t.colTiles, t.chunks, 1];
+  const elementwise = gridFor(n * d, wgElementwise);
+  const list: Dispatch[] = [];
+  const [combinePair, combineOne] = chunked ? await Promise.all([kernels.combinePair(), kernels.combineOne()]) : [null, null];
+
+  // A column reduction into `outA` (and `outB`): straight there with one chunk, else partial rows then `combine`.
+  const reduce = (k: Kernel, inputs: Record<string, GPUBuffer>, outA: GPUBuffer, outB: GPUBuffer | null, label: string) => {
+    const outs: Record<string, GPUBuffer> = { partA: partA ?? outA };
+    if (k.bindings.partB) outs.partB = partB ?? outB!;
+    list.push(dispatch(scope, k, { ...inputs, ...outs, params }, reduceGrid, `${op} ${label}`));
+    if (!chunked) return;
+    const combine = outB ? combinePair! : combineOne!;
+    const sumB = outB ? partB! : scope.createTensorBuffer(4, `${op} unused`);
+    const outPartB = outB ?? scope.createTensorBuffer(4, `${op} unused`);
+    list.push(dispatch(scope, combine, { sumA: partA!, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`));
+  };
+
+  if (a.variant === 'alternative' && !chunked) {
+    // One chunk: the workgroup holding a column tile sums it and writes its dx in the same dispatch.
+    return [dispatch(scope, await kernels.fusedAlt(), {
+      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
+    }, reduceGrid, `${op} fused sums + dx`)];
+  }
+  // dbeta = sum dout, dgamma = sum dout * xhat: the graph's last node and the alternative's one reduction.
+  reduce(sums, { dout: a.dout, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
+  if (a.variant === 'alternative') {
+    list.push(dispatch(scope, await kernels.dxAlt(), {
+      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params,
+    }, elementwise, `${op} dx`));
+    return list;
+  }
+  const dxhat = scope.createTensorBuffer(n * d * 4, `${op} dxhat`);
+  const dx1 = scope.createTensorBuffer(n * d * 4, `${op} dx1`);
+  const divar = scope.createTensorBuffer(d * 4, `${op} divar`);
+  const dx1Sum = scope.createTensorBuffer(d * 4, `${op} sum dx1 (= -dmu)`);
+  const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([kernels.dxhatNode(), kernels.dvarNode(), kernels.dmuNode(), kernels.dxNode()]);
+  const xmuSource = useX ? { x: a.x!, mean: a.mean! } : { x: a.xhat, mean: scope.createTensorBuffer(4, `${op} unused mean`) };
+  list.push(dispatch(scope, dxhatNode, { dout: a.dout, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
+  reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, null, 'dvar');
+  reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, null, 'dmu');
+  list.push(dispatch(scope, dxNode, { dx1, sumA: dx1Sum, dx: a.dx, params }, elementwise, `${op} dx`));
+  return list;
+}

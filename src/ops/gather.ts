@@ -1,0 +1,58 @@
+// Minibatch gather on the GPU (shaders/gather.wgsl): rows of packed uint8 images by index, minus the mean image.
+import gatherWgsl from '../../shaders/gather.wgsl?raw';
+import { createBindGroup, getKernel } from '../gpu/kernel.ts';
+import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope } from '../gpu/buffers.ts';
+import { assertBuffer, assertCount } from './op-checks.ts';
+
+export interface GatherArgs {
+  /** count x dim bytes, packed 4 per u32 (see packUint8). */
+  images: GPUBuffer;
+  /** [dim] f32 mean image. */
+  mean: GPUBuffer;
+  /** [batch] u32 row indices; an index >= count yields NaN for that row. */
+  indices: GPUBuffer;
+  /** [batch, dim] f32. */
+  out: GPUBuffer;
+  batch: number;
+  dim: number;
+  /** Number of images in `images`, for the bounds check. */
+  count: number;
+}
+
+/**
+ * Pack bytes 4 per u32, little-endian, zero-padded to a multiple of 4 bytes (the layout gather.wgsl reads).
+ *   const words = packUint8(Uint8Array.of(1, 2, 3, 4, 5)); // Uint32Array [0x04030201, 0x00000005]
+ *   scope.createTensorBuffer(words, 'images');
+ */
+export function packUint8(u8: Uint8Array): Uint32Array {
+  const words = new Uint32Array(Math.ceil(u8.length / 4));
+  // Byte k lands at byte offset k of the buffer, which WGSL reads as little-endian u32 on any host.
+  new Uint8Array(words.buffer).set(u8);
+  return words;
+}
+
+/**
+ * Record out[i, j] = images[indices[i], j] - mean[j] for a batch of rows of packed uint8 images.
+ *   const g = await createGather(scope, { images, mean, indices, out, batch: 50, dim: 3072, count: 49000 });
+ *   device.queue.writeBuffer(indices, 0, batchIndices); await runDispatches(gpu, g);
+ */
+export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Dispatch[]> {
+  const op = `gather batch=${a.batch} dim=${a.dim} count=${a.count}`;
+  assertCount(op, 'batch', a.batch);
+  assertCount(op, 'dim', a.dim);
+  assertCount(op, 'count', a.count);
+  if (a.count * a.dim > 0xffffffff) throw new Error(`${op}: count x dim = ${a.count * a.dim} bytes does not fit u32 addressing`);
+  assertBuffer(op, 'images', a.images, Math.ceil((a.count * a.dim) / 4));
+  assertBuffer(op, 'mean', a.mean, a.dim);
+  assertBuffer(op, 'indices', a.indices, a.batch);
+  assertBuffer(op, 'out', a.out, a.batch * a.dim);
+  const kernel = await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, constants: { WG: 256 } });
+  const params = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, count: a.count }, `${op} params`);
+  return [{
+    kernel,
+    bindGroup: createBindGroup(scope.ctx, kernel, { images: a.images, mean: a.mean, indices: a.indices, out: a.out, params }),
+    workgroups: gridFor(a.batch * a.dim, 256),
+    label: op,
+  }];
+}

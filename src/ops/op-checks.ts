@@ -1,0 +1,53 @@
+// Argument checks and launch shapes shared by the device-resident ops: buffer sizes, counts, column-reduction tiling.
+
+/**
+ * Throw unless `buffer` holds at least `count` 4-byte elements; the message names the op and the argument.
+ *   assertBuffer('batchnorm.forward n=50 d=100', 'x', x, 50 * 100);
+ *   // Error: batchnorm.forward n=50 d=100: x has 4000 bytes, needs 20000 (5000 x 4)
+ */
+export function assertBuffer(op: string, name: string, buffer: GPUBuffer, count: number): void {
+  if (buffer.size < count * 4) throw new Error(`${op}: ${name} has ${buffer.size} bytes, needs ${count * 4} (${count} x 4)`);
+}
+
+/**
+ * Throw unless `value` is an integer >= `min` (a shape or an index).
+ *   assertCount('softmax', 'n', 50);
+ *   assertCount('softmax', 'n', 0); // Error: softmax: n must be an integer >= 1, got 0
+ */
+export function assertCount(op: string, name: string, value: number, min = 1): void {
+  if (!Number.isInteger(value) || value < min || value > 0xffffffff) throw new Error(`${op}: ${name} must be an integer >= ${min}, got ${value}`);
+}
+
+/** How a column reduction over an [n, d] array is cut: COLS x ROWS workgroups over column tiles and row chunks. */
+export interface ColumnTiling {
+  cols: number;
+  rows: number;
+  colTiles: number;
+  chunks: number;
+  chunkRows: number;
+}
+
+/** Rows a chunk keeps at least (32 per row-lane at ROWS = 8), so small batches stay one chunk and one pass. */
+const minChunkRows = 256;
+/** Workgroups wanted in flight for large batches on a real GPU. */
+const targetWorkgroups = 1024;
+
+/**
+ * Tile a column reduction: up to 32 adjacent columns per workgroup (coalesced), the rest of the 256
+ * invocations as row-lanes, and the rows cut into chunks only when the batch is large and the columns few.
+ *   columnTiling(100, 500);   // { cols: 32, rows: 8, colTiles: 16, chunks: 1, chunkRows: 100 }
+ *   columnTiling(4096, 1024); // { cols: 32, rows: 8, colTiles: 32, chunks: 16, chunkRows: 256 }
+ */
+export function columnTiling(n: number, d: number): ColumnTiling {
+  let cols = 1;
+  while (cols < d && cols < 32) cols *= 2;
+  const rows = 256 / cols;
+  const colTiles = Math.ceil(d / cols);
+  if (colTiles > 65535) throw new Error(`column reduction: d = ${d} needs ${colTiles} workgroups in x, more than 65535`);
+  const maxChunks = Math.max(1, Math.floor(n / minChunkRows));
+  const wanted = Math.max(1, Math.ceil(targetWorkgroups / colTiles));
+  let chunks = Math.min(maxChunks, wanted);
+  const chunkRows = Math.ceil(n / chunks);
+  chunks = Math.ceil(n / chunkRows);
+  return { cols, rows, colTiles, chunks, chunkRows };
+}
