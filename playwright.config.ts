@@ -23,6 +23,6 @@ export default defineConfig({
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     // the dev server serves CIFAR-10 to the pages from here (the sample beside the checkout unless set)
-    env: { CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10') },
+    env: { WB_E2E: '1', CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10') },
   },
 });

@@ -7,7 +7,13 @@ export default defineConfig({
   root: '.',
   plugins: [cifar10DevServer()],
   resolve: { alias: { wgsl_reflect: 'wgsl_reflect/wgsl_reflect.module.js' } },
-  server: { host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] } },
+  // Pre-bundle every dependency up front from every page, so no page is reloaded mid-test by a late dependency discovery.
+  optimizeDeps: {
+    entries: ['demo/**/*.html', 'e2e/**/*.html', 'bench/**/*.html'],
+    include: ['wgsl_reflect', 'uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+  },
+  // The e2e server runs without HMR: an edit elsewhere must not reload a page in the middle of a test.
+  server: { host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined },
   build: {
     outDir: 'dist',
     rollupOptions: {

@@ -52,6 +52,9 @@ export const webgpuMissingMessage =
 
 const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
+// dawn.node tears its instance down when the GPU object is collected, even under a live device: keep them.
+const nodeGpus = new Set<GPU>();
+
 async function nodeGpu(): Promise<GPU> {
   const name = 'webgpu';
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
@@ -69,7 +72,10 @@ async function nodeGpu(): Promise<GPU> {
     }
   }
   if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
-  return mod.create([]);
+  // Dawn rounds timestamps to 65.5 µs unless told not to; benchmarks need the real values.
+  const gpu = mod.create(['disable-dawn-features=timestamp_quantization']);
+  nodeGpus.add(gpu);
+  return gpu;
 }
 
 /**
