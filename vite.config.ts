@@ -10,7 +10,7 @@ export default defineConfig({
   // Pre-bundle every dependency up front from every page, so no page is reloaded mid-test by a late dependency discovery.
   optimizeDeps: {
     entries: ['demo/**/*.html', 'e2e/**/*.html', 'bench/**/*.html'],
-    include: ['wgsl_reflect', 'uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'],
+    include: ['wgsl_reflect', 'uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-core/dist/register_all_gradients'],
   },
   // The e2e server runs without HMR: an edit elsewhere must not reload a page in the middle of a test.
   server: { host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined },

@@ -1,4 +1,20 @@
 // The public API of webgpu-batchnorm: the GPU layer, GPU ops under the seed's names, and the float64 reference.
 export * from './gpu/index.ts';
 export * from './ops/relu.ts';
-// export * as reference from "./reference/index.ts";  (enabled once src/reference lands)
+export * as reference from './reference/index.ts';
+export * from './solver/index.ts';
+export * from './nn/index.ts';
+export * from './graph/index.ts';
+export * from './data/index.ts';
+export { withScope, type HostTensor, type F32Tensor } from './ops/host.ts';
+export * from './ops/batchnorm.ts';
+export * from './ops/batchnorm-host.ts';
+export * from './ops/softmax.ts';
+export * from './ops/regularization.ts';
+export * from './ops/accuracy.ts';
+export * from './ops/optim.ts';
+export * from './ops/gather.ts';
+export * from './ops/relu-host.ts';
+export * from './ops/matmul.ts';
+export * from './ops/affine.ts';
+export { evalNumericalGradient, evalNumericalGradientArray, relError } from './reference/gradient-check.ts';

@@ -59,6 +59,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   private ring: { buf: GPUBuffer; busy: Promise<number> | null }[] = [];
   private ringPos = 0;
   private stepTail: Promise<void> = Promise.resolve();
+  private lastStepDispatches = 0;
   private snapshotBufs: Record<string, GPUBuffer> | null = null;
   private destroyed = false;
 
@@ -204,6 +205,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     encodeDispatches(pass, plan.dispatches);
     encodeDispatches(pass, this.optimizer.dispatches);
     pass.end();
+    this.lastStepDispatches = plan.dispatches.length + this.optimizer.dispatches.length;
     enc.copyBufferToBuffer(this.lossBuf, 0, slot.buf, 0, this.lossBuf.size);
     device.queue.submit([enc.finish()]);
     slot.busy = slot.buf.mapAsync(GPUMapMode.READ).then(() => {
@@ -232,6 +234,17 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     }
     const correct = new Uint32Array(await readBuffer(this.gpu, this.correctBuf, 4))[0]!;
     return correct / indices.length;
+  }
+
+  /** The dispatches of one training step at batch size `batch` (compiled plan then update), for profiling. */
+  async trainDispatches(batch: number): Promise<Dispatch[]> {
+    if (!this.data || !this.optimizer) throw new Error('trainDispatches: call attachData and setUpdateRule first');
+    return [...(await this.gatherPlan('train', this.data.train, batch)).dispatches, ...this.optimizer.dispatches];
+  }
+
+  /** Dispatches one training step records (the compiled train plan plus the update), once a step has run. */
+  dispatchesPerStep(): number {
+    return this.lastStepDispatches;
   }
 
   private submit(list: Dispatch[], label: string): void {

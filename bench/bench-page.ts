@@ -1,0 +1,42 @@
+// The browser side of `npm run bench`: runs the selected sections on WebGPU (TF.js as the matmul peer) and publishes the report.
+import { requestGpu } from '../src/gpu/device.ts';
+import { runBench, formatReport, type BenchReport } from './report.ts';
+import { selectSections } from './sections/index.ts';
+import type { BenchOptions } from './sections/types.ts';
+
+declare global {
+  interface Window {
+    /** Resolves with the report (the CLI awaits it). */
+    benchDone: Promise<BenchReport>;
+  }
+}
+
+const q = new URLSearchParams(location.search);
+const status = document.querySelector('[data-testid=status]')!;
+const logEl = document.querySelector('[data-testid=log]')!;
+const log = (line: string) => { console.log(line); logEl.textContent += `${line}\n`; };
+
+async function main(): Promise<BenchReport> {
+  const only = q.get('only');
+  const reps = Number(q.get('reps') ?? 10);
+  const gpu = await requestGpu();
+  const peers: BenchOptions['peers'] = {};
+  if (q.get('tfjs') !== '0' && selectSections(only).some((s) => s.name === 'matmul')) {
+    const { createTfjsPeer } = await import('./peers/tfjs.ts');
+    peers.tfjsMatmul = await createTfjsPeer();
+    log(`peer: ${peers.tfjsMatmul.name}, timed by ${peers.tfjsMatmul.timer}`);
+  }
+  if (q.get('tfjs') !== '0' && selectSections(only).some((s) => s.name === 'training')) {
+    const { createTfjsTrainingPeer } = await import('./peers/tfjs-training.ts');
+    peers.tfjsTraining = await createTfjsTrainingPeer();
+    log(`peer: ${peers.tfjsTraining.name}, timed by wall clock over queued steps up to the last loss`);
+  }
+  status.textContent = 'running…';
+  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), peers, log });
+  document.querySelector('[data-testid=result]')!.textContent = `${formatReport(report)}\n\n${JSON.stringify(report, null, 1)}`;
+  status.textContent = 'done';
+  return report;
+}
+
+window.benchDone = main();
+window.benchDone.catch((e: Error) => { status.textContent = `error: ${e.message}`; });

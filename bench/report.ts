@@ -1,0 +1,104 @@
+// The benchmark report: runs the selected sections into one JSON object, and prints it as readable tables.
+import type { GpuContext } from '../src/gpu/device.ts';
+import { selectSections } from './sections/index.ts';
+import type { BenchOptions } from './sections/types.ts';
+
+export interface BenchReport {
+  adapter: { vendor: string; architecture: string; description: string; device: string; runtime: string };
+  timer: 'timestamp-query' | 'wall-clock';
+  reps: number;
+  sections: string[];
+  [section: string]: unknown;
+}
+
+/**
+ * Run the sections named in `only` (all when empty) on `gpu` and collect their results.
+ *   const report = await runBench(gpu, 'matmul', { reps: 10, detail: false, peers: {}, log: console.log });
+ *   report.matmul; // [{ m, n, k, gflops, tfjsGflops, ... }]
+ */
+export async function runBench(gpu: GpuContext, only: string | null, opts: BenchOptions): Promise<BenchReport> {
+  const chosen = selectSections(only);
+  const { vendor, architecture, description, device, runtime } = gpu.adapter;
+  const report: BenchReport = {
+    adapter: { vendor, architecture, description, device, runtime },
+    timer: gpu.hasTimestampQuery ? 'timestamp-query' : 'wall-clock',
+    reps: opts.reps,
+    sections: chosen.map((s) => s.name),
+  };
+  for (const s of chosen) {
+    opts.log(`-- ${s.name}`);
+    Object.assign(report, await s.run(gpu, opts));
+  }
+  return report;
+}
+
+const num = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : v === null || v === undefined ? '-' : String(v));
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ');
+  return [line(head), w.map((x) => '-'.repeat(x)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Readable tables of a report (the JSON stays the machine-readable form).
+ *   const report = await runBench(gpu, 'matmul', opts);
+ *   console.log(formatReport(report));
+ */
+export function formatReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(`adapter: ${r.adapter.vendor} / ${r.adapter.architecture} ${r.adapter.description} (${r.adapter.runtime}); timer: ${r.timer}; median (and best) of ${r.reps}`);
+  const mm = r.matmul as {
+    m: number; n: number; k: number; transA: boolean; transB: boolean; ms: number; gflops: number; bestGflops: number;
+    tfjsMs: number | null; tfjsGflops: number | null; tfjsBestGflops: number | null; check: number; kernel: string; alternatives?: Record<string, number>;
+  }[] | undefined;
+  if (Array.isArray(mm)) {
+    out.push('', `matmul (ours: ${r.matmulTimer}; TF.js: ${r.tfjsTimer ?? 'not run'})`);
+    out.push(table(['shape m x n x k', 'layout', 'ms', 'GFLOPS', 'best', 'TF.js ms', 'TF.js GFLOPS', 'best', 'vs TF.js', 'check'], mm.map((f) => [
+      `${f.m} x ${f.n} x ${f.k}`, `${f.transA ? 'Aᵀ' : 'A'}·${f.transB ? 'Bᵀ' : 'B'}`, num(f.ms, 3), num(f.gflops), num(f.bestGflops),
+      num(f.tfjsMs, 3), num(f.tfjsGflops), num(f.tfjsBestGflops),
+      f.tfjsGflops ? `${(f.gflops / f.tfjsGflops).toFixed(2)}x` : '-', f.check.toExponential(1),
+    ])));
+    for (const f of mm) out.push(`  ${f.m}x${f.n}x${f.k}: ${f.kernel}`);
+    const alts = mm.filter((f) => f.alternatives);
+    if (alts.length) {
+      out.push('', 'matmul alternatives (GFLOPS)');
+      for (const f of alts) out.push(`  ${f.m}x${f.n}x${f.k}: ` + Object.entries(f.alternatives!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
+    }
+  }
+  const bn = r.bnBackward;
+  if (Array.isArray(bn)) {
+    out.push('', 'batchnorm backward (graph vs alternative)');
+    out.push(table(['N x D', 'graph ms', 'alt ms', 'speedup', 'graph GB/s', 'alt GB/s', 'passes g/a'], (bn as Record<string, number>[]).map((f) => [
+      `${f.n} x ${f.d}`, num(f.graphMs, 3), num(f.altMs, 3), `${num(f.speedup)}x`, num(f.graphGBps), num(f.altGBps), `${f.graphPasses}/${f.altPasses}`,
+    ])));
+  } else if (bn !== undefined) {
+    out.push('', `batchnorm backward: ${String(bn)}`);
+  }
+  const tr = r.training as { net: string; batch: number; backwardVariant: string; useBatchnorm: boolean; msPerStep: number; dispatchesPerStep: number; tfjsMsPerStep: number | null }[] | undefined;
+  if (Array.isArray(tr)) {
+    out.push('', 'training step (Adam, wall clock per step over queued steps)');
+    out.push(table(['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'TF.js ms/step', 'vs TF.js'], tr.map((f) => [
+      f.net, String(f.batch), f.useBatchnorm ? f.backwardVariant : '-', num(f.msPerStep, 2), String(f.dispatchesPerStep),
+      num(f.tfjsMsPerStep, 1), f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',
+    ])));
+  }
+  return out.join('\n');
+}
+
+/**
+ * Parse the shared command-line flags: --json, --only a,b, --reps N, --detail.
+ *   const args = parseBenchArgs(process.argv.slice(2));
+ *   parseBenchArgs(['--only', 'matmul', '--json']); // { json: true, only: 'matmul', reps: 10, detail: false }
+ */
+export function parseBenchArgs(argv: readonly string[]): { json: boolean; only: string | null; reps: number; detail: boolean } {
+  const value = (flag: string) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] ?? null : null; };
+  const reps = Number(value('--reps') ?? 10);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`bench: --reps must be a positive integer, got ${value('--reps')}`);
+  const known = new Set(['--json', '--only', '--reps', '--detail']);
+  argv.forEach((a, i) => {
+    if (a.startsWith('--') && !known.has(a)) throw new Error(`bench: unknown flag ${a} (flags: ${[...known].join(', ')})`);
+    if (!a.startsWith('--') && !['--only', '--reps'].includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
+  });
+  return { json: argv.includes('--json'), only: value('--only'), reps, detail: argv.includes('--detail') };
+}

@@ -1,0 +1,203 @@
+// Dense f32 matmul C = op(A)·op(B) (+ bias[n] on every row) for the layouts backprop needs (A·B, A·Bᵀ, Aᵀ·B).
+//
+// Algorithm: register blocking without workgroup memory or barriers. Each invocation owns one block of C
+// and walks K, doing a rank-1 update of its block per k (the outer-product form of the classic GEMM
+// inner kernel, as in Volkov & Demmel, "Benchmarking GPUs to tune dense linear algebra", SC'08, and
+// the micro-kernels of Goto & van de Geijn, "Anatomy of high-performance matrix multiplication",
+// TOMS 2008). K can be split over the z grid dimension ("split-K", as in CUTLASS): each split writes
+// a partial product and the `reduce` entry point sums them, adding the bias there instead.
+//
+// Entry points (all over row-major buffers; op(A) is m×k, stored k×m when TRANS_A; op(B) is k×n,
+// stored n×k when TRANS_B):
+//   main      8x8 block, scalar loads: any m, n, k. The CPU adapters' kernel: SwiftShader (Subzero)
+//             turns every storage load into an emulated 4-lane gather plus a bounds clamp, so loads
+//             per flop decide; 8x8 needs half the loads of 4x4 per flop. Larger blocks spill and
+//             unrolling K grows the code, both slower there (docs/benchmarks.md has the figures).
+//   main_vec4 4x4 block, vec4 loads: needs m % 4 == 0 when TRANS_A, n % 4 == 0 unless TRANS_B, and
+//             k % 4 == 0 unless the layout is Aᵀ·B (the only one whose vec4s do not run along k).
+//   reduce    C = Σ_split partial + bias, grid-stride over m·n.
+// Edges: block origins are clamped so loads stay in bounds; stores are guarded per element.
+
+struct Params {
+  m: u32,
+  n: u32,
+  k: u32,
+  // K range of the split z: [z * kchunk, min(k, (z + 1) * kchunk)); a multiple of 4 for main_vec4.
+  kchunk: u32,
+  // Blocks per block-row (ceil(n / block width)) and blocks in total.
+  nb: u32,
+  blocks: u32,
+  // reduce: how many partial products `part` holds.
+  splits: u32,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+// The same two bindings seen as vec4 (main_vec4 only; an entry point uses one view or the other).
+@group(0) @binding(0) var<storage, read> av: array<vec4f>;
+@group(0) @binding(1) var<storage, read> bv: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> part: array<f32>;
+@group(0) @binding(5) var<uniform> params: Params;
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+// Add bias[j] when writing C (main/main_vec4 without split, or reduce).
+override HAS_BIAS: bool = false;
+override WG: u32 = 64;
+
+fn biasAt(j: u32) -> f32 {
+  if (HAS_BIAS) { return bias[j]; }
+  return 0.0;
+}
+
+// Store four consecutive columns j..j+3 of row i at `base` (the split's slice of C), guarded.
+fn put4(base: u32, i: u32, j: u32, v: vec4f) {
+  let m = params.m;
+  let n = params.n;
+  if (i >= m) { return; }
+  let row = base + i * n;
+  if (j < n) { c[row + j] = v.x + biasAt(j); }
+  if (j + 1u < n) { c[row + j + 1u] = v.y + biasAt(j + 1u); }
+  if (j + 2u < n) { c[row + j + 2u] = v.z + biasAt(j + 2u); }
+  if (j + 3u < n) { c[row + j + 3u] = v.w + biasAt(j + 3u); }
+}
+
+// Which block this invocation owns (blocks are numbered row-major over C), and whether it is real.
+fn blockOf(wid: vec3u, nwg: vec3u, li: u32) -> vec2u {
+  let blk = (wid.y * nwg.x + wid.x) * WG + li;
+  return vec2u(min(blk, params.blocks - 1u), select(0u, 1u, blk < params.blocks));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let m = params.m;
+  let n = params.n;
+  let k = params.k;
+  let blk = blockOf(wid, nwg, li);
+  let i0 = (blk.x / params.nb) * 8u;
+  let j0 = (blk.x % params.nb) * 8u;
+  // Offsets of the 8 rows of op(A) and 8 columns of op(B) at k = 0, and their steps per k.
+  let sa = select(1u, m, TRANS_A);
+  let sb = select(n, 1u, TRANS_B);
+  let ra = min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u), vec4u(m - 1u));
+  let rA = min(vec4u(i0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(m - 1u));
+  let ca = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(n - 1u));
+  let cA = min(vec4u(j0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(n - 1u));
+  let oa0 = select(ra * k, ra, TRANS_A);
+  let oa1 = select(rA * k, rA, TRANS_A);
+  let ob0 = select(ca, ca * k, TRANS_B);
+  let ob1 = select(cA, cA * k, TRANS_B);
+
+  var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c10 = vec4f(0.0); var c11 = vec4f(0.0);
+  var c20 = vec4f(0.0); var c21 = vec4f(0.0); var c30 = vec4f(0.0); var c31 = vec4f(0.0);
+  var c40 = vec4f(0.0); var c41 = vec4f(0.0); var c50 = vec4f(0.0); var c51 = vec4f(0.0);
+  var c60 = vec4f(0.0); var c61 = vec4f(0.0); var c70 = vec4f(0.0); var c71 = vec4f(0.0);
+
+  let kbeg = wid.z * params.kchunk;
+  let kend = min(k, kbeg + params.kchunk);
+  for (var kk = kbeg; kk < kend; kk++) {
+    let pa = kk * sa;
+    let pb = kk * sb;
+    let a0 = a[oa0.x + pa]; let a1 = a[oa0.y + pa]; let a2 = a[oa0.z + pa]; let a3 = a[oa0.w + pa];
+    let a4 = a[oa1.x + pa]; let a5 = a[oa1.y + pa]; let a6 = a[oa1.z + pa]; let a7 = a[oa1.w + pa];
+    let b0 = vec4f(b[ob0.x + pb], b[ob0.y + pb], b[ob0.z + pb], b[ob0.w + pb]);
+    let b1 = vec4f(b[ob1.x + pb], b[ob1.y + pb], b[ob1.z + pb], b[ob1.w + pb]);
+    c00 += a0 * b0; c01 += a0 * b1;
+    c10 += a1 * b0; c11 += a1 * b1;
+    c20 += a2 * b0; c21 += a2 * b1;
+    c30 += a3 * b0; c31 += a3 * b1;
+    c40 += a4 * b0; c41 += a4 * b1;
+    c50 += a5 * b0; c51 += a5 * b1;
+    c60 += a6 * b0; c61 += a6 * b1;
+    c70 += a7 * b0; c71 += a7 * b1;
+  }
+
+  if (blk.y == 0u) { return; }
+  let base = wid.z * m * n;
+  put4(base, i0, j0, c00); put4(base, i0, j0 + 4u, c01);
+  put4(base, i0 + 1u, j0, c10); put4(base, i0 + 1u, j0 + 4u, c11);
+  put4(base, i0 + 2u, j0, c20); put4(base, i0 + 2u, j0 + 4u, c21);
+  put4(base, i0 + 3u, j0, c30); put4(base, i0 + 3u, j0 + 4u, c31);
+  put4(base, i0 + 4u, j0, c40); put4(base, i0 + 4u, j0 + 4u, c41);
+  put4(base, i0 + 5u, j0, c50); put4(base, i0 + 5u, j0 + 4u, c51);
+  put4(base, i0 + 6u, j0, c60); put4(base, i0 + 6u, j0 + 4u, c61);
+  put4(base, i0 + 7u, j0, c70); put4(base, i0 + 7u, j0 + 4u, c71);
+}
+
+@compute @workgroup_size(WG)
+fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let m = params.m;
+  let n = params.n;
+  let k = params.k;
+  let blk = blockOf(wid, nwg, li);
+  let i0 = (blk.x / params.nb) * 4u;
+  let j0 = (blk.x % params.nb) * 4u;
+  let k4 = k / 4u;
+  // vec4 offsets at k = 0 and steps per 4 k. A: rows (k-contiguous) or one vec4 of rows per k (Aᵀ).
+  let ra = min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u), vec4u(m - 1u)) * k4;
+  let ta = i0 / 4u;
+  let cb = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(n - 1u)) * k4;
+  let tb = j0 / 4u;
+  let m4 = m / 4u;
+  let n4 = n / 4u;
+
+  var acc0 = vec4f(0.0); var acc1 = vec4f(0.0); var acc2 = vec4f(0.0); var acc3 = vec4f(0.0);
+  let kbeg = wid.z * params.kchunk;
+  let kend = min(k, kbeg + params.kchunk);
+  var kk = kbeg;
+  for (; kk + 4u <= kend; kk += 4u) {
+    let q = kk / 4u;
+    // ar: rows of op(A)[i0..i0+3][kk..kk+3] as columns, i.e. ar[r] = op(A)[i0 + r][kk..kk+3].
+    var ar: mat4x4f;
+    if (TRANS_A) {
+      let o = kk * m4 + ta;
+      ar = transpose(mat4x4f(av[o], av[o + m4], av[o + 2u * m4], av[o + 3u * m4]));
+    } else {
+      ar = mat4x4f(av[ra.x + q], av[ra.y + q], av[ra.z + q], av[ra.w + q]);
+    }
+    // bk: bk[t] = op(B)[kk + t][j0..j0+3].
+    var bk: mat4x4f;
+    if (TRANS_B) {
+      bk = transpose(mat4x4f(bv[cb.x + q], bv[cb.y + q], bv[cb.z + q], bv[cb.w + q]));
+    } else {
+      let o = kk * n4 + tb;
+      bk = mat4x4f(bv[o], bv[o + n4], bv[o + 2u * n4], bv[o + 3u * n4]);
+    }
+    acc0 += bk * ar[0];
+    acc1 += bk * ar[1];
+    acc2 += bk * ar[2];
+    acc3 += bk * ar[3];
+  }
+  // k % 4 tail: only reached for Aᵀ·B (both operands are vec4 along m and n there, not along k).
+  for (; kk < kend; kk++) {
+    var ac: vec4f;
+    if (TRANS_A) { ac = av[kk * m4 + ta]; }
+    else { ac = vec4f(av[ra.x + kk / 4u][kk % 4u], av[ra.y + kk / 4u][kk % 4u], av[ra.z + kk / 4u][kk % 4u], av[ra.w + kk / 4u][kk % 4u]); }
+    var br: vec4f;
+    if (TRANS_B) { br = vec4f(bv[cb.x + kk / 4u][kk % 4u], bv[cb.y + kk / 4u][kk % 4u], bv[cb.z + kk / 4u][kk % 4u], bv[cb.w + kk / 4u][kk % 4u]); }
+    else { br = bv[kk * n4 + tb]; }
+    acc0 += ac.x * br;
+    acc1 += ac.y * br;
+    acc2 += ac.z * br;
+    acc3 += ac.w * br;
+  }
+
+  if (blk.y == 0u) { return; }
+  let base = wid.z * m * n;
+  put4(base, i0, j0, acc0);
+  put4(base, i0 + 1u, j0, acc1);
+  put4(base, i0 + 2u, j0, acc2);
+  put4(base, i0 + 3u, j0, acc3);
+}
+
+@compute @workgroup_size(WG)
+fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let total = params.m * params.n;
+  for (var i = gid.x; i < total; i += nwg.x * WG) {
+    var s = 0.0;
+    for (var z = 0u; z < params.splits; z++) { s += part[z * total + i]; }
+    c[i] = s + biasAt(i % params.n);
+  }
+}
