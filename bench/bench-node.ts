@@ -3,12 +3,23 @@
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
 import { requestGpu } from '../src/gpu/device.ts';
 import { formatReport, parseBenchArgs, runBench } from './report.ts';
+import { getCIFAR10Uint8 } from '../src/data/get-cifar10-data.ts';
+import type { SolverData } from '../src/solver/model.ts';
+
+/** The seed's small_data: 1000 training images (of the first 3000) and 1000 validation images, uint8 + mean image. */
+async function loadData(): Promise<SolverData> {
+  const u8 = await getCIFAR10Uint8({ numTraining: 3000, numValidation: 1000, numTest: 0, download: false });
+  return {
+    XTrain: { data: u8.train.images.subarray(0, 1000 * 3072), shape: [1000, 3, 32, 32] }, yTrain: u8.train.labels.subarray(0, 1000),
+    XVal: { data: u8.val.images, shape: [1000, 3, 32, 32] }, yVal: u8.val.labels, meanImage: u8.meanImage,
+  };
+}
 
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const gpu = await requestGpu();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const report = await runBench(gpu, args.only, { reps: args.reps, detail: args.detail, peers: {}, log });
+  const report = await runBench(gpu, args.only, { reps: args.reps, detail: args.detail, peers: {}, log, loadData });
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
   gpu.device.destroy();

@@ -83,6 +83,12 @@ export function formatReport(r: BenchReport): string {
       num(f.tfjsMsPerStep, 1), f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',
     ])));
   }
+  const ex = r.experiments as { batchnormSeconds: number; sweepSeconds: number; sweep: { status: string }[] } | string | undefined;
+  if (typeof ex === 'string') out.push('', `experiments: ${ex}`);
+  else if (ex) {
+    out.push('', `experiments: batchnorm vs baseline ${num(ex.batchnormSeconds)} s; weight-scale sweep (${ex.sweep.length} trainings) ${num(ex.sweepSeconds)} s, ` +
+      `${ex.sweep.filter((x) => x.status === 'diverged').length} diverged`);
+  }
   return out.join('\n');
 }
 

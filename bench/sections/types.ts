@@ -1,6 +1,7 @@
 // What a benchmark section is: a named async function of a GPU context and options that returns plain JSON.
 import type { GpuContext } from '../../src/gpu/device.ts';
 import type { TrainingPeer } from './training.ts';
+import type { SolverData } from '../../src/solver/model.ts';
 
 /** A peer implementation timed beside ours (only where it can run: TF.js needs the browser). */
 export interface MatmulPeer {
@@ -17,6 +18,8 @@ export interface BenchOptions {
   /** Also time the alternatives (other kernel, no split-K) so a change can be judged. */
   detail: boolean;
   peers: { tfjsMatmul?: MatmulPeer; tfjsTraining?: TrainingPeer };
+  /** CIFAR-10 for the experiments section (1000 training + 1000 validation images), when the runner has it. */
+  loadData?: () => Promise<SolverData>;
   /** Progress lines (stderr in the CLI, the console in the page). */
   log(line: string): void;
 }
