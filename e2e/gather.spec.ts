@@ -8,7 +8,7 @@ test('gather: out[i, j] = images[indices[i], j] - mean[j] for packed uint8, odd 
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(31);
     const out: Record<string, number>[] = [];
-    for (const [count, dim, batch] of [[37, 3072, 50], [5, 7, 13], [1, 1, 3], [101, 13, 200]] as const) {
+    for (const [count, dim, batch] of [[37, 3072, 50], [5, 7, 13], [1, 1, 3], [101, 13, 200], [9, 48, 7], [3, 16, 1]] as const) {
       const scope = lib.createScope(gpu);
       const bytes = Uint8Array.from({ length: count * dim }, () => rng.randint(256));
       const mean = Float32Array.from({ length: dim }, () => 255 * rng.uniform());
@@ -37,11 +37,20 @@ test('gather: out[i, j] = images[indices[i], j] - mean[j] for packed uint8, odd 
       indices: scope.createTensorBuffer(Uint32Array.of(1, 2), 'indices'), out: ob, batch: 2, dim: 3, count: 2,
     }), 'gather out of range');
     const bounds = Array.from(await lib.readF32(gpu, ob, 6));
+    // The same on the 16-pixels-per-invocation path (dim a multiple of 16).
+    const ob16 = scope.createTensorBuffer(new Float32Array(64).fill(7), 'out16');
+    await lib.runDispatches(gpu, await lib.createGather(scope, {
+      images: scope.createTensorBuffer(lib.packUint8(Uint8Array.from({ length: 64 }, (_, i) => i)), 'images16'), mean: scope.createTensorBuffer(new Float32Array(32).fill(0.5), 'mean16'),
+      indices: scope.createTensorBuffer(Uint32Array.of(1, 2), 'indices16'), out: ob16, batch: 2, dim: 32, count: 2,
+    }), 'gather out of range, dim 32');
+    const bounds16 = Array.from(await lib.readF32(gpu, ob16, 64));
     scope.destroy();
-    return { out, bounds, packed: Array.from(lib.packUint8(Uint8Array.of(1, 2, 3, 4, 5))) };
+    return { out, bounds, bounds16, packed: Array.from(lib.packUint8(Uint8Array.of(1, 2, 3, 4, 5))) };
   });
   for (const c of r.out) expect(c.mismatches, `count=${c.count} dim=${c.dim} batch=${c.batch}`).toBe(0);
   expect(r.bounds.slice(0, 3)).toEqual([3.5, 4, 4.5]);
   expect(r.bounds.slice(3).every(Number.isNaN)).toBe(true);
+  expect(r.bounds16.slice(0, 32)).toEqual(Array.from({ length: 32 }, (_, j) => 32 + j - 0.5));
+  expect(r.bounds16.slice(32).every(Number.isNaN)).toBe(true);
   expect(r.packed).toEqual([0x04030201, 5]);
 });

@@ -69,7 +69,10 @@ test('20 Adam steps on the GPU follow the reference loss curve on the same minib
   expect(r.cpu).toHaveLength(20);
   r.gpu.forEach((l, i) => expect(Math.abs(l - r.cpu[i]!) / r.cpu[i]!, `step ${i + 1}`).toBeLessThan(1e-3));
   expect(r.gpu[19]!).toBeLessThan(r.gpu[0]!);
-  expect(r.gpuVal).toEqual(r.cpuVal);
+  // Accuracy on 64 validation rows may differ by a row or two: the bias in front of each batchnorm has a true
+  // gradient of exactly 0, f32 rounding leaves ~1e-8 there, and Adam (eps 1e-8) turns that into steps of ~lr.
+  expect(r.gpuVal).toHaveLength(r.cpuVal.length);
+  r.gpuVal.forEach((a, i) => expect(Math.abs(a - r.cpuVal[i]!), `val check ${i}`).toBeLessThanOrEqual(2 / 64 + 1e-12));
   expect(r.gpuVal).not.toEqual(r.gpuTrain);
 });
 

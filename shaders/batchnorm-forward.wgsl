@@ -3,12 +3,17 @@
 // Train mode, per feature (column): mean and BIASED variance over the n rows, computed stably. The rows
 // are cut into `chunks` chunks of `chunkRows`; a workgroup owns COLS columns x one chunk, and computes the
 // chunk's mean and M2 = sum (x - chunkMean)^2 with two passes over the chunk (tree reductions over its
-// ROWS row-lanes). With one chunk (FINALIZE) it writes the statistics itself; with several, `merge`
-// combines the chunks with the pairwise update of Chan, Golub & LeVeque ("Updating formulae and a
-// pairwise algorithm for computing sample variances", 1979): never E[x^2] - E[x]^2.
+// ROWS row-lanes); `merge` combines the chunks with the pairwise update of Chan, Golub & LeVeque
+// ("Updating formulae and a pairwise algorithm for computing sample variances", 1979): never E[x^2] - E[x]^2.
 // `normalize` then writes xhat = (x - mean) * invStd and out = gamma * xhat + beta elementwise; the
 // running statistics move as r = momentum * r + (1 - momentum) * stat where the statistics are final.
 // Test mode (`normalizeTest`) normalizes with the running statistics.
+//
+// Small batches (one chunk) take `trainColumns` instead: one dispatch, no workgroup memory, no barriers.
+// Each invocation owns 4 adjacent columns and loops over every row three times (sum, then the M2 of
+// the same two-pass algorithm, then normalize). Barriers and shared memory are very slow on SwiftShader
+// (Chromium's CPU adapter, where an invocation is a SIMD lane and a barrier a coroutine switch), and
+// small batches are launch-bound on GPUs, so fusing the three passes pays on both.
 
 struct Params {
   n: u32,
@@ -35,9 +40,7 @@ struct Params {
 // Reduction tile: COLS adjacent columns (coalesced loads) x ROWS row-lanes; COLS * ROWS <= 256, powers of 2.
 override COLS: u32 = 32;
 override ROWS: u32 = 8;
-// One chunk: `stats` writes mean, invStd and the running statistics itself (no `merge` pass).
-override FINALIZE: bool = false;
-// Elementwise workgroup size, and whether `normalize` also stores xhat for the backward pass.
+// Elementwise workgroup size (`trainColumns`: invocations of 4 columns each), and whether `normalize` also stores xhat for the backward pass.
 override WG: u32 = 256;
 override SAVE: bool = false;
 
@@ -88,12 +91,8 @@ fn stats(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: v
   }
   let m2 = rowSum(q, lid);
   if (lid.y == 0u && inside) {
-    if (FINALIZE) {
-      writeStats(col, m, m2 / count);
-    } else {
-      partMean[wid.y * d + col] = m;
-      partM2[wid.y * d + col] = m2;
-    }
+    partMean[wid.y * d + col] = m;
+    partM2[wid.y * d + col] = m2;
   }
 }
 
@@ -138,5 +137,64 @@ fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
     let j = i % params.d;
     let h = (x[i] - runningMean[j]) / sqrt(runningVar[j] + params.eps);
     out[i] = gamma[j] * h + beta[j];
+  }
+}
+
+// The 4 adjacent columns from 4 * quad, clamped to d - 1: the last invocation's surplus lanes redo column
+// d - 1 bit for bit (same inputs, same operations), so their duplicate stores write the same value.
+fn quadColumns(quad: u32, d: u32) -> vec4u {
+  return min(vec4u(4u * quad) + vec4u(0u, 1u, 2u, 3u), vec4u(d - 1u));
+}
+
+// The elements at 4 indices (on SwiftShader a vec4f load is 4 per-lane gathers as well: same cost).
+fn load4(a: ptr<storage, array<f32>, read>, i: vec4u) -> vec4f {
+  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
+}
+
+// load4 from a read_write binding.
+fn load4rw(a: ptr<storage, array<f32>, read_write>, i: vec4u) -> vec4f {
+  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
+}
+
+// Store v.x .. v.w at the 4 indices, in that order.
+fn store4(a: ptr<storage, array<f32>, read_write>, i: vec4u, v: vec4f) {
+  (*a)[i.x] = v.x;
+  (*a)[i.y] = v.y;
+  (*a)[i.z] = v.z;
+  (*a)[i.w] = v.w;
+}
+
+// Grid ceil(d / (4 WG)), one chunk: mean, biased variance (two passes), statistics, then out (and xhat when SAVE).
+@compute @workgroup_size(WG)
+fn trainColumns(@builtin(global_invocation_id) gid: vec3u) {
+  let n = params.n;
+  let d = params.d;
+  if (4u * gid.x >= d) { return; }
+  let c = quadColumns(gid.x, d);
+  let count = f32(n);
+  var s = vec4f(0.0);
+  for (var r = 0u; r < n; r++) { s += load4(&x, r * d + c); }
+  let m = s / count;
+  var q = vec4f(0.0);
+  for (var r = 0u; r < n; r++) {
+    let e = load4(&x, r * d + c) - m;
+    q += e * e;
+  }
+  let v = q / count;
+  let is = 1.0 / sqrt(v + params.eps);
+  // Every running value is read before any is written (surplus lanes share column d - 1).
+  let rm = params.momentum * load4rw(&runningMean, c) + (1.0 - params.momentum) * m;
+  let rv = params.momentum * load4rw(&runningVar, c) + (1.0 - params.momentum) * v;
+  store4(&mean, c, m);
+  store4(&invStd, c, is);
+  store4(&runningMean, c, rm);
+  store4(&runningVar, c, rv);
+  let g = load4(&gamma, c);
+  let b = load4(&beta, c);
+  for (var r = 0u; r < n; r++) {
+    let i = r * d + c;
+    let h = (load4(&x, i) - m) * is;
+    if (SAVE) { store4(&xhat, i, h); }
+    store4(&out, i, g * h + b);
   }
 }

@@ -2,6 +2,12 @@
 // f32(images[indices[i], j]) - mean[j], the mean-image subtraction of cs231n get_CIFAR10_data done per batch.
 // Bytes are packed 4 per u32, little-endian (byte k of the data is bits 8(k%4).. of word k/4).
 // An index >= count writes NaN rather than reading another image: bad indices show up in the loss.
+//
+// `rows16` (dim a multiple of 16, so every image row starts on a 16-byte boundary): a 2D grid, row i =
+// workgroup y, one invocation per 16 pixels reads one vec4u and writes four vec4f; no division per
+// element. On SwiftShader (each invocation a CPU SIMD lane, each load a per-lane gather) this ran 10x
+// faster than one pixel per invocation, and 2x faster than 4 pixels per invocation: the per-invocation
+// work (row index, bounds check, addressing) weighs as much as the pixels. `main` is the general form.
 
 struct Params {
   batch: u32,
@@ -14,6 +20,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+// The same bindings as vectors, for `rows16`.
+@group(0) @binding(0) var<storage, read> images16: array<vec4u>;
+@group(0) @binding(1) var<storage, read> mean4: array<vec4f>;
+@group(0) @binding(3) var<storage, read_write> out4: array<vec4f>;
 
 override WG: u32 = 256;
 
@@ -38,4 +48,34 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       out[e] = f32(byte) - mean[j];
     }
   }
+}
+
+// The 4 pixels packed in one word, as f32.
+fn pixels(word: u32) -> vec4f {
+  return vec4f((vec4u(word) >> vec4u(0u, 8u, 16u, 24u)) & vec4u(0xffu));
+}
+
+// Grid (ceil(dim / (16 WG)), batch): pixels 16j .. 16j+15 of row i.
+@compute @workgroup_size(WG)
+fn rows16(@builtin(global_invocation_id) gid: vec3u) {
+  let blocks = params.dim / 16u;
+  let j = gid.x;
+  let i = gid.y;
+  if (j >= blocks) { return; }
+  let image = indices[i];
+  let o = 4u * (i * blocks + j);
+  if (image >= params.count) {
+    let nan = vec4f(quietNan(image));
+    out4[o] = nan;
+    out4[o + 1u] = nan;
+    out4[o + 2u] = nan;
+    out4[o + 3u] = nan;
+    return;
+  }
+  let words = images16[image * blocks + j];
+  let m = 4u * j;
+  out4[o] = pixels(words.x) - mean4[m];
+  out4[o + 1u] = pixels(words.y) - mean4[m + 1u];
+  out4[o + 2u] = pixels(words.z) - mean4[m + 2u];
+  out4[o + 3u] = pixels(words.w) - mean4[m + 3u];
 }

@@ -1,6 +1,11 @@
 // L2 regularization (cs231n fc_net: loss += 0.5 * reg * sum W^2, dW += reg * W), in two passes:
-// `apply` updates dw elementwise and writes one partial sum of w^2 per workgroup (tree-reduced),
-// `finish` adds the partials in order in one workgroup and writes loss[lossIndex] = 0.5 * reg * sum.
+// `apply` updates dw elementwise and writes one partial sum of w^2 per invocation, `finish` adds the
+// partials in order in one workgroup and writes loss[lossIndex] = 0.5 * reg * sum.
+//
+// Shaped for SwiftShader (Chromium's CPU adapter: an invocation is a SIMD lane, a load a per-lane gather,
+// a barrier a coroutine switch of every SIMD group): `apply` has no barrier at all, each invocation takes
+// 4 elements per step (grid-stride); `finish` has one barrier. A tree reduction per workgroup of `apply`
+// (9 barriers in each of 256 workgroups) took about 100x longer there.
 
 struct Params {
   count: u32,
@@ -15,39 +20,43 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-override WG: u32 = 256;
+override WG: u32 = 64;
 
 var<workgroup> red: array<f32, WG>;
 
-fn workgroupSum(v: f32, l: u32) -> f32 {
-  red[l] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (l < s) { red[l] += red[l + s]; }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
-// Grid-stride over w: dw += reg * w; partial[workgroup] = sum of its w^2.
+// Grid-stride over quads of elements 4q .. 4q+3: dw += reg * w; partial[invocation] = sum of its w^2.
+// Indices past count - 1 are clamped to it: those lanes redo the last element bit for bit (their
+// duplicate stores write the same value) and are left out of the sum.
 @compute @workgroup_size(WG)
-fn apply(@builtin(global_invocation_id) gid: vec3u, @builtin(local_invocation_id) lid: vec3u,
-         @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  var acc = 0.0;
-  for (var i = gid.x; i < params.count; i += nwg.x * WG) {
-    let v = w[i];
-    dw[i] += params.reg * v;
-    acc += v * v;
+fn apply(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let last = params.count - 1u;
+  let quads = (params.count + 3u) / 4u;
+  let reg = params.reg;
+  var acc = vec4f(0.0);
+  for (var q = gid.x; q < quads; q += nwg.x * WG) {
+    let e = vec4u(4u * q) + vec4u(0u, 1u, 2u, 3u);
+    let i = min(e, vec4u(last));
+    let v = vec4f(w[i.x], w[i.y], w[i.z], w[i.w]);
+    let g = vec4f(dw[i.x], dw[i.y], dw[i.z], dw[i.w]) + reg * v;
+    dw[i.x] = g.x;
+    dw[i.y] = g.y;
+    dw[i.z] = g.z;
+    dw[i.w] = g.w;
+    acc += select(vec4f(0.0), v * v, e <= vec4u(last));
   }
-  let total = workgroupSum(acc, lid.x);
-  if (lid.x == 0u) { partial[wid.x] = total; }
+  partial[gid.x] = (acc.x + acc.y) + (acc.z + acc.w);
 }
 
-// One workgroup: loss[lossIndex] = 0.5 * reg * sum of the partials.
+// One workgroup: loss[lossIndex] = 0.5 * reg * sum of the partials (strided per invocation, then in order).
 @compute @workgroup_size(WG)
 fn finish(@builtin(local_invocation_id) lid: vec3u) {
   var acc = 0.0;
   for (var i = lid.x; i < params.partials; i += WG) { acc += partial[i]; }
-  let total = workgroupSum(acc, lid.x);
-  if (lid.x == 0u) { loss[params.lossIndex] = 0.5 * params.reg * total; }
+  red[lid.x] = acc;
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var total = 0.0;
+    for (var k = 0u; k < WG; k++) { total += red[k]; }
+    loss[params.lossIndex] = 0.5 * params.reg * total;
+  }
 }

@@ -1,7 +1,7 @@
 // Softmax cross-entropy loss and its gradient (cs231n softmax_loss): loss = mean_i -log softmax(s_i)[y_i],
 // dscores = (softmax(s) - onehot(y)) / n. Rows are shifted by their max (no overflow); the label's
 // gradient is -(sum of the other exponentials) / sum, which keeps p - 1 exact when p is near 1.
-// One workgroup: each invocation takes rows i = lid, lid + WG, ..., the row losses are tree-summed.
+// One workgroup: each invocation takes rows i = lid, lid + WG, ..., the row losses are summed in order.
 
 struct Params {
   n: u32,
@@ -15,7 +15,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-override WG: u32 = 256;
+override WG: u32 = 32;
 
 var<workgroup> part: array<f32, WG>;
 
@@ -52,11 +52,13 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
     if (label < c) { picked = scores[row + label] - m; }
     acc += log(sum) - picked;
   }
+  // One barrier, then the first invocation adds the WG row-loss partials in order: on SwiftShader a
+  // barrier is a coroutine switch of every SIMD group, so a tree of log2(WG) barriers costs far more.
   part[lid.x] = acc;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid.x < s) { part[lid.x] += part[lid.x + s]; }
-    workgroupBarrier();
+  if (lid.x == 0u) {
+    var total = 0.0;
+    for (var k = 0u; k < WG; k++) { total += part[k]; }
+    loss[params.lossIndex] = total * invN;
   }
-  if (lid.x == 0u) { loss[params.lossIndex] = part[0] * invN; }
 }

@@ -48,6 +48,13 @@ export interface BatchNormBackwardArgs {
 }
 
 const wgElementwise = 256;
+/** Workgroup size of the one-chunk column kernels: 8 invocations of 4 columns (d = 100 is 4 workgroups). */
+const wgColumns = 8;
+
+/** Grid of a column kernel over d columns, `perInvocation` (4 or 8) per invocation. */
+function columnGrid(d: number, perInvocation = 4): [number, number, number] {
+  return gridFor(Math.ceil(d / perInvocation), wgColumns);
+}
 
 function tileConstants(t: ColumnTiling): Record<string, number> {
   return { COLS: t.cols, ROWS: t.rows };
@@ -58,9 +65,10 @@ function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPU
 }
 
 /**
- * Record batchnorm forward for x [n, d]. Train: batch mean and biased variance per feature (chunked
- * two-pass + Chan merge), out = gamma * xhat + beta, running statistics moved by momentum, and
- * `saved` (mean, invStd, xhat) written when given. Test: normalizes with the running statistics.
+ * Record batchnorm forward for x [n, d]. Train: batch mean and biased variance per feature (two-pass; in
+ * row chunks + Chan merge for big batches), out = gamma * xhat + beta, running statistics moved by
+ * momentum, and `saved` (mean, invStd, xhat) written when given; one dispatch when the batch is one chunk
+ * (n < 512). Test: normalizes with the running statistics.
  *   const fwd = await createBatchNormForward(scope, { x, gamma, beta, out, runningMean, runningVar, n: 50, d: 100, mode: 'train', saved });
  *   await runDispatches(gpu, fwd);
  */
@@ -94,31 +102,38 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
     assertBuffer(op, 'saved.invStd', a.saved.invStd, d);
     assertBuffer(op, 'saved.xhat', a.saved.xhat, n * d);
   }
+  const mean = a.saved?.mean ?? scope.createTensorBuffer(d * 4, `${op} mean`);
+  const invStd = a.saved?.invStd ?? scope.createTensorBuffer(d * 4, `${op} invStd`);
+  const xhat = a.saved?.xhat ?? scope.createTensorBuffer(4, `${op} xhat (unused)`);
+  if (fused) {
+    // One chunk: one dispatch, each invocation owning 4 columns over every row.
+    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'trainColumns', constants: { WG: wgColumns, SAVE: save ? 1 : 0 } });
+    const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
+    return [dispatch(scope, kernel, {
+      x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, xhat, params,
+    }, columnGrid(d), `${op} columns`)];
+  }
+  // Several chunks: partial statistics per chunk, merged, then normalize elementwise.
   const [stats, merge, normalize] = await Promise.all([
-    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'stats', constants: { ...tileConstants(t), FINALIZE: fused ? 1 : 0 } }),
+    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'stats', constants: tileConstants(t) }),
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'merge' }),
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalize', constants: { WG: wgElementwise, SAVE: save ? 1 : 0 } }),
   ]);
   const params = scope.createUniformBuffer(stats, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks, eps, momentum }, `${op} params`);
-  const mean = a.saved?.mean ?? scope.createTensorBuffer(d * 4, `${op} mean`);
-  const invStd = a.saved?.invStd ?? scope.createTensorBuffer(d * 4, `${op} invStd`);
-  const xhat = a.saved?.xhat ?? scope.createTensorBuffer(4, `${op} xhat (unused)`);
-  const partMean = scope.createTensorBuffer(fused ? 4 : t.chunks * d * 4, `${op} partial means`);
-  const partM2 = scope.createTensorBuffer(fused ? 4 : t.chunks * d * 4, `${op} partial M2`);
-  const statsBuffers = { x: a.x, runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params };
-  const list = [dispatch(scope, stats, statsBuffers, [t.colTiles, t.chunks, 1], `${op} stats (${t.chunks} chunk(s) of ${t.chunkRows} rows)`)];
-  if (!fused) {
-    list.push(dispatch(scope, merge, { runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params }, gridFor(d, 64), `${op} merge`));
-  }
-  list.push(dispatch(scope, normalize, { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, mean, invStd, xhat, params }, elementwise, `${op} normalize`));
-  return list;
+  const partMean = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial means`);
+  const partM2 = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial M2`);
+  return [
+    dispatch(scope, stats, { x: a.x, partMean, partM2, params }, [t.colTiles, t.chunks, 1], `${op} stats (${t.chunks} chunks of ${t.chunkRows} rows)`),
+    dispatch(scope, merge, { runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params }, gridFor(d, 64), `${op} merge`),
+    dispatch(scope, normalize, { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, mean, invStd, xhat, params }, elementwise, `${op} normalize`),
+  ];
 }
 
 /**
  * Record batchnorm backward for dout [n, d] from a train-mode forward's xhat and invStd: dbeta = sum dout,
  * dgamma = sum dout * xhat, and dx either through the staged graph ('graph': dbeta/dgamma, dxhat, dvar,
  * dmu, dx, each a pass with its intermediates in buffers) or in closed form ('alternative': both sums in
- * one reduction, then dx elementwise; a single dispatch when one workgroup column tile holds the batch).
+ * one reduction, then dx elementwise; a single dispatch when the batch is one chunk, n < 512).
  *   const bwd = await createBatchNormBackward(scope, { dout, xhat, invStd, gamma, dx, dgamma, dbeta, n: 50, d: 100, variant: 'alternative' });
  *   await runDispatches(gpu, bwd);
  */
@@ -136,13 +151,14 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     assertBuffer(op, 'mean', a.mean, d);
   }
   const t = columnTiling(n, d);
-  const chunked = t.chunks > 1;
   const useX = a.x !== undefined;
   const kernel = (entryPoint: string, constants: Record<string, number> = {}) =>
     getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
+  if (t.chunks === 1) return backwardColumns(scope, a, op, kernel);
+
+  // Several chunks: partial column sums per chunk, added up by `combine`.
   const kernels = {
     sums: () => kernel('sumDoutXhat', tileConstants(t)),
-    fusedAlt: () => kernel('alternativeFused', tileConstants(t)),
     combinePair: () => kernel('combine', { PAIR: 1 }),
     combineOne: () => kernel('combine', { PAIR: 0 }),
     dxAlt: () => kernel('dxAlternative', { WG: wgElementwise }),
@@ -151,33 +167,25 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     dmuNode: () => kernel('dmuNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
     dxNode: () => kernel('dxNode', { WG: wgElementwise }),
   };
-  const sums = await kernels.sums();
+  const [sums, combinePair, combineOne] = await Promise.all([kernels.sums(), kernels.combinePair(), kernels.combineOne()]);
   const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
-  const partA = chunked ? scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`) : null;
-  const partB = chunked ? scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`) : null;
+  const partA = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`);
+  const partB = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`);
   const reduceGrid: [number, number, number] = [t.colTiles, t.chunks, 1];
   const elementwise = gridFor(n * d, wgElementwise);
   const list: Dispatch[] = [];
-  const [combinePair, combineOne] = chunked ? await Promise.all([kernels.combinePair(), kernels.combineOne()]) : [null, null];
 
-  // A column reduction into `outA` (and `outB`): straight there with one chunk, else partial rows then `combine`.
+  // A column reduction into `outA` (and `outB`): partial rows, then `combine`.
   const reduce = (k: Kernel, inputs: Record<string, GPUBuffer>, outA: GPUBuffer, outB: GPUBuffer | null, label: string) => {
-    const outs: Record<string, GPUBuffer> = { partA: partA ?? outA };
-    if (k.bindings.partB) outs.partB = partB ?? outB!;
+    const outs: Record<string, GPUBuffer> = { partA };
+    if (k.bindings.partB) outs.partB = partB;
     list.push(dispatch(scope, k, { ...inputs, ...outs, params }, reduceGrid, `${op} ${label}`));
-    if (!chunked) return;
-    const combine = outB ? combinePair! : combineOne!;
-    const sumB = outB ? partB! : scope.createTensorBuffer(4, `${op} unused`);
+    const combine = outB ? combinePair : combineOne;
+    const sumB = outB ? partB : scope.createTensorBuffer(4, `${op} unused`);
     const outPartB = outB ?? scope.createTensorBuffer(4, `${op} unused`);
-    list.push(dispatch(scope, combine, { sumA: partA!, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`));
+    list.push(dispatch(scope, combine, { sumA: partA, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`));
   };
 
-  if (a.variant === 'alternative' && !chunked) {
-    // One chunk: the workgroup holding a column tile sums it and writes its dx in the same dispatch.
-    return [dispatch(scope, await kernels.fusedAlt(), {
-      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
-    }, reduceGrid, `${op} fused sums + dx`)];
-  }
   // dbeta = sum dout, dgamma = sum dout * xhat: the graph's last node and the alternative's one reduction.
   reduce(sums, { dout: a.dout, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
   if (a.variant === 'alternative') {
@@ -186,15 +194,55 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     }, elementwise, `${op} dx`));
     return list;
   }
-  const dxhat = scope.createTensorBuffer(n * d * 4, `${op} dxhat`);
-  const dx1 = scope.createTensorBuffer(n * d * 4, `${op} dx1`);
-  const divar = scope.createTensorBuffer(d * 4, `${op} divar`);
-  const dx1Sum = scope.createTensorBuffer(d * 4, `${op} sum dx1 (= -dmu)`);
+  const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
   const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([kernels.dxhatNode(), kernels.dvarNode(), kernels.dmuNode(), kernels.dxNode()]);
-  const xmuSource = useX ? { x: a.x!, mean: a.mean! } : { x: a.xhat, mean: scope.createTensorBuffer(4, `${op} unused mean`) };
   list.push(dispatch(scope, dxhatNode, { dout: a.dout, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
   reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, null, 'dvar');
   reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, null, 'dmu');
   list.push(dispatch(scope, dxNode, { dx1, sumA: dx1Sum, dx: a.dx, params }, elementwise, `${op} dx`));
   return list;
+}
+
+/** The graph variant's intermediates (dxhat, dx1 [n, d]; divar, sum dx1 [d]) and where xmu comes from. */
+function graphBuffers(scope: GpuScope, a: BatchNormBackwardArgs, op: string) {
+  const { n, d } = a;
+  return {
+    dxhat: scope.createTensorBuffer(n * d * 4, `${op} dxhat`),
+    dx1: scope.createTensorBuffer(n * d * 4, `${op} dx1`),
+    divar: scope.createTensorBuffer(d * 4, `${op} divar`),
+    dx1Sum: scope.createTensorBuffer(d * 4, `${op} sum dx1 (= -dmu)`),
+    xmuSource: a.x && a.mean ? { x: a.x, mean: a.mean } : { x: a.xhat, mean: scope.createTensorBuffer(4, `${op} unused mean`) },
+  };
+}
+
+/**
+ * Backward when the batch is one chunk: the `*Columns` kernels, each invocation owning 4 columns over every
+ * row. The alternative is one dispatch; the graph keeps one per node (dbeta/dgamma, dxhat, dvar, dmu, dx).
+ */
+async function backwardColumns(
+  scope: GpuScope, a: BatchNormBackwardArgs, op: string, kernel: (entryPoint: string, constants?: Record<string, number>) => Promise<Kernel>,
+): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const grid = columnGrid(d);
+  const wg = { WG: wgColumns };
+  if (a.variant === 'alternative') {
+    const k = await kernel('alternativeColumns', wg);
+    const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+    return [dispatch(scope, k, {
+      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
+    }, columnGrid(d, 8), `${op} columns: sums + dx`)];
+  }
+  const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
+  const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
+    kernel('sumsColumns', wg), kernel('dxhatColumns', wg), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
+  ]);
+  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+  const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
+  return [
+    dispatch(scope, sums, { dout: a.dout, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, grid, `${op} dbeta+dgamma`),
+    dispatch(scope, dxhatK, { dout: a.dout, gamma: a.gamma, dxhat, params }, grid, `${op} dxhat`),
+    dispatch(scope, dvarK, { dxhat, invStd: a.invStd, ...xmuSource, partA: divar, params }, grid, `${op} dvar`),
+    dispatch(scope, dmuK, { dxhat, invStd: a.invStd, ...xmuSource, sumA: divar, dx1, partA: dx1Sum, params }, grid, `${op} dmu`),
+    dispatch(scope, dxK, { dx1, sumA: dx1Sum, dx: a.dx, params }, grid, `${op} dx`),
+  ];
 }

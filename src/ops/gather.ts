@@ -1,7 +1,7 @@
 // Minibatch gather on the GPU (shaders/gather.wgsl): rows of packed uint8 images by index, minus the mean image.
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
@@ -20,6 +20,9 @@ export interface GatherArgs {
   count: number;
 }
 
+/** Workgroup size of `rows16` (16 pixels per invocation: 3072 pixels are 3 workgroups per row). */
+const wgRows = 64;
+
 /**
  * Pack bytes 4 per u32, little-endian, zero-padded to a multiple of 4 bytes (the layout gather.wgsl reads).
  *   const words = packUint8(Uint8Array.of(1, 2, 3, 4, 5)); // Uint32Array [0x04030201, 0x00000005]
@@ -33,7 +36,8 @@ export function packUint8(u8: Uint8Array): Uint32Array {
 }
 
 /**
- * Record out[i, j] = images[indices[i], j] - mean[j] for a batch of rows of packed uint8 images.
+ * Record out[i, j] = images[indices[i], j] - mean[j] for a batch of rows of packed uint8 images; when dim is a
+ * multiple of 16, 16 pixels per invocation (one vec4u in, four vec4f out) on a (dim/16, batch) grid.
  *   const g = await createGather(scope, { images, mean, indices, out, batch: 50, dim: 3072, count: 49000 });
  *   device.queue.writeBuffer(indices, 0, batchIndices); await runDispatches(gpu, g);
  */
@@ -47,11 +51,23 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
   assertBuffer(op, 'mean', a.mean, a.dim);
   assertBuffer(op, 'indices', a.indices, a.batch);
   assertBuffer(op, 'out', a.out, a.batch * a.dim);
+  const params = { batch: a.batch, dim: a.dim, count: a.count };
+  if (a.dim % 16 === 0 && a.batch <= maxWorkgroupsPerDim && a.dim / 16 / wgRows <= maxWorkgroupsPerDim) {
+    // Rows of whole 16-byte blocks: one invocation per 16 pixels, row = workgroup y.
+    const kernel = await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, entryPoint: 'rows16', constants: { WG: wgRows } });
+    const uniform = scope.createUniformBuffer(kernel, 'params', params, `${op} params`);
+    return [{
+      kernel,
+      bindGroup: createBindGroup(scope.ctx, kernel, { images16: a.images, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform }),
+      workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1],
+      label: `${op} rows16`,
+    }];
+  }
   const kernel = await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, constants: { WG: 256 } });
-  const params = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, count: a.count }, `${op} params`);
+  const uniform = scope.createUniformBuffer(kernel, 'params', params, `${op} params`);
   return [{
     kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { images: a.images, mean: a.mean, indices: a.indices, out: a.out, params }),
+    bindGroup: createBindGroup(scope.ctx, kernel, { images: a.images, mean: a.mean, indices: a.indices, out: a.out, params: uniform }),
     workgroups: gridFor(a.batch * a.dim, 256),
     label: op,
   }];

@@ -1,6 +1,6 @@
 // The four update rules on the GPU (shaders/optim.wgsl), simplest first: one dispatch per parameter, one shared hyperparameter uniform.
 import optimWgsl from '../../shaders/optim.wgsl?raw';
-import { createBindGroup, getKernel, makeUniformData } from '../gpu/kernel.ts';
+import { createBindGroup, getKernel, makeUniformData, type Kernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
@@ -41,6 +41,26 @@ const defaults: Record<OptimizerRule, Record<string, number>> = {
 /** State buffers of each rule, bound as s1, s2 in the shader. */
 const stateNames: Record<OptimizerRule, string[]> = { sgd: [], sgd_momentum: ['velocity'], rmsprop: ['cache'], adam: ['m', 'v'] };
 
+/** Workgroup size, and about how many elements (vec4s or f32s) each invocation takes. */
+const wg = 64;
+const perInvocation = 8;
+
+const vec4Alias = 'alias V = vec4f;';
+if (!optimWgsl.includes(vec4Alias)) throw new Error(`shaders/optim.wgsl: expected the line "${vec4Alias}"`);
+/** optim.wgsl with f32 elements, for a parameter whose length is not a multiple of 4 (WGSL has no type overrides). */
+const optimScalarWgsl = optimWgsl.replace(vec4Alias, 'alias V = f32;');
+
+/**
+ * The rule's kernel for a parameter of `count` f32: vec4 elements when count is a multiple of 4, else f32; and its length in those.
+ *   const { kernel, length } = await optimKernel(scope, 'adam', 307200); // vec4 kernel, length 76800
+ *   gridFor(length, 64 * 8);
+ */
+async function optimKernel(scope: GpuScope, rule: OptimizerRule, count: number): Promise<{ kernel: Kernel; length: number }> {
+  const vec4 = count % 4 === 0;
+  const kernel = await getKernel(scope.ctx, { name: 'optim', source: vec4 ? optimWgsl : optimScalarWgsl, entryPoint: rule, constants: { WG: wg } });
+  return { kernel, length: vec4 ? count / 4 : count };
+}
+
 /** The hyperparameter uniform's fields for the step numbered `t` (Adam's corrections 1/(1-beta^t), in f64). */
 function hyperValues(c: Record<string, number>, t: number): Record<string, number> {
   const beta1 = c.beta1 ?? 0;
@@ -80,19 +100,24 @@ export async function createOptimizer(scope: GpuScope, rule: OptimizerRule, conf
     assertBuffer(op, 'w', p.w, p.count);
     assertBuffer(op, 'dw', p.dw, p.count);
   }
-  const kernel = await getKernel(scope.ctx, { name: 'optim', source: optimWgsl, entryPoint: rule, constants: { WG: 256 } });
+  const kernels = await Promise.all(params.map((p) => optimKernel(scope, rule, p.count)));
+  const { kernel } = kernels[0] ?? await optimKernel(scope, rule, 4);
   // The uniform starts as the first step's, so a step that forgot beginStep() still updates sensibly.
   const hyper = scope.createUniformBuffer(kernel, 'hyper', hyperValues(c, (c.t ?? 0) + 1), `optimizer ${rule} hyper`);
   const state: Record<string, GPUBuffer[]> = Object.fromEntries(stateNames[rule].map((s) => [s, [] as GPUBuffer[]]));
-  const dispatches = params.map((p): Dispatch => {
+  const dispatches = params.map((p, k): Dispatch => {
+    const { kernel, length } = kernels[k]!;
     const resources: Record<string, GPUBuffer> = { w: p.w, dw: p.dw, hyper };
-    resources.shape = scope.createUniformBuffer(kernel, 'shape', { count: p.count }, `optimizer ${rule} ${p.name} shape`);
-    stateNames[rule].forEach((s, k) => {
+    resources.shape = scope.createUniformBuffer(kernel, 'shape', { count: length }, `optimizer ${rule} ${p.name} shape`);
+    stateNames[rule].forEach((s, j) => {
       const buffer = scope.createTensorBuffer(p.count * 4, `optimizer ${rule} ${p.name} ${s}`);
       state[s]!.push(buffer);
-      resources[k === 0 ? 's1' : 's2'] = buffer;
+      resources[j === 0 ? 's1' : 's2'] = buffer;
     });
-    return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups: gridFor(p.count, 256), label: `optimizer ${rule} ${p.name} count=${p.count}` };
+    return {
+      kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups: gridFor(length, wg * perInvocation),
+      label: `optimizer ${rule} ${p.name} count=${p.count}${length === p.count ? '' : ' (vec4)'}`,
+    };
   });
   return {
     rule,

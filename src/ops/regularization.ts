@@ -18,8 +18,11 @@ export interface L2RegularizationArgs {
   lossIndex: number;
 }
 
-/** Workgroups of `apply` at most: one partial sum each, all added by one workgroup in `finish`. */
-const maxPartials = 256;
+/** Workgroup size of both passes, and the most workgroups `apply` takes (one partial sum per invocation). */
+const wg = 64;
+const maxApplyWorkgroups = 64;
+/** About how many quads of elements each `apply` invocation takes. */
+const quadsPerInvocation = 8;
 
 /**
  * Record L2 regularization of one weight tensor: dw += reg·w, loss[lossIndex] = 0.5·reg·Σw² (two dispatches).
@@ -35,14 +38,15 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
   assertBuffer(op, 'dw', a.dw, a.count);
   assertBuffer(op, 'loss', a.loss, a.lossIndex + 1);
   const [apply, finish] = await Promise.all([
-    getKernel(scope.ctx, { name: 'regularization', source: regularizationWgsl, entryPoint: 'apply', constants: { WG: 256 } }),
-    getKernel(scope.ctx, { name: 'regularization', source: regularizationWgsl, entryPoint: 'finish', constants: { WG: 256 } }),
+    getKernel(scope.ctx, { name: 'regularization', source: regularizationWgsl, entryPoint: 'apply', constants: { WG: wg } }),
+    getKernel(scope.ctx, { name: 'regularization', source: regularizationWgsl, entryPoint: 'finish', constants: { WG: wg } }),
   ]);
-  const partials = Math.min(maxPartials, Math.ceil(a.count / 256));
+  const workgroups = Math.min(maxApplyWorkgroups, Math.ceil(a.count / 4 / (wg * quadsPerInvocation)));
+  const partials = workgroups * wg;
   const params = scope.createUniformBuffer(apply, 'params', { count: a.count, reg: a.reg, lossIndex: a.lossIndex, partials }, `${op} params`);
   const partial = scope.createTensorBuffer(partials * 4, `${op} partial sums`);
   return [
-    { kernel: apply, bindGroup: createBindGroup(scope.ctx, apply, { w: a.w, dw: a.dw, partial, params }), workgroups: [partials, 1, 1], label: `${op} apply` },
+    { kernel: apply, bindGroup: createBindGroup(scope.ctx, apply, { w: a.w, dw: a.dw, partial, params }), workgroups: [workgroups, 1, 1], label: `${op} apply` },
     { kernel: finish, bindGroup: createBindGroup(scope.ctx, finish, { partial, loss: a.loss, params }), workgroups: [1, 1, 1], label: `${op} finish` },
   ];
 }

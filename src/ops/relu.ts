@@ -1,8 +1,25 @@
 // ReLU: shape rule, GPU encode of forward and backward (shaders/relu.wgsl), and the host-array form.
 import reluWgsl from '../../shaders/relu.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
+import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
+
+/** Workgroup size, and about how many elements (of the kernel's element type) each invocation takes. */
+const wg = 64;
+const perInvocation = 4;
+
+const vec4Alias = 'alias V = vec4f;';
+if (!reluWgsl.includes(vec4Alias)) throw new Error(`shaders/relu.wgsl: expected the line "${vec4Alias}"`);
+/** relu.wgsl with f32 elements, for n not a multiple of 4 (WGSL has no type overrides). */
+const reluScalarWgsl = reluWgsl.replace(vec4Alias, 'alias V = f32;');
+
+/** The kernel for `n` f32 (vec4 elements when n is a multiple of 4, else f32), its length in those elements and the grid. */
+async function reluKernel(scope: GpuScope, entryPoint: 'forward' | 'backward', n: number): Promise<{ kernel: Kernel; count: number; workgroups: [number, number, number] }> {
+  const vec4 = n % 4 === 0;
+  const kernel = await getKernel(scope.ctx, { name: 'relu', source: vec4 ? reluWgsl : reluScalarWgsl, entryPoint, constants: { WG: wg } });
+  const count = vec4 ? n / 4 : n;
+  return { kernel, count, workgroups: gridFor(count, wg * perInvocation) };
+}
 
 /**
  * Record ReLU forward `y = max(0, x)` over `n` elements.
@@ -10,12 +27,12 @@ import type { GpuScope } from '../gpu/buffers.ts';
  *   await runDispatches(gpu, [d]);
  */
 export async function createReluForward(scope: GpuScope, a: { x: GPUBuffer; y: GPUBuffer; n: number }): Promise<Dispatch> {
-  const kernel = await getKernel(scope.ctx, { name: 'relu', source: reluWgsl, entryPoint: 'forward' });
-  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n });
+  const { kernel, count, workgroups } = await reluKernel(scope, 'forward', a.n);
+  const params = scope.createUniformBuffer(kernel, 'params', { count });
   return {
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { x: a.x, y: a.y, params }),
-    workgroups: gridFor(a.n, kernel.workgroupSize[0]),
+    workgroups,
     label: `relu.forward n=${a.n}`,
   };
 }
@@ -28,12 +45,12 @@ export async function createReluForward(scope: GpuScope, a: { x: GPUBuffer; y: G
 export async function createReluBackward(
   scope: GpuScope, a: { x: GPUBuffer; dout: GPUBuffer; dx: GPUBuffer; n: number },
 ): Promise<Dispatch> {
-  const kernel = await getKernel(scope.ctx, { name: 'relu', source: reluWgsl, entryPoint: 'backward' });
-  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n });
+  const { kernel, count, workgroups } = await reluKernel(scope, 'backward', a.n);
+  const params = scope.createUniformBuffer(kernel, 'params', { count });
   return {
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { x: a.x, dout: a.dout, y: a.dx, params }),
-    workgroups: gridFor(a.n, kernel.workgroupSize[0]),
+    workgroups,
     label: `relu.backward n=${a.n}`,
   };
 }

@@ -36,7 +36,7 @@ export async function createSoftmaxLoss(scope: GpuScope, a: SoftmaxLossArgs): Pr
   assertBuffer(op, 'dscores', a.dscores, a.n * a.c);
   assertBuffer(op, 'y', a.y, a.n);
   assertBuffer(op, 'loss', a.loss, lossIndex + 1);
-  const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, constants: { WG: 256 } });
+  const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, constants: { WG: 32 } });
   const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, lossIndex }, `${op} params`);
   return [{
     kernel,
