@@ -1,0 +1,94 @@
+// The dataset panel: CIFAR-10 from the dev server or dropped files (cached in IndexedDB), split as the seed does.
+import { loadCIFAR10InBrowser, makeCIFAR10Uint8, type CIFAR10Uint8 } from '../src/data/index.ts';
+import type { SolverData } from '../src/solver/index.ts';
+import { byTestId, formatBytes } from './dom.ts';
+
+/** Loaded splits plus where they came from. */
+export interface Dataset {
+  u8: CIFAR10Uint8;
+  source: string;
+  cacheHit: boolean;
+}
+
+/**
+ * The Solver's data for a run: the first `numTrain` training images and the first `numVal` validation images,
+ * uint8 with the training mean image (the GPU subtracts it on the fly).
+ *   const data = makeSolverData(dataset, 1000, 1000);
+ *   new Solver(model, data, { ... });
+ */
+export function makeSolverData(ds: Dataset, numTrain: number, numVal: number): SolverData {
+  const { train, val, meanImage } = ds.u8;
+  if (numTrain > train.count) throw new Error(`asked for ${numTrain} training images; the loaded training split holds ${train.count}`);
+  if (numVal > val.count) throw new Error(`asked for ${numVal} validation images; the loaded validation split holds ${val.count}`);
+  const d = 3072;
+  return {
+    XTrain: { data: train.images.subarray(0, numTrain * d), shape: [numTrain, d] },
+    yTrain: train.labels.subarray(0, numTrain),
+    XVal: { data: val.images.subarray(0, numVal * d), shape: [numVal, d] },
+    yVal: val.labels.subarray(0, numVal),
+    meanImage,
+  };
+}
+
+const hint =
+  'Put the CIFAR-10 binary files (data_batch_*.bin, test_batch.bin, batches.meta.txt) in data/cifar-10-batches-bin ' +
+  'or start the server with CIFAR10_DIR=/path/to/them, or drop cifar-10-binary.tar.gz (or the .bin files) on this box.';
+
+/**
+ * Wires the dataset box: loads from `dataUrl` (default the dev server) at once, or from files dropped/picked;
+ * resolves `ready` the first time a load succeeds.
+ *   const ds = createDatasetPanel(document.querySelector('#dataset')!, null);
+ *   const dataset = await ds.ready;
+ */
+export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): { ready: Promise<Dataset>; current: () => Dataset | null } {
+  const status = byTestId(root, 'dataset-status');
+  const bar = byTestId(root, 'dataset-progress') as HTMLProgressElement;
+  const input = root.querySelector<HTMLInputElement>('input[type=file]')!;
+  let current: Dataset | null = null;
+  let resolveReady!: (d: Dataset) => void;
+  const ready = new Promise<Dataset>((r) => { resolveReady = r; });
+
+  const load = async (files?: File[]) => {
+    status.textContent = 'loading CIFAR-10…';
+    status.dataset.state = 'loading';
+    bar.removeAttribute('value');
+    try {
+      const res = await loadCIFAR10InBrowser({
+        baseUrl: dataUrl ?? undefined,
+        files,
+        onProgress: (p) => {
+          if (p.total) { bar.max = p.total; bar.value = p.received; }
+          const amount = p.total ? `${formatBytes(p.received)} of ${formatBytes(p.total)}` : p.received ? formatBytes(p.received) : '';
+          status.textContent = `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
+        },
+      });
+      const held = res.batches.train.reduce((s, b) => s + b.count, 0);
+      // the seed's get_CIFAR10_data: 49000 training + the next 1000 for validation (fewer training images from a sample)
+      const numValidation = Math.min(1000, Math.floor(held / 4));
+      const numTraining = Math.min(49000, held - numValidation);
+      const u8 = makeCIFAR10Uint8(res.batches, { numTraining, numValidation, numTest: Math.min(1000, res.batches.test.count) });
+      current = { u8, source: res.source, cacheHit: res.cacheHit };
+      bar.max = 1; bar.value = 1;
+      status.dataset.state = 'ready';
+      status.textContent = `CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images `
+        + `(${res.source}${res.cacheHit ? ', from the IndexedDB cache' : ''})`;
+      resolveReady(current);
+    } catch (e) {
+      bar.max = 1; bar.value = 0;
+      status.dataset.state = 'error';
+      status.textContent = `CIFAR-10 not loaded: ${(e as Error).message}. ${hint}`;
+    }
+  };
+
+  input.addEventListener('change', () => { if (input.files?.length) void load(Array.from(input.files)); });
+  root.addEventListener('dragover', (e) => { e.preventDefault(); root.classList.add('drop'); });
+  root.addEventListener('dragleave', () => root.classList.remove('drop'));
+  root.addEventListener('drop', (e) => {
+    e.preventDefault();
+    root.classList.remove('drop');
+    const files = Array.from(e.dataTransfer?.files ?? []);
+    if (files.length) void load(files);
+  });
+  void load();
+  return { ready, current: () => current };
+}

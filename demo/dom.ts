@@ -1,0 +1,67 @@
+// Small DOM and formatting helpers shared by the demo panels.
+
+/** The element with `data-testid=id` under `root`; throws naming the id when the page lacks it. */
+export function byTestId(root: ParentNode, id: string): HTMLElement {
+  const el = root.querySelector<HTMLElement>(`[data-testid="${id}"]`);
+  if (!el) throw new Error(`demo page: no element with data-testid="${id}"`);
+  return el;
+}
+
+/**
+ * Create an element with attributes and children.
+ *   const b = h('button', { type: 'button', 'data-testid': 'x' }, 'Start');
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+}
+
+const channel = typeof MessageChannel === 'undefined' ? null : new MessageChannel();
+const waiting: (() => void)[] = [];
+if (channel) channel.port1.onmessage = () => waiting.shift()?.();
+
+/**
+ * Let the browser paint and handle input before going on (a macrotask, without setTimeout's 4 ms clamp).
+ *   for (const chunk of chunks) { work(chunk); await yieldToEventLoop(); }
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    if (!channel) { setTimeout(resolve, 0); return; }
+    waiting.push(resolve);
+    channel.port2.postMessage(0);
+  });
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** 75 -> "1:15", 3725 -> "1:02:05". */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '–';
+  const s = Math.round(seconds);
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+/** A number for a results table: 4 significant digits, NaN/∞ spelled out. */
+export function fmt(v: number | undefined, digits = 4): string {
+  if (v === undefined) return '–';
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(digits - 1);
+  return Number(v.toPrecision(digits)).toString();
+}
+
+/** A list of numbers as the notebook prints them: "[ 8.008 -3.294 12.26 ]". */
+export function fmtList(values: ArrayLike<number>, digits = 4): string {
+  return `[${Array.from(values, (v) => fmt(v, digits)).join(', ')}]`;
+}

@@ -1,0 +1,195 @@
+// The demo page: WebGPU device and adapter info, CIFAR-10, the panels, URL state, sharing, and autorun.
+import { requestGpu, webgpuMissingMessage, type GpuContext } from '../src/gpu/index.ts';
+import { charts } from './charts.ts';
+import type { DemoContext, Panel } from './context.ts';
+import { createDatasetPanel } from './dataset.ts';
+import { byTestId } from './dom.ts';
+import { download, toJson } from './export.ts';
+import { gpuNetAvailable, type ModelKind } from './models.ts';
+import { createExperiment1Panel } from './panels/experiment1.ts';
+import { createForwardCheckPanel } from './panels/forward-check.ts';
+import { describeSweep, showKernels, type SweepPoint } from './panels/math.ts';
+import { createSpeedupPanel } from './panels/speedup.ts';
+import { createSweepPanel } from './panels/sweep.ts';
+import { panelNames, readPageState, writePageState, type PanelName } from './url-state.ts';
+
+/** What the page exposes to its tests and to `npm run experiment` (which drive it like a person would). */
+export interface DemoHandle {
+  /** Resolves when the panels exist (and, with autorun=1, when the autorun panels have finished). */
+  ready: Promise<void>;
+  autorunDone: Promise<void>;
+  gpu: GpuContext | null;
+  panels: Partial<Record<PanelName, Panel>>;
+  /** Every panel's last results, with the adapter. */
+  results(): Record<string, unknown>;
+  /** A chart as a PNG data URL (what the PNG download saves). */
+  chartPng(id: string): Promise<string>;
+  chartIds(): string[];
+  /** The charts themselves (uPlot instances inside), by id. */
+  charts: typeof charts;
+}
+
+declare global {
+  interface Window { demo: DemoHandle }
+}
+
+const { state, errors } = readPageState(location.search);
+const urlErrors = byTestId(document, 'url-errors');
+urlErrors.textContent = errors.join('; ');
+
+let resolveReady!: () => void;
+let resolveAutorun!: () => void;
+const handle: DemoHandle = {
+  ready: new Promise((r) => { resolveReady = r; }),
+  autorunDone: new Promise((r) => { resolveAutorun = r; }),
+  gpu: null,
+  panels: {},
+  results: () => ({
+    adapter: handle.gpu ? { ...handle.gpu.adapter, timestampQuery: handle.gpu.hasTimestampQuery } : null,
+    userAgent: navigator.userAgent,
+    panels: Object.fromEntries(Object.entries(handle.panels).map(([k, p]) => [k, p.results()])),
+  }),
+  async chartPng(id) {
+    const chart = charts.get(id);
+    if (!chart) throw new Error(`no chart "${id}" (have ${[...charts.keys()].join(', ')})`);
+    const blob = await chart.toPng();
+    return new Promise((resolve) => { const r = new FileReader(); r.onload = () => resolve(r.result as string); r.readAsDataURL(blob); });
+  },
+  chartIds: () => [...charts.keys()],
+  charts,
+};
+window.demo = handle;
+
+function syncUrl(): void {
+  state.autorun = false;
+  history.replaceState(null, '', `${location.pathname}${writePageState(state)}${location.hash}`);
+}
+
+async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | null }> {
+  const adapterEl = byTestId(document, 'adapter');
+  const missing = byTestId(document, 'webgpu-missing');
+  try {
+    if (!('gpu' in navigator) || !navigator.gpu) throw new Error(webgpuMissingMessage);
+    const gpu = await requestGpu();
+    const a = gpu.adapter;
+    adapterEl.dataset.state = 'ready';
+    adapterEl.textContent = `${a.vendor || 'unknown vendor'} / ${a.architecture || 'unknown architecture'}${a.description ? ` (${a.description})` : ''}`
+      + ` · timestamp-query: ${gpu.hasTimestampQuery ? 'yes' : 'no (wall-clock timing)'}`;
+    void gpu.lost.then((info) => {
+      if (info.reason === 'destroyed') return;
+      adapterEl.dataset.state = 'lost';
+      missing.hidden = false;
+      missing.textContent = `The GPU device was lost (${info.reason}): ${info.message}. Reload the page to get a new one.`;
+    });
+    return { gpu, error: null };
+  } catch (e) {
+    const message = (e as Error).message;
+    adapterEl.dataset.state = 'missing';
+    adapterEl.textContent = 'WebGPU is not available in this browser.';
+    missing.hidden = false;
+    missing.textContent = message.includes('WebGPU is not available') ? message : `${webgpuMissingMessage} (${message})`;
+    missing.append(document.createElement('br'),
+      'The training panels still run on the float64 CPU reference (slowly); the forward check and the speedup benchmark need WebGPU.');
+    return { gpu: null, error: message };
+  }
+}
+
+function setupModelChoice(gpu: GpuContext | null): () => ModelKind {
+  const note = byTestId(document, 'model-note');
+  const radios = Array.from(document.querySelectorAll<HTMLInputElement>('input[name=model]'));
+  const canGpu = gpu !== null && gpuNetAvailable();
+  if (!canGpu) {
+    radios.find((r) => r.value === 'gpu')!.disabled = true;
+    note.textContent = gpu ? '(the WebGPU network is not in this build yet)' : '(no WebGPU: CPU only)';
+    if (state.model === 'gpu') state.model = 'cpu';
+  }
+  for (const r of radios) {
+    r.checked = r.value === state.model;
+    r.addEventListener('change', () => { if (r.checked) { state.model = r.value as ModelKind; syncUrl(); } });
+  }
+  return () => state.model;
+}
+
+function setupShare(panels: Partial<Record<PanelName, Panel>>): void {
+  const select = byTestId(document, 'share-run') as HTMLSelectElement;
+  const autorun = byTestId(document, 'share-autorun') as HTMLInputElement;
+  const link = byTestId(document, 'share-link') as HTMLAnchorElement;
+  const note = byTestId(document, 'share-note');
+  for (const o of select.options) o.selected = state.run.includes(o.value as PanelName);
+  const update = () => {
+    const run = Array.from(select.selectedOptions, (o) => o.value as PanelName);
+    const url = `${location.origin}${location.pathname}${writePageState({ ...state, run: run.length ? run : ['batchnorm'] }, { full: true, autorun: autorun.checked })}`;
+    link.href = url;
+    link.textContent = url;
+    return url;
+  };
+  select.addEventListener('change', update);
+  autorun.addEventListener('change', update);
+  document.addEventListener('change', update); // any settings edit changes the link
+  update();
+  byTestId(document, 'share-copy').addEventListener('click', () => {
+    const url = update();
+    navigator.clipboard.writeText(url).then(
+      () => { note.textContent = 'link copied'; },
+      () => { note.textContent = 'copying was refused here: select the link above and copy it'; },
+    );
+  });
+  byTestId(document, 'share-all-json').addEventListener('click', () => {
+    const any = Object.values(panels).some((p) => p.results());
+    if (!any) { note.textContent = 'run a panel first'; return; }
+    download(toJson(handle.results()), 'webgpu-batchnorm-results.json', 'application/json');
+    note.textContent = 'saved webgpu-batchnorm-results.json';
+  });
+}
+
+async function main(): Promise<void> {
+  const datasetBox = byTestId(document, 'dataset-status').closest('section') as HTMLElement;
+  const dataset = createDatasetPanel(datasetBox, state.dataUrl);
+  const { gpu, error } = await acquireGpu();
+  handle.gpu = gpu;
+  const ctx: DemoContext = {
+    gpu,
+    gpuError: error,
+    dataset: () => dataset.ready,
+    state,
+    syncUrl,
+    modelKind: setupModelChoice(gpu),
+  };
+  const body = (id: string) => document.querySelector<HTMLElement>(`#${id} .body`)!;
+  const panels: Partial<Record<PanelName, Panel>> = {
+    forward: createForwardCheckPanel(body('forward'), ctx),
+    batchnorm: createExperiment1Panel(body('batchnorm'), ctx),
+    sweep: createSweepPanel(body('sweep'), ctx),
+    speedup: createSpeedupPanel(body('speedup'), ctx),
+  };
+  handle.panels = panels;
+  showKernels(document);
+  const live = byTestId(document, 'math-live-conclusion');
+  const where = gpu ? `${gpu.adapter.vendor} / ${gpu.adapter.architecture}` : 'no GPU';
+  document.addEventListener('demo:sweep', (e) => {
+    live.textContent = describeSweep((e as CustomEvent<SweepPoint[]>).detail, `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`);
+  });
+  setupShare(panels);
+  document.body.dataset.ready = 'true';
+  resolveReady();
+
+  const status = document.createElement('p');
+  status.dataset.testid = 'autorun-status';
+  status.className = 'note';
+  byTestId(document, 'share-note').after(status);
+  if (state.autorun) {
+    for (const name of state.run.filter((n) => (panelNames as readonly string[]).includes(n))) {
+      status.textContent = `autorun: ${name}…`;
+      document.getElementById(name)?.scrollIntoView({ block: 'start' });
+      await panels[name]!.control.run();
+    }
+    status.textContent = `autorun finished: ${state.run.map((n) => `${n} ${panels[n]!.control.state}`).join(', ')}`;
+    document.body.dataset.autorun = 'done';
+  }
+  resolveAutorun();
+}
+
+main().catch((e) => {
+  console.error(e);
+  byTestId(document, 'url-errors').textContent = `the page failed to start: ${(e as Error).message}`;
+});

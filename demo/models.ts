@@ -1,0 +1,103 @@
+// The one place the demo makes a trainable network: the WebGPU FullyConnectedNeuralNet, or the float64 CPU reference.
+import * as lib from '../src/index.ts';
+import type { GpuContext } from '../src/gpu/index.ts';
+import { FullyConnectedNeuralNet as ReferenceNet } from '../src/reference/fc-net.ts';
+import { createReferenceTrainer, type TrainableModel } from '../src/solver/index.ts';
+import { yieldToEventLoop } from './dom.ts';
+import { encodeSafetensors } from './export.ts';
+
+export type ModelKind = 'gpu' | 'cpu';
+
+export interface ModelOptions {
+  useBatchnorm: boolean;
+  weightScale: number;
+  seed: number;
+  reg?: number;
+  inputDim?: number;
+  numClasses?: number;
+  backwardVariant?: 'graph' | 'alternative';
+}
+
+/** A network the Solver trains, plus what the page does with it afterwards. */
+export interface DemoModel {
+  model: TrainableModel;
+  kind: ModelKind;
+  /** The trained parameters (and batchnorm running statistics) as a .safetensors file. */
+  saveSafetensors(): Promise<Uint8Array>;
+  destroy(): void;
+}
+
+/** The GPU network's static factory as the lead's src/nn/fc-net.ts exports it. */
+interface GpuNetClass {
+  create(gpu: GpuContext, hiddenDims: number[], options: ModelOptions): Promise<TrainableModel & {
+    saveSafetensors(): Promise<Uint8Array>;
+    destroy(): void;
+  }>;
+}
+
+function gpuNetClass(): GpuNetClass | null {
+  const c = (lib as Record<string, unknown>)['FullyConnectedNeuralNet'] as Partial<GpuNetClass> | undefined;
+  return c && typeof c.create === 'function' ? (c as GpuNetClass) : null;
+}
+
+/** Whether this build has the WebGPU network (src/nn/fc-net.ts); without it the page trains on the CPU. */
+export function gpuNetAvailable(): boolean {
+  return gpuNetClass() !== null;
+}
+
+/** Rows per CPU accuracy chunk: small enough that the page stays responsive between chunks. */
+const cpuAccuracyChunk = 100;
+
+/** The reference net behind the Solver's interface, yielding to the event loop between steps and accuracy chunks. */
+function createCpuModel(hiddenDims: number[], options: ModelOptions): DemoModel {
+  const net = new ReferenceNet(hiddenDims, {
+    useBatchnorm: options.useBatchnorm, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
+    inputDim: options.inputDim ?? 3072, numClasses: options.numClasses ?? 10, backwardVariant: options.backwardVariant ?? 'graph',
+  });
+  const inner = createReferenceTrainer(net);
+  const model: TrainableModel = {
+    ...inner,
+    async step(indices) {
+      await yieldToEventLoop();
+      return inner.step(indices);
+    },
+    async accuracy(split, indices) {
+      let correct = 0;
+      for (let i = 0; i < indices.length; i += cpuAccuracyChunk) {
+        await yieldToEventLoop();
+        const chunk = indices.subarray(i, i + cpuAccuracyChunk);
+        correct += Math.round((await inner.accuracy(split, chunk)) * chunk.length);
+      }
+      return correct / indices.length;
+    },
+  };
+  return {
+    model,
+    kind: 'cpu',
+    async saveSafetensors() {
+      const tensors: Record<string, { data: ArrayLike<number>; shape: number[] }> = { ...net.params };
+      net.bnParams.forEach((b, i) => {
+        if (b.runningMean) tensors[`running_mean${i + 1}`] = { data: b.runningMean, shape: [b.runningMean.length] };
+        if (b.runningVar) tensors[`running_var${i + 1}`] = { data: b.runningVar, shape: [b.runningVar.length] };
+      });
+      return encodeSafetensors(tensors, { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: hiddenDims.join(',') });
+    },
+    destroy() {},
+  };
+}
+
+/**
+ * Make a network for the Solver: `kind` 'gpu' is the WebGPU network, 'cpu' the float64 reference.
+ *   const m = await createModel('gpu', gpu, [100, 100], { useBatchnorm: true, weightScale: 2e-2, seed: 0 });
+ *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
+ */
+export async function createModel(kind: ModelKind, gpu: GpuContext | null, hiddenDims: number[], options: ModelOptions): Promise<DemoModel> {
+  if (kind === 'cpu') return createCpuModel(hiddenDims, options);
+  const Gpu = gpuNetClass();
+  if (!Gpu) throw new Error('the WebGPU FullyConnectedNeuralNet is not in this build (src/nn/fc-net.ts); choose the CPU reference');
+  if (!gpu) throw new Error('no WebGPU device: choose the CPU reference');
+  const net = await Gpu.create(gpu, hiddenDims, {
+    inputDim: 3072, numClasses: 10, reg: 0, backwardVariant: 'graph', ...options,
+  });
+  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), destroy: () => net.destroy() };
+}

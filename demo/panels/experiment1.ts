@@ -1,0 +1,170 @@
+// Experiment 1 (the seed's "very deep net with batchnorm"): batchnorm vs baseline, live loss and accuracy charts.
+import { colors, createChart, type Chart } from '../charts.ts';
+import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
+import { makeSolverData } from '../dataset.ts';
+import { fmt, h } from '../dom.ts';
+import type { DemoModel } from '../models.ts';
+import { createRunControl } from '../run-control.ts';
+import { createSettingsForm } from '../settings-form.ts';
+import { createGate, iterationsOf, pauseGate, resumeGate, stopGate, trainOne, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createDownloads } from './downloads.ts';
+
+const labels: ModelLabel[] = ['batchnorm', 'baseline'];
+const series = [
+  { label: 'baseline', color: colors.baseline },
+  { label: 'batchnorm', color: colors.batchnorm },
+];
+
+/** A live view of one model's histories while it trains (the finished record replaces it). */
+interface Live {
+  loss: number[];
+  trainAcc: number[];
+  valAcc: number[];
+}
+
+/**
+ * The batchnorm-vs-baseline panel: the seed's defaults, both networks trained in turn (batchnorm first, as the seed).
+ *   const panel = createExperiment1Panel(document.querySelector('#batchnorm .body')!, ctx);
+ *   await panel.control.run();
+ */
+export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Panel {
+  const settings = ctx.state.panels.batchnorm;
+  const form = createSettingsForm(root, 'batchnorm', settings, () => ctx.syncUrl());
+  const gate = createGate();
+  const live: Record<ModelLabel, Live> = { batchnorm: { loss: [], trainAcc: [], valAcc: [] }, baseline: { loss: [], trainAcc: [], valAcc: [] } };
+  let records: TrainRecord[] = [];
+  let models: DemoModel[] = [];
+  let lastRun: Record<string, unknown> | null = null;
+
+  const control = createRunControl(root, 'exp1', {
+    start: () => run(),
+    pause: () => pauseGate(gate),
+    resume: () => resumeGate(gate),
+    stop: () => stopGate(gate),
+  });
+
+  const table = h('table', { class: 'results', 'data-testid': 'exp1-results' });
+  table.innerHTML = '<thead><tr><th scope="col">model</th><th scope="col">status</th><th scope="col">best val acc</th>'
+    + '<th scope="col">best train acc</th><th scope="col">final loss (mean of last 100)</th><th scope="col">steps</th>'
+    + '<th scope="col">seconds</th><th scope="col">steps/s</th></tr></thead>';
+  const tbody = h('tbody');
+  const cells: Record<string, HTMLElement> = {};
+  for (const l of labels) {
+    const tr = h('tr', {}, h('th', { scope: 'row' }, l));
+    for (const c of ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds', 'rate']) {
+      cells[`${l}-${c}`] = h('td', { 'data-testid': `exp1-${l}-${c}` }, '–');
+      tr.append(cells[`${l}-${c}`]!);
+    }
+    tbody.append(tr);
+  }
+  table.append(tbody);
+  root.append(table);
+
+  const grid = h('div', { class: 'charts' });
+  root.append(grid);
+  const lossChart = createChart(grid, { id: 'exp1-loss', title: 'Training loss', xLabel: 'Iteration', yLabel: 'loss', series });
+  const trainChart = createChart(grid, { id: 'exp1-train-acc', title: 'Training accuracy', xLabel: 'Epoch', yLabel: 'accuracy', series: series.map((s) => ({ ...s, points: true })) });
+  const valChart = createChart(grid, { id: 'exp1-val-acc', title: 'Validation accuracy', xLabel: 'Epoch', yLabel: 'accuracy', series: series.map((s) => ({ ...s, points: true })) });
+  const chartList: Chart[] = [lossChart, trainChart, valChart];
+
+  let frame = 0;
+  const redraw = () => {
+    frame = 0;
+    const b = live.baseline;
+    const n = live.batchnorm;
+    const steps = Math.max(b.loss.length, n.loss.length);
+    lossChart.setData(Array.from({ length: steps }, (_, i) => i), [pad(b.loss, steps), pad(n.loss, steps)]);
+    const checks = Math.max(b.trainAcc.length, n.trainAcc.length);
+    const epochs = Array.from({ length: checks }, (_, i) => i);
+    trainChart.setData(epochs, [pad(b.trainAcc, checks), pad(n.trainAcc, checks)]);
+    valChart.setData(epochs, [pad(b.valAcc, checks), pad(n.valAcc, checks)]);
+  };
+  const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw); };
+
+  const showRecord = (r: TrainRecord) => {
+    const c = (k: string) => cells[`${r.label}-${k}`]!;
+    c('status').textContent = r.status === 'diverged' ? `diverged at step ${r.divergedAt}` : r.status;
+    c('best-val').textContent = fmt(r.bestValAcc);
+    c('best-train').textContent = fmt(r.bestTrainAcc);
+    c('final-loss').textContent = fmt(r.finalLoss);
+    c('steps').textContent = String(r.iterations);
+    c('seconds').textContent = fmt(r.seconds, 3);
+    c('rate').textContent = fmt(r.stepsPerSecond, 3);
+  };
+
+  async function run(): Promise<void> {
+    const s = form.read();
+    form.setDisabled(true);
+    try {
+      const kind = ctx.modelKind();
+      control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
+      const data = makeSolverData(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+      for (const m of models) m.destroy();
+      models = [];
+      records = [];
+      Object.assign(gate, createGate());
+      for (const l of labels) {
+        live[l] = { loss: [], trainAcc: [], valAcc: [] };
+        for (const k of ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds', 'rate']) cells[`${l}-${k}`]!.textContent = '–';
+      }
+      redraw();
+      const perModel = iterationsOf(s);
+      const total = perModel * labels.length;
+      const t0 = performance.now();
+      for (const [i, label] of labels.entries()) {
+        if (gate.stopped) break;
+        cells[`${label}-status`]!.textContent = 'building…';
+        control.setDetail(`${label} network (${kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), ${i + 1} of ${labels.length}`);
+        const { record, model } = await trainOne({
+          kind, gpu: ctx.gpu, label, settings: s, weightScale: s.weightScale as number, data, gate,
+          onProgress: (p, solver) => {
+            cells[`${label}-status`]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
+            live[label] = { loss: solver.lossHistory, trainAcc: solver.trainAccHistory, valAcc: solver.valAccHistory };
+            control.setProgress(i * perModel + p.iteration, total);
+            scheduleRedraw();
+          },
+        });
+        models.push(model);
+        records.push(record);
+        live[label] = { loss: record.lossHistory, trainAcc: record.trainAccHistory, valAcc: record.valAccHistory };
+        showRecord(record);
+        scheduleRedraw();
+      }
+      redraw();
+      control.setDetail(`${records.length} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
+      lastRun = {
+        experiment: 'batchnorm',
+        settings: { ...s, model: kind },
+        adapter: adapterRecord(ctx),
+        seconds: (performance.now() - t0) / 1000,
+        models: Object.fromEntries(records.map((r) => [r.label, r])),
+      };
+    } finally {
+      form.setDisabled(false);
+    }
+  }
+
+  const panel: Panel = {
+    name: 'batchnorm',
+    control,
+    chartIds: chartList.map((c) => c.spec.id),
+    results: () => lastRun,
+    // long format: one row per plotted point (model, series, x, value)
+    csvRows: () => records.flatMap((r) => [
+      ...r.lossHistory.map((value, x) => ({ model: r.label, series: 'loss', x, value })),
+      ...r.trainAccHistory.map((value, x) => ({ model: r.label, series: 'trainAcc', x, value })),
+      ...r.valAccHistory.map((value, x) => ({ model: r.label, series: 'valAcc', x, value })),
+    ]),
+    safetensors: async () => Promise.all(models.map(async (m, i) => ({
+      name: `batchnorm-experiment-${records[i]!.label}.safetensors`, bytes: await m.saveSafetensors(),
+    }))),
+  };
+  createDownloads(root, panel, 'exp1');
+  return panel;
+}
+
+function pad(values: number[], n: number): (number | null)[] {
+  const out: (number | null)[] = values.slice(0, n);
+  while (out.length < n) out.push(null);
+  return out;
+}

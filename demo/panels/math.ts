@@ -1,0 +1,81 @@
+// The math panel: the batchnorm kernels' WGSL beside the formulas, and a reading of the sweep's curves as they come in.
+import { fmt, h } from '../dom.ts';
+import type { TrainRecord } from '../train.ts';
+
+const shaders = import.meta.glob('../../shaders/batchnorm-*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+
+/** The kernels shown beside each question, by file and entry point. */
+const kernelsOf: Record<string, [string, string[]][]> = {
+  forward: [['batchnorm-forward.wgsl', ['stats', 'normalize', 'normalizeTest']]],
+  backward: [['batchnorm-backward.wgsl', ['sumDoutXhat', 'dxAlternative', 'dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']]],
+};
+
+/**
+ * The source of WGSL function `name` with the comment and attribute lines just above it, or null.
+ *   extractWgslFunction(src, 'normalize'); // "// Grid ...\n@compute @workgroup_size(WG)\nfn normalize(...) { ... }"
+ */
+export function extractWgslFunction(source: string, name: string): string | null {
+  const lines = source.split('\n');
+  const at = lines.findIndex((l) => new RegExp(`^\\s*fn\\s+${name}\\s*\\(`).test(l));
+  if (at < 0) return null;
+  let start = at;
+  while (start > 0 && /^\s*(\/\/|@)/.test(lines[start - 1]!)) start--;
+  let depth = 0;
+  let seen = false;
+  for (let i = at; i < lines.length; i++) {
+    for (const ch of lines[i]!) {
+      if (ch === '{') { depth++; seen = true; } else if (ch === '}') depth--;
+    }
+    if (seen && depth === 0) return lines.slice(start, i + 1).join('\n');
+  }
+  return lines.slice(start).join('\n');
+}
+
+/** Fill each `[data-kernels]` box with the kernels of its question (collapsed, one per entry point). */
+export function showKernels(root: ParentNode): void {
+  for (const box of root.querySelectorAll<HTMLElement>('[data-kernels]')) {
+    const list = kernelsOf[box.dataset.kernels!] ?? [];
+    box.append(h('div', { class: 'kernels-title' }, 'The kernels that compute it'));
+    for (const [file, names] of list) {
+      const src = Object.entries(shaders).find(([p]) => p.endsWith(`/${file}`))?.[1];
+      for (const name of names) {
+        const code = src ? extractWgslFunction(src, name) : null;
+        const d = h('details', { 'data-testid': `kernel-${name}` },
+          h('summary', {}, h('code', {}, `${file}: ${name}`)),
+          h('pre', {}, h('code', {}, code ?? `(${name} not found in shaders/${file})`)));
+        if (name === names[0]) d.open = true;
+        box.append(d);
+      }
+    }
+  }
+}
+
+/** One weight scale's runs as the sweep panel publishes them. */
+export interface SweepPoint {
+  weightScale: number;
+  runs: Partial<Record<'baseline' | 'batchnorm', TrainRecord>>;
+}
+
+const range = (v: number[]) => (v.length ? `${fmt(Math.min(...v), 3)}–${fmt(Math.max(...v), 3)}` : '–');
+const scaleList = (s: number[]) => (s.length ? s.map((x) => x.toExponential(1)).join(', ') : 'none');
+
+/**
+ * A plain-words reading of a sweep: accuracy ranges per model, where each stays near chance, where runs diverged.
+ *   describeSweep(points, 'SwiftShader'); // "Across 20 scales from 1.0e-4 to 1.0e+0 ..."
+ */
+export function describeSweep(points: SweepPoint[], adapter: string): string {
+  const done = points.filter((p) => p.runs.baseline && p.runs.batchnorm);
+  if (done.length === 0) return 'Run experiment 2 on this page and this paragraph reads its curves.';
+  const get = (l: 'baseline' | 'batchnorm', f: (t: TrainRecord) => number) => done.map((p) => f(p.runs[l]!));
+  const chance = 0.15;
+  const stuck = (l: 'baseline' | 'batchnorm') => done.filter((p) => p.runs[l]!.bestValAcc <= chance).map((p) => p.weightScale);
+  const diverged = (l: 'baseline' | 'batchnorm') => done.filter((p) => p.runs[l]!.status === 'diverged').map((p) => p.weightScale);
+  const better = done.filter((p) => p.runs.batchnorm!.bestValAcc > p.runs.baseline!.bestValAcc).length;
+  return `This page's sweep (${done.length} scales, ${done[0]!.weightScale.toExponential(1)} to ${done[done.length - 1]!.weightScale.toExponential(1)}, ${adapter}): `
+    + `best validation accuracy ${range(get('batchnorm', (t) => t.bestValAcc))} with batchnorm, ${range(get('baseline', (t) => t.bestValAcc))} without; `
+    + `batchnorm is ahead at ${better} of ${done.length} scales. `
+    + `Near chance (best val ≤ ${chance}): baseline at ${scaleList(stuck('baseline'))}; batchnorm at ${scaleList(stuck('batchnorm'))}. `
+    + `Diverged: baseline at ${scaleList(diverged('baseline'))}; batchnorm at ${scaleList(diverged('batchnorm'))}. `
+    + `Final training loss ${range(get('batchnorm', (t) => t.finalLoss).filter(Number.isFinite))} with batchnorm, `
+    + `${range(get('baseline', (t) => t.finalLoss).filter(Number.isFinite))} without.`;
+}

@@ -1,0 +1,217 @@
+// The page's settings: one table of fields per panel, parsed from and written to the URL (a link reproduces a run).
+
+/** How a field's text is read: integers, floats, hidden-layer lists ("100x5" or "100,50"), N×D size lists, or a choice. */
+export type FieldType = 'int' | 'float' | 'dims' | 'sizes' | 'enum';
+export type FieldValue = number | number[] | [number, number][] | string;
+
+export interface FieldSpec {
+  key: string;
+  label: string;
+  type: FieldType;
+  default: FieldValue;
+  min?: number;
+  max?: number;
+  options?: string[];
+  help?: string;
+}
+
+/** The panels that run something, by the names the URL (`run=`) and the CLI use. */
+export const panelNames = ['forward', 'batchnorm', 'sweep', 'speedup'] as const;
+export type PanelName = (typeof panelNames)[number];
+
+/** URL prefix of each panel's fields (`b.epochs=2`). */
+export const panelPrefix: Record<PanelName, string> = { forward: 'f', batchnorm: 'b', sweep: 's', speedup: 'p' };
+
+const training = (hidden: number[], extra: FieldSpec[] = []): FieldSpec[] => [
+  { key: 'hidden', label: 'hidden layers', type: 'dims', default: hidden, help: 'sizes, e.g. 100x5 or 100,50' },
+  { key: 'numTrain', label: 'training images', type: 'int', default: 1000, min: 1, max: 49000 },
+  { key: 'numVal', label: 'validation images', type: 'int', default: 1000, min: 1, max: 1000 },
+  { key: 'epochs', label: 'epochs', type: 'int', default: 10, min: 1, max: 1000 },
+  { key: 'batchSize', label: 'batch size', type: 'int', default: 50, min: 1, max: 4096 },
+  { key: 'updateRule', label: 'update rule', type: 'enum', default: 'adam', options: ['adam', 'rmsprop', 'sgd_momentum', 'sgd'] },
+  { key: 'lr', label: 'learning rate', type: 'float', default: 1e-3, min: 0 },
+  ...extra,
+  { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'initial weights and minibatches' },
+];
+
+/** Every panel's fields with the seed notebook's values as defaults. */
+export const panelFields: Record<PanelName, FieldSpec[]> = {
+  forward: [
+    { key: 'n', label: 'N (rows)', type: 'int', default: 200, min: 2, max: 100000 },
+    { key: 'd1', label: 'D1 (input)', type: 'int', default: 50, min: 1, max: 4096 },
+    { key: 'd2', label: 'D2 (hidden)', type: 'int', default: 60, min: 1, max: 4096 },
+    { key: 'd3', label: 'D3 (features normalized)', type: 'int', default: 3, min: 1, max: 4096 },
+    { key: 'warmup', label: 'warm-up batches (test mode)', type: 'int', default: 50, min: 1, max: 10000 },
+    { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1 },
+  ],
+  batchnorm: training([100, 100, 100, 100, 100], [
+    { key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 },
+  ]),
+  sweep: training([50, 50, 50, 50, 50, 50, 50], [
+    { key: 'numScales', label: 'weight scales', type: 'int', default: 20, min: 1, max: 200, help: 'logspace(from, to, num)' },
+    { key: 'fromExp', label: 'from 10^', type: 'float', default: -4 },
+    { key: 'toExp', label: 'to 10^', type: 'float', default: 0 },
+  ]),
+  speedup: [
+    { key: 'sizes', label: 'sizes N×D', type: 'sizes', default: [[100, 500], [200, 500], [500, 500], [1000, 500], [100, 2000], [1000, 2000]], help: 'e.g. 100x500, 1000x500' },
+    { key: 'reps', label: 'timed repetitions', type: 'int', default: 20, min: 1, max: 1000 },
+  ],
+};
+
+export type PanelSettings = Record<string, FieldValue>;
+
+/** Everything a URL can say. */
+export interface PageState {
+  /** Panels that autorun starts, in order (`run=batchnorm,sweep`). */
+  run: PanelName[];
+  autorun: boolean;
+  /** 'gpu' (the WebGPU network) or 'cpu' (the float64 reference) for the training panels. */
+  model: 'gpu' | 'cpu';
+  /** Base URL of the CIFAR-10 .bin files, when not the dev server's /data/cifar10/. */
+  dataUrl: string | null;
+  panels: Record<PanelName, PanelSettings>;
+}
+
+/** Reads a field's text; throws a message that names the field when it cannot. */
+export function parseField(f: FieldSpec, text: string): FieldValue {
+  const t = text.trim();
+  const bad = (why: string) => new Error(`${f.label}: ${why} (got "${text}")`);
+  const checkRange = (v: number) => {
+    if (f.min !== undefined && v < f.min) throw bad(`must be at least ${f.min}`);
+    if (f.max !== undefined && v > f.max) throw bad(`must be at most ${f.max}`);
+    return v;
+  };
+  switch (f.type) {
+    case 'int': {
+      const v = Number(t);
+      if (!Number.isInteger(v) || t === '') throw bad('must be an integer');
+      return checkRange(v);
+    }
+    case 'float': {
+      const v = Number(t);
+      if (!Number.isFinite(v) || t === '') throw bad('must be a number');
+      return checkRange(v);
+    }
+    case 'dims': {
+      const out: number[] = [];
+      for (const part of t.split(/[,\s]+/).filter(Boolean)) {
+        const m = /^(\d+)(?:[x×*](\d+))?$/.exec(part);
+        if (!m) throw bad('write sizes like 100x5 or 100,50');
+        const size = Number(m[1]);
+        const times = m[2] === undefined ? 1 : Number(m[2]);
+        if (size < 1 || times < 1 || times > 100) throw bad('sizes and counts must be positive');
+        for (let i = 0; i < times; i++) out.push(size);
+      }
+      if (out.length === 0) throw bad('give at least one hidden layer');
+      return out;
+    }
+    case 'sizes': {
+      const out: [number, number][] = [];
+      for (const part of t.split(/[,\s]+/).filter(Boolean)) {
+        const m = /^(\d+)[x×*](\d+)$/.exec(part);
+        if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw bad('write sizes like 100x500, 1000x500');
+        out.push([Number(m[1]), Number(m[2])]);
+      }
+      if (out.length === 0) throw bad('give at least one size');
+      return out;
+    }
+    case 'enum':
+      if (!f.options!.includes(t)) throw bad(`must be one of ${f.options!.join(', ')}`);
+      return t;
+  }
+}
+
+/** A field's value as text, the inverse of parseField (hidden layers compress runs: [100,100,50] -> "100x2,50"). */
+export function formatField(f: FieldSpec, v: FieldValue): string {
+  switch (f.type) {
+    case 'dims': {
+      const dims = v as number[];
+      const parts: string[] = [];
+      for (let i = 0; i < dims.length;) {
+        let j = i;
+        while (j < dims.length && dims[j] === dims[i]) j++;
+        parts.push(j - i > 1 ? `${dims[i]}x${j - i}` : `${dims[i]}`);
+        i = j;
+      }
+      return parts.join(',');
+    }
+    case 'sizes':
+      return (v as [number, number][]).map(([n, d]) => `${n}x${d}`).join(',');
+    case 'float':
+      return formatNumber(v as number);
+    default:
+      return String(v);
+  }
+}
+
+/** Short exact text for a float: 0.001 -> "1e-3", 0.02 -> "2e-2", 5 -> "5". */
+export function formatNumber(v: number): string {
+  if (v === 0 || (Math.abs(v) >= 0.1 && Math.abs(v) < 1e4)) return String(v);
+  const [m, e] = v.toExponential().split('e');
+  return `${m}e${Number(e)}`;
+}
+
+export function defaultSettings(panel: PanelName): PanelSettings {
+  return Object.fromEntries(panelFields[panel].map((f) => [f.key, structuredClone(f.default)]));
+}
+
+/**
+ * The page state a query string describes; unknown or malformed parameters are reported, not ignored.
+ *   const { state, errors } = readPageState('?run=batchnorm&autorun=1&b.epochs=2');
+ *   state.panels.batchnorm.epochs; // 2
+ */
+export function readPageState(search: string): { state: PageState; errors: string[] } {
+  const q = new URLSearchParams(search);
+  const errors: string[] = [];
+  const panels = Object.fromEntries(panelNames.map((p) => [p, defaultSettings(p)])) as Record<PanelName, PanelSettings>;
+  const known = new Set(['run', 'autorun', 'model', 'data']);
+  for (const p of panelNames) {
+    for (const f of panelFields[p]) {
+      const name = `${panelPrefix[p]}.${f.key}`;
+      known.add(name);
+      const text = q.get(name);
+      if (text === null) continue;
+      try { panels[p][f.key] = parseField(f, text); } catch (e) { errors.push(`URL ${name}: ${(e as Error).message}`); }
+    }
+  }
+  for (const k of q.keys()) if (!known.has(k)) errors.push(`URL parameter "${k}" is not known (ignored)`);
+  const run: PanelName[] = [];
+  for (const r of (q.get('run') ?? 'batchnorm').split(',').map((s) => s.trim()).filter(Boolean)) {
+    if ((panelNames as readonly string[]).includes(r)) run.push(r as PanelName);
+    else errors.push(`URL run=${r}: not a panel (${panelNames.join(', ')})`);
+  }
+  const model = q.get('model') ?? 'gpu';
+  if (model !== 'gpu' && model !== 'cpu') errors.push(`URL model=${model}: must be gpu or cpu`);
+  const autorun = q.get('autorun');
+  return {
+    state: {
+      run,
+      autorun: autorun === '1' || autorun === 'true',
+      model: model === 'cpu' ? 'cpu' : 'gpu',
+      dataUrl: q.get('data'),
+      panels,
+    },
+    errors,
+  };
+}
+
+/**
+ * The query string for a state: `full` writes every field of the `run` panels (a link that survives changed
+ * defaults), otherwise only the fields that differ from the defaults.
+ *   writePageState(state, { full: true }); // "?run=batchnorm&b.hidden=100x5&..."
+ */
+export function writePageState(state: PageState, { full = false, autorun = state.autorun } = {}): string {
+  const q = new URLSearchParams();
+  q.set('run', state.run.join(','));
+  if (autorun) q.set('autorun', '1');
+  if (state.model !== 'gpu' || full) q.set('model', state.model);
+  if (state.dataUrl) q.set('data', state.dataUrl);
+  for (const p of panelNames) {
+    for (const f of panelFields[p]) {
+      const text = formatField(f, state.panels[p][f.key]!);
+      const include = full ? state.run.includes(p) : text !== formatField(f, f.default);
+      if (include) q.set(`${panelPrefix[p]}.${f.key}`, text);
+    }
+  }
+  return `?${q.toString().replace(/%2C/g, ',')}`;
+}

@@ -1,0 +1,70 @@
+// Shared by the demo page specs: open /demo/ with URL settings, wait for the GPU and CIFAR-10, fail on console errors.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+
+/**
+ * Where the page should fetch CIFAR-10: the dev server's /data/cifar10/ when it has the files ($CIFAR10_DIR or
+ * data/cifar-10-batches-bin), else the sample in ../shared/cifar10 through Vite's /@fs/ (allowed in vite.config.ts).
+ */
+function dataUrl(): string | null {
+  const root = resolve(import.meta.dirname, '..');
+  if (process.env.CIFAR10_DIR || existsSync(join(root, 'data', 'cifar-10-batches-bin'))) return null;
+  const shared = resolve(root, '..', 'shared', 'cifar10');
+  return existsSync(shared) ? `/@fs${shared}/` : null;
+}
+
+/** Reduced settings that keep SwiftShader runs short: 200 images, 2 epochs, small hidden layers. */
+export const small = {
+  batchnorm: 'b.hidden=32x2&b.numTrain=200&b.numVal=200&b.epochs=2',
+  sweep: 's.hidden=16x3&s.numTrain=200&s.numVal=200&s.epochs=1&s.numScales=3&s.fromExp=-3&s.toExp=0',
+  forward: 'f.warmup=10',
+  speedup: 'p.sizes=100x500,64x48&p.reps=5',
+};
+
+export interface DemoPage {
+  page: Page;
+  /** Console errors so far (the fixture fails the test when any are left at the end). */
+  errors: string[];
+  /** Open /demo/?query, wait until the panels exist and (unless `waitForData` is false) CIFAR-10 is loaded. */
+  open(query?: string, opts?: { waitForData?: boolean }): Promise<void>;
+  /** The URL the page was given for the data (added to every query). */
+  dataParam: string;
+}
+
+export const test = base.extend<{ demo: DemoPage }>({
+  demo: async ({ page }, use) => {
+    const errors: string[] = [];
+    const d = dataUrl();
+    page.on('console', (m) => {
+      if (m.type() !== 'error') return;
+      // Only with the /@fs/ fallback (no dev-server data): a plain folder has no index.json, so the loader probes the
+      // optional data_batch_2..5.bin with HEAD, and Chromium logs those 404s as resource errors. Nothing else passes.
+      const url = m.location().url;
+      if (d && url.includes(d) && /404/.test(m.text()) && /(index\.json|data_batch_[2-5]\.bin)$/.test(url)) return;
+      errors.push(`${m.text()} ${url}`);
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    const dataParam = d ? `data=${encodeURIComponent(d)}` : '';
+    const demo: DemoPage = {
+      page,
+      errors,
+      dataParam,
+      async open(query = '', { waitForData = true } = {}) {
+        const q = [query.replace(/^\?/, ''), dataParam].filter(Boolean).join('&');
+        await page.goto(`/demo/${q ? `?${q}` : ''}`);
+        await expect(page.locator('body')).toHaveAttribute('data-ready', 'true', { timeout: 60_000 });
+        if (waitForData) await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+      },
+    };
+    await use(demo);
+    expect(errors, 'console errors on the demo page').toEqual([]);
+  },
+});
+
+/** The numbers in a text ("best val 0.17, loss 2.265" -> [0.17, 2.265]). */
+export function numbersIn(text: string | null): number[] {
+  return (text ?? '').match(/-?\d+(\.\d+)?(e[-+]?\d+)?/gi)?.map(Number) ?? [];
+}
+
+export { expect };
