@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readCIFAR10Archive, readTar } from '../../src/data/archive.ts';
 import { getCIFAR10Uint8 } from '../../src/data/get-cifar10-data.ts';
 import { makeSampleArchive, sampleDir, tempDir } from './sample.ts';
@@ -43,6 +43,7 @@ describe('readCIFAR10Archive', () => {
 
 describe('the Node lookup with a cached archive', () => {
   it('extracts data/cifar-10-binary.tar.gz once, then reads the folder', async () => {
+    vi.stubEnv('CIFAR10_DIR', ''); // CI sets it; the cached archive is what this test is about
     const cache = tempDir('cache');
     cpSync(makeSampleArchive('gnu'), join(cache, 'cifar-10-binary.tar.gz'));
     const logs: string[] = [];
@@ -53,5 +54,6 @@ describe('the Node lookup with a cached archive', () => {
     await getCIFAR10Uint8({ cacheDir: cache, numTraining: 10, log: (m) => logs.push(m) });
     const dir = join(cache, 'cifar-10-batches-bin');
     expect(logs).toEqual([`CIFAR-10: extracted ${join(cache, 'cifar-10-binary.tar.gz')} to ${dir}`, `CIFAR-10: reading ${dir}`]);
+    vi.unstubAllEnvs();
   });
 });
