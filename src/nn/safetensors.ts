@@ -3,11 +3,15 @@
 export interface NamedTensor { data: Float32Array; shape: number[] }
 
 /**
- * Encode f32 tensors as a safetensors file (dtype F32, little-endian, in name order).
- *   const bytes = encodeSafetensors({ W1: { data, shape: [3072, 100] } });
- *   decodeSafetensors(bytes).W1.shape; // [3072, 100]
+ * Encode tensors as a safetensors file: u64 little-endian header length, JSON header (`dtype`, `shape`,
+ * `data_offsets` per tensor, string `__metadata__`), then the raw little-endian data, 8-byte aligned, in name order.
+ *   const bytes = encodeSafetensors({ W1: { data, shape: [3072, 100] } });          // F32
+ *   encodeSafetensors(referenceParams, { model: 'reference' }, 'F64');               // the float64 reference's
  */
-export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, { data: ArrayLike<number>; shape: number[] }>, metadata: Record<string, string> = {}, dtype: 'F32' | 'F64' = 'F32',
+): Uint8Array {
+  const size = dtype === 'F32' ? 4 : 8;
   const names = Object.keys(tensors).sort();
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -15,19 +19,22 @@ export function encodeSafetensors(tensors: Record<string, NamedTensor>, metadata
     const t = tensors[name]!;
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new Error(`safetensors: ${name} has ${t.data.length} values but shape [${t.shape.join(',')}]`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + 4 * n] };
-    offset += 4 * n;
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + size * n] };
+    offset += size * n;
   }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + json.length) % 8)) % 8); // align the data to 8 bytes, as the reference writer does
-  const head = new TextEncoder().encode(json);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const pad = (8 - (json.length % 8)) % 8; // the data starts 8-byte aligned, as the reference writer does
+  const head = new Uint8Array(json.length + pad).fill(0x20);
+  head.set(json);
   const out = new Uint8Array(8 + head.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
   out.set(head, 8);
+  let at = 8 + head.length;
   for (const name of names) {
-    const t = tensors[name]!;
-    const [begin] = (header[name] as { data_offsets: number[] }).data_offsets as [number];
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), 8 + head.length + begin);
+    const data = tensors[name]!.data;
+    const typed = dtype === 'F32' ? Float32Array.from(data) : Float64Array.from(data);
+    out.set(new Uint8Array(typed.buffer), at);
+    at += typed.byteLength;
   }
   return out;
 }
