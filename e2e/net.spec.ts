@@ -55,7 +55,8 @@ test('20 Adam steps on the GPU follow the reference loss curve on the same minib
     // validation as many rows as training (a plan keyed by shape alone would mix the splits up)
     const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([N, D]), yVal: Array.from({ length: N }, (_, i) => i % 4) };
     const netOpts = { inputDim: D, numClasses: 4, useBatchnorm: true, weightScale: 0.1, seed: 2 };
-    const solverOpts = { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, batchSize: 16, numEpochs: 5, seed: 8, verbose: false, numTrainSamples: null };
+    // lrDecay: the decayed rate must reach the GPU exactly at the epoch end, as in the reference
+    const solverOpts = { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, lrDecay: 0.5, batchSize: 16, numEpochs: 5, seed: 8, verbose: false, numTrainSamples: null };
     const cpu = new lib.Solver(lib.createReferenceTrainer(new reference.FullyConnectedNeuralNet([32, 16], netOpts)), data, solverOpts);
     await cpu.train();
     const net = await lib.FullyConnectedNeuralNet.create(gpu, [32, 16], netOpts);

@@ -22,6 +22,10 @@ if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSyn
 
 // 2. the browser (tests and the CLI drive Chromium; `npm start` only serves the page).
 if (purpose === 'test' || purpose === 'browser') {
+  if (process.env.CHROMIUM_PATH && !existsSync(process.env.CHROMIUM_PATH)) {
+    say(`CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist (unset it to use /usr/bin/chromium).`);
+    process.exit(1);
+  }
   const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
   let found = candidates.find((p) => existsSync(p));
   if (!found) {

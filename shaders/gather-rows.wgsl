@@ -14,8 +14,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var i = gid.x; i < total; i += nwg.x * WG) {
     let row = i / params.dim;
     let col = i - row * params.dim;
-    // an index past the end reads row 0 rather than out of bounds; the host checks indices before upload
-    let r = select(0u, indices[row], indices[row] < params.rows);
-    out[i] = src[r * params.dim + col];
+    // An index past the end writes a quiet NaN (as f32) / a huge label (as u32) instead of reading another
+    // row, so a bad index shows up in the loss; the host checks indices before upload.
+    let r = indices[row];
+    if (r < params.rows) {
+      out[i] = src[r * params.dim + col];
+    } else {
+      out[i] = 0x7fc00000u | (r & 0xffu);
+    }
   }
 }

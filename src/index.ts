@@ -14,6 +14,7 @@ export * from './ops/regularization.ts';
 export * from './ops/accuracy.ts';
 export * from './ops/optim.ts';
 export * from './ops/gather.ts';
+export * from './ops/gather-rows.ts';
 export * from './ops/relu-host.ts';
 export * from './ops/matmul.ts';
 export * from './ops/affine.ts';

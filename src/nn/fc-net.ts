@@ -56,6 +56,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   private readonly plans = new Map<string, Promise<Plan>>();
   private data: { scope: GpuScope; train: SplitOnGpu; val: SplitOnGpu; mean: GPUBuffer } | null = null;
   private optimizer: Optimizer | null = null;
+  private optimizerScope: GpuScope | null = null;
   private ring: { buf: GPUBuffer; busy: Promise<number> | null }[] = [];
   private ringPos = 0;
   private stepTail: Promise<void> = Promise.resolve();
@@ -121,9 +122,15 @@ export class FullyConnectedNeuralNet implements TrainableModel {
       p = (async () => {
         const { graph, values } = buildNetGraph(this.spec, kind, source);
         const scope = createScope(this.gpu);
-        const buffers = feed(scope);
-        const compiled = await compileGraph(scope, graph, this.external(values, buffers));
-        return { scope, dispatches: compiled.dispatches, values, buffers, batch: source.batch, bufferOf: compiled.bufferOf };
+        try {
+          const buffers = feed(scope);
+          const compiled = await compileGraph(scope, graph, this.external(values, buffers));
+          return { scope, dispatches: compiled.dispatches, values, buffers, batch: source.batch, bufferOf: compiled.bufferOf };
+        } catch (e) {
+          scope.destroy();
+          this.plans.delete(key); // a later call may try again; nothing half-built stays cached
+          throw e;
+        }
       })();
       this.plans.set(key, p);
     }
@@ -161,25 +168,55 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   }
 
   async attachData(data: SolverData): Promise<void> {
-    this.data?.scope.destroy();
-    for (const [key, p] of this.plans) {
-      if (key.includes('"gather"')) { (await p).scope.destroy(); this.plans.delete(key); } // they bind the old data buffers
-    }
-    const scope = createScope(this.gpu);
     const anyU8 = data.XTrain.data instanceof Uint8Array || data.XVal.data instanceof Uint8Array;
     if (anyU8 && !data.meanImage) throw new Error('attachData: uint8 images need data.meanImage');
-    const mean = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(this.inputDim), 'mean image');
-    this.data = { scope, mean, train: this.uploadSplit(scope, data.XTrain, data.yTrain, 'XTrain'), val: this.uploadSplit(scope, data.XVal, data.yVal, 'XVal') };
+    if (data.meanImage && data.meanImage.length !== this.inputDim) {
+      throw new Error(`attachData: meanImage has ${data.meanImage.length} values, the net takes inputDim ${this.inputDim}`);
+    }
+    // Upload (and validate) the new data first; the old data stays usable if this throws.
+    const scope = createScope(this.gpu);
+    let next: NonNullable<typeof this.data>;
+    try {
+      const mean = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(this.inputDim), 'mean image');
+      next = { scope, mean, train: this.uploadSplit(scope, data.XTrain, data.yTrain, 'XTrain'), val: this.uploadSplit(scope, data.XVal, data.yVal, 'XVal') };
+    } catch (e) {
+      scope.destroy();
+      throw e;
+    }
+    await this.stepTail; // steps already queued were encoded against the old data
+    await Promise.all(this.ring.map((r) => r.busy?.catch(() => 0)));
+    for (const [key, p] of [...this.plans]) {
+      if (!key.includes('"gather"')) continue; // gather plans bind the old data buffers
+      this.plans.delete(key);
+      const r = await Promise.allSettled([p]);
+      if (r[0]!.status === 'fulfilled') r[0]!.value.scope.destroy();
+    }
+    this.data?.scope.destroy();
+    this.data = next;
   }
 
   async setUpdateRule(rule: string, optimConfig: Record<string, number>): Promise<void> {
     const list = Object.keys(this.params).map((name) => ({ name, w: this.params[name]!, dw: this.grads[name]!, count: this.params[name]!.size / 4 }));
-    this.optimizer = await createOptimizer(this.scope, rule as 'sgd', optimConfig, list);
+    const scope = createScope(this.gpu); // the optimizer's state (m, v, velocity, cache) and uniforms
+    let optimizer: Optimizer;
+    try {
+      optimizer = await createOptimizer(scope, rule as 'sgd', optimConfig, list);
+    } catch (e) {
+      scope.destroy();
+      throw e;
+    }
+    await this.stepTail; // queued steps use the old rule
+    this.optimizerScope?.destroy();
+    this.optimizer = optimizer;
+    this.optimizerScope = scope;
   }
 
+  /** The learning rate from the next queued step on (steps already queued keep theirs). */
   setLearningRate(lr: number): void {
-    if (!this.optimizer) throw new Error('setLearningRate: call setUpdateRule first');
-    this.optimizer.setLearningRate(lr);
+    const opt = this.optimizer;
+    if (!opt) throw new Error('setLearningRate: call setUpdateRule first');
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`setLearningRate: ${lr} is not a finite learning rate >= 0`);
+    this.stepTail = this.stepTail.then(() => opt.setLearningRate(lr));
   }
 
   /** Queue one training step on rows `indices`; resolves to its loss when the GPU has finished it. */
@@ -198,6 +235,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     const slot = this.ring[this.ringPos++ % ringSize]!;
     if (slot.busy) await slot.busy;
     const { device } = this.gpu;
+    if (this.gpu.debug) device.pushErrorScope('validation');
     device.queue.writeBuffer(plan.buffers.indices!, 0, indices as Uint32Array<ArrayBuffer>);
     this.optimizer.beginStep();
     const enc = device.createCommandEncoder({ label: 'train step' });
@@ -208,6 +246,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     this.lastStepDispatches = plan.dispatches.length + this.optimizer.dispatches.length;
     enc.copyBufferToBuffer(this.lossBuf, 0, slot.buf, 0, this.lossBuf.size);
     device.queue.submit([enc.finish()]);
+    if (this.gpu.debug) await this.throwIfError('train step', [...plan.dispatches, ...this.optimizer.dispatches]);
     slot.busy = slot.buf.mapAsync(GPUMapMode.READ).then(() => {
       const parts = new Float32Array(slot.buf.getMappedRange());
       const loss = parts.reduce((a, b) => a + b, 0);
@@ -230,7 +269,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
       const part = indices.subarray(start, Math.min(indices.length, start + chunk));
       const plan = await this.gatherPlan('accuracy', s, part.length);
       device.queue.writeBuffer(plan.buffers.indices!, 0, part as Uint32Array<ArrayBuffer>);
-      this.submit(plan.dispatches, 'accuracy');
+      await this.submit(plan.dispatches, 'accuracy');
     }
     const correct = new Uint32Array(await readBuffer(this.gpu, this.correctBuf, 4))[0]!;
     return correct / indices.length;
@@ -247,12 +286,21 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     return this.lastStepDispatches;
   }
 
-  private submit(list: Dispatch[], label: string): void {
-    const enc = this.gpu.device.createCommandEncoder({ label });
+  private async submit(list: Dispatch[], label: string): Promise<void> {
+    const { device } = this.gpu;
+    if (this.gpu.debug) device.pushErrorScope('validation');
+    const enc = device.createCommandEncoder({ label });
     const pass = enc.beginComputePass({ label });
     encodeDispatches(pass, list);
     pass.end();
-    this.gpu.device.queue.submit([enc.finish()]);
+    device.queue.submit([enc.finish()]);
+    if (this.gpu.debug) await this.throwIfError(label, list);
+  }
+
+  /** Debug mode: pop the validation scope pushed before encoding; an error names the step and its dispatches. */
+  private async throwIfError(label: string, list: Dispatch[]): Promise<void> {
+    const err = await this.gpu.device.popErrorScope();
+    if (err) throw new Error(`${label}: ${err.message} (dispatches: ${list.map((d) => d.label).join('; ')})`);
   }
 
   private directPlan(kind: GraphKind, X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Plan> {
@@ -285,7 +333,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
       labels.forEach((c, i) => { if (c >= this.numClasses) throw new Error(`FullyConnectedNeuralNet.loss: label ${c} at row ${i} is outside 0..${this.numClasses - 1}`); });
       q.writeBuffer(plan.buffers.y!, 0, labels);
     }
-    this.submit(plan.dispatches, kind);
+    await this.submit(plan.dispatches, kind);
     if (y === undefined) return new Float32Array(await readBuffer(this.gpu, plan.bufferOf(plan.values.scores), plan.batch * this.numClasses * 4));
     const parts = new Float32Array(await readBuffer(this.gpu, this.lossBuf));
     const grads: Record<string, Float32Array> = {};
@@ -351,10 +399,12 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    await this.stepTail;
     await Promise.all(this.ring.map((r) => r.busy?.catch(() => 0)));
-    for (const p of this.plans.values()) (await p).scope.destroy();
+    for (const r of await Promise.allSettled(this.plans.values())) if (r.status === 'fulfilled') r.value.scope.destroy();
     this.plans.clear();
     this.data?.scope.destroy();
+    this.optimizerScope?.destroy();
     this.scope.destroy();
   }
 }

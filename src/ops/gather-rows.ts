@@ -3,6 +3,7 @@ import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
+import { assertBuffer, assertCount } from './op-checks.ts';
 
 /**
  * Record `out[i, :] = src[indices[i], :]` for `batch` rows of `dim` words out of `rows`.
@@ -12,6 +13,12 @@ import type { GpuScope } from '../gpu/buffers.ts';
 export async function createGatherRows(
   scope: GpuScope, a: { src: GPUBuffer; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
 ): Promise<Dispatch[]> {
+  assertCount('gather-rows', 'batch', a.batch);
+  assertCount('gather-rows', 'dim', a.dim);
+  assertCount('gather-rows', 'rows', a.rows);
+  assertBuffer('gather-rows', 'src', a.src, a.rows * a.dim);
+  assertBuffer('gather-rows', 'indices', a.indices, a.batch);
+  assertBuffer('gather-rows', 'out', a.out, a.batch * a.dim);
   const kernel = await getKernel(scope.ctx, { name: 'gather-rows', source: gatherRowsWgsl });
   const params = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows });
   return [{
