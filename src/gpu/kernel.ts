@@ -221,3 +221,15 @@ export function makeUniformData(kernel: Kernel | KernelReflection, name: string,
   }
   return bytes;
 }
+
+const vec4Alias = 'alias V = vec4f;';
+
+/**
+ * The f32 twin of a kernel written over `alias V = vec4f;` (WGSL has no type overrides), for lengths not a multiple of 4.
+ *   const scalar = scalarVariant(reluWgsl, 'shaders/relu.wgsl');
+ *   getKernel(gpu, { name: 'relu-f32', source: scalar, entryPoint: 'forward' });
+ */
+export function scalarVariant(source: string, file: string): string {
+  if (!source.includes(vec4Alias)) throw new Error(`${file}: expected the line "${vec4Alias}"`);
+  return source.replace(vec4Alias, 'alias V = f32;');
+}

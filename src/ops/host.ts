@@ -31,10 +31,10 @@ export async function withScope<T>(gpu: GpuContext, body: (scope: GpuScope) => P
 /**
  * The [rows, cols] of a 2-D host tensor whose data length matches; errors name the function and the argument.
  *   const [n, d] = matrixShape('forwardBatchNormalization', 'x', x);
- *   matrixShape('softmaxLoss', 'scores', { data: [1, 2], shape: [3] }); // Error: softmaxLoss: scores has shape [3], expected [N,C]
+ *   matrixShape('softmaxLoss', 'scores', { data: [1, 2], shape: [3] }); // Error: softmaxLoss: scores has shape [3], expected a matrix [rows, cols]
  */
 export function matrixShape(fn: string, arg: string, t: HostTensor): [number, number] {
-  if (t.shape.length !== 2) throw new Error(`${fn}: ${arg} has shape [${t.shape.join(',')}], expected [N,C]`);
+  if (t.shape.length !== 2) throw new Error(`${fn}: ${arg} has shape [${t.shape.join(',')}], expected a matrix [rows, cols]`);
   const [n, c] = t.shape as [number, number];
   if (t.data.length !== n * c) throw new Error(`${fn}: ${arg} has ${t.data.length} elements, shape [${n},${c}] needs ${n * c}`);
   return [n, c];

@@ -5,7 +5,7 @@ import { readF32, toF32 } from '../gpu/buffers.ts';
 import { runDispatches, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import type { AdapterSummary, GpuContext } from '../gpu/device.ts';
-import { withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
 /** Which kernel runs: 8x8 blocks with scalar loads (any shape), or 4x4 blocks with vec4 loads (aligned shapes). */
@@ -155,13 +155,6 @@ export async function createMatmul(
   }];
 }
 
-function matrixOf(fn: string, name: string, t: HostTensor): [number, number] {
-  if (t.shape.length !== 2) throw new Error(`${fn}: ${name} has shape [${t.shape.join(',')}], expected a matrix [rows, cols]`);
-  const [r, c] = t.shape as [number, number];
-  if (t.data.length !== r * c) throw new Error(`${fn}: ${name} has ${t.data.length} elements, shape [${r},${c}] needs ${r * c}`);
-  return [r, c];
-}
-
 /**
  * Host-array matmul on the GPU: op(a)·op(b) (+ bias), float32, with the shape rule checked first.
  *   const { data, shape } = await matmul(gpu, { data: x, shape: [50, 3072] }, { data: w, shape: [3072, 100] });
@@ -171,8 +164,8 @@ export async function matmul(
   gpu: GpuContext, a: HostTensor, b: HostTensor, opts: { transA?: boolean; transB?: boolean; bias?: HostTensor } = {},
 ): Promise<F32Tensor> {
   const { transA = false, transB = false } = opts;
-  const [ar, ac] = matrixOf('matmul', 'a', a);
-  const [br, bc] = matrixOf('matmul', 'b', b);
+  const [ar, ac] = matrixShape('matmul', 'a', a);
+  const [br, bc] = matrixShape('matmul', 'b', b);
   const [m, k] = transA ? [ac, ar] : [ar, ac];
   const [kb, n] = transB ? [bc, br] : [br, bc];
   if (k !== kb) {

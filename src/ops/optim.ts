@@ -1,6 +1,6 @@
 // The four update rules on the GPU (shaders/optim.wgsl), simplest first: one dispatch per parameter, one shared hyperparameter uniform.
 import optimWgsl from '../../shaders/optim.wgsl?raw';
-import { createBindGroup, getKernel, makeUniformData, type Kernel } from '../gpu/kernel.ts';
+import { createBindGroup, getKernel, makeUniformData, type Kernel, scalarVariant } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
@@ -45,10 +45,8 @@ const stateNames: Record<OptimizerRule, string[]> = { sgd: [], sgd_momentum: ['v
 const wg = 64;
 const perInvocation = 8;
 
-const vec4Alias = 'alias V = vec4f;';
-if (!optimWgsl.includes(vec4Alias)) throw new Error(`shaders/optim.wgsl: expected the line "${vec4Alias}"`);
 /** optim.wgsl with f32 elements, for a parameter whose length is not a multiple of 4 (WGSL has no type overrides). */
-const optimScalarWgsl = optimWgsl.replace(vec4Alias, 'alias V = f32;');
+const optimScalarWgsl = scalarVariant(optimWgsl, 'shaders/optim.wgsl');
 
 /**
  * The rule's kernel for a parameter of `count` f32: vec4 elements when count is a multiple of 4, else f32; and its length in those.

@@ -1,6 +1,6 @@
 // ReLU: shape rule, GPU encode of forward and backward (shaders/relu.wgsl), and the host-array form.
 import reluWgsl from '../../shaders/relu.wgsl?raw';
-import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
+import { createBindGroup, getKernel, type Kernel, scalarVariant } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 
@@ -8,10 +8,8 @@ import type { GpuScope } from '../gpu/buffers.ts';
 const wg = 64;
 const perInvocation = 4;
 
-const vec4Alias = 'alias V = vec4f;';
-if (!reluWgsl.includes(vec4Alias)) throw new Error(`shaders/relu.wgsl: expected the line "${vec4Alias}"`);
 /** relu.wgsl with f32 elements, for n not a multiple of 4 (WGSL has no type overrides). */
-const reluScalarWgsl = reluWgsl.replace(vec4Alias, 'alias V = f32;');
+const reluScalarWgsl = scalarVariant(reluWgsl, 'shaders/relu.wgsl');
 
 /** The kernel for `n` f32 (vec4 elements when n is a multiple of 4, else f32), its length in those elements and the grid. */
 async function reluKernel(scope: GpuScope, entryPoint: 'forward' | 'backward', n: number): Promise<{ kernel: Kernel; count: number; workgroups: [number, number, number] }> {
