@@ -49,6 +49,9 @@ export interface Node<A = Record<string, unknown>> {
   attrs: A;
 }
 
+/** Whether a gradient is wanted for `v` (params and activations derived from them; not gathered data). */
+export const needsGrad = (v: Value): boolean => !v.noGrad && (v.kind === 'param' || v.kind === 'activation');
+
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**

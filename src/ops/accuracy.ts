@@ -4,6 +4,7 @@ import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
+import type { OpDef } from '../graph/graph.ts';
 
 export interface AccuracyArgs {
   /** [n, c] class scores. */
@@ -40,3 +41,15 @@ export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<
     label: op,
   }];
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+/** Adds the number of rows of scores [n, c] whose argmax equals y into the counter (an update). */
+export const accuracyOp: OpDef = {
+  name: 'accuracy',
+  outputs() { return []; },
+  encode(scope, { inputs: [scores, y], updates: [correct] }, node) {
+    const [n, c] = node.inputs[0]!.shape as [number, number];
+    return createAccuracy(scope, { scores: scores!, y: y!, n, c, correct: correct! });
+  },
+};

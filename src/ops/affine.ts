@@ -8,6 +8,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import { createMatmul } from './matmul.ts';
 import { withScope, type F32Tensor, type HostTensor } from './host.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
+import { expectShape, needsGrad, sizeOf, type OpDef } from '../graph/graph.ts';
 
 /**
  * Record y[j] = Σ_i x[i, j] for a row-major rows×cols x (the bias gradient of an affine layer).
@@ -128,3 +129,44 @@ export async function affineBackward(
     };
   });
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+/** out = x·W + b; x [n, d] (data or activation), W [d, m], b [m]. */
+export const affineOp: OpDef = {
+  name: 'affine',
+  outputs([x, w, b]) {
+    const [n, d] = [x!.shape[0]!, sizeOf(x!.shape.slice(1))];
+    expectShape('affine', 'W', w!.shape, [d, -1]);
+    expectShape('affine', 'b', b!.shape, [w!.shape[1]!]);
+    return [{ name: `${w!.name}·x`, shape: [n, w!.shape[1]!] }];
+  },
+  encode(scope, { inputs: [x, w, b], outputs: [out] }, node) {
+    const [xv, wv] = node.inputs;
+    return createAffineForward(scope, { x: x!, w: w!, b: b!, out: out!, n: xv!.shape[0]!, d: wv!.shape[0]!, m: wv!.shape[1]! });
+  },
+  backward(g, node, [dout]) {
+    const [x, w] = node.inputs;
+    const withDx = needsGrad(x!);
+    const outs = g.apply(affineGradOp, [x!, w!, dout!], { withDx }, [], 'grad');
+    return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
+  },
+};
+
+/** [dx?, dW, db] from x, W and dout (dx only when x needs a gradient). */
+export const affineGradOp: OpDef<{ withDx: boolean }> = {
+  name: 'affine_grad',
+  outputs([x, w], { withDx }) {
+    const dims = [
+      { name: `d${w!.name}`, shape: [...w!.shape] },
+      { name: `db(${w!.name})`, shape: [w!.shape[1]!] },
+    ];
+    return withDx ? [{ name: `d(${x!.name})`, shape: [...x!.shape] }, ...dims] : dims;
+  },
+  encode(scope, { inputs: [x, w, dout], outputs }, node) {
+    const { withDx } = node.attrs;
+    const [dx, dw, db] = withDx ? outputs : [undefined, ...outputs];
+    const [xv, wv] = node.inputs;
+    return createAffineBackward(scope, { x: x!, w: w!, dout: dout!, dx, dw: dw!, db: db!, n: xv!.shape[0]!, d: wv!.shape[0]!, m: wv!.shape[1]! });
+  },
+};

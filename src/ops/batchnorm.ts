@@ -5,6 +5,7 @@ import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where train-mode forward leaves what backward needs: mean and invStd [d], xhat [n, d]. */
 export interface BatchNormSaved {
@@ -246,3 +247,53 @@ async function backwardColumns(
     dispatch(scope, dxK, { dx1, sumA: dx1Sum, dx: a.dx, params }, grid, `${op} dx`),
   ];
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+export interface BatchNormAttrs { mode: 'train' | 'test'; eps: number; momentum: number; variant: 'graph' | 'alternative' }
+
+/**
+ * Batchnorm over inputs [x, gamma, beta] updating [runningMean, runningVar]; train mode also outputs the
+ * saved mean, 1/σ and x̂ that backward reads.
+ */
+export const batchNormOp: OpDef<BatchNormAttrs> = {
+  name: 'batchnorm',
+  outputs([x, gamma, beta], { mode }) {
+    expectShape('batchnorm', 'x', x!.shape, [-1, gamma!.shape[0]!]);
+    expectShape('batchnorm', 'beta', beta!.shape, gamma!.shape);
+    const d = gamma!.shape[0]!;
+    const out = [{ name: `bn(${x!.name})`, shape: [...x!.shape] }];
+    return mode === 'train'
+      ? [...out, { name: `mean(${x!.name})`, shape: [d] }, { name: `invStd(${x!.name})`, shape: [d] }, { name: `xhat(${x!.name})`, shape: [...x!.shape] }]
+      : out;
+  },
+  encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat], updates: [runningMean, runningVar] }, node) {
+    const { mode, eps, momentum } = node.attrs;
+    const [n, d] = node.inputs[0]!.shape as [number, number];
+    return createBatchNormForward(scope, {
+      x: x!, gamma: gamma!, beta: beta!, out: out!, runningMean: runningMean!, runningVar: runningVar!, n, d, mode, eps, momentum,
+      saved: mode === 'train' ? { mean: mean!, invStd: invStd!, xhat: xhat! } : undefined,
+    });
+  },
+  backward(g, node, [dout]) {
+    if (node.attrs.mode !== 'train') throw new Error('batchnorm: backward of a test-mode batchnorm is not defined');
+    const [x, gamma] = node.inputs;
+    const [, mean, invStd, xhat] = node.outputs;
+    const [dx, dgamma, dbeta] = g.apply(batchNormGradOp, [dout!, xhat!, invStd!, gamma!, x!, mean!], { variant: node.attrs.variant }, [], 'grad');
+    return [dx!, dgamma!, dbeta!];
+  },
+};
+
+export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative' }> = {
+  name: 'batchnorm_grad',
+  outputs([dout, , , gamma]) {
+    return [{ name: `d(bn in)`, shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
+  },
+  encode(scope, { inputs: [dout, xhat, invStd, gamma, x, mean], outputs: [dx, dgamma, dbeta] }, node) {
+    const [n, d] = node.inputs[0]!.shape as [number, number];
+    return createBatchNormBackward(scope, {
+      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d,
+      variant: node.attrs.variant, x: x!, mean: mean!,
+    });
+  },
+};

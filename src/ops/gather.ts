@@ -4,6 +4,8 @@ import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
+import type { OpDef } from '../graph/graph.ts';
+import { createGatherRows } from './gather-rows.ts';
 
 export interface GatherArgs {
   /** count x dim bytes, packed 4 per u32 (see packUint8). */
@@ -72,3 +74,19 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
     label: op,
   }];
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+/** Rows `indices` of a data matrix: uint8 pixels minus the mean image, or f32/u32 rows copied as they are. */
+export const gatherOp: OpDef<{ source: 'uint8' | 'words'; dim: number; rows: number }> = {
+  name: 'gather',
+  outputs([, indices], { dim, source }) {
+    return [{ name: 'X batch', shape: dim === 1 ? [indices!.shape[0]!] : [indices!.shape[0]!, dim], dtype: source === 'words' && dim === 1 ? 'u32' : 'f32' }];
+  },
+  encode(scope, { inputs: [src, indices, mean], outputs: [out] }, node) {
+    const { dim, rows, source } = node.attrs;
+    const batch = node.inputs[1]!.shape[0]!;
+    if (source === 'uint8') return createGather(scope, { images: src!, mean: mean!, indices: indices!, out: out!, batch, dim, count: rows });
+    return createGatherRows(scope, { src: src!, indices: indices!, out: out!, batch, dim, rows });
+  },
+};

@@ -4,6 +4,7 @@ import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
+import { sizeOf, type OpDef } from '../graph/graph.ts';
 
 export interface L2RegularizationArgs {
   /** The weights, `count` f32. */
@@ -50,3 +51,14 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
     { kernel: finish, bindGroup: createBindGroup(scope.ctx, finish, { partial, loss: a.loss, params }), workgroups: [1, 1, 1], label: `${op} finish` },
   ];
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+/** dW += reg·W and loss[lossIndex] = 0.5·reg·ΣW², in place on [dW, loss]. */
+export const l2Op: OpDef<{ reg: number; lossIndex: number }> = {
+  name: 'l2_regularization',
+  outputs() { return []; },
+  encode(scope, { inputs: [w], updates: [dw, loss] }, node) {
+    return createL2Regularization(scope, { w: w!, dw: dw!, count: sizeOf(node.inputs[0]!.shape), reg: node.attrs.reg, loss: loss!, lossIndex: node.attrs.lossIndex });
+  },
+};

@@ -3,6 +3,7 @@ import reluWgsl from '../../shaders/relu.wgsl?raw';
 import { createBindGroup, getKernel, type Kernel, scalarVariant } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
+import { sizeOf, type OpDef } from '../graph/graph.ts';
 
 /** Workgroup size, and about how many elements (of the kernel's element type) each invocation takes. */
 const wg = 64;
@@ -52,3 +53,24 @@ export async function createReluBackward(
     label: `relu.backward n=${a.n}`,
   };
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+export const reluOp: OpDef = {
+  name: 'relu',
+  outputs([x]) { return [{ name: `relu(${x!.name})`, shape: [...x!.shape] }]; },
+  async encode(scope, { inputs: [x], outputs: [y] }, node) {
+    return [await createReluForward(scope, { x: x!, y: y!, n: sizeOf(node.inputs[0]!.shape) })];
+  },
+  backward(g, node, [dout]) {
+    return [g.apply(reluGradOp, [node.inputs[0]!, dout!], {}, [], 'grad')[0]!];
+  },
+};
+
+export const reluGradOp: OpDef = {
+  name: 'relu_grad',
+  outputs([x]) { return [{ name: `d(${x!.name})`, shape: [...x!.shape] }]; },
+  async encode(scope, { inputs: [x, dout], outputs: [dx] }, node) {
+    return [await createReluBackward(scope, { x: x!, dout: dout!, dx: dx!, n: sizeOf(node.inputs[0]!.shape) })];
+  },
+};

@@ -6,6 +6,7 @@ import { readF32, toF32, type GpuScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 
 export interface SoftmaxLossArgs {
   /** [n, c] class scores. */
@@ -69,3 +70,18 @@ export async function softmaxLoss(gpu: GpuContext, scores: HostTensor, y: ArrayL
     return { loss: (await readF32(gpu, loss, 1))[0]!, dx: { data: await readF32(gpu, dscores, n * c), shape: [n, c] } };
   });
 }
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+/** Mean softmax cross-entropy of scores [n, c] against labels y [n] into loss slot `lossIndex`; also dscores. */
+export const softmaxLossOp: OpDef<{ lossIndex: number }> = {
+  name: 'softmax_loss',
+  outputs([scores, y]) {
+    expectShape('softmax_loss', 'y', y!.shape, [scores!.shape[0]!]);
+    return [{ name: 'dscores', shape: [...scores!.shape] }];
+  },
+  encode(scope, { inputs: [scores, y], outputs: [dscores], updates: [loss] }, node) {
+    const [n, c] = node.inputs[0]!.shape as [number, number];
+    return createSoftmaxLoss(scope, { scores: scores!, y: y!, loss: loss!, lossIndex: node.attrs.lossIndex, dscores: dscores!, n, c });
+  },
+};
