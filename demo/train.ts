@@ -1,6 +1,6 @@
 // One Solver run of one network as the training panels use it: live progress, pause/stop, and a record for export.
 import type { GpuContext } from '../src/gpu/index.ts';
-import { Solver, type SolverData, type SolverProgress } from '../src/solver/index.ts';
+import { Solver, type SolverData, type SolverProgress, type SolverResult } from '../src/solver/index.ts';
 import { createModel, type DemoModel, type ModelKind } from './models.ts';
 import type { PanelSettings } from './url-state.ts';
 
@@ -11,7 +11,7 @@ export interface TrainRecord {
   label: ModelLabel;
   kind: ModelKind;
   weightScale: number;
-  status: 'completed' | 'diverged' | 'aborted';
+  status: SolverResult['status'];
   divergedAt?: number;
   message: string;
   iterations: number;

@@ -38,7 +38,8 @@ export interface SolverProgress {
 }
 
 export interface SolverResult {
-  status: 'completed' | 'diverged' | 'aborted';
+  /** 'failed': the model threw (e.g. the GPU device was lost); `message` says why. */
+  status: 'completed' | 'diverged' | 'aborted' | 'failed';
   /** Set when status is 'diverged': the first step whose loss was NaN or infinite. */
   divergedAt?: number;
   message: string;
@@ -175,39 +176,52 @@ export class Solver {
         progress({ loss });
       }
     };
+    let failure: Error | null = null;
     let t = 0;
-    for (; t < numIterations; t++) {
-      if (this.paused) { await settle(0); await this.paused; }
-      if (this.aborted || divergedAt !== undefined) break;
-      pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
-      const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
-      if (epochEnd) {
-        this.epoch++;
-        this.learningRate *= this.lrDecay;
-        if (this.lrDecay !== 1) this.model.setLearningRate(this.learningRate);
-      }
-      const firstIt = t === 0;
-      const lastIt = t === numIterations - 1;
-      if (firstIt || lastIt || epochEnd) {
-        await settle(0);
-        if (divergedAt !== undefined) break;
-        const trainAcc = await this.checkAccuracy('train', this.numTrainSamples);
-        const valAcc = await this.checkAccuracy('val', this.numValSamples);
-        this.trainAccHistory.push(trainAcc);
-        this.valAccHistory.push(valAcc);
-        if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
-        if (valAcc > this.bestValAcc || bestSnapshot === null) {
-          this.bestValAcc = Math.max(valAcc, this.bestValAcc);
-          bestSnapshot = await this.model.snapshot();
+    try {
+      for (; t < numIterations; t++) {
+        if (this.paused) { await settle(0); await this.paused; }
+        if (this.aborted || divergedAt !== undefined) break;
+        pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
+        const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
+        if (epochEnd) {
+          this.epoch++;
+          this.learningRate *= this.lrDecay;
+          if (this.lrDecay !== 1) this.model.setLearningRate(this.learningRate);
         }
-        progress({ trainAcc, valAcc });
-      } else {
-        await settle(maxInFlight);
+        const firstIt = t === 0;
+        const lastIt = t === numIterations - 1;
+        if (firstIt || lastIt || epochEnd) {
+          await settle(0);
+          if (divergedAt !== undefined) break;
+          const trainAcc = await this.checkAccuracy('train', this.numTrainSamples);
+          const valAcc = await this.checkAccuracy('val', this.numValSamples);
+          this.trainAccHistory.push(trainAcc);
+          this.valAccHistory.push(valAcc);
+          if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
+          if (valAcc > this.bestValAcc || bestSnapshot === null) {
+            this.bestValAcc = Math.max(valAcc, this.bestValAcc);
+            bestSnapshot = await this.model.snapshot();
+          }
+          progress({ trainAcc, valAcc });
+        } else {
+          await settle(maxInFlight);
+        }
       }
+      await settle(0);
+    } catch (e) {
+      // A failing model (a lost GPU device, a validation error) ends the run; the histories so far are kept.
+      failure = e as Error;
+      for (const p of pending) p.loss.catch(() => undefined); // steps queued behind the failure fail the same way
     }
-    await settle(0);
-    if (bestSnapshot !== null) await this.model.restore(bestSnapshot);
+    let restored = bestSnapshot !== null;
+    if (bestSnapshot !== null) await this.model.restore(bestSnapshot).catch(() => { restored = false; });
     const seconds = (performance.now() - t0) / 1000;
+    if (failure) {
+      const message = `failed at step ${this.lossHistory.length + 1}: ${failure.message} (histories kept; ${restored ? 'best validation parameters restored' : 'parameters could not be restored'})`;
+      if (this.verbose) log(message);
+      return { status: 'failed', message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+    }
     if (divergedAt !== undefined) {
       const message = `diverged at step ${divergedAt + 1}: loss ${this.lossHistory[divergedAt]} (histories kept up to there; best validation parameters restored)`;
       if (this.verbose) log(message);

@@ -113,3 +113,19 @@ describe('Solver', () => {
     expect(losses[7]!).toBeLessThan(losses[0]!);
   });
 });
+
+describe('Solver when the model fails', () => {
+  it('ends as "failed" with the cause, keeps the histories and restores the best parameters', async () => {
+    const { model, log } = fakeModel(() => 1.5, [0.3, 0.4]);
+    const step = model.step.bind(model);
+    model.step = async (i) => { if (log.steps >= 25) throw new Error('GPU device lost (destroyed): gone'); return step(i); };
+    const s = new Solver(model, toyData(60), { batchSize: 10, numEpochs: 10, verbose: false });
+    const r = await s.train();
+    expect(r.status).toBe('failed');
+    expect(r.message).toMatch(/failed at step 2\d: GPU device lost \(destroyed\): gone/);
+    expect(s.lossHistory.length).toBeGreaterThanOrEqual(20);
+    expect(s.lossHistory.length).toBeLessThanOrEqual(25);
+    expect(s.valAccHistory.length).toBeGreaterThanOrEqual(4);
+    expect(log.restored).not.toBeNull();
+  });
+});
