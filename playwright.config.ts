@@ -8,7 +8,7 @@ const port = Number(process.env.E2E_PORT ?? 5174);
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
-  testIgnore: ['tmp/**'], // scratch profiling specs (git-ignored)
+  testIgnore: ['**/e2e/tmp/**'], // scratch profiling specs (git-ignored)
   timeout: 180_000,
   expect: { timeout: 30_000 },
   fullyParallel: false,
