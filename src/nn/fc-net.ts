@@ -6,8 +6,8 @@ import { compileGraph } from '../graph/executor.ts';
 import type { Value } from '../graph/graph.ts';
 import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions } from '../reference/fc-net.ts';
 import { createOptimizer, type Optimizer } from '../ops/optim.ts';
-import { packUint8 } from '../ops/gather.ts';
-import type { SolverData, SolverSplit, TrainableModel } from '../solver/model.ts';
+import type { SolverData, TrainableModel } from '../solver/model.ts';
+import { checkIndices, uploadSplit, type SplitOnGpu } from './data-on-gpu.ts';
 import { buildNetGraph, type GraphKind, type NetSpec, type NetValues, type RowSource } from './net-graph.ts';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 
@@ -27,7 +27,6 @@ interface Plan {
   bufferOf(v: Value): GPUBuffer;
 }
 
-interface SplitOnGpu { name: string; X: GPUBuffer; y: GPUBuffer; rows: number; format: 'uint8' | 'words' }
 
 const ringSize = 4;
 
@@ -144,29 +143,6 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     }), split.name);
   }
 
-  private checkIndices(indices: Uint32Array, rows: number, what: string): void {
-    for (const i of indices) if (i >= rows) throw new Error(`${what}: row index ${i} out of range (${rows} rows)`);
-  }
-
-  private uploadSplit(scope: GpuScope, X: SolverSplit['X'], y: ArrayLike<number>, name: string): SplitOnGpu {
-    const rows = X.shape[0]!;
-    const dim = X.data.length / rows;
-    if (dim !== this.inputDim) throw new Error(`${name}: shape [${X.shape.join(',')}] has ${dim} features per row, the net takes inputDim ${this.inputDim}`);
-    if (y.length !== rows) throw new Error(`${name}: ${y.length} labels for ${rows} rows`);
-    const labels = Uint32Array.from(y);
-    for (let i = 0; i < rows; i++) {
-      if (labels[i]! >= this.numClasses) throw new Error(`${name}: label ${labels[i]} at row ${i} is outside 0..${this.numClasses - 1}`);
-    }
-    const isU8 = X.data instanceof Uint8Array;
-    return {
-      name,
-      X: scope.createTensorBuffer(isU8 ? packUint8(X.data as Uint8Array) : Float32Array.from(X.data), `${name} X`),
-      y: scope.createTensorBuffer(labels, `${name} y`),
-      rows,
-      format: isU8 ? 'uint8' : 'words',
-    };
-  }
-
   async attachData(data: SolverData): Promise<void> {
     const anyU8 = data.XTrain.data instanceof Uint8Array || data.XVal.data instanceof Uint8Array;
     if (anyU8 && !data.meanImage) throw new Error('attachData: uint8 images need data.meanImage');
@@ -178,7 +154,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     let next: NonNullable<typeof this.data>;
     try {
       const mean = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(this.inputDim), 'mean image');
-      next = { scope, mean, train: this.uploadSplit(scope, data.XTrain, data.yTrain, 'XTrain'), val: this.uploadSplit(scope, data.XVal, data.yVal, 'XVal') };
+      next = { scope, mean, train: uploadSplit(scope, data.XTrain, data.yTrain, 'XTrain', this.inputDim, this.numClasses), val: uploadSplit(scope, data.XVal, data.yVal, 'XVal', this.inputDim, this.numClasses) };
     } catch (e) {
       scope.destroy();
       throw e;
@@ -230,7 +206,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   private async submitStep(indices: Uint32Array): Promise<{ loss: Promise<number> }> {
     assertNotLost(this.gpu);
     if (!this.data || !this.optimizer) throw new Error('step: call attachData and setUpdateRule first');
-    this.checkIndices(indices, this.data.train.rows, 'step');
+    checkIndices(indices, this.data.train.rows, 'step');
     const plan = await this.gatherPlan('train', this.data.train, indices.length);
     const slot = this.ring[this.ringPos++ % ringSize]!;
     if (slot.busy) await slot.busy;
@@ -259,7 +235,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   async accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number> {
     if (!this.data) throw new Error('accuracy: call attachData first');
     const s = split === 'train' ? this.data.train : this.data.val;
-    this.checkIndices(indices, s.rows, `accuracy(${split})`);
+    checkIndices(indices, s.rows, `accuracy(${split})`);
     const chunk = 1000;
     const { device } = this.gpu;
     const clear = device.createCommandEncoder();
