@@ -140,29 +140,7 @@ fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   }
 }
 
-// The 4 adjacent columns from 4 * quad, clamped to d - 1: the last invocation's surplus lanes redo column
-// d - 1 bit for bit (same inputs, same operations), so their duplicate stores write the same value.
-fn quadColumns(quad: u32, d: u32) -> vec4u {
-  return min(vec4u(4u * quad) + vec4u(0u, 1u, 2u, 3u), vec4u(d - 1u));
-}
-
-// The elements at 4 indices (on SwiftShader a vec4f load is 4 per-lane gathers as well: same cost).
-fn load4(a: ptr<storage, array<f32>, read>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
-}
-
-// load4 from a read_write binding.
-fn load4rw(a: ptr<storage, array<f32>, read_write>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
-}
-
-// Store v.x .. v.w at the 4 indices, in that order.
-fn store4(a: ptr<storage, array<f32>, read_write>, i: vec4u, v: vec4f) {
-  (*a)[i.x] = v.x;
-  (*a)[i.y] = v.y;
-  (*a)[i.z] = v.z;
-  (*a)[i.w] = v.w;
-}
+// quadColumns, load4, load4rw and store4 come from shaders/lib/columns.wgsl, prepended at load time.
 
 // Grid ceil(d / (4 WG)), one chunk: mean, biased variance (two passes), statistics, then out (and xhat when SAVE).
 @compute @workgroup_size(WG)

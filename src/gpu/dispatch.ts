@@ -36,11 +36,12 @@ export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dis
 }
 
 /**
- * Run dispatches in one command buffer and wait for them; in debug mode a validation error throws.
- *   await runDispatches(gpu, [relu], 'relu forward');
- *   const y = await readF32(gpu, yBuf, n);
+ * Encode dispatches in one compute pass of one command buffer (`after` may add copies behind the pass) and
+ * submit it; in debug mode a validation error throws, naming the label and the dispatches. Does not wait.
+ *   await submitDispatches(gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot, 0, 16));
+ *   await gpu.device.queue.onSubmittedWorkDone();
  */
-export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run'): Promise<void> {
+export async function submitDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run', after?: (enc: GPUCommandEncoder) => void): Promise<void> {
   assertNotLost(ctx);
   const { device } = ctx;
   if (ctx.debug) device.pushErrorScope('validation');
@@ -48,11 +49,21 @@ export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], 
   const pass = enc.beginComputePass({ label });
   encodeDispatches(pass, list);
   pass.end();
+  after?.(enc);
   device.queue.submit([enc.finish()]);
   if (ctx.debug) {
     const err = await device.popErrorScope();
     if (err) throw new Error(`${label}: ${err.message} (dispatches: ${list.map((d) => d.label).join('; ')})`);
   }
-  await device.queue.onSubmittedWorkDone();
+}
+
+/**
+ * Run dispatches in one command buffer and wait for them; in debug mode a validation error throws.
+ *   await runDispatches(gpu, [relu], 'relu forward');
+ *   const y = await readF32(gpu, yBuf, n);
+ */
+export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run'): Promise<void> {
+  await submitDispatches(ctx, list, label);
+  await ctx.device.queue.onSubmittedWorkDone();
   assertNotLost(ctx);
 }

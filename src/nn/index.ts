@@ -1,4 +1,4 @@
-// The GPU network, its graph builder, and safetensors I/O.
+// Model builders on the GraphModel engine: the classifier programs, the GPU FullyConnectedNeuralNet, the data upload.
+export * from './classifier.ts';
 export * from './fc-net.ts';
-export * from './net-graph.ts';
-export * from './safetensors.ts';
+export * from './data-on-gpu.ts';

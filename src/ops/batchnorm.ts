@@ -1,26 +1,27 @@
 // Batch normalization on the GPU, device-resident: forward (train/test) and backward (graph/alternative) side by side.
-import forwardWgsl from '../../shaders/batchnorm-forward.wgsl?raw';
-import backwardWgsl from '../../shaders/batchnorm-backward.wgsl?raw';
-import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
+import forwardModule from '../../shaders/batchnorm-forward.wgsl?raw';
+import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
+import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
+import { createBindGroup, getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where train-mode forward leaves what backward needs: mean and invStd [d], xhat [n, d]. */
 export interface BatchNormSaved {
-  mean: GPUBuffer;
-  invStd: GPUBuffer;
-  xhat: GPUBuffer;
+  mean: TensorRef;
+  invStd: TensorRef;
+  xhat: TensorRef;
 }
 
 export interface BatchNormForwardArgs {
-  x: GPUBuffer;
-  gamma: GPUBuffer;
-  beta: GPUBuffer;
-  out: GPUBuffer;
-  runningMean: GPUBuffer;
-  runningVar: GPUBuffer;
+  x: TensorRef;
+  gamma: TensorRef;
+  beta: TensorRef;
+  out: TensorRef;
+  runningMean: TensorRef;
+  runningVar: TensorRef;
   n: number;
   d: number;
   mode: 'train' | 'test';
@@ -32,21 +33,25 @@ export interface BatchNormForwardArgs {
 }
 
 export interface BatchNormBackwardArgs {
-  dout: GPUBuffer;
-  xhat: GPUBuffer;
-  invStd: GPUBuffer;
-  gamma: GPUBuffer;
-  dx: GPUBuffer;
-  dgamma: GPUBuffer;
-  dbeta: GPUBuffer;
+  dout: TensorRef;
+  xhat: TensorRef;
+  invStd: TensorRef;
+  gamma: TensorRef;
+  dx: TensorRef;
+  dgamma: TensorRef;
+  dbeta: TensorRef;
   n: number;
   d: number;
   /** 'graph': the staged computational graph, one pass per node group; 'alternative': the closed form. */
   variant: 'graph' | 'alternative';
   /** With `mean`, the graph takes x - mean from them (the seed's cache) instead of xhat / invStd. */
-  x?: GPUBuffer;
-  mean?: GPUBuffer;
+  x?: TensorRef;
+  mean?: TensorRef;
 }
+
+/** The two kernel files with the shared column helpers linked in front. */
+const forwardWgsl = linkWgsl(columnsWgsl, forwardModule);
+const backwardWgsl = linkWgsl(columnsWgsl, backwardModule);
 
 const wgElementwise = 256;
 /** Workgroup size of the one-chunk column kernels: 8 invocations of 4 columns (d = 100 is 4 workgroups). */
@@ -61,7 +66,7 @@ function tileConstants(t: ColumnTiling): Record<string, number> {
   return { COLS: t.cols, ROWS: t.rows };
 }
 
-function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
+function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, TensorRef>, workgroups: [number, number, number], label: string): Dispatch {
   return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
@@ -177,8 +182,8 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   const list: Dispatch[] = [];
 
   // A column reduction into `outA` (and `outB`): partial rows, then `combine`.
-  const reduce = (k: Kernel, inputs: Record<string, GPUBuffer>, outA: GPUBuffer, outB: GPUBuffer | null, label: string) => {
-    const outs: Record<string, GPUBuffer> = { partA };
+  const reduce = (k: Kernel, inputs: Record<string, TensorRef>, outA: TensorRef, outB: TensorRef | null, label: string) => {
+    const outs: Record<string, TensorRef> = { partA };
     if (k.bindings.partB) outs.partB = partB;
     list.push(dispatch(scope, k, { ...inputs, ...outs, params }, reduceGrid, `${op} ${label}`));
     const combine = outB ? combinePair : combineOne;

@@ -2,7 +2,7 @@
 import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
 /**
@@ -11,7 +11,7 @@ import { assertBuffer, assertCount } from './op-checks.ts';
  *   await runDispatches(gpu, d);
  */
 export async function createGatherRows(
-  scope: GpuScope, a: { src: GPUBuffer; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
+  scope: GpuScope, a: { src: TensorRef; indices: TensorRef; out: TensorRef; batch: number; dim: number; rows: number },
 ): Promise<Dispatch[]> {
   assertCount('gather-rows', 'batch', a.batch);
   assertCount('gather-rows', 'dim', a.dim);

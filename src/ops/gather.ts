@@ -2,20 +2,20 @@
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import type { OpDef } from '../graph/graph.ts';
 import { createGatherRows } from './gather-rows.ts';
 
 export interface GatherArgs {
   /** count x dim bytes, packed 4 per u32 (see packUint8). */
-  images: GPUBuffer;
+  images: TensorRef;
   /** [dim] f32 mean image. */
-  mean: GPUBuffer;
+  mean: TensorRef;
   /** [batch] u32 row indices; an index >= count yields NaN for that row. */
-  indices: GPUBuffer;
+  indices: TensorRef;
   /** [batch, dim] f32. */
-  out: GPUBuffer;
+  out: TensorRef;
   batch: number;
   dim: number;
   /** Number of images in `images`, for the bounds check. */
