@@ -43,6 +43,8 @@ override ROWS: u32 = 8;
 // Elementwise workgroup size (`trainColumns`: invocations of 4 columns each), and whether `normalize` also stores xhat for the backward pass.
 override WG: u32 = 256;
 override SAVE: bool = false;
+// ReLU fused behind: out = max(0, gamma * xhat + beta) (the fused op's backward masks its gradient with out > 0).
+override RELU: bool = false;
 
 var<workgroup> red: array<f32, 256>;
 
@@ -125,7 +127,7 @@ fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
     let j = i % params.d;
     let h = (x[i] - mean[j]) * invStd[j];
     if (SAVE) { xhat[i] = h; }
-    out[i] = gamma[j] * h + beta[j];
+    out[i] = act(gamma[j] * h + beta[j]);
   }
 }
 
@@ -136,8 +138,19 @@ fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   for (var i = gid.x; i < total; i += nwg.x * WG) {
     let j = i % params.d;
     let h = (x[i] - runningMean[j]) / sqrt(runningVar[j] + params.eps);
-    out[i] = gamma[j] * h + beta[j];
+    out[i] = act(gamma[j] * h + beta[j]);
   }
+}
+
+// The output activation: identity, or ReLU when fused (RELU).
+fn act(v: f32) -> f32 {
+  if (RELU) { return max(v, 0.0); }
+  return v;
+}
+
+fn act4(v: vec4f) -> vec4f {
+  if (RELU) { return max(v, vec4f(0.0)); }
+  return v;
 }
 
 // quadColumns, load4, load4rw and store4 come from shaders/lib/columns.wgsl, prepended at load time.
@@ -173,6 +186,6 @@ fn trainColumns(@builtin(global_invocation_id) gid: vec3u) {
     let i = r * d + c;
     let h = (load4(&x, i) - m) * is;
     if (SAVE) { store4(&xhat, i, h); }
-    store4(&out, i, g * h + b);
+    store4(&out, i, act4(g * h + b));
   }
 }

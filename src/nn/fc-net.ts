@@ -40,11 +40,12 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       if (spec.reg > 0) ctx.penalize(W, spec.reg);
       [h] = g.apply(affineOp, [h, W, ctx.param(`b${l}`)]);
       if (l === L) break;
-      if (spec.useBatchnorm) {
+      if (spec.useBatchnorm) { // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
         [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
-          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant }, [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)]);
+          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true }, [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)]);
+      } else {
+        [h] = g.apply(reluOp, [h!]);
       }
-      [h] = g.apply(reluOp, [h!]);
     }
     return h!;
   };

@@ -30,6 +30,8 @@ export interface BatchNormForwardArgs {
   /** Weight of the old running value; default 0.9. */
   momentum?: number;
   saved?: BatchNormSaved;
+  /** Fuse a ReLU behind: out = max(0, gamma * xhat + beta). */
+  relu?: boolean;
 }
 
 export interface BatchNormBackwardArgs {
@@ -47,6 +49,8 @@ export interface BatchNormBackwardArgs {
   /** With `mean`, the graph takes x - mean from them (the seed's cache) instead of xhat / invStd. */
   x?: TensorRef;
   mean?: TensorRef;
+  /** The output of a forward with `relu`: dout is then the gradient of the ReLU's output, masked by reluOut > 0 on the fly. */
+  reluOut?: TensorRef;
 }
 
 /** The two kernel files with the shared column helpers linked in front. */
@@ -80,7 +84,7 @@ function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, Ten
  */
 export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
-  const op = `batchnorm.forward(${a.mode}) n=${n} d=${d}`;
+  const op = `batchnorm.forward(${a.mode}${a.relu ? '+relu' : ''}) n=${n} d=${d}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   if (a.mode !== 'train' && a.mode !== 'test') throw new Error(`${op}: mode must be "train" or "test", got ${JSON.stringify(a.mode)}`);
@@ -93,7 +97,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const elementwise = gridFor(n * d, wgElementwise);
 
   if (a.mode === 'test') {
-    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgElementwise } });
+    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgElementwise, RELU: a.relu ? 1 : 0 } });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
     return [dispatch(scope, kernel, {
       x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, params,
@@ -113,7 +117,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const xhat = a.saved?.xhat ?? scope.createTensorBuffer(4, `${op} xhat (unused)`);
   if (fused) {
     // One chunk: one dispatch, each invocation owning 4 columns over every row.
-    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'trainColumns', constants: { WG: wgColumns, SAVE: save ? 1 : 0 } });
+    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'trainColumns', constants: { WG: wgColumns, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 } });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
     return [dispatch(scope, kernel, {
       x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, xhat, params,
@@ -123,7 +127,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const [stats, merge, normalize] = await Promise.all([
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'stats', constants: tileConstants(t) }),
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'merge' }),
-    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalize', constants: { WG: wgElementwise, SAVE: save ? 1 : 0 } }),
+    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalize', constants: { WG: wgElementwise, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 } }),
   ]);
   const params = scope.createUniformBuffer(stats, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks, eps, momentum }, `${op} params`);
   const partMean = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial means`);
@@ -145,7 +149,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
  */
 export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
-  const op = `batchnorm.backward(${a.variant}) n=${n} d=${d}`;
+  const op = `batchnorm.backward(${a.variant}${a.reluOut ? '+relu' : ''}) n=${n} d=${d}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   if (a.variant !== 'graph' && a.variant !== 'alternative') throw new Error(`${op}: variant must be "graph" or "alternative", got ${JSON.stringify(a.variant)}`);
@@ -156,19 +160,23 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     assertBuffer(op, 'x', a.x, n * d);
     assertBuffer(op, 'mean', a.mean, d);
   }
+  if (a.reluOut) assertBuffer(op, 'reluOut', a.reluOut, n * d);
   const t = columnTiling(n, d);
   const useX = a.x !== undefined;
   const kernel = (entryPoint: string, constants: Record<string, number> = {}) =>
     getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
+  // The kernels that read dout mask it by the fused ReLU's output (bound to dout itself when there is none).
+  const relu = { RELU: a.reluOut ? 1 : 0 };
+  const grad = { dout: a.dout, reluOut: a.reluOut ?? a.dout };
   if (t.chunks === 1) return backwardColumns(scope, a, op, kernel);
 
   // Several chunks: partial column sums per chunk, added up by `combine`.
   const kernels = {
-    sums: () => kernel('sumDoutXhat', tileConstants(t)),
+    sums: () => kernel('sumDoutXhat', { ...tileConstants(t), ...relu }),
     combinePair: () => kernel('combine', { PAIR: 1 }),
     combineOne: () => kernel('combine', { PAIR: 0 }),
-    dxAlt: () => kernel('dxAlternative', { WG: wgElementwise }),
-    dxhatNode: () => kernel('dxhatNode', { WG: wgElementwise }),
+    dxAlt: () => kernel('dxAlternative', { WG: wgElementwise, ...relu }),
+    dxhatNode: () => kernel('dxhatNode', { WG: wgElementwise, ...relu }),
     dvarNode: () => kernel('dvarNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
     dmuNode: () => kernel('dmuNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
     dxNode: () => kernel('dxNode', { WG: wgElementwise }),
@@ -193,16 +201,16 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   };
 
   // dbeta = sum dout, dgamma = sum dout * xhat: the graph's last node and the alternative's one reduction.
-  reduce(sums, { dout: a.dout, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
+  reduce(sums, { ...grad, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
   if (a.variant === 'alternative') {
     list.push(dispatch(scope, await kernels.dxAlt(), {
-      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params,
+      ...grad, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params,
     }, elementwise, `${op} dx`));
     return list;
   }
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
   const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([kernels.dxhatNode(), kernels.dvarNode(), kernels.dmuNode(), kernels.dxNode()]);
-  list.push(dispatch(scope, dxhatNode, { dout: a.dout, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
+  list.push(dispatch(scope, dxhatNode, { ...grad, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
   reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, null, 'dvar');
   reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, null, 'dmu');
   list.push(dispatch(scope, dxNode, { dx1, sumA: dx1Sum, dx: a.dx, params }, elementwise, `${op} dx`));
@@ -229,24 +237,26 @@ async function backwardColumns(
   scope: GpuScope, a: BatchNormBackwardArgs, op: string, kernel: (entryPoint: string, constants?: Record<string, number>) => Promise<Kernel>,
 ): Promise<Dispatch[]> {
   const { n, d } = a;
+  const relu = { RELU: a.reluOut ? 1 : 0 };
+  const grad = { dout: a.dout, reluOut: a.reluOut ?? a.dout };
   const grid = columnGrid(d);
   const wg = { WG: wgColumns };
   if (a.variant === 'alternative') {
-    const k = await kernel('alternativeColumns', wg);
+    const k = await kernel('alternativeColumns', { ...wg, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
     return [dispatch(scope, k, {
-      dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
+      ...grad, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
     }, columnGrid(d, 8), `${op} columns: sums + dx`)];
   }
   const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
   const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
-    kernel('sumsColumns', wg), kernel('dxhatColumns', wg), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
+    kernel('sumsColumns', { ...wg, ...relu }), kernel('dxhatColumns', { ...wg, ...relu }), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
   ]);
   const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
   return [
-    dispatch(scope, sums, { dout: a.dout, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, grid, `${op} dbeta+dgamma`),
-    dispatch(scope, dxhatK, { dout: a.dout, gamma: a.gamma, dxhat, params }, grid, `${op} dxhat`),
+    dispatch(scope, sums, { ...grad, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, grid, `${op} dbeta+dgamma`),
+    dispatch(scope, dxhatK, { ...grad, gamma: a.gamma, dxhat, params }, grid, `${op} dxhat`),
     dispatch(scope, dvarK, { dxhat, invStd: a.invStd, ...xmuSource, partA: divar, params }, grid, `${op} dvar`),
     dispatch(scope, dmuK, { dxhat, invStd: a.invStd, ...xmuSource, sumA: divar, dx1, partA: dx1Sum, params }, grid, `${op} dmu`),
     dispatch(scope, dxK, { dx1, sumA: dx1Sum, dx: a.dx, params }, grid, `${op} dx`),
@@ -255,7 +265,8 @@ async function backwardColumns(
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-export interface BatchNormAttrs { mode: 'train' | 'test'; eps: number; momentum: number; variant: 'graph' | 'alternative' }
+/** `relu`: the op is batchnorm then ReLU in one pass each way (out = max(0, bn(x)); backward masks by out > 0). */
+export interface BatchNormAttrs { mode: 'train' | 'test'; eps: number; momentum: number; variant: 'graph' | 'alternative'; relu?: boolean }
 
 /**
  * Batchnorm over inputs [x, gamma, beta] updating [runningMean, runningVar]; train mode also outputs the
@@ -263,42 +274,44 @@ export interface BatchNormAttrs { mode: 'train' | 'test'; eps: number; momentum:
  */
 export const batchNormOp: OpDef<BatchNormAttrs> = {
   name: 'batchnorm',
-  outputs([x, gamma, beta], { mode }) {
+  outputs([x, gamma, beta], { mode, relu }) {
     expectShape('batchnorm', 'x', x!.shape, [-1, gamma!.shape[0]!]);
     expectShape('batchnorm', 'beta', beta!.shape, gamma!.shape);
     const d = gamma!.shape[0]!;
-    const out = [{ name: `bn(${x!.name})`, shape: [...x!.shape] }];
+    const out = [{ name: `${relu ? 'relu(bn' : 'bn'}(${x!.name})${relu ? ')' : ''}`, shape: [...x!.shape] }];
     return mode === 'train'
       ? [...out, { name: `mean(${x!.name})`, shape: [d] }, { name: `invStd(${x!.name})`, shape: [d] }, { name: `xhat(${x!.name})`, shape: [...x!.shape] }]
       : out;
   },
   encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat], updates: [runningMean, runningVar] }, node) {
-    const { mode, eps, momentum } = node.attrs;
+    const { mode, eps, momentum, relu } = node.attrs;
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormForward(scope, {
-      x: x!, gamma: gamma!, beta: beta!, out: out!, runningMean: runningMean!, runningVar: runningVar!, n, d, mode, eps, momentum,
+      x: x!, gamma: gamma!, beta: beta!, out: out!, runningMean: runningMean!, runningVar: runningVar!, n, d, mode, eps, momentum, relu,
       saved: mode === 'train' ? { mean: mean!, invStd: invStd!, xhat: xhat! } : undefined,
     });
   },
   backward(g, node, [dout]) {
     if (node.attrs.mode !== 'train') throw new Error('batchnorm: backward of a test-mode batchnorm is not defined');
     const [x, gamma] = node.inputs;
-    const [, mean, invStd, xhat] = node.outputs;
-    const [dx, dgamma, dbeta] = g.apply(batchNormGradOp, [dout!, xhat!, invStd!, gamma!, x!, mean!], { variant: node.attrs.variant }, [], 'grad');
+    const [out, mean, invStd, xhat] = node.outputs;
+    const inputs = [dout!, xhat!, invStd!, gamma!, x!, mean!, ...(node.attrs.relu ? [out!] : [])];
+    const [dx, dgamma, dbeta] = g.apply(batchNormGradOp, inputs, { variant: node.attrs.variant }, [], 'grad');
     return [dx!, dgamma!, dbeta!];
   },
 };
 
+/** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma, x, mean] (and the fused ReLU's output, when there is one). */
 export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative' }> = {
   name: 'batchnorm_grad',
   outputs([dout, , , gamma]) {
     return [{ name: `d(bn in)`, shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
   },
-  encode(scope, { inputs: [dout, xhat, invStd, gamma, x, mean], outputs: [dx, dgamma, dbeta] }, node) {
+  encode(scope, { inputs: [dout, xhat, invStd, gamma, x, mean, reluOut], outputs: [dx, dgamma, dbeta] }, node) {
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormBackward(scope, {
       dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d,
-      variant: node.attrs.variant, x: x!, mean: mean!,
+      variant: node.attrs.variant, x: x!, mean: mean!, reluOut,
     });
   },
 };
