@@ -7,13 +7,14 @@ import {
 } from '../graph/model-definition.ts';
 import { accuracyOp } from '../ops/accuracy.ts';
 import { addOp } from '../ops/add.ts';
-import { gatherOp } from '../ops/gather.ts';
+import { gatherImagesOp } from '../ops/gather.ts';
+import { gatherRowsOp } from '../ops/gather-rows.ts';
 import { createUpdateRuleState, optimizerOp } from '../ops/optim.ts';
 import { l2Op } from '../ops/regularization.ts';
 import { softmaxLossOp } from '../ops/softmax.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import type { SolverData } from '../solver/model.ts';
-import { uploadSplit } from './data-on-gpu.ts';
+import { uploadSplit, type UploadOptions } from './data-on-gpu.ts';
 
 /** What a forward pass is given: the graph, the mode, the model's tensors by name, and a way to add an L2 term. */
 export interface ForwardContext {
@@ -38,6 +39,8 @@ export interface ClassifierSpec {
   /** Class scores [batch, numClasses] of rows x [batch, inputDim]. */
   forward(ctx: ForwardContext, x: Value): Value;
   metadata: Record<string, string>;
+  /** How the Solver's data goes up (the largest chunk of rows; default: the device's binding limit). */
+  upload?: UploadOptions;
 }
 
 /** Rows x (and labels y) of a program: gathered from a split by fed indices, or fed directly. */
@@ -47,14 +50,22 @@ function rowsOf(g: Graph, spec: ClassifierSpec, r: ProgramRequest, feeds: Record
     const x = (feeds.X = g.value('X', [r.batch, D], 'data'));
     return r.kind === 'scores' ? { x } : { x, y: (feeds.y = g.value('y', [r.batch], 'data', 'u32')) };
   }
+  // the rows come in chunks of whole rows, each one storage binding (X0 holds every row when they fit one)
   const { rows } = r.split;
   const format = r.split.source.format as 'uint8' | 'words';
+  const chunkRows = r.split.source.chunkRows as number;
+  const chunks = Math.ceil(rows / chunkRows);
+  const X = Array.from({ length: chunks }, (_, c) => {
+    const n = Math.min(chunkRows, rows - c * chunkRows);
+    return g.value(`X${c}`, [format === 'uint8' ? Math.ceil((n * D) / 4) : n * D], 'data', 'u32');
+  });
   const indices = (feeds.indices = g.value('indices', [r.batch], 'data', 'u32'));
-  const X = g.value('X', [format === 'uint8' ? Math.ceil((rows * D) / 4) : rows * D], 'data', 'u32');
-  const inputs = format === 'uint8' ? [X, indices, g.value('meanImage', [D], 'data')] : [X, indices];
-  const [x] = g.apply(gatherOp, inputs, { source: format, dim: D, rows });
+  const at = { dim: D, rows, chunks, chunkRows };
+  const [x] = format === 'uint8'
+    ? g.apply(gatherImagesOp, [...X, indices, g.value('meanImage', [D], 'data')], at)
+    : g.apply(gatherRowsOp, [...X, indices], { ...at, dtype: 'f32' });
   x!.noGrad = true;
-  const [y] = g.apply(gatherOp, [g.value('y', [rows], 'data', 'u32'), indices], { source: 'words', dim: 1, rows });
+  const [y] = g.apply(gatherRowsOp, [g.value('y', [rows], 'data', 'u32'), indices], { dim: 1, rows, chunks: 1, chunkRows: rows, dtype: 'u32' });
   return { x: x!, y };
 }
 
@@ -125,8 +136,9 @@ export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
       if (data.meanImage && data.meanImage.length !== D) throw new Error(`attachData: meanImage has ${data.meanImage.length} values, the net takes inputDim ${D}`);
       const meanImage = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(D), 'mean image');
       const split = (X: SolverData['XTrain'], y: ArrayLike<number>, name: string): DataSplit => {
-        const s = uploadSplit(scope, X, y, name, D, C);
-        return { name, rows: s.rows, buffers: { X: s.X, y: s.y, meanImage }, source: { format: s.format } };
+        const s = uploadSplit(scope, X, y, name, D, C, spec.upload);
+        const chunks = Object.fromEntries(s.X.map((b, c) => [`X${c}`, b]));
+        return { name, rows: s.rows, buffers: { ...chunks, y: s.y, meanImage }, source: { format: s.format, chunkRows: s.chunkRows } };
       };
       return { train: split(data.XTrain, data.yTrain, 'XTrain'), val: split(data.XVal, data.yVal, 'XVal') };
     },

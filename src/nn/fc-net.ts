@@ -13,6 +13,8 @@ export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
   /** Batchnorm epsilon (1e-5) and running-average momentum (0.9). */
   eps?: number;
   momentum?: number;
+  /** The largest chunk of training rows on the GPU, in bytes (default: the device's storage-binding limit). */
+  maxChunkBytes?: number;
 }
 
 /** The architecture of one net: layer sizes, batchnorm, L2, and the batchnorm settings. */
@@ -63,7 +65,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
 
-  private constructor(gpu: GpuContext, hiddenDims: number[], ref: ReferenceNet, spec: NetSpec) {
+  private constructor(gpu: GpuContext, hiddenDims: number[], ref: ReferenceNet, spec: NetSpec, maxChunkBytes?: number) {
     const tensors = Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data }));
     super(gpu, makeClassifier({
       name: 'FullyConnectedNeuralNet',
@@ -73,6 +75,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
       state: tensors.filter((t) => t.name.startsWith('running')),
       forward: fcForward(spec),
       metadata: { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(hiddenDims), useBatchnorm: String(ref.useBatchnorm) },
+      upload: { maxChunkBytes },
     }));
     this.spec = spec;
     this.hiddenDims = [...hiddenDims];
@@ -83,11 +86,11 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
 
   /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, useBatchnorm, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
-    const { eps = 1e-5, momentum = 0.9, ...refOptions } = options;
+    const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
     // The reference draws the initial weights: same seed, same network, on both sides.
     const ref = new ReferenceNet(hiddenDims, refOptions);
     const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], useBatchnorm: ref.useBatchnorm, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
-    return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec);
+    return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }
 
   get reg(): number { return this.spec.reg; }
