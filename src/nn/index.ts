@@ -2,3 +2,4 @@
 export * from './classifier.ts';
 export * from './fc-net.ts';
 export * from './data-on-gpu.ts';
+export * from './residual-mlp.ts';

@@ -6,3 +6,4 @@ export * from './batchnorm.ts';
 export * from './fc-net.ts';
 export * from './optim.ts';
 export * from './gradient-check.ts';
+export * from './residual-mlp.ts';
