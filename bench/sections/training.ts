@@ -1,5 +1,5 @@
 // Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it).
-import { FullyConnectedNeuralNet } from '../../src/nn/fc-net.ts';
+import { FullyConnectedNeuralNet } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
 
 export interface TrainingFigure {

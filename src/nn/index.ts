@@ -3,3 +3,4 @@ export * from './classifier.ts';
 export * from './fc-net.ts';
 export * from './data-on-gpu.ts';
 export * from './residual-mlp.ts';
+export * from './train-one.ts';
