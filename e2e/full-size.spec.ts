@@ -52,6 +52,9 @@ async function trainAFewSteps(page: Page): Promise<{ steps: number; firstLoss: n
   const during = await memory(page);
   await page.getByTestId('exp1-stop').click();
   await expect(page.getByTestId('exp1-status')).toHaveText(/^stopped/, { timeout: 60_000 });
+  // the stopped model is kept for its parameters, but its copy of the 143.6 MiB training set is freed
+  const stopped = await memory(page);
+  expect(during.gpuMiB! - stopped.gpuMiB!, `GPU ${during.gpuMiB} MiB while training, ${stopped.gpuMiB} MiB after`).toBeGreaterThan(140);
   const losses = await page.evaluate(() => {
     const r = window.demo.results() as { panels: { batchnorm?: { models: Record<string, { lossHistory: number[] }> } } };
     return r.panels.batchnorm?.models.batchnorm?.lossHistory ?? [];
