@@ -142,11 +142,27 @@ export class GraphModel {
       scope.destroy();
       throw e;
     }
+    await this.dropData();
+    this.data = { scope, ...splits };
+  }
+
+  /** Wait for queued steps, then free the uploaded data and the plans that bind it. */
+  private async dropData(): Promise<void> {
     await this.stepTail; // steps already queued were encoded against the old data
     await this.ring.settle();
     await this.dropPlans((p) => p.usesData);
     this.data?.scope.destroy();
-    this.data = { scope, ...splits };
+    this.data = null;
+  }
+
+  /**
+   * Free the uploaded training data (150 MB for CIFAR-10) once training is over; the parameters stay, so
+   * scores, safetensors and getParams still work, and attachData uploads again.
+   *   await new Solver(net, data, opts).train(); await net.releaseData();
+   *   await net.saveSafetensors();
+   */
+  async releaseData(): Promise<void> {
+    await this.dropData();
   }
 
   /** Set the update rule (cs231n names and config); its state (velocity, cache, m, v) starts at zero. */

@@ -30,6 +30,8 @@ export interface TrainedNet {
   kind: ModelKind;
   /** The parameters and running statistics as safetensors, under one naming convention for both kinds. */
   saveSafetensors(): Promise<Uint8Array>;
+  /** Free the model's copy of the training data (the GPU network's upload); the parameters stay. */
+  releaseData(): Promise<void>;
   destroy(): void;
 }
 
@@ -62,6 +64,7 @@ function createCpuNet(o: NetChoice): TrainedNet {
   return {
     model,
     kind: 'cpu',
+    releaseData: async () => {},
     saveSafetensors: async () => encodeSafetensors(net.namedTensors(), { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: JSON.stringify(o.hiddenDims) }),
     destroy() {},
   };
@@ -79,7 +82,7 @@ export async function createTrainableNet(kind: ModelKind, gpu: GpuContext | null
     useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant,
     reg: o.reg ?? 0, inputDim: o.inputDim ?? 3072, numClasses: o.numClasses ?? 10,
   });
-  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), destroy: () => void net.destroy() };
+  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), releaseData: () => net.releaseData(), destroy: () => void net.destroy() };
 }
 
 /** What one training leaves behind: the Solver's histories and the seed's summary figures. */
@@ -146,6 +149,7 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
     });
     a.onSolver?.(solver);
     const r = await solver.train();
+    await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
     const record: TrainRecord = {
       label: a.label, kind: a.kind, weightScale: a.weightScale, backwardVariant: a.backwardVariant,
       status: r.status, divergedAt: r.divergedAt, message: r.message, iterations: r.iterations,
