@@ -12,7 +12,7 @@ export const commands = {
 export const runnerOptions = [
   ['--model gpu|cpu', 'train the WebGPU network (default) or the float64 CPU reference'],
   ['--out DIR', 'output folder (default out/)'],
-  ['--data DIR', 'CIFAR-10 folder (default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download)'],
+  ['--data DIR', 'CIFAR-10 folder, or cifar-10-binary.tar.gz (extracted once to the temp dir); default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download'],
   ['--port N', 'port for the Vite server (default: a free one from 5190)'],
   ['--chromium PATH', 'browser to drive (default $CHROMIUM_PATH, /usr/bin/chromium, Playwright\'s)'],
   ['--timeout S', 'give up after S seconds (default: none)'],
