@@ -20,15 +20,7 @@ test('layer norm forward and backward match the reference on both row reductions
     const ref = lib.reference;
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(1607);
-    const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
-    const bounded = (got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number) => {
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) {
-        const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
-        if (!(e <= worst)) worst = e;
-      }
-      return worst;
-    };
+    const { f32, bounded } = window.check;
     const out: Record<string, number | string | boolean>[] = [];
     for (const [n, d] of cases) {
       const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
@@ -122,17 +114,7 @@ test('layer norm host forms (notebook-style) match the reference at cs231n\'s N 
     const ref = lib.reference;
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(4);
-    const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
-    const scaled = (got: ArrayLike<number>, want: ArrayLike<number>) => {
-      let diff = 0;
-      let scale = 0;
-      for (let i = 0; i < want.length; i++) {
-        const e = Math.abs(got[i]! - want[i]!);
-        if (!(e <= diff)) diff = e;
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      return diff / scale;
-    };
+    const { f32, scaled } = window.check;
     const [n, d] = [4, 5];
     const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
     const gamma = f32(rng.randnTensor([d]).data);

@@ -69,7 +69,7 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
     + '<th scope="col">seconds</th></tr></thead>';
   const tbody = h('tbody');
   table.append(tbody);
-  const grid = h('div', { class: 'charts' });
+  const grid = h('div', { class: 'experiments' });
   root.append(table, grid);
 
   let runs: BatchRun[] = [];
@@ -85,13 +85,16 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
     tbody.replaceChildren(...runs.map((r, i) => h('tr', { 'data-testid': `bsize-row-${i}` }, h('th', { scope: 'row' }, r.label), ...cells[i]!)));
     for (const c of chartList) c.chart.destroy();
     chartList = [];
+    grid.replaceChildren();
     for (const e of experiments) {
       const members = runs.map((r, i) => (r.normalization === null || r.normalization === e.normalization ? i : -1)).filter((i) => i >= 0);
       if (members.length < 2) continue;
+      const row = h('div', { class: 'charts' }); // one experiment per row: its training and validation charts side by side
+      grid.append(row);
       const series = members.map((i, k) => ({ label: runs[i]!.label, color: runs[i]!.normalization === null ? colors.baseline : palette[(k - 1) % palette.length]!, points: true }));
       for (const [field, what] of [['trainAccHistory', 'Training'], ['valAccHistory', 'Validation']] as const) {
         const id = `${e.id}-${field === 'trainAccHistory' ? 'train' : 'val'}-acc`;
-        chartList.push({ chart: createChart(grid, { id, title: `${what} accuracy: ${e.title} and batch size`, xLabel: 'Epoch', yLabel: 'accuracy', series }), runs: members, field });
+        chartList.push({ chart: createChart(row, { id, title: `${what} accuracy: ${e.title} and batch size`, xLabel: 'Epoch', yLabel: 'accuracy', series }), runs: members, field });
       }
     }
   };

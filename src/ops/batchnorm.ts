@@ -1,8 +1,8 @@
 // Batch normalization on the GPU, device-resident: forward (train/test) and backward (graph/alternative) side by side.
 import forwardWgsl from '../../shaders/batchnorm-forward.wgsl?raw';
 import backwardWgsl from '../../shaders/batchnorm-backward.wgsl?raw';
-import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
@@ -59,10 +59,6 @@ function columnGrid(d: number, perInvocation = 4): [number, number, number] {
 
 function tileConstants(t: ColumnTiling): Record<string, number> {
   return { COLS: t.cols, ROWS: t.rows };
-}
-
-function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
-  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
 /**

@@ -2,8 +2,8 @@
 import layerNormWgsl from '../../shaders/layernorm.wgsl?raw';
 import rowSumWgsl from '../../shaders/row-sum.wgsl?raw';
 import rowSumSubgroupsWgsl from '../../shaders/row-sum-subgroups.wgsl?raw';
-import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
@@ -76,10 +76,6 @@ function layerNormKernel(scope: GpuScope, reduction: RowReduction, entryPoint: s
     entryPoint,
     constants: { WG: sub ? scope.ctx.subgroupMinSize : wgRow, ...constants },
   });
-}
-
-function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
-  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
 /**

@@ -1,5 +1,5 @@
 // Layer normalization (Ba, Kiros & Hinton, arXiv 1607.06450; cs231n layernorm_forward/backward) in float64.
-import { assertLength, assertShape, makeTensor } from './tensor.ts';
+import { assertLength, assertShape, columnSums, makeTensor } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 
 /** The seed-style `ln_param`: only eps (default 1e-5); there are no running statistics and no mode. */
@@ -21,13 +21,6 @@ export interface LayerNormCache {
   ivar: Float64Array;
   /** `(x - mu) * ivar`, [N, D]. */
   xhat: Tensor;
-}
-
-/** Per-column sums of a row-major [n, d] array. */
-function columnSums(data: Float64Array, n: number, d: number): Float64Array {
-  const s = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) s[j] += data[i * d + j];
-  return s;
 }
 
 /**
