@@ -2,6 +2,7 @@
 import * as lib from '../src/index.ts';
 import type { GpuContext } from '../src/gpu/index.ts';
 import { FullyConnectedNeuralNet as ReferenceNet } from '../src/reference/fc-net.ts';
+import type { Normalization } from '../src/index.ts';
 import { createReferenceTrainer, type TrainableModel } from '../src/solver/index.ts';
 import { yieldToEventLoop } from './dom.ts';
 import { encodeSafetensors } from './export.ts';
@@ -9,7 +10,8 @@ import { encodeSafetensors } from './export.ts';
 export type ModelKind = 'gpu' | 'cpu';
 
 export interface ModelOptions {
-  useBatchnorm: boolean;
+  /** 'batchnorm', 'layernorm' or null (none) before each ReLU. */
+  normalization: Normalization;
   weightScale: number;
   seed: number;
   reg?: number;
@@ -54,7 +56,7 @@ const cpuAccuracyChunk = 100;
 /** The reference net behind the Solver's interface, yielding to the event loop between steps and accuracy chunks. */
 function createCpuModel(hiddenDims: number[], options: ModelOptions): DemoModel {
   const net = new ReferenceNet(hiddenDims, {
-    useBatchnorm: options.useBatchnorm, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
+    normalization: options.normalization, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
     inputDim: options.inputDim ?? 3072, numClasses: options.numClasses ?? 10, backwardVariant: options.backwardVariant ?? 'graph',
   });
   const inner = createReferenceTrainer(net);
@@ -92,7 +94,7 @@ function createCpuModel(hiddenDims: number[], options: ModelOptions): DemoModel 
 
 /**
  * Make a network for the Solver: `kind` 'gpu' is the WebGPU network, 'cpu' the float64 reference.
- *   const m = await createModel('gpu', gpu, [100, 100], { useBatchnorm: true, weightScale: 2e-2, seed: 0 });
+ *   const m = await createModel('gpu', gpu, [100, 100], { normalization: 'batchnorm', weightScale: 2e-2, seed: 0 });
  *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
  */
 export async function createModel(kind: ModelKind, gpu: GpuContext | null, hiddenDims: number[], options: ModelOptions): Promise<DemoModel> {
