@@ -142,6 +142,7 @@ export function createTarReader(name: string, onFile: (path: string, size: numbe
     end() {
       const e = entry as { path: string; size: number; left: number } | null;
       if (e && e.left > 0) throw new Error(`${name}: truncated: entry ${e.path} needs ${e.size} bytes, ${e.size - e.left} left`);
+      if (!finished && (have > 0 || e)) throw new Error(`${name}: truncated: the archive ends inside a tar ${e ? 'entry\'s padding' : 'header'} at byte ${offset}`);
     },
   };
 }

@@ -1,5 +1,6 @@
 // Node-only: where the CIFAR-10 files come from (dir option, $CIFAR10_DIR, data/, the cached archive, a download) and reading them.
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { join, resolve } from 'node:path';
 import { cifar10FilesFromTar, type TarConsumer } from './archive.ts';
@@ -43,9 +44,11 @@ function folder(dir: string, why: string): string {
  *   batches.train.length; // 5
  */
 export async function readArchiveFile<T>(path: string, consumer: TarConsumer<T>): Promise<T> {
-  const gunzip = createReadStream(path).pipe(createGunzip());
   try {
-    for await (const chunk of gunzip) consumer.push(chunk as Uint8Array);
+    // pipeline passes a read error on (a plain pipe would leave it unhandled) and closes the file either way
+    await pipeline(createReadStream(path), createGunzip(), async (source: AsyncIterable<Uint8Array>) => {
+      for await (const chunk of source) consumer.push(chunk);
+    });
   } catch (e) {
     if ((e as { code?: string }).code?.startsWith('Z_')) throw new Error(`${path}: not a readable gzip file (${(e as Error).message})`, { cause: e });
     throw e;
