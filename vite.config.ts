@@ -15,7 +15,7 @@ export default defineConfig({
   // The e2e server runs without HMR: an edit elsewhere must not reload a page in the middle of a test.
   server: { host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined },
   build: {
-    outDir: 'dist',
+    outDir: 'dist-demo', // dist/ is the package (npm run build)
     rollupOptions: {
       input: {
         demo: resolve(import.meta.dirname, 'demo/index.html'),
