@@ -14,6 +14,8 @@ export default defineConfig({
   },
   // The e2e server runs without HMR: an edit elsewhere must not reload a page in the middle of a test.
   server: { host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined },
+  // the demo's CPU reference worker (demo/cpu-worker.ts) is an ES module, like the page
+  worker: { format: 'es' },
   build: {
     outDir: 'dist-demo', // dist/ is the package (npm run build)
     rollupOptions: {
