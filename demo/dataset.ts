@@ -3,6 +3,9 @@ import { loadCIFAR10InBrowser, makeCIFAR10Uint8, type CIFAR10Uint8 } from '../sr
 import type { SolverData } from '../src/solver/index.ts';
 import { byTestId, formatBytes } from './dom.ts';
 
+/** 312 -> "0.3 s". */
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
 /** Loaded splits plus where they came from. */
 export interface Dataset {
   u8: CIFAR10Uint8;
@@ -48,9 +51,14 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
   let resolveReady!: (d: Dataset) => void;
   const ready = new Promise<Dataset>((r) => { resolveReady = r; });
 
+  const cacheBox = byTestId(root, 'dataset-cache');
+  const setCache = (state: string, text: string): void => { cacheBox.dataset.state = state; cacheBox.textContent = text; };
+  let loads = 0;
   const load = async (files?: File[]) => {
+    const n = ++loads;
     status.textContent = 'loading CIFAR-10…';
     status.dataset.state = 'loading';
+    setCache('none', '');
     bar.removeAttribute('value');
     try {
       const res = await loadCIFAR10InBrowser({
@@ -59,19 +67,32 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
         onProgress: (p) => {
           if (p.total) { bar.max = p.total; bar.value = p.received; }
           const amount = p.total ? `${formatBytes(p.received)} of ${formatBytes(p.total)}` : p.received ? formatBytes(p.received) : '';
-          status.textContent = `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
+          status.textContent = p.phase === 'cache' ? 'CIFAR-10: reading the IndexedDB cache…' : `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
         },
       });
       const held = res.batches.train.reduce((s, b) => s + b.count, 0);
       // the seed's get_CIFAR10_data: 49000 training + the next 1000 for validation (fewer training images from a sample)
       const numValidation = Math.min(1000, Math.floor(held / 4));
       const numTraining = Math.min(49000, held - numValidation);
+      // views of the loaded buffers, not copies: the page holds one copy of the pixels
       const u8 = makeCIFAR10Uint8(res.batches, { numTraining, numValidation, numTest: Math.min(1000, res.batches.test.count) });
       current = { u8, source: res.source, cacheHit: res.cacheHit };
       bar.max = 1; bar.value = 1;
       status.dataset.state = 'ready';
+      status.dataset.source = res.cacheHit ? 'cache' : 'fresh';
       status.textContent = `CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images `
-        + `(${res.source}${res.cacheHit ? ', from the IndexedDB cache' : ''})`;
+        + `(${res.source}${res.cacheHit ? ', from the IndexedDB cache' : ''}; ${seconds(res.loadMs)})`;
+      if (res.cacheHit) {
+        setCache('hit', `Read from the IndexedDB cache (stored ${new Date(res.cached!.storedAt).toLocaleString()}, ${formatBytes(res.cached!.bytes)}): `
+          + `no download and no parse this time${res.cacheNote ? `; ${res.cacheNote}` : ''}.`);
+      } else {
+        setCache('writing', `${res.cacheNote ? `${res.cacheNote}. ` : ''}Downloaded and parsed in ${seconds(res.loadMs)}; caching in IndexedDB for the next load…`);
+        void res.cacheWrite.then((w) => {
+          if (n !== loads) return; // a newer load owns the box
+          if (w.stored) setCache('stored', `Cached in IndexedDB (${formatBytes(w.manifest.bytes)} in ${seconds(w.ms)}): the next load skips the download and the parse.`);
+          else setCache('failed', `Not cached (${w.reason}): the next load downloads and parses again. Training is not affected.`);
+        });
+      }
       resolveReady(current);
     } catch (e) {
       bar.max = 1; bar.value = 0;

@@ -1,5 +1,7 @@
 // Row gather: out[i, :] = src[indices[i], :] for 32-bit words (f32 features or u32 labels), copied bit for bit.
-struct Params { batch: u32, dim: u32, rows: u32 }
+// A source larger than one storage binding comes as chunks of whole rows (see gather.wgsl): one dispatch per
+// chunk copies the rows in [base, base + chunkRows); the chunk at base 0 also writes the out-of-range rows.
+struct Params { batch: u32, dim: u32, rows: u32, base: u32, chunkRows: u32 }
 
 @group(0) @binding(0) var<storage, read> src: array<u32>;
 @group(0) @binding(1) var<storage, read> indices: array<u32>;
@@ -17,10 +19,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     // An index past the end writes a quiet NaN (as f32) / a huge label (as u32) instead of reading another
     // row, so a bad index shows up in the loss; the host checks indices before upload.
     let r = indices[row];
-    if (r < params.rows) {
-      out[i] = src[r * params.dim + col];
-    } else {
-      out[i] = 0x7fc00000u | (r & 0xffu);
+    if (r >= params.rows) {
+      if (params.base == 0u) { out[i] = 0x7fc00000u | (r & 0xffu); }
+    } else if (r >= params.base && r - params.base < params.chunkRows) {
+      out[i] = src[(r - params.base) * params.dim + col];
     }
   }
 }

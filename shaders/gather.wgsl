@@ -8,11 +8,18 @@
 // element. On SwiftShader (each invocation a CPU SIMD lane, each load a per-lane gather) this ran 10x
 // faster than one pixel per invocation, and 2x faster than 4 pixels per invocation: the per-invocation
 // work (row index, bounds check, addressing) weighs as much as the pixels. `main` is the general form.
+//
+// Chunks: a data set larger than one storage binding (maxStorageBufferBindingSize, often 128 MiB; CIFAR-10's
+// training set is 150 MB) is uploaded as several buffers of whole images, each packed from its own first
+// row. One dispatch per chunk writes the rows whose index falls in [base, base + rows) and skips the others;
+// the chunk at base 0 also writes the NaN rows of out-of-range indices.
 
 struct Params {
   batch: u32,
   dim: u32,
-  count: u32,
+  count: u32,  // images in the whole data set
+  base: u32,   // first image of this chunk
+  rows: u32,   // images in this chunk
 }
 
 @group(0) @binding(0) var<storage, read> images: array<u32>;
@@ -41,9 +48,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let j = e - i * dim;
     let image = indices[i];
     if (image >= params.count) {
-      out[e] = quietNan(image);
-    } else {
-      let b = image * dim + j;
+      if (params.base == 0u) { out[e] = quietNan(image); }
+    } else if (image >= params.base && image - params.base < params.rows) {
+      let b = (image - params.base) * dim + j;
       let byte = (images[b >> 2u] >> ((b & 3u) * 8u)) & 0xffu;
       out[e] = f32(byte) - mean[j];
     }
@@ -65,6 +72,7 @@ fn rows16(@builtin(global_invocation_id) gid: vec3u) {
   let image = indices[i];
   let o = 4u * (i * blocks + j);
   if (image >= params.count) {
+    if (params.base != 0u) { return; }
     let nan = vec4f(quietNan(image));
     out4[o] = nan;
     out4[o + 1u] = nan;
@@ -72,7 +80,8 @@ fn rows16(@builtin(global_invocation_id) gid: vec3u) {
     out4[o + 3u] = nan;
     return;
   }
-  let words = images16[image * blocks + j];
+  if (image < params.base || image - params.base >= params.rows) { return; }
+  let words = images16[(image - params.base) * blocks + j];
   let m = 4u * j;
   out4[o] = pixels(words.x) - mean4[m];
   out4[o + 1u] = pixels(words.y) - mean4[m + 1u];

@@ -1,18 +1,31 @@
-// Reads the official cifar-10-binary.tar.gz in the browser and in Node: gzip by the platform's DecompressionStream, tar by hand.
+// Reads the official cifar-10-binary.tar.gz in the browser and in Node, streaming: gzip by the platform's DecompressionStream, tar by hand.
 //
 // A tar file is a sequence of 512-byte headers, each followed by its data padded to 512 bytes, ended
 // by zero blocks (POSIX ustar; GNU tar writes the same layout). Header fields used here, all ASCII:
 //   0..100 name   124..136 size (octal; GNU base-256 when the top bit is set)   148..156 checksum
 //   156 type ('0' or NUL file, 'L' GNU long name, 'x' pax header)   257..263 magic "ustar"   345..500 prefix
-import { CIFAR10_FILES } from './cifar10.ts';
+// The reader is a push machine over chunks, so an archive is never held whole: each file's bytes go to a
+// sink as they are decompressed (the CIFAR-10 parser writes them straight into the batch arrays).
+import { CIFAR10_FILES, META_FILE, TEST_FILE, TRAIN_FILES, createBatchParser, makeContiguous, parseClassNames } from './cifar10.ts';
+import type { BatchParser, CIFAR10Batch, CIFAR10Batches } from './cifar10.ts';
 
 /** What the archive readers take: bytes, a File/Blob, or a stream (e.g. a fetch body). */
 export type ArchiveInput = Uint8Array | Blob | ReadableStream<Uint8Array>;
+
+/** Receives one tar entry's bytes in order (chunks are views into the reader's input: copy what you keep). */
+export interface TarSink {
+  push(chunk: Uint8Array): void;
+  end(): void;
+}
 
 function toStream(input: ArchiveInput): ReadableStream<Uint8Array> {
   if (input instanceof ReadableStream) return input;
   if (input instanceof Uint8Array) return new Blob([input as Uint8Array<ArrayBuffer>]).stream();
   return input.stream();
+}
+
+function gunzipStream(input: ArchiveInput): ReadableStream<Uint8Array> {
+  return (toStream(input) as ReadableStream<BufferSource>).pipeThrough(new DecompressionStream('gzip')) as ReadableStream<Uint8Array>;
 }
 
 /**
@@ -22,8 +35,7 @@ function toStream(input: ArchiveInput): ReadableStream<Uint8Array> {
  */
 export async function gunzip(input: ArchiveInput, name = 'archive'): Promise<Uint8Array> {
   try {
-    const out = (toStream(input) as ReadableStream<BufferSource>).pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(out).arrayBuffer());
+    return new Uint8Array(await new Response(gunzipStream(input)).arrayBuffer());
   } catch (e) {
     throw new Error(`${name}: not a readable gzip file (${(e as Error).message})`, { cause: e });
   }
@@ -36,9 +48,9 @@ function text(h: Uint8Array, start: number, length: number): string {
 }
 
 function number(h: Uint8Array, start: number, length: number): number {
-  if (h[start] & 0x80) {
-    let v = h[start] & 0x7f;
-    for (let i = 1; i < length; i++) v = v * 256 + h[start + i];
+  if (h[start]! & 0x80) {
+    let v = h[start]! & 0x7f;
+    for (let i = 1; i < length; i++) v = v * 256 + h[start + i]!;
     return v;
   }
   const s = text(h, start, length).trim();
@@ -47,7 +59,7 @@ function number(h: Uint8Array, start: number, length: number): number {
 
 function checksumOk(h: Uint8Array): boolean {
   let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i];
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
   return sum === number(h, 148, 8);
 }
 
@@ -60,6 +72,101 @@ function paxPath(data: Uint8Array): string | undefined {
   return undefined;
 }
 
+/** Collects an entry's chunks; one chunk stays a view (no copy). */
+function collector(done: (bytes: Uint8Array) => void): TarSink {
+  const parts: Uint8Array[] = [];
+  return {
+    push: (c) => { parts.push(c); },
+    end() {
+      if (parts.length === 1) return done(parts[0]!);
+      const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+      let at = 0;
+      for (const p of parts) { out.set(p, at); at += p.length; }
+      done(out);
+    },
+  };
+}
+
+/**
+ * A tar reader fed chunk by chunk: `onFile(path, size)` returns a sink for a regular file's bytes, or undefined
+ * to skip it; `end()` checks the archive was not cut inside an entry.
+ *   const tar = createTarReader('x.tar', (path, size) => (path.endsWith('.bin') ? mySink : undefined));
+ *   tar.push(chunk1); tar.push(chunk2); tar.end();
+ */
+export function createTarReader(name: string, onFile: (path: string, size: number) => TarSink | undefined): { push(chunk: Uint8Array): void; end(): void } {
+  const header = new Uint8Array(512);
+  let have = 0; // bytes of the current header
+  let offset = 0; // bytes of the archive consumed, for error messages
+  let entry: { path: string; size: number; left: number; pad: number; sink: TarSink | undefined } | null = null;
+  let longName: string | undefined;
+  let finished = false;
+
+  const startEntry = (): void => {
+    if (header.every((b) => b === 0)) { finished = true; return; }
+    if (!checksumOk(header)) throw new Error(`${name}: bad tar header checksum at byte ${offset - 512} (not a tar archive, or corrupt)`);
+    const size = number(header, 124, 12);
+    const type = String.fromCharCode(header[156]!);
+    const prefix = text(header, 257, 5) === 'ustar' ? text(header, 345, 155) : '';
+    const path = longName ?? (prefix ? `${prefix}/${text(header, 0, 100)}` : text(header, 0, 100));
+    longName = undefined;
+    let sink: TarSink | undefined;
+    if (type === 'L') sink = collector((d) => { longName = text(d, 0, d.length); });
+    else if (type === 'x') sink = collector((d) => { longName = paxPath(d); });
+    else if (type === '0' || type === '\0') sink = onFile(path, size);
+    entry = { path, size, left: size, pad: (512 - (size % 512)) % 512, sink };
+    if (size === 0) { sink?.end(); entry = null; }
+  };
+
+  return {
+    push(chunk) {
+      for (let i = 0; i < chunk.length && !finished;) {
+        if (entry) {
+          if (entry.left > 0) {
+            const n = Math.min(entry.left, chunk.length - i);
+            entry.sink?.push(chunk.subarray(i, i + n));
+            entry.left -= n; i += n; offset += n;
+            if (entry.left === 0) entry.sink?.end();
+          } else {
+            const n = Math.min(entry.pad, chunk.length - i);
+            entry.pad -= n; i += n; offset += n;
+          }
+          if (entry.left === 0 && entry.pad === 0) entry = null;
+          continue;
+        }
+        const n = Math.min(512 - have, chunk.length - i);
+        header.set(chunk.subarray(i, i + n), have);
+        have += n; i += n; offset += n;
+        if (have === 512) { have = 0; startEntry(); }
+      }
+    },
+    end() {
+      const e = entry as { path: string; size: number; left: number } | null;
+      if (e && e.left > 0) throw new Error(`${name}: truncated: entry ${e.path} needs ${e.size} bytes, ${e.size - e.left} left`);
+    },
+  };
+}
+
+/** Feeds a stream to a push machine; errors of the stream itself (not the machine) are gzip errors. */
+async function pump(stream: ReadableStream<Uint8Array>, name: string, machine: { push(c: Uint8Array): void; end(): void }): Promise<void> {
+  const reader = stream.getReader();
+  for (;;) {
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw new Error(`${name}: not a readable gzip file (${(e as Error).message})`, { cause: e });
+    }
+    if (r.done) break;
+    try {
+      machine.push(r.value);
+    } catch (e) {
+      await reader.cancel().catch(() => {});
+      throw e;
+    }
+  }
+  machine.end();
+}
+
 /**
  * Lists the regular files of an uncompressed tar as path -> bytes (views into `bytes`, no copy).
  *   const files = readTar(await gunzip(archiveBytes));
@@ -67,41 +174,57 @@ function paxPath(data: Uint8Array): string | undefined {
  */
 export function readTar(bytes: Uint8Array, name = 'archive'): Map<string, Uint8Array> {
   const files = new Map<string, Uint8Array>();
-  let longName: string | undefined;
-  for (let at = 0; at + 512 <= bytes.length;) {
-    const h = bytes.subarray(at, at + 512);
-    if (h.every((b) => b === 0)) break;
-    if (!checksumOk(h)) throw new Error(`${name}: bad tar header checksum at byte ${at} (not a tar archive, or corrupt)`);
-    const size = number(h, 124, 12);
-    const type = String.fromCharCode(h[156]);
-    const prefix = text(h, 257, 5) === 'ustar' ? text(h, 345, 155) : '';
-    const path = longName ?? (prefix ? `${prefix}/${text(h, 0, 100)}` : text(h, 0, 100));
-    const start = at + 512;
-    if (start + size > bytes.length) {
-      throw new Error(`${name}: truncated: entry ${path} needs ${size} bytes, ${bytes.length - start} left`);
-    }
-    const data = bytes.subarray(start, start + size);
-    longName = undefined;
-    if (type === 'L') longName = text(data, 0, data.length);
-    else if (type === 'x') longName = paxPath(data);
-    else if (type === '0' || type === '\0') files.set(path, data);
-    at = start + Math.ceil(size / 512) * 512;
-  }
+  const tar = createTarReader(name, (path) => collector((d) => files.set(path, d)));
+  tar.push(bytes);
+  tar.end();
   return files;
 }
 
+const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
 /**
  * Reads cifar-10-binary.tar.gz into file name -> bytes for the CIFAR-10 files it holds
- * (data_batch_*.bin, test_batch.bin, batches.meta.txt, from cifar-10-batches-bin/).
+ * (data_batch_*.bin, test_batch.bin, batches.meta.txt, from cifar-10-batches-bin/), streaming.
  *   const files = await readCIFAR10Archive(droppedFile);
  *   const batches = parseCIFAR10Files((n) => files.get(n), droppedFile.name);
  */
 export async function readCIFAR10Archive(input: ArchiveInput, name = 'cifar-10-binary.tar.gz'): Promise<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
-  for (const [path, data] of readTar(await gunzip(input, name), name)) {
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    if (CIFAR10_FILES.includes(base) && !out.has(base)) out.set(base, data);
-  }
+  const tar = createTarReader(name, (path) => {
+    const base = baseName(path);
+    if (!CIFAR10_FILES.includes(base) || out.has(base)) return undefined;
+    return collector((d) => out.set(base, d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? d : d.slice()));
+  });
+  await pump(gunzipStream(input), name, tar);
   if (out.size === 0) throw new Error(`${name}: holds no CIFAR-10 file (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
   return out;
+}
+
+/**
+ * Parses cifar-10-binary.tar.gz straight into batches as it decompresses: neither the archive nor the tar is
+ * ever held whole, only the parsed batches (training batches end up in one buffer, see makeContiguous).
+ *   const batches = await readCIFAR10ArchiveBatches(droppedFile.stream(), droppedFile.name);
+ *   batches.train.length; // 5 for the official archive
+ */
+export async function readCIFAR10ArchiveBatches(input: ArchiveInput, name = 'cifar-10-binary.tar.gz'): Promise<CIFAR10Batches> {
+  const parsed = new Map<string, CIFAR10Batch>();
+  let meta: string | undefined;
+  const tar = createTarReader(name, (path, size) => {
+    const base = baseName(path);
+    if (base === META_FILE) return collector((d) => { meta = new TextDecoder().decode(d); });
+    if (!CIFAR10_FILES.includes(base) || parsed.has(base)) return undefined;
+    const parser: BatchParser = createBatchParser(`${name}: ${base}`, size);
+    return { push: (c) => parser.push(c), end: () => { parsed.set(base, { ...parser.finish(), name: base }); } };
+  });
+  await pump(gunzipStream(input), name, tar);
+  const missing = [TRAIN_FILES[0], TEST_FILE, META_FILE].filter((f) => (f === META_FILE ? meta === undefined : !parsed.has(f)));
+  if (missing.length) throw new Error(`${name}: ${missing.join(', ')} not found in the archive (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
+  const train: CIFAR10Batch[] = [];
+  for (const f of TRAIN_FILES) {
+    const b = parsed.get(f);
+    if (!b) break;
+    train.push(b);
+    parsed.delete(f); // the contiguous copy below is then the only one left
+  }
+  return { train: makeContiguous(train), test: parsed.get(TEST_FILE)!, classNames: parseClassNames(meta!, `${name}: ${META_FILE}`) };
 }

@@ -41,26 +41,126 @@ export interface CIFAR10Batches {
   classNames: string[];
 }
 
+/** Where a batch parser writes: `count` labels and `count * IMAGE_BYTES` pixels (views into a larger buffer are fine). */
+export interface BatchTarget {
+  labels: Uint8Array;
+  images: Uint8Array;
+}
+
+/** A batch file parsed as its bytes arrive: `push` chunks in order, then `finish`. */
+export interface BatchParser {
+  readonly name: string;
+  readonly count: number;
+  push(chunk: Uint8Array): void;
+  finish(): CIFAR10Batch;
+}
+
+/**
+ * Parses one batch file of `size` bytes as it streams in, writing labels and pixels straight into `target`
+ * (allocated when absent), so no copy of the raw file is kept; errors name the file and the cause.
+ *   const p = createBatchParser('data_batch_1.bin', 30730000);
+ *   for await (const chunk of stream) p.push(chunk); const batch = p.finish();
+ */
+export function createBatchParser(name: string, size: number, target?: BatchTarget): BatchParser {
+  if (!Number.isInteger(size) || size < 0 || size % RECORD_BYTES !== 0) {
+    throw new Error(`${name}: size ${size} is not a multiple of ${RECORD_BYTES} (record = 1 label + ${IMAGE_BYTES} pixels)`);
+  }
+  const count = size / RECORD_BYTES;
+  const labels = target?.labels ?? new Uint8Array(count);
+  const images = target?.images ?? new Uint8Array(count * IMAGE_BYTES);
+  if (labels.length !== count || images.length !== count * IMAGE_BYTES) {
+    throw new Error(`${name}: target holds ${labels.length} labels and ${images.length} pixel bytes, the file has ${count} records`);
+  }
+  let pos = 0; // bytes of the file consumed
+  return {
+    name,
+    count,
+    push(chunk) {
+      if (pos + chunk.length > size) throw new Error(`${name}: more than the expected ${size} bytes`);
+      for (let i = 0; i < chunk.length;) {
+        const r = Math.floor(pos / RECORD_BYTES);
+        const o = pos - r * RECORD_BYTES;
+        if (o === 0) {
+          const label = chunk[i]!;
+          if (label >= NUM_CLASSES) throw new Error(`${name}: record ${r} has label ${label}, expected 0..${NUM_CLASSES - 1}`);
+          labels[r] = label;
+          i++; pos++;
+          continue;
+        }
+        const n = Math.min(RECORD_BYTES - o, chunk.length - i);
+        images.set(chunk.subarray(i, i + n), r * IMAGE_BYTES + o - 1);
+        i += n; pos += n;
+      }
+    },
+    finish() {
+      if (pos !== size) throw new Error(`${name}: truncated: ${pos} of ${size} bytes`);
+      return { name, count, labels, images };
+    },
+  };
+}
+
 /**
  * Parses one batch file into labels and planar images; errors name the file and the cause.
  *   const b = parseCIFAR10Batch(readFileSync('data_batch_1.bin'), 'data_batch_1.bin');
  *   b.count === 10000; b.images.length === 10000 * 3072;
  */
-export function parseCIFAR10Batch(bytes: Uint8Array, name: string): CIFAR10Batch {
-  if (bytes.length % RECORD_BYTES !== 0) {
-    throw new Error(`${name}: size ${bytes.length} is not a multiple of ${RECORD_BYTES} (record = 1 label + ${IMAGE_BYTES} pixels)`);
+export function parseCIFAR10Batch(bytes: Uint8Array, name: string, target?: BatchTarget): CIFAR10Batch {
+  const parser = createBatchParser(name, bytes.length, target);
+  parser.push(bytes);
+  return parser.finish();
+}
+
+/**
+ * Targets for training batch files of the given sizes in one contiguous buffer (file k right after file k - 1),
+ * so the seed's splits can be views of it instead of copies (see makeCIFAR10Uint8).
+ *   const [t1, t2] = contiguousTargets([30730000, 30730000]);
+ *   t2.images.byteOffset === t1.images.byteLength;
+ */
+export function contiguousTargets(sizes: readonly number[]): BatchTarget[] {
+  const counts = sizes.map((s) => Math.floor(s / RECORD_BYTES));
+  const total = counts.reduce((a, b) => a + b, 0);
+  const images = new Uint8Array(total * IMAGE_BYTES);
+  const labels = new Uint8Array(total);
+  let at = 0;
+  return counts.map((c) => {
+    const t = { labels: labels.subarray(at, at + c), images: images.subarray(at * IMAGE_BYTES, (at + c) * IMAGE_BYTES) };
+    at += c;
+    return t;
+  });
+}
+
+/**
+ * The training batches moved into one contiguous buffer, in order (returned as they are when already contiguous).
+ * It consumes `train`: the array is emptied batch by batch as each is copied, so the peak is the new buffer plus
+ * one batch, not two copies of the training set.
+ *   batches.train = makeContiguous(batches.train);
+ *   areContiguous(batches.train); // true
+ */
+export function makeContiguous(train: CIFAR10Batch[]): CIFAR10Batch[] {
+  if (areContiguous(train)) return train;
+  const targets = contiguousTargets(train.map((b) => b.count * RECORD_BYTES));
+  const out: CIFAR10Batch[] = [];
+  for (const t of targets) {
+    const b = train.shift()!;
+    t.labels.set(b.labels);
+    t.images.set(b.images);
+    out.push({ name: b.name, count: b.count, ...t });
   }
-  const count = bytes.length / RECORD_BYTES;
-  const labels = new Uint8Array(count);
-  const images = new Uint8Array(count * IMAGE_BYTES);
-  for (let i = 0; i < count; i++) {
-    const at = i * RECORD_BYTES;
-    const label = bytes[at];
-    if (label >= NUM_CLASSES) throw new Error(`${name}: record ${i} has label ${label}, expected 0..${NUM_CLASSES - 1}`);
-    labels[i] = label;
-    images.set(bytes.subarray(at + 1, at + RECORD_BYTES), i * IMAGE_BYTES);
+  return out;
+}
+
+/**
+ * Whether the batches' images (and labels) follow each other in one buffer, in order.
+ *   areContiguous(parseCIFAR10Files(get, 'x').train); // true when parsed into contiguousTargets
+ */
+export function areContiguous(batches: readonly { images: Uint8Array; labels: Uint8Array }[]): boolean {
+  for (let k = 1; k < batches.length; k++) {
+    const a = batches[k - 1]!;
+    const b = batches[k]!;
+    if (b.images.buffer !== a.images.buffer || b.images.byteOffset !== a.images.byteOffset + a.images.byteLength) return false;
+    if (b.labels.buffer !== a.labels.buffer || b.labels.byteOffset !== a.labels.byteOffset + a.labels.byteLength) return false;
   }
-  return { name, count, labels, images };
+  return true;
 }
 
 /**
@@ -88,7 +188,7 @@ export function labelHistogram(labels: Uint8Array): number[] {
 /**
  * Parses a set of files looked up by name: data_batch_1.bin, then data_batch_2.bin ... while they
  * exist and until `needTrain` training records are in hand, test_batch.bin and batches.meta.txt.
- * `where` says where the files came from in the missing-file error.
+ * `where` says where the files came from in the missing-file error. The training batches share one buffer.
  *   const b = parseCIFAR10Files((n) => files.get(n), 'the dropped files');
  *   b.train[0].name === 'data_batch_1.bin';
  */
@@ -102,13 +202,20 @@ export function parseCIFAR10Files(
     if (!bytes) throw new Error(`${name}: not found in ${where}`);
     return bytes;
   };
-  const train = [parseCIFAR10Batch(need(TRAIN_FILES[0]), TRAIN_FILES[0])];
+  // which training files to read (data_batch_1 always, then while they exist and needTrain is not reached)
+  const files: [string, Uint8Array][] = [[TRAIN_FILES[0], need(TRAIN_FILES[0])]];
+  let records = files[0]![1].length / RECORD_BYTES;
   for (const name of TRAIN_FILES.slice(1)) {
-    if (train.reduce((s, b) => s + b.count, 0) >= needTrain) break;
+    if (records >= needTrain) break;
     const bytes = get(name);
     if (!bytes) break;
-    train.push(parseCIFAR10Batch(bytes, name));
+    files.push([name, bytes]);
+    records += bytes.length / RECORD_BYTES;
   }
+  // parsed into one buffer when every size is whole records (else parseCIFAR10Batch names the bad file)
+  const whole = files.every(([, bytes]) => bytes.length % RECORD_BYTES === 0);
+  const targets = whole ? contiguousTargets(files.map(([, bytes]) => bytes.length)) : [];
+  const train = files.map(([name, bytes], k) => parseCIFAR10Batch(bytes, name, targets[k]));
   const test = parseCIFAR10Batch(need(TEST_FILE), TEST_FILE);
   return { train, test, classNames: parseClassNames(new TextDecoder().decode(need(META_FILE))) };
 }

@@ -1,5 +1,5 @@
 // The cs231n get_CIFAR10_data split and mean-image logic, pure over already-parsed batches (browser and Node).
-import { IMAGE_BYTES } from './cifar10.ts';
+import { IMAGE_BYTES, areContiguous } from './cifar10.ts';
 import type { CIFAR10Batch, CIFAR10Batches } from './cifar10.ts';
 
 /** How many images each split takes; defaults are the seed's 49000 / 1000 / 1000. */
@@ -48,20 +48,35 @@ function checkCount(name: string, value: number, min: number): number {
   return value;
 }
 
-/** Copies records [start, start + count) of the concatenated batches. */
+/**
+ * Records [start, start + count) of the concatenated batches: a view when the batches holding them share one
+ * buffer in order (what the loaders produce), else a copy.
+ */
 function takeRange(batches: CIFAR10Batch[], start: number, count: number): LabeledImages {
+  const spans: { b: CIFAR10Batch; from: number; n: number }[] = [];
+  let skip = start;
+  let left = count;
+  for (const b of batches) {
+    if (left === 0) break;
+    if (skip >= b.count) { skip -= b.count; continue; }
+    const n = Math.min(b.count - skip, left);
+    spans.push({ b, from: skip, n });
+    left -= n;
+    skip = 0;
+  }
+  if (spans.length > 0 && areContiguous(spans.map((s) => s.b))) {
+    const first = spans[0]!;
+    const images = new Uint8Array(first.b.images.buffer, first.b.images.byteOffset + first.from * IMAGE_BYTES, count * IMAGE_BYTES);
+    const labels = new Uint8Array(first.b.labels.buffer, first.b.labels.byteOffset + first.from, count);
+    return { count, images, labels };
+  }
   const images = new Uint8Array(count * IMAGE_BYTES);
   const labels = new Uint8Array(count);
-  let skip = start;
   let filled = 0;
-  for (const b of batches) {
-    if (filled === count) break;
-    if (skip >= b.count) { skip -= b.count; continue; }
-    const n = Math.min(b.count - skip, count - filled);
-    labels.set(b.labels.subarray(skip, skip + n), filled);
-    images.set(b.images.subarray(skip * IMAGE_BYTES, (skip + n) * IMAGE_BYTES), filled * IMAGE_BYTES);
+  for (const { b, from, n } of spans) {
+    labels.set(b.labels.subarray(from, from + n), filled);
+    images.set(b.images.subarray(from * IMAGE_BYTES, (from + n) * IMAGE_BYTES), filled * IMAGE_BYTES);
     filled += n;
-    skip = 0;
   }
   return { count, images, labels };
 }
@@ -93,7 +108,8 @@ export function computeMeanImage(images: Uint8Array, count: number): Float32Arra
  * Splits parsed batches like cs231n get_CIFAR10_data: train = records [0, numTraining) of the
  * concatenated training batches, val = [numTraining, numTraining + numValidation), test = the first
  * numTest of the test batch; meanImage is the training split's mean. Asking for more than the
- * batches hold is an error that says how many they hold.
+ * batches hold is an error that says how many they hold. The splits are views of the batches' buffer where
+ * the batches are contiguous (parseCIFAR10Files, the browser loader), so no second copy of the pixels is made.
  *   const u8 = makeCIFAR10Uint8(batches, { numTraining: 3000, numValidation: 1000, numTest: 1000 });
  *   u8.train.images.length === 3000 * 3072;
  */

@@ -138,8 +138,8 @@ export class FullyConnectedNeuralNet implements TrainableModel {
 
   private gatherPlan(kind: GraphKind, split: SplitOnGpu, batch: number): Promise<Plan> {
     const d = this.data!;
-    return this.plan(kind, { kind: 'gather', format: split.format, rows: split.rows, batch }, (scope) => ({
-      X: split.X, y: split.y, mean: d.mean, indices: scope.createTensorBuffer(batch * 4, 'indices'),
+    return this.plan(kind, { kind: 'gather', format: split.format, rows: split.rows, batch, chunkRows: split.chunkRows }, (scope) => ({
+      ...Object.fromEntries(split.X.map((b, c) => [`X${c}`, b])), y: split.y, mean: d.mean, indices: scope.createTensorBuffer(batch * 4, 'indices'),
     }), split.name);
   }
 

@@ -26,7 +26,7 @@ export interface NetValues {
 
 /** Where the rows come from: a gather from uploaded data by indices, or a matrix given directly. */
 export type RowSource =
-  | { kind: 'gather'; format: 'uint8' | 'words'; rows: number; batch: number }
+  | { kind: 'gather'; format: 'uint8' | 'words'; rows: number; batch: number; /** rows per data chunk (= rows: one chunk) */ chunkRows: number }
   | { kind: 'direct'; batch: number };
 
 export type GraphKind = 'train' | 'scores' | 'accuracy';
@@ -34,7 +34,7 @@ export type GraphKind = 'train' | 'scores' | 'accuracy';
 /**
  * Build one graph of the net. 'train': forward in train mode, softmax loss, backward (autodiff) and L2;
  * 'scores': test-mode forward; 'accuracy': test-mode forward plus the argmax-accuracy counter.
- *   const { graph, values } = buildNetGraph(spec, 'train', { kind: 'gather', format: 'uint8', rows: 1000, batch: 50 });
+ *   const { graph, values } = buildNetGraph(spec, 'train', { kind: 'gather', format: 'uint8', rows: 1000, batch: 50, chunkRows: 1000 });
  *   values.grads.W1; // the Value the optimizer reads
  */
 export function buildNetGraph(spec: NetSpec, kind: GraphKind, source: RowSource): { graph: Graph; values: NetValues } {
@@ -61,13 +61,20 @@ export function buildNetGraph(spec: NetSpec, kind: GraphKind, source: RowSource)
   let x: Value;
   let y: Value | undefined;
   if (source.kind === 'gather') {
-    inputs.X = g.value('X', [source.format === 'uint8' ? Math.ceil((source.rows * D) / 4) : source.rows * D], 'data', 'u32');
-    inputs.y = g.value('y', [source.rows], 'data', 'u32');
+    // the rows come in chunks of whole rows, each one storage binding (X0 holds every row when they fit one)
+    const { rows, chunkRows } = source;
+    const chunks = Math.ceil(rows / chunkRows);
+    const X: Value[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const n = Math.min(chunkRows, rows - c * chunkRows);
+      X.push(inputs[`X${c}`] = g.value(`X${c}`, [source.format === 'uint8' ? Math.ceil((n * D) / 4) : n * D], 'data', 'u32'));
+    }
+    inputs.y = g.value('y', [rows], 'data', 'u32');
     inputs.indices = g.value('indices', [B], 'data', 'u32');
-    const gatherInputs = [inputs.X, inputs.indices];
+    const gatherInputs = [...X, inputs.indices];
     if (source.format === 'uint8') gatherInputs.push(inputs.mean = g.value('meanImage', [D], 'data'));
-    [x] = g.apply(gatherOp, gatherInputs, { source: source.format, dim: D, rows: source.rows });
-    [y] = g.apply(gatherOp, [inputs.y, inputs.indices], { source: 'words', dim: 1, rows: source.rows });
+    [x] = g.apply(gatherOp, gatherInputs, { source: source.format, dim: D, rows, chunks, chunkRows });
+    [y] = g.apply(gatherOp, [inputs.y, inputs.indices], { source: 'words', dim: 1, rows, chunks: 1, chunkRows: rows });
     x!.noGrad = true;
   } else {
     x = inputs.X = g.value('X', [B, D], 'data');

@@ -3,28 +3,33 @@ import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
-import { assertBuffer, assertCount } from './op-checks.ts';
+import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
 
 /**
- * Record `out[i, :] = src[indices[i], :]` for `batch` rows of `dim` words out of `rows`.
+ * Record `out[i, :] = src[indices[i], :]` for `batch` rows of `dim` words out of `rows`; `src` may be chunks of
+ * `chunkRows` rows each (one dispatch per chunk), for data larger than one storage binding.
  *   const d = await createGatherRows(scope, { src: X, indices, out: xb, batch: 50, dim: 3072, rows: 1000 });
  *   await runDispatches(gpu, d);
  */
 export async function createGatherRows(
-  scope: GpuScope, a: { src: GPUBuffer; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
+  scope: GpuScope,
+  a: { src: GPUBuffer | GPUBuffer[]; chunkRows?: number; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
 ): Promise<Dispatch[]> {
   assertCount('gather-rows', 'batch', a.batch);
   assertCount('gather-rows', 'dim', a.dim);
   assertCount('gather-rows', 'rows', a.rows);
-  assertBuffer('gather-rows', 'src', a.src, a.rows * a.dim);
+  const chunks = chunkList('gather-rows', a.src, a.rows, a.chunkRows);
+  for (const c of chunks) assertBuffer('gather-rows', chunks.length > 1 ? `src chunk at row ${c.base}` : 'src', c.buffer, c.rows * a.dim);
   assertBuffer('gather-rows', 'indices', a.indices, a.batch);
   assertBuffer('gather-rows', 'out', a.out, a.batch * a.dim);
   const kernel = await getKernel(scope.ctx, { name: 'gather-rows', source: gatherRowsWgsl });
-  const params = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows });
-  return [{
+  return chunks.map((c) => ({
     kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { src: a.src, indices: a.indices, out: a.out, params }),
+    bindGroup: createBindGroup(scope.ctx, kernel, {
+      src: c.buffer, indices: a.indices, out: a.out,
+      params: scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows, base: c.base, chunkRows: c.rows }),
+    }),
     workgroups: gridFor(a.batch * a.dim, kernel.workgroupSize[0]),
-    label: `gather-rows batch=${a.batch} dim=${a.dim}`,
-  }];
+    label: `gather-rows batch=${a.batch} dim=${a.dim}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`,
+  }));
 }

@@ -3,13 +3,18 @@ import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
-import { assertBuffer, assertCount } from './op-checks.ts';
+import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
 import type { OpDef } from '../graph/graph.ts';
 import { createGatherRows } from './gather-rows.ts';
 
 export interface GatherArgs {
-  /** count x dim bytes, packed 4 per u32 (see packUint8). */
-  images: GPUBuffer;
+  /**
+   * count x dim bytes, packed 4 per u32 (see packUint8); or chunks of `chunkRows` whole images each (the last
+   * one may hold fewer), each packed from its own first image, for data larger than one storage binding.
+   */
+  images: GPUBuffer | GPUBuffer[];
+  /** Images per chunk (all but the last); needed with more than one chunk. */
+  chunkRows?: number;
   /** [dim] f32 mean image. */
   mean: GPUBuffer;
   /** [batch] u32 row indices; an index >= count yields NaN for that row. */
@@ -48,45 +53,52 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
   assertCount(op, 'batch', a.batch);
   assertCount(op, 'dim', a.dim);
   assertCount(op, 'count', a.count);
-  if (a.count * a.dim > 0xffffffff) throw new Error(`${op}: count x dim = ${a.count * a.dim} bytes does not fit u32 addressing`);
-  assertBuffer(op, 'images', a.images, Math.ceil((a.count * a.dim) / 4));
+  const chunks = chunkList(op, a.images, a.count, a.chunkRows);
+  for (const c of chunks) {
+    if (c.rows * a.dim > 0xffffffff) throw new Error(`${op}: ${c.rows} images x dim = ${c.rows * a.dim} bytes in one chunk do not fit u32 addressing`);
+    assertBuffer(op, chunks.length > 1 ? `images chunk at image ${c.base}` : 'images', c.buffer, Math.ceil((c.rows * a.dim) / 4));
+  }
   assertBuffer(op, 'mean', a.mean, a.dim);
   assertBuffer(op, 'indices', a.indices, a.batch);
   assertBuffer(op, 'out', a.out, a.batch * a.dim);
-  const params = { batch: a.batch, dim: a.dim, count: a.count };
-  if (a.dim % 16 === 0 && a.batch <= maxWorkgroupsPerDim && a.dim / 16 / wgRows <= maxWorkgroupsPerDim) {
-    // Rows of whole 16-byte blocks: one invocation per 16 pixels, row = workgroup y.
-    const kernel = await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, entryPoint: 'rows16', constants: { WG: wgRows } });
-    const uniform = scope.createUniformBuffer(kernel, 'params', params, `${op} params`);
-    return [{
-      kernel,
-      bindGroup: createBindGroup(scope.ctx, kernel, { images16: a.images, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform }),
-      workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1],
-      label: `${op} rows16`,
-    }];
-  }
-  const kernel = await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, constants: { WG: 256 } });
-  const uniform = scope.createUniformBuffer(kernel, 'params', params, `${op} params`);
-  return [{
-    kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { images: a.images, mean: a.mean, indices: a.indices, out: a.out, params: uniform }),
-    workgroups: gridFor(a.batch * a.dim, 256),
-    label: op,
-  }];
+  const rows16 = a.dim % 16 === 0 && a.batch <= maxWorkgroupsPerDim && a.dim / 16 / wgRows <= maxWorkgroupsPerDim;
+  // Rows of whole 16-byte blocks: one invocation per 16 pixels, row = workgroup y; else one pixel per invocation.
+  const kernel = rows16
+    ? await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, entryPoint: 'rows16', constants: { WG: wgRows } })
+    : await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, constants: { WG: 256 } });
+  return chunks.map((c) => {
+    const uniform = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, count: a.count, base: c.base, rows: c.rows }, `${op} params`);
+    const label = `${op}${rows16 ? ' rows16' : ''}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`;
+    return rows16
+      ? {
+        kernel, label, workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1] as [number, number, number],
+        bindGroup: createBindGroup(scope.ctx, kernel, { images16: c.buffer, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform }),
+      }
+      : {
+        kernel, label, workgroups: gridFor(a.batch * a.dim, 256),
+        bindGroup: createBindGroup(scope.ctx, kernel, { images: c.buffer, mean: a.mean, indices: a.indices, out: a.out, params: uniform }),
+      };
+  });
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-/** Rows `indices` of a data matrix: uint8 pixels minus the mean image, or f32/u32 rows copied as they are. */
-export const gatherOp: OpDef<{ source: 'uint8' | 'words'; dim: number; rows: number }> = {
+/**
+ * Rows `indices` of a data matrix: uint8 pixels minus the mean image, or f32/u32 rows copied as they are.
+ * Inputs: the `chunks` data buffers (rows [k * chunkRows, ...) each), the indices, then the mean image (uint8).
+ */
+export const gatherOp: OpDef<{ source: 'uint8' | 'words'; dim: number; rows: number; chunks: number; chunkRows: number }> = {
   name: 'gather',
-  outputs([, indices], { dim, source }) {
-    return [{ name: 'X batch', shape: dim === 1 ? [indices!.shape[0]!] : [indices!.shape[0]!, dim], dtype: source === 'words' && dim === 1 ? 'u32' : 'f32' }];
+  outputs(inputs, { dim, source, chunks }) {
+    const indices = inputs[chunks]!;
+    return [{ name: 'X batch', shape: dim === 1 ? [indices.shape[0]!] : [indices.shape[0]!, dim], dtype: source === 'words' && dim === 1 ? 'u32' : 'f32' }];
   },
-  encode(scope, { inputs: [src, indices, mean], outputs: [out] }, node) {
-    const { dim, rows, source } = node.attrs;
-    const batch = node.inputs[1]!.shape[0]!;
-    if (source === 'uint8') return createGather(scope, { images: src!, mean: mean!, indices: indices!, out: out!, batch, dim, count: rows });
-    return createGatherRows(scope, { src: src!, indices: indices!, out: out!, batch, dim, rows });
+  encode(scope, { inputs, outputs: [out] }, node) {
+    const { dim, rows, source, chunks, chunkRows } = node.attrs;
+    const src = inputs.slice(0, chunks) as GPUBuffer[];
+    const indices = inputs[chunks]!;
+    const batch = node.inputs[chunks]!.shape[0]!;
+    if (source === 'uint8') return createGather(scope, { images: src, chunkRows, mean: inputs[chunks + 1]!, indices, out: out!, batch, dim, count: rows });
+    return createGatherRows(scope, { src, chunkRows, indices, out: out!, batch, dim, rows });
   },
 };

@@ -18,6 +18,22 @@ export function assertCount(op: string, name: string, value: number, min = 1): v
   if (!Number.isInteger(value) || value < min || value > 0xffffffff) throw new Error(`${op}: ${name} must be an integer >= ${min}, got ${value}`);
 }
 
+/**
+ * The chunks of a data set as { buffer, base, rows }: one buffer is one chunk of every row; several need
+ * `chunkRows` and must cover exactly `count` rows.
+ *   chunkList('gather', [b0, b1], 49000, 40000); // [{ buffer: b0, base: 0, rows: 40000 }, { buffer: b1, base: 40000, rows: 9000 }]
+ */
+export function chunkList(op: string, buffers: GPUBuffer | GPUBuffer[], count: number, chunkRows?: number): { buffer: GPUBuffer; base: number; rows: number }[] {
+  const list = Array.isArray(buffers) ? buffers : [buffers];
+  if (list.length === 0) throw new Error(`${op}: no data buffer`);
+  if (list.length === 1) return [{ buffer: list[0]!, base: 0, rows: count }];
+  if (chunkRows === undefined || !Number.isInteger(chunkRows) || chunkRows < 1) throw new Error(`${op}: ${list.length} chunks need chunkRows (rows per chunk), got ${chunkRows}`);
+  if (Math.ceil(count / chunkRows) !== list.length) {
+    throw new Error(`${op}: ${list.length} chunks of ${chunkRows} rows do not hold ${count} rows (that takes ${Math.ceil(count / chunkRows)})`);
+  }
+  return list.map((buffer, k) => ({ buffer, base: k * chunkRows, rows: Math.min(chunkRows, count - k * chunkRows) }));
+}
+
 /** How a column reduction over an [n, d] array is cut: COLS x ROWS workgroups over column tiles and row chunks. */
 export interface ColumnTiling {
   cols: number;
