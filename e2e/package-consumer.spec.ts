@@ -1,6 +1,6 @@
 // The packed tarball in a fresh project: strict types of both entries, the README's Node and page examples trained against the float64 reference.
-import { rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { test, expect } from '@playwright/test';
 import { createConsumerProject, readmeExample, serveStatic, type ConsumerProject } from './consumer-project.ts';
 
@@ -51,6 +51,26 @@ test('the tarball holds dist/ and package.json only: no sources, tests, benchmar
   expect(files).toContain('dist/node.d.ts');
   expect(files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || f === 'README.md'))).toEqual([]);
   expect(files.filter((f) => /\.(wgsl|bin|tar\.gz)$|spec|test|bench/.test(f))).toEqual([]);
+  // the README states the tarball's size: it stays within 15% of the real one
+  const stated = /webgpu-batchnorm-[\d.]+\.tgz` \((\d+) kB/.exec(readFileSync(resolve(import.meta.dirname, '../README.md'), 'utf8'));
+  expect(stated, 'README states the tarball size').not.toBeNull();
+  const kB = statSync(project.tarball).size / 1000;
+  expect(Math.abs(kB - Number(stated![1])) / kB, `tarball ${kB.toFixed(0)} kB, README says ${stated![1]} kB`).toBeLessThan(0.15);
+});
+
+test('the browser entry imports no Node module (only the ./node entry does)', () => {
+  const dist = join(project.dir, 'node_modules/webgpu-batchnorm/dist');
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(dist, file), 'utf8');
+    expect(text, file).not.toMatch(/^import[^;]*from\s*["']node:/m);
+    for (const m of text.matchAll(/^(?:import|export)[^;]*?from\s*["'](\.[^"']+)["']/gm)) visit(join(dirname(file), m[1]!));
+  };
+  visit('index.js');
+  expect(seen.size).toBeGreaterThan(1); // index.js and the chunk it re-exports
+  expect(readFileSync(join(dist, 'node.js'), 'utf8')).toMatch(/from\s*["']node:fs["']/);
 });
 
 test('a strict tsc --noEmit of a file importing webgpu-batchnorm and webgpu-batchnorm/node (and the Node example) passes', () => {
