@@ -2,6 +2,7 @@
 import { defineConfig } from '@playwright/test';
 import { resolve } from 'node:path';
 import { findChromium, webgpuChromiumArgs } from './e2e/find-chromium.ts';
+import { fullSizeDir } from './test/helpers/full-size-cifar10.ts';
 
 const port = Number(process.env.E2E_PORT ?? 5174);
 
@@ -24,6 +25,7 @@ export default defineConfig({
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,
     // the dev server serves CIFAR-10 to the pages from here (the sample beside the checkout unless set)
-    env: { WB_E2E: '1', CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10') },
+    // and a full-size set (made by the full-scale specs at test time, see test/helpers/full-size-cifar10.ts) at /data/cifar10-full/
+    env: { WB_E2E: '1', CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10'), CIFAR10_FULL_DIR: fullSizeDir },
   },
 });

@@ -88,6 +88,7 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
       });
       return encodeSafetensors(tensors, { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: hiddenDims.join(',') });
     },
+    releaseData: () => call('releaseData'),
     destroy() {
       worker.terminate();
       failAll(new Error('the CPU reference network was destroyed'));

@@ -10,11 +10,13 @@ type Trainer = ReturnType<typeof createReferenceTrainer>;
 type NetOptions = ConstructorParameters<typeof reference.FullyConnectedNeuralNet>[1];
 
 let trainer: Trainer | null = null;
+/** The network, kept for export once releaseData has dropped the trainer (and the data it holds). */
+let net: Trainer['net'] | null = null;
 let createFailure: Error | null = null;
 
 function need(): Trainer {
   if (createFailure) throw createFailure;
-  if (!trainer) throw new Error('CPU worker: no network yet (create comes first)');
+  if (!trainer) throw new Error(net ? 'CPU worker: the training data was released (releaseData)' : 'CPU worker: no network yet (create comes first)');
   return trainer;
 }
 
@@ -23,6 +25,7 @@ const methods = {
   create(hiddenDims: number[], options: NetOptions): void {
     try {
       trainer = createReferenceTrainer(new reference.FullyConnectedNeuralNet(hiddenDims, options));
+      net = trainer.net;
     } catch (e) {
       createFailure = e as Error;
       throw e;
@@ -35,10 +38,15 @@ const methods = {
   accuracy: (split: 'train' | 'val', indices: Uint32Array) => need().accuracy(split, indices),
   snapshot: () => need().snapshot(),
   restore: (s: unknown) => need().restore(s),
+  /** Drop the worker's copy of the training data; the parameters stay for export. */
+  releaseData(): void {
+    need();
+    trainer = null;
+  },
   /** The trained parameters and batchnorm running statistics (copied to the page by postMessage). */
   export() {
-    const { net } = need();
-    return { params: net.params, bn: net.bnParams.map((b) => ({ runningMean: b.runningMean, runningVar: b.runningVar })) };
+    if (!net) need();
+    return { params: net!.params, bn: net!.bnParams.map((b) => ({ runningMean: b.runningMean, runningVar: b.runningVar })) };
   },
 };
 export type CpuWorkerMethod = keyof typeof methods;

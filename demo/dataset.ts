@@ -39,11 +39,12 @@ const hint =
 
 /**
  * Wires the dataset box: loads from `dataUrl` (default the dev server) at once, or from files dropped/picked;
- * resolves `ready` the first time a load succeeds.
+ * `latest()` resolves to the dataset a run should use: the one a load in progress (a drop) is about to give,
+ * else the last one loaded, else the first that loads.
  *   const ds = createDatasetPanel(document.querySelector('#dataset')!, null);
- *   const dataset = await ds.ready;
+ *   const dataset = await ds.latest();
  */
-export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): { ready: Promise<Dataset>; current: () => Dataset | null } {
+export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): { latest: () => Promise<Dataset>; current: () => Dataset | null } {
   const status = byTestId(root, 'dataset-status');
   const bar = byTestId(root, 'dataset-progress') as HTMLProgressElement;
   const input = root.querySelector<HTMLInputElement>('input[type=file]')!;
@@ -54,7 +55,9 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
   const cacheBox = byTestId(root, 'dataset-cache');
   const setCache = (state: string, text: string): void => { cacheBox.dataset.state = state; cacheBox.textContent = text; };
   let loads = 0;
-  const load = async (files?: File[]) => {
+  let loading: Promise<void> = Promise.resolve();
+  const load = (files?: File[]): void => { loading = loadNow(files); };
+  const loadNow = async (files?: File[]) => {
     const n = ++loads;
     status.textContent = 'loading CIFAR-10…';
     status.dataset.state = 'loading';
@@ -101,15 +104,17 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
     }
   };
 
-  input.addEventListener('change', () => { if (input.files?.length) void load(Array.from(input.files)); });
+  input.addEventListener('change', () => { if (input.files?.length) load(Array.from(input.files)); });
   root.addEventListener('dragover', (e) => { e.preventDefault(); root.classList.add('drop'); });
   root.addEventListener('dragleave', () => root.classList.remove('drop'));
   root.addEventListener('drop', (e) => {
     e.preventDefault();
     root.classList.remove('drop');
     const files = Array.from(e.dataTransfer?.files ?? []);
-    if (files.length) void load(files);
+    if (files.length) load(files);
   });
-  void load();
-  return { ready, current: () => current };
+  load();
+  // a load that fails leaves the previous dataset in use (or keeps waiting for the first one)
+  const latest = async (): Promise<Dataset> => { await loading; return current ?? ready; };
+  return { latest, current: () => current };
 }

@@ -27,6 +27,18 @@ export interface DemoHandle {
   chartIds(): string[];
   /** The charts themselves (uPlot instances inside), by id. */
   charts: typeof charts;
+  /** The loaded CIFAR-10 splits (sizes, source, the training mean image), or null before they are loaded. */
+  datasetSummary(): DatasetSummary | null;
+}
+
+/** What `datasetSummary` reports (what `npm run experiment` writes into its JSON). */
+export interface DatasetSummary {
+  source: string;
+  cacheHit: boolean;
+  train: number;
+  val: number;
+  test: number;
+  meanImage: number[];
 }
 
 declare global {
@@ -57,6 +69,7 @@ const handle: DemoHandle = {
   },
   chartIds: () => [...charts.keys()],
   charts,
+  datasetSummary: () => null,
 };
 window.demo = handle;
 
@@ -145,12 +158,18 @@ function setupShare(panels: Partial<Record<PanelName, Panel>>): void {
 async function main(): Promise<void> {
   const datasetBox = byTestId(document, 'dataset-status').closest('section') as HTMLElement;
   const dataset = createDatasetPanel(datasetBox, state.dataUrl);
+  handle.datasetSummary = () => {
+    const d = dataset.current();
+    if (!d) return null;
+    const { train, val, test, meanImage } = d.u8;
+    return { source: d.source, cacheHit: d.cacheHit, train: train.count, val: val.count, test: test.count, meanImage: Array.from(meanImage) };
+  };
   const { gpu, error } = await acquireGpu();
   handle.gpu = gpu;
   const ctx: DemoContext = {
     gpu,
     gpuError: error,
-    dataset: () => dataset.ready,
+    dataset: () => dataset.latest(),
     state,
     syncUrl,
     modelKind: setupModelChoice(gpu),

@@ -22,6 +22,8 @@ export interface DemoModel {
   kind: ModelKind;
   /** The trained parameters (and batchnorm running statistics) as a .safetensors file. */
   saveSafetensors(): Promise<Uint8Array>;
+  /** Free the model's copy of the training data (the GPU network's upload); the parameters stay. */
+  releaseData(): Promise<void>;
   destroy(): void;
 }
 
@@ -29,6 +31,7 @@ export interface DemoModel {
 interface GpuNetClass {
   create(gpu: GpuContext, hiddenDims: number[], options: ModelOptions): Promise<TrainableModel & {
     saveSafetensors(): Promise<Uint8Array>;
+    releaseData(): Promise<void>;
     destroy(): void;
   }>;
 }
@@ -56,5 +59,5 @@ export async function createModel(kind: ModelKind, gpu: GpuContext | null, hidde
   const net = await Gpu.create(gpu, hiddenDims, {
     inputDim: 3072, numClasses: 10, reg: 0, backwardVariant: 'graph', ...options,
   });
-  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), destroy: () => net.destroy() };
+  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), releaseData: () => net.releaseData(), destroy: () => net.destroy() };
 }

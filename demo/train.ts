@@ -91,6 +91,7 @@ export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; mod
     if (a.gate.stopped) solver.abort();
     const r = await solver.train();
     a.gate.current = null;
+    await model.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
     const record: TrainRecord = {
       label: a.label,
       kind: a.kind,

@@ -79,3 +79,61 @@ test('row gather copies 32-bit rows by index; an index past the end writes NaN, 
   expect(r.got.slice(15, 20)).toEqual(row(3));
   expect(r.err).toMatch(/gather-rows/);
 });
+
+test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32-bit rows, every chunk size, last chunk short', async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const rng = lib.reference.makeRng(41);
+    const out: { what: string; mismatches: number; nanRows: number }[] = [];
+    for (const [count, dim, batch, chunkRows] of [[37, 3072, 50, 10], [23, 7, 40, 1], [23, 7, 40, 5], [101, 13, 200, 17], [9, 48, 30, 4], [9, 48, 30, 9]] as const) {
+      const scope = lib.createScope(gpu);
+      const bytes = Uint8Array.from({ length: count * dim }, () => rng.randint(256));
+      const mean = Float32Array.from({ length: dim }, () => 255 * rng.uniform());
+      // every row index, both ends of every chunk, and one index past the end (a NaN row)
+      const indices = Uint32Array.from({ length: batch }, (_, i) => (i === batch - 1 ? count + 3 : i < count ? i : rng.randint(count)));
+      const chunks: GPUBuffer[] = [];
+      const words: GPUBuffer[] = [];
+      const f32 = Float32Array.from(bytes, (b, k) => b + k / 7);
+      for (let base = 0; base < count; base += chunkRows) {
+        const n = Math.min(chunkRows, count - base);
+        chunks.push(scope.createTensorBuffer(lib.packUint8(bytes.subarray(base * dim, (base + n) * dim)), `images ${base}`));
+        words.push(scope.createTensorBuffer(f32.subarray(base * dim, (base + n) * dim), `rows ${base}`));
+      }
+      const ob = scope.createTensorBuffer(new Float32Array(batch * dim).fill(7), 'out');
+      const ow = scope.createTensorBuffer(new Float32Array(batch * dim).fill(7), 'out words');
+      const ib = scope.createTensorBuffer(indices, 'indices');
+      const list = await lib.createGather(scope, { images: chunks, chunkRows, mean: scope.createTensorBuffer(mean, 'mean'), indices: ib, out: ob, batch, dim, count });
+      const listW = await lib.createGatherRows(scope, { src: words, chunkRows, indices: ib, out: ow, batch, dim, rows: count });
+      await lib.runDispatches(gpu, [...list, ...listW], 'chunked gathers');
+      const got = await lib.readF32(gpu, ob, batch * dim);
+      const gotW = await lib.readF32(gpu, ow, batch * dim);
+      let mismatches = 0; let mismatchesW = 0; let nanRows = 0;
+      for (let i = 0; i < batch; i++) {
+        if (indices[i]! >= count) {
+          if (got.subarray(i * dim, (i + 1) * dim).every(Number.isNaN) && gotW.subarray(i * dim, (i + 1) * dim).every(Number.isNaN)) nanRows++;
+          continue;
+        }
+        for (let j = 0; j < dim; j++) {
+          if (got[i * dim + j] !== Math.fround(bytes[indices[i]! * dim + j]! - mean[j]!)) mismatches++;
+          if (gotW[i * dim + j] !== f32[indices[i]! * dim + j]) mismatchesW++;
+        }
+      }
+      const what = `count=${count} dim=${dim} chunkRows=${chunkRows} (${chunks.length} chunks, ${list.length} + ${listW.length} dispatches)`;
+      out.push({ what: `uint8 ${what}`, mismatches, nanRows }, { what: `words ${what}`, mismatches: mismatchesW, nanRows });
+      scope.destroy();
+    }
+    // chunks that do not cover the rows are an error that says so
+    const scope = lib.createScope(gpu);
+    const b = scope.createTensorBuffer(16, 'b');
+    const bad = await lib.createGatherRows(scope, { src: [b, b], chunkRows: 2, indices: b, out: b, batch: 1, dim: 1, rows: 5 }).then(() => '', (e: Error) => e.message);
+    scope.destroy();
+    return { out, bad };
+  });
+  for (const c of r.out) {
+    expect(c.mismatches, c.what).toBe(0);
+    expect(c.nanRows, c.what).toBe(1);
+  }
+  expect(r.out[0]!.what).toContain('4 chunks, 4 + 4 dispatches');
+  expect(r.bad).toBe('gather-rows: 2 chunks of 2 rows do not hold 5 rows (that takes 3)');
+});

@@ -59,6 +59,7 @@ async function main() {
     if (state.model === 'gpu' && modelNote) say(`model: ${modelNote.trim()} -> training on the CPU reference`);
 
     const bar = createProgressBar();
+    let datasetLine = '';
     const deadline = opts.runner.timeout ? Date.now() + Number(opts.runner.timeout) * 1000 : Infinity;
     const id = cmd.control;
     for (;;) {
@@ -74,6 +75,12 @@ async function main() {
         };
       }, id);
       if (snap.datasetState === 'error') throw new Error(snap.dataset);
+      if (snap.datasetState !== 'ready' || !datasetLine.startsWith('CIFAR-10 ready')) {
+        // until the data is in, say what the dataset box says (download, cache), not just "waiting"
+        const phase = snap.dataset.replace(/[\d.]+ (MiB|KiB|B)\b/g, '#'); // a new line per phase, not per byte count
+        if (snap.dataset && phase !== datasetLine) { bar.done(); say(snap.dataset); }
+        datasetLine = phase;
+      }
       bar.update(snap);
       if (snap.done) { bar.done(`${opts.command}: ${snap.status}`); break; }
       if (Date.now() > deadline) { bar.done(); throw new Error(`gave up after --timeout ${opts.runner.timeout} s (${snap.status}, ${snap.rate})`); }
@@ -81,13 +88,16 @@ async function main() {
     }
 
     const status = await page.locator(`[data-testid="${id}-status"]`).textContent();
+    const cacheNote = await page.locator('[data-testid="dataset-cache"]').textContent();
+    if (cacheNote) say(`CIFAR-10 cache: ${cacheNote}`);
     const outDir = resolve(opts.runner.out ?? join(root, 'out'));
     mkdirSync(outDir, { recursive: true });
     const results = await page.evaluate(() => window.demo.results());
     const panelResult = results.panels[cmd.panel];
     const record = {
       command: opts.command, status, url, adapter: results.adapter, userAgent: results.userAgent,
-      data: data.dir, wallSeconds: (performance.now() - started) / 1000, results: panelResult,
+      data: data.dir, dataset: await page.evaluate(() => window.demo.datasetSummary()),
+      wallSeconds: (performance.now() - started) / 1000, results: panelResult,
     };
     const written = [];
     const put = (name, content) => { writeFileSync(join(outDir, name), content); written.push(join(outDir, name)); };

@@ -10,21 +10,30 @@ export const CIFAR10_URL_PREFIX = '/data/cifar10/';
 /** `<prefix>index.json` lists the files the dev server has: `{ dir, looked, files: [{ name, size }] }`. */
 export const INDEX_FILE = 'index.json';
 
+/** More folders to serve: URL prefix (`/data/cifar10-full/`) -> folder of .bin files. */
+export interface CIFAR10DevServerOptions { mounts?: Record<string, string> }
+
 /**
  * Serves GET/HEAD /data/cifar10/<file> (and index.json, the list of files present) from $CIFAR10_DIR, else `<root>/data/cifar-10-batches-bin`
- * (looked up per request, so files added later are seen); a missing file is a 404 that says where it looked.
+ * (looked up per request, so files added later are seen), and each of `mounts` from its folder; a missing file
+ * is a 404 that says where it looked.
  *   // vite.config.ts
- *   export default defineConfig({ plugins: [cifar10DevServer()] });
+ *   export default defineConfig({ plugins: [cifar10DevServer({ mounts: { '/data/cifar10-full/': '/tmp/full' } })] });
  */
-export function cifar10DevServer(): Plugin {
+export function cifar10DevServer(opts: CIFAR10DevServerOptions = {}): Plugin {
+  const mounts = Object.entries(opts.mounts ?? {});
   return {
     name: 'cifar10-dev-server',
     configureServer(server) {
       server.middlewares.use((req, res, next) => {
-        const path = (req.url ?? '').split('?')[0];
-        if (!path.startsWith(CIFAR10_URL_PREFIX)) return next();
-        const name = decodeURIComponent(path.slice(CIFAR10_URL_PREFIX.length));
-        const { dir, looked } = findCIFAR10Dir(server.config.root);
+        const path = (req.url ?? '').split('?')[0]!;
+        const mount = mounts.find(([prefix]) => path.startsWith(prefix));
+        const prefix = mount?.[0] ?? CIFAR10_URL_PREFIX;
+        if (!path.startsWith(prefix)) return next();
+        const name = decodeURIComponent(path.slice(prefix.length));
+        const { dir, looked } = mount
+          ? { dir: existsSync(mount[1]) ? mount[1] : undefined, looked: [mount[1]] }
+          : findCIFAR10Dir(server.config.root);
         const file = dir && CIFAR10_FILES.includes(name) ? join(dir, name) : undefined;
         if (req.method !== 'GET' && req.method !== 'HEAD') {
           res.statusCode = 405;

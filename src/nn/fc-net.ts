@@ -159,6 +159,12 @@ export class FullyConnectedNeuralNet implements TrainableModel {
       scope.destroy();
       throw e;
     }
+    await this.dropData();
+    this.data = next;
+  }
+
+  /** Wait for queued steps, then free the uploaded data and the plans that bind it. */
+  private async dropData(): Promise<void> {
     await this.stepTail; // steps already queued were encoded against the old data
     await Promise.all(this.ring.map((r) => r.busy?.catch(() => 0)));
     for (const [key, p] of [...this.plans]) {
@@ -168,7 +174,17 @@ export class FullyConnectedNeuralNet implements TrainableModel {
       if (r[0]!.status === 'fulfilled') r[0]!.value.scope.destroy();
     }
     this.data?.scope.destroy();
-    this.data = next;
+    this.data = null;
+  }
+
+  /**
+   * Free the uploaded training data (150 MB for CIFAR-10) once training is over; the parameters stay, so
+   * scores, safetensors and getParams still work, and attachData uploads again.
+   *   await new Solver(net, data, opts).train(); await net.releaseData();
+   *   await net.saveSafetensors();
+   */
+  async releaseData(): Promise<void> {
+    await this.dropData();
   }
 
   async setUpdateRule(rule: string, optimConfig: Record<string, number>): Promise<void> {

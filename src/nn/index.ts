@@ -2,3 +2,4 @@
 export * from './fc-net.ts';
 export * from './net-graph.ts';
 export * from './safetensors.ts';
+export { chunkRowsFor, uploadSplit, type SplitOnGpu, type UploadOptions } from './data-on-gpu.ts';

@@ -1,5 +1,6 @@
 // A CIFAR-10 folder of the real size (5 x 10000 training + 10000 test records, 184 MB) made of seeded random pixels, for full-scale tests.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,12 +33,16 @@ export function makeBatchBytes(records: number, seed: number): Uint8Array {
   return bytes;
 }
 
+/** Where the full-size set is made (the e2e dev server serves it at /data/cifar10-full/). */
+export const fullSizeRoot = join(tmpdir(), 'webgpu-batchnorm-cifar10-full');
+export const fullSizeDir = join(fullSizeRoot, 'cifar-10-batches-bin');
+
 /**
  * Writes (once; reused while it is complete) a full-size CIFAR-10 folder under the temp dir and returns its path.
  *   const dir = makeFullSizeCIFAR10();
  *   statSync(join(dir, 'data_batch_5.bin')).size === 30730000;
  */
-export function makeFullSizeCIFAR10(root: string = join(tmpdir(), 'webgpu-batchnorm-cifar10-full')): string {
+export function makeFullSizeCIFAR10(root: string = fullSizeRoot): string {
   const dir = join(root, 'cifar-10-batches-bin');
   const complete = existsSync(join(dir, 'batches.meta.txt'))
     && FILES.every((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).size === FULL_RECORDS * RECORD);
@@ -63,6 +68,7 @@ export function meanOfFirstRecords(dir: string, numTraining: number): Float64Arr
   let left = numTraining;
   for (const f of FILES.slice(0, 5)) {
     if (left === 0) break;
+    // (a separate reading of the files, record by record: not the parser under test)
     const bytes = readFileSync(join(dir, f));
     const n = Math.min(left, bytes.length / RECORD);
     for (let i = 0; i < n; i++) {
@@ -73,4 +79,19 @@ export function meanOfFirstRecords(dir: string, numTraining: number): Float64Arr
   }
   for (let j = 0; j < 3072; j++) sum[j] /= numTraining;
   return sum;
+}
+
+/**
+ * `cifar-10-binary.tar.gz` of the full-size folder (gzip -1: random pixels do not compress anyway), made once.
+ *   const archive = makeFullSizeArchive();
+ *   statSync(archive).size > 184e6;
+ */
+export function makeFullSizeArchive(root: string = fullSizeRoot): string {
+  makeFullSizeCIFAR10(root);
+  const archive = join(root, 'cifar-10-binary.tar.gz');
+  if (existsSync(archive) && statSync(archive).mtimeMs >= statSync(join(root, 'cifar-10-batches-bin')).mtimeMs) return archive;
+  const tmp = `${archive}.partial-${process.pid}`;
+  execSync(`tar -cf - -C '${root}' cifar-10-batches-bin | gzip -1 > '${tmp}'`);
+  renameSync(tmp, archive);
+  return archive;
 }
