@@ -33,7 +33,7 @@ function compactData(d: SolverData): { data: SolverData; transfer: ArrayBuffer[]
 /**
  * The reference net in a Web Worker behind the Solver's TrainableModel: the page only posts messages, so it never blocks;
  * pause and stop are the Solver's own, as on the GPU. `destroy()` ends the worker.
- *   const m = createCpuModel([100, 100], { useBatchnorm: true, weightScale: 2e-2, seed: 0 });
+ *   const m = createCpuModel([100, 100], { normalization: 'batchnorm', weightScale: 2e-2, seed: 0 });
  *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
  */
 export function createCpuModel(hiddenDims: number[], options: ModelOptions): DemoModel {
@@ -63,7 +63,7 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
   };
   // A bad option fails `create` in the worker; the worker then answers every later call with that error.
   call('create', [hiddenDims, {
-    useBatchnorm: options.useBatchnorm, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
+    normalization: options.normalization, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
     inputDim: options.inputDim ?? 3072, numClasses: options.numClasses ?? 10, backwardVariant: options.backwardVariant ?? 'graph',
   }]).catch(() => {});
   const model: TrainableModel = {

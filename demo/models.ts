@@ -1,13 +1,15 @@
 // The one place the demo makes a trainable network: the WebGPU FullyConnectedNeuralNet, or the float64 CPU reference (in a Web Worker).
 import * as lib from '../src/index.ts';
 import type { GpuContext } from '../src/gpu/index.ts';
+import type { Normalization } from '../src/index.ts';
 import type { TrainableModel } from '../src/solver/index.ts';
 import { createCpuModel } from './cpu-model.ts';
 
 export type ModelKind = 'gpu' | 'cpu';
 
 export interface ModelOptions {
-  useBatchnorm: boolean;
+  /** 'batchnorm', 'layernorm' or null (none) before each ReLU. */
+  normalization: Normalization;
   weightScale: number;
   seed: number;
   reg?: number;
@@ -48,7 +50,7 @@ export function gpuNetAvailable(): boolean {
 
 /**
  * Make a network for the Solver: `kind` 'gpu' is the WebGPU network, 'cpu' the float64 reference.
- *   const m = await createModel('gpu', gpu, [100, 100], { useBatchnorm: true, weightScale: 2e-2, seed: 0 });
+ *   const m = await createModel('gpu', gpu, [100, 100], { normalization: 'batchnorm', weightScale: 2e-2, seed: 0 });
  *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
  */
 export async function createModel(kind: ModelKind, gpu: GpuContext | null, hiddenDims: number[], options: ModelOptions): Promise<DemoModel> {

@@ -1,6 +1,7 @@
 // One Solver run of one network as the training panels use it: live progress, pause/stop, and a record for export.
 import type { GpuContext } from '../src/gpu/index.ts';
 import { Solver, type SolverData, type SolverProgress, type SolverResult } from '../src/solver/index.ts';
+import type { Normalization } from '../src/index.ts';
 import { createModel, type DemoModel, type ModelKind } from './models.ts';
 import type { PanelSettings } from './url-state.ts';
 
@@ -8,8 +9,11 @@ export type ModelLabel = 'baseline' | 'batchnorm';
 
 /** What one training leaves behind: the Solver's histories and summary figures (the seed's plotted values). */
 export interface TrainRecord {
-  label: ModelLabel;
+  /** 'baseline' / 'batchnorm' in experiments 1 and 2; the batch-size runs are labelled by normalization and batch. */
+  label: string;
   kind: ModelKind;
+  normalization: Normalization;
+  batchSize: number;
   weightScale: number;
   status: SolverResult['status'];
   divergedAt?: number;
@@ -55,7 +59,11 @@ export function meanOfLast(values: number[], k = 100): number {
 export interface TrainArgs {
   kind: ModelKind;
   gpu: GpuContext | null;
-  label: ModelLabel;
+  label: string;
+  /** Default: batchnorm when the label is 'batchnorm', else none. */
+  normalization?: Normalization;
+  /** Default: the settings' batchSize. */
+  batchSize?: number;
   settings: PanelSettings;
   weightScale: number;
   data: SolverData;
@@ -70,14 +78,16 @@ export interface TrainArgs {
  */
 export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; model: DemoModel }> {
   const s = a.settings;
+  const normalization = a.normalization !== undefined ? a.normalization : a.label === 'batchnorm' ? 'batchnorm' : null;
+  const batchSize = a.batchSize ?? (s.batchSize as number);
   const model = await createModel(a.kind, a.gpu, s.hidden as number[], {
-    useBatchnorm: a.label === 'batchnorm', weightScale: a.weightScale, seed: s.seed as number,
+    normalization, weightScale: a.weightScale, seed: s.seed as number,
   });
   try {
     const solver: Solver = new Solver(model.model, a.data, {
       updateRule: s.updateRule as string,
       optimConfig: { learningRate: s.lr as number },
-      batchSize: s.batchSize as number,
+      batchSize,
       numEpochs: s.epochs as number,
       numTrainSamples: 1000,
       numValSamples: null,
@@ -95,6 +105,8 @@ export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; mod
     const record: TrainRecord = {
       label: a.label,
       kind: a.kind,
+      normalization,
+      batchSize,
       weightScale: a.weightScale,
       status: r.status,
       divergedAt: r.divergedAt,

@@ -9,6 +9,8 @@ export * from './data/index.ts';
 export { withScope, type HostTensor, type F32Tensor } from './ops/host.ts';
 export * from './ops/batchnorm.ts';
 export * from './ops/batchnorm-host.ts';
+export * from './ops/layernorm.ts';
+export * from './ops/layernorm-host.ts';
 export * from './ops/softmax.ts';
 export * from './ops/regularization.ts';
 export * from './ops/accuracy.ts';

@@ -51,7 +51,7 @@ export interface BrowserLoadResult {
 /** `p`, or a rejection naming `what` after `ms`; the work itself is not cancelled (it is only no longer waited for). */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${(ms / 1000).toFixed(0)} s`)), ms); });
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(0)} s`}`)), ms); });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 

@@ -4,7 +4,7 @@ import { createScope, readBuffer, type GpuScope } from '../gpu/buffers.ts';
 import { encodeDispatches, type Dispatch } from '../gpu/dispatch.ts';
 import { compileGraph } from '../graph/executor.ts';
 import type { Value } from '../graph/graph.ts';
-import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions } from '../reference/fc-net.ts';
+import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
 import { createOptimizer, type Optimizer } from '../ops/optim.ts';
 import type { SolverData, TrainableModel } from '../solver/model.ts';
 import { checkIndices, uploadSplit, type SplitOnGpu } from './data-on-gpu.ts';
@@ -12,7 +12,7 @@ import { buildNetGraph, type GraphKind, type NetSpec, type NetValues, type RowSo
 import { decodeSafetensors, encodeSafetensors } from './safetensors.ts';
 
 export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
-  /** Batchnorm epsilon (1e-5) and running-average momentum (0.9). */
+  /** Batchnorm / layer norm epsilon (1e-5) and batchnorm's running-average momentum (0.9). */
   eps?: number;
   momentum?: number;
 }
@@ -31,7 +31,7 @@ interface Plan {
 const ringSize = 4;
 
 /**
- * A fully-connected network with optional batchnorm, trained on the GPU; the Solver trains it like the reference.
+ * A fully-connected network with optional batchnorm or layer norm (`normalization`), trained on the GPU; the Solver trains it like the reference.
  *   const net = await FullyConnectedNeuralNet.create(gpu, [100, 100], { useBatchnorm: true });
  *   const { loss, grads } = await net.loss(X, y);
  */
@@ -40,6 +40,8 @@ export class FullyConnectedNeuralNet implements TrainableModel {
   readonly spec: NetSpec;
   readonly hiddenDims: number[];
   readonly numLayers: number;
+  readonly normalization: Normalization;
+  /** `normalization === 'batchnorm'` (the seed's flag). */
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
   /** Parameter buffers by the seed's names (W1.., b1.., gamma1.., beta1..) and their shapes. */
@@ -70,9 +72,10 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     this.gpu = gpu;
     this.hiddenDims = [...hiddenDims];
     this.numLayers = ref.numLayers;
+    this.normalization = ref.normalization;
     this.useBatchnorm = ref.useBatchnorm;
     this.backwardVariant = ref.backwardVariant;
-    this.spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], useBatchnorm: ref.useBatchnorm, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
+    this.spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], normalization: ref.normalization, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
     this.scope = createScope(gpu);
     for (const [name, t] of Object.entries(ref.params)) {
       this.shapes[name] = [...t.shape];
@@ -92,7 +95,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
     }
   }
 
-  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, useBatchnorm, reg, weightScale, seed, backwardVariant). */
+  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     return new FullyConnectedNeuralNet(gpu, hiddenDims, options);
   }
@@ -357,7 +360,7 @@ export class FullyConnectedNeuralNet implements TrainableModel {
 
   /** The parameters and running statistics as a safetensors file. */
   async saveSafetensors(): Promise<Uint8Array> {
-    return encodeSafetensors(await this.getParams(), { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(this.hiddenDims), useBatchnorm: String(this.useBatchnorm) });
+    return encodeSafetensors(await this.getParams(), { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(this.hiddenDims), useBatchnorm: String(this.useBatchnorm), normalization: String(this.normalization) });
   }
 
   /** Load a safetensors file saved by `saveSafetensors` (names and shapes must match this net). */

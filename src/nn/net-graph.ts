@@ -1,11 +1,14 @@
-// Builds the graphs of a FullyConnectedNeuralNet: {affine - [batchnorm] - relu} x (L-1) - affine - softmax, train or test.
+// Builds the graphs of a FullyConnectedNeuralNet: {affine - [batchnorm | layernorm] - relu} x (L-1) - affine - softmax, train or test.
 import { addBackward } from '../graph/autodiff.ts';
 import { Graph, type Value } from '../graph/graph.ts';
-import { affineOp, batchNormOp, l2Op, reluOp, softmaxLossOp, accuracyOp, gatherOp } from '../graph/ops.ts';
+import type { Normalization } from '../reference/fc-net.ts';
+export type { Normalization };
+import { affineOp, batchNormOp, layerNormOp, l2Op, reluOp, softmaxLossOp, accuracyOp, gatherOp } from '../graph/ops.ts';
 
 export interface NetSpec {
   dims: number[];
-  useBatchnorm: boolean;
+  /** The layer before each ReLU: batchnorm (running statistics as state), layernorm, or none. */
+  normalization: Normalization;
   reg: number;
   eps: number;
   momentum: number;
@@ -49,10 +52,11 @@ export function buildNetGraph(spec: NetSpec, kind: GraphKind, source: RowSource)
   }
   const runningMean: Value[] = [];
   const runningVar: Value[] = [];
-  if (spec.useBatchnorm) {
+  if (spec.normalization !== null) {
     for (let l = 1; l < L; l++) {
       params[`gamma${l}`] = g.value(`gamma${l}`, [spec.dims[l]!], 'param');
       params[`beta${l}`] = g.value(`beta${l}`, [spec.dims[l]!], 'param');
+      if (spec.normalization !== 'batchnorm') continue;
       runningMean.push(g.value(`runningMean${l}`, [spec.dims[l]!], 'state'));
       runningVar.push(g.value(`runningVar${l}`, [spec.dims[l]!], 'state'));
     }
@@ -84,9 +88,11 @@ export function buildNetGraph(spec: NetSpec, kind: GraphKind, source: RowSource)
   let h = x!;
   for (let l = 1; l < L; l++) {
     [h] = g.apply(affineOp, [h, params[`W${l}`]!, params[`b${l}`]!]);
-    if (spec.useBatchnorm) {
+    if (spec.normalization === 'batchnorm') {
       [h] = g.apply(batchNormOp, [h!, params[`gamma${l}`]!, params[`beta${l}`]!],
         { mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant }, [runningMean[l - 1]!, runningVar[l - 1]!]);
+    } else if (spec.normalization === 'layernorm') {
+      [h] = g.apply(layerNormOp, [h!, params[`gamma${l}`]!, params[`beta${l}`]!], { eps: spec.eps });
     }
     [h] = g.apply(reluOp, [h!]);
   }

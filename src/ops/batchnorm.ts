@@ -1,8 +1,8 @@
 // Batch normalization on the GPU, device-resident: forward (train/test) and backward (graph/alternative) side by side.
 import forwardWgsl from '../../shaders/batchnorm-forward.wgsl?raw';
 import backwardWgsl from '../../shaders/batchnorm-backward.wgsl?raw';
-import { createBindGroup, getKernel, type Kernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
@@ -59,10 +59,6 @@ function columnGrid(d: number, perInvocation = 4): [number, number, number] {
 
 function tileConstants(t: ColumnTiling): Record<string, number> {
   return { COLS: t.cols, ROWS: t.rows };
-}
-
-function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
-  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
 /**
@@ -159,8 +155,6 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
 
   // Several chunks: partial column sums per chunk, added up by `combine`.
   const kernels = {
-    sums: () => kernel('sumDoutXhat', tileConstants(t)),
-    combinePair: () => kernel('combine', { PAIR: 1 }),
     combineOne: () => kernel('combine', { PAIR: 0 }),
     dxAlt: () => kernel('dxAlternative', { WG: wgElementwise }),
     dxhatNode: () => kernel('dxhatNode', { WG: wgElementwise }),
@@ -168,27 +162,23 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     dmuNode: () => kernel('dmuNode', { ...tileConstants(t), USE_X: useX ? 1 : 0 }),
     dxNode: () => kernel('dxNode', { WG: wgElementwise }),
   };
-  const [sums, combinePair, combineOne] = await Promise.all([kernels.sums(), kernels.combinePair(), kernels.combineOne()]);
-  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
+  const combineOne = await kernels.combineOne();
+  const params = scope.createUniformBuffer(combineOne, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
   const partA = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`);
-  const partB = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`);
   const reduceGrid: [number, number, number] = [t.colTiles, t.chunks, 1];
   const elementwise = gridFor(n * d, wgElementwise);
   const list: Dispatch[] = [];
 
-  // A column reduction into `outA` (and `outB`): partial rows, then `combine`.
-  const reduce = (k: Kernel, inputs: Record<string, GPUBuffer>, outA: GPUBuffer, outB: GPUBuffer | null, label: string) => {
-    const outs: Record<string, GPUBuffer> = { partA };
-    if (k.bindings.partB) outs.partB = partB;
-    list.push(dispatch(scope, k, { ...inputs, ...outs, params }, reduceGrid, `${op} ${label}`));
-    const combine = outB ? combinePair : combineOne;
-    const sumB = outB ? partB : scope.createTensorBuffer(4, `${op} unused`);
-    const outPartB = outB ?? scope.createTensorBuffer(4, `${op} unused`);
-    list.push(dispatch(scope, combine, { sumA: partA, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`));
+  // A column reduction into `outA`: partial rows, then `combine`.
+  const reduce = (k: Kernel, inputs: Record<string, GPUBuffer>, outA: GPUBuffer, label: string) => {
+    list.push(dispatch(scope, k, { ...inputs, partA, params }, reduceGrid, `${op} ${label}`));
+    const unusedIn = scope.createTensorBuffer(4, `${op} unused`);
+    const unusedOut = scope.createTensorBuffer(4, `${op} unused`);
+    list.push(dispatch(scope, combineOne, { sumA: partA, sumB: unusedIn, partA: outA, partB: unusedOut, params }, gridFor(d, 64), `${op} ${label} combine`));
   };
 
   // dbeta = sum dout, dgamma = sum dout * xhat: the graph's last node and the alternative's one reduction.
-  reduce(sums, { dout: a.dout, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
+  list.push(...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d }));
   if (a.variant === 'alternative') {
     list.push(dispatch(scope, await kernels.dxAlt(), {
       dout: a.dout, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params,
@@ -198,10 +188,52 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
   const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([kernels.dxhatNode(), kernels.dvarNode(), kernels.dmuNode(), kernels.dxNode()]);
   list.push(dispatch(scope, dxhatNode, { dout: a.dout, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
-  reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, null, 'dvar');
-  reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, null, 'dmu');
+  reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, 'dvar');
+  reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, 'dmu');
   list.push(dispatch(scope, dxNode, { dx1, sumA: dx1Sum, dx: a.dx, params }, elementwise, `${op} dx`));
   return list;
+}
+
+/** Arguments of `createParamGradSums`: dout and xhat [n, d] in, the column sums dbeta and dgamma [d] out. */
+export interface ParamGradSumsArgs {
+  dout: GPUBuffer;
+  xhat: GPUBuffer;
+  dbeta: GPUBuffer;
+  dgamma: GPUBuffer;
+  n: number;
+  d: number;
+}
+
+/**
+ * Record dbeta = sum_i dout and dgamma = sum_i dout * xhat (column sums over the n rows), the parameter
+ * gradients of batchnorm and of layer norm alike: one pass when the batch is one chunk (n < 512), else
+ * partial sums per row chunk and a combine.
+ *   const sums = await createParamGradSums(scope, { dout, xhat, dbeta, dgamma, n: 50, d: 100 });
+ *   await runDispatches(gpu, sums);
+ */
+export async function createParamGradSums(scope: GpuScope, a: ParamGradSumsArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const op = `column sums dout, dout*xhat n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat]] as const) assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [['dbeta', a.dbeta], ['dgamma', a.dgamma]] as const) assertBuffer(op, name, buf, d);
+  const t = columnTiling(n, d);
+  const kernel = (entryPoint: string, constants: Record<string, number>) =>
+    getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
+  if (t.chunks === 1) {
+    const k = await kernel('sumsColumns', { WG: wgColumns });
+    const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+    return [dispatch(scope, k, { dout: a.dout, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, columnGrid(d), op)];
+  }
+  const [sums, combine] = await Promise.all([kernel('sumDoutXhat', tileConstants(t)), kernel('combine', { PAIR: 1 })]);
+  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
+  const partA = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`);
+  const partB = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`);
+  return [
+    dispatch(scope, sums, { dout: a.dout, xhat: a.xhat, partA, partB, params }, [t.colTiles, t.chunks, 1], `${op} (${t.chunks} chunks)`),
+    dispatch(scope, combine, { sumA: partA, sumB: partB, partA: a.dbeta, partB: a.dgamma, params }, gridFor(d, 64), `${op} combine`),
+  ];
 }
 
 /** The graph variant's intermediates (dxhat, dx1 [n, d]; divar, sum dx1 [d]) and where xmu comes from. */
@@ -234,13 +266,13 @@ async function backwardColumns(
     }, columnGrid(d, 8), `${op} columns: sums + dx`)];
   }
   const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
-  const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
-    kernel('sumsColumns', wg), kernel('dxhatColumns', wg), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
+  const [dxhatK, dvarK, dmuK, dxK] = await Promise.all([
+    kernel('dxhatColumns', wg), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
   ]);
-  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+  const params = scope.createUniformBuffer(dxK, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
   return [
-    dispatch(scope, sums, { dout: a.dout, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, grid, `${op} dbeta+dgamma`),
+    ...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d }),
     dispatch(scope, dxhatK, { dout: a.dout, gamma: a.gamma, dxhat, params }, grid, `${op} dxhat`),
     dispatch(scope, dvarK, { dxhat, invStd: a.invStd, ...xmuSource, partA: divar, params }, grid, `${op} dvar`),
     dispatch(scope, dmuK, { dxhat, invStd: a.invStd, ...xmuSource, sumA: divar, dx1, partA: dx1Sum, params }, grid, `${op} dmu`),
