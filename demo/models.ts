@@ -1,11 +1,9 @@
-// The one place the demo makes a trainable network: the WebGPU FullyConnectedNeuralNet, or the float64 CPU reference.
+// The one place the demo makes a trainable network: the WebGPU FullyConnectedNeuralNet, or the float64 CPU reference (in a Web Worker).
 import * as lib from '../src/index.ts';
 import type { GpuContext } from '../src/gpu/index.ts';
-import { FullyConnectedNeuralNet as ReferenceNet } from '../src/reference/fc-net.ts';
 import type { Normalization } from '../src/index.ts';
-import { createReferenceTrainer, type TrainableModel } from '../src/solver/index.ts';
-import { yieldToEventLoop } from './dom.ts';
-import { encodeSafetensors } from './export.ts';
+import type { TrainableModel } from '../src/solver/index.ts';
+import { createCpuModel } from './cpu-model.ts';
 
 export type ModelKind = 'gpu' | 'cpu';
 
@@ -48,48 +46,6 @@ function gpuNetClass(): GpuNetClass | null {
 /** Whether this build has the WebGPU network (src/nn/fc-net.ts); without it the page trains on the CPU. */
 export function gpuNetAvailable(): boolean {
   return gpuNetClass() !== null;
-}
-
-/** Rows per CPU accuracy chunk: small enough that the page stays responsive between chunks. */
-const cpuAccuracyChunk = 100;
-
-/** The reference net behind the Solver's interface, yielding to the event loop between steps and accuracy chunks. */
-function createCpuModel(hiddenDims: number[], options: ModelOptions): DemoModel {
-  const net = new ReferenceNet(hiddenDims, {
-    normalization: options.normalization, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
-    inputDim: options.inputDim ?? 3072, numClasses: options.numClasses ?? 10, backwardVariant: options.backwardVariant ?? 'graph',
-  });
-  const inner = createReferenceTrainer(net);
-  const model: TrainableModel = {
-    ...inner,
-    async step(indices) {
-      await yieldToEventLoop();
-      return inner.step(indices);
-    },
-    async accuracy(split, indices) {
-      let correct = 0;
-      for (let i = 0; i < indices.length; i += cpuAccuracyChunk) {
-        await yieldToEventLoop();
-        const chunk = indices.subarray(i, i + cpuAccuracyChunk);
-        correct += Math.round((await inner.accuracy(split, chunk)) * chunk.length);
-      }
-      return correct / indices.length;
-    },
-  };
-  return {
-    model,
-    kind: 'cpu',
-    async saveSafetensors() {
-      const tensors: Record<string, { data: ArrayLike<number>; shape: number[] }> = { ...net.params };
-      net.bnParams.forEach((b, i) => {
-        if (b.runningMean) tensors[`running_mean${i + 1}`] = { data: b.runningMean, shape: [b.runningMean.length] };
-        if (b.runningVar) tensors[`running_var${i + 1}`] = { data: b.runningVar, shape: [b.runningVar.length] };
-      });
-      return encodeSafetensors(tensors, { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: hiddenDims.join(',') });
-    },
-    releaseData: async () => {},
-    destroy() {},
-  };
 }
 
 /**
