@@ -19,8 +19,10 @@ export default defineConfig({
     host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined,
     headers: process.env.WB_E2E ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : undefined,
   },
+  // the demo's CPU reference worker (demo/cpu-worker.ts) is an ES module, like the page
+  worker: { format: 'es' },
   build: {
-    outDir: 'dist',
+    outDir: 'dist-demo', // dist/ is the package (npm run build)
     rollupOptions: {
       input: {
         demo: resolve(import.meta.dirname, 'demo/index.html'),
@@ -31,5 +33,6 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
+    execArgv: ['--expose-gc'], // memory figures measured from a collected heap (test/data/full-size.test.ts)
   },
 });

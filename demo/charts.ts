@@ -197,7 +197,18 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
       const src = u.ctx.canvas;
       const px = devicePixelRatio;
       const titleH = 28 * px;
-      const legendH = 24 * px;
+      // Legend entries wrap onto as many lines as the width needs (measured with the font they are drawn in).
+      const measure = document.createElement('canvas').getContext('2d')!;
+      measure.font = `${12 * px}px system-ui, sans-serif`;
+      const lines: { s: SeriesSpec; x: number }[][] = [[]];
+      let lx = 60 * px;
+      for (const s of spec.series) {
+        const w = (34 + measure.measureText(s.label).width / px) * px;
+        if (lx + w > src.width && lines[lines.length - 1]!.length) { lines.push([]); lx = 60 * px; }
+        lines[lines.length - 1]!.push({ s, x: lx });
+        lx += w;
+      }
+      const legendH = (8 + 16 * lines.length) * px;
       const canvas = document.createElement('canvas');
       canvas.width = src.width;
       canvas.height = src.height + titleH + legendH;
@@ -215,15 +226,15 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
       ctx.drawImage(src, 0, titleH);
       ctx.font = `${12 * px}px system-ui, sans-serif`;
       ctx.textAlign = 'left';
-      let x = 60 * px;
-      const y = titleH + src.height + 16 * px;
-      for (const s of spec.series) {
-        ctx.fillStyle = s.color;
-        ctx.fillRect(x, y - 8 * px, 18 * px, 4 * px);
-        ctx.fillStyle = '#111';
-        ctx.fillText(s.label, x + 24 * px, y);
-        x += (34 + ctx.measureText(s.label).width / px) * px;
-      }
+      lines.forEach((line, k) => {
+        const y = titleH + src.height + (16 + 16 * k) * px;
+        for (const { s, x } of line) {
+          ctx.fillStyle = s.color;
+          ctx.fillRect(x, y - 8 * px, 18 * px, 4 * px);
+          ctx.fillStyle = '#111';
+          ctx.fillText(s.label, x + 24 * px, y);
+        }
+      });
       return new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'));
     },
     destroy() {

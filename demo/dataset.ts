@@ -68,11 +68,13 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
         baseUrl: dataUrl ?? undefined,
         files,
         onProgress: (p) => {
+          if (n !== loads) return; // a newer load (a drop) owns the box
           if (p.total) { bar.max = p.total; bar.value = p.received; }
           const amount = p.total ? `${formatBytes(p.received)} of ${formatBytes(p.total)}` : p.received ? formatBytes(p.received) : '';
           status.textContent = p.phase === 'cache' ? 'CIFAR-10: reading the IndexedDB cache…' : `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
         },
       });
+      if (n !== loads) return; // a newer load (a drop) was started meanwhile: its data wins, whichever ends first
       const held = res.batches.train.reduce((s, b) => s + b.count, 0);
       // the seed's get_CIFAR10_data: 49000 training + the next 1000 for validation (fewer training images from a sample)
       const numValidation = Math.min(1000, Math.floor(held / 4));
@@ -89,7 +91,7 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
         setCache('hit', `Read from the IndexedDB cache (stored ${new Date(res.cached!.storedAt).toLocaleString()}, ${formatBytes(res.cached!.bytes)}): `
           + `no download and no parse this time${res.cacheNote ? `; ${res.cacheNote}` : ''}.`);
       } else {
-        setCache('writing', `${res.cacheNote ? `${res.cacheNote}. ` : ''}Downloaded and parsed in ${seconds(res.loadMs)}; caching in IndexedDB for the next load…`);
+        setCache('writing', `${res.cacheNote ? `${res.cacheNote}. ` : ''}${files ? 'Read' : 'Downloaded'} and parsed in ${seconds(res.loadMs)}; caching in IndexedDB for the next load…`);
         void res.cacheWrite.then((w) => {
           if (n !== loads) return; // a newer load owns the box
           if (w.stored) setCache('stored', `Cached in IndexedDB (${formatBytes(w.manifest.bytes)} in ${seconds(w.ms)}): the next load skips the download and the parse.`);
@@ -98,6 +100,7 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
       }
       resolveReady(current);
     } catch (e) {
+      if (n !== loads) return;
       bar.max = 1; bar.value = 0;
       status.dataset.state = 'error';
       status.textContent = `CIFAR-10 not loaded: ${(e as Error).message}. ${hint}`;

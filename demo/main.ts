@@ -6,9 +6,11 @@ import { createDatasetPanel } from './dataset.ts';
 import { byTestId } from './dom.ts';
 import { download, toJson } from './export.ts';
 import type { ModelKind } from './models.ts';
+import { createBatchSizePanel } from './panels/batchsize.ts';
 import { createExperiment1Panel } from './panels/experiment1.ts';
 import { createForwardCheckPanel } from './panels/forward-check.ts';
-import { describeSweep, showKernels, type SweepPoint } from './panels/math.ts';
+import { describeBatchSize, describeSweep, showKernels, type SweepPoint } from './panels/math.ts';
+import type { TrainRecord } from './train.ts';
 import { createSpeedupPanel } from './panels/speedup.ts';
 import { createSweepPanel } from './panels/sweep.ts';
 import { panelNames, readPageState, writePageState, type PanelName } from './url-state.ts';
@@ -179,6 +181,7 @@ async function main(): Promise<void> {
     forward: createForwardCheckPanel(body('forward'), ctx),
     batchnorm: createExperiment1Panel(body('batchnorm'), ctx),
     sweep: createSweepPanel(body('sweep'), ctx),
+    batchsize: createBatchSizePanel(body('batchsize'), ctx),
     speedup: createSpeedupPanel(body('speedup'), ctx),
   };
   handle.panels = panels;
@@ -187,6 +190,10 @@ async function main(): Promise<void> {
   const where = gpu ? `${gpu.adapter.vendor} / ${gpu.adapter.architecture}` : 'no GPU';
   document.addEventListener('demo:sweep', (e) => {
     live.textContent = describeSweep((e as CustomEvent<SweepPoint[]>).detail, `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`);
+  });
+  const liveBatch = byTestId(document, 'math-batchsize-live');
+  document.addEventListener('demo:batchsize', (e) => {
+    liveBatch.textContent = describeBatchSize((e as CustomEvent<TrainRecord[]>).detail, `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`);
   });
   setupShare(panels);
   document.body.dataset.ready = 'true';

@@ -1,5 +1,6 @@
 // One Solver run of one network as the training panels use it: the library's trainOne with the page's settings, pause/stop gates.
-import { trainOne as trainNet, type GpuContext, type ModelKind, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord } from '../src/index.ts';
+import { trainOne as trainNet, type GpuContext, type ModelKind, type Normalization, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord } from '../src/index.ts';
+import { createCpuModel } from './cpu-model.ts';
 import { yieldToEventLoop } from './dom.ts';
 import type { PanelSettings } from './url-state.ts';
 
@@ -32,7 +33,12 @@ export function iterationsOf(s: PanelSettings): number {
 export interface TrainArgs {
   kind: ModelKind;
   gpu: GpuContext | null;
-  label: ModelLabel;
+  /** 'baseline' / 'batchnorm' in experiments 1 and 2; the batch-size runs are labelled by normalization and batch. */
+  label: string;
+  /** Default: batchnorm for the 'batchnorm' label, else none. */
+  normalization?: Normalization;
+  /** Default: the settings' batch size. */
+  batchSize?: number;
   settings: PanelSettings;
   weightScale: number;
   data: SolverData;
@@ -47,11 +53,15 @@ export interface TrainArgs {
  */
 export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; model: TrainedNet }> {
   const s = a.settings;
+  const normalization = a.normalization !== undefined ? a.normalization : a.label === 'batchnorm' ? 'batchnorm' : null;
+  const batchSize = a.batchSize ?? (s.batchSize as number);
   try {
     const { record, net } = await trainNet({
-      kind: a.kind, gpu: a.gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], useBatchnorm: a.label === 'batchnorm',
+      kind: a.kind, gpu: a.gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization,
       weightScale: a.weightScale, seed: s.seed as number, backwardVariant: pageBackwardVariant, yieldToEventLoop,
-      updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize: s.batchSize as number, numEpochs: s.epochs as number,
+      // the CPU reference trains in a Web Worker, so the page never blocks
+      cpuNet: (o) => createCpuModel(o.hiddenDims, { normalization, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant }),
+      updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize, numEpochs: s.epochs as number,
       numTrainSamples: 1000, numValSamples: null,
       onSolver: (solver) => {
         a.gate.current = solver;

@@ -16,11 +16,11 @@ export interface FieldSpec {
 }
 
 /** The panels that run something, by the names the URL (`run=`) and the CLI use. */
-export const panelNames = ['forward', 'batchnorm', 'sweep', 'speedup'] as const;
+export const panelNames = ['forward', 'batchnorm', 'sweep', 'batchsize', 'speedup'] as const;
 export type PanelName = (typeof panelNames)[number];
 
 /** URL prefix of each panel's fields (`b.epochs=2`). */
-export const panelPrefix: Record<PanelName, string> = { forward: 'f', batchnorm: 'b', sweep: 's', speedup: 'p' };
+export const panelPrefix: Record<PanelName, string> = { forward: 'f', batchnorm: 'b', sweep: 's', batchsize: 'z', speedup: 'p' };
 
 const training = (hidden: number[], extra: FieldSpec[] = []): FieldSpec[] => [
   { key: 'hidden', label: 'hidden layers', type: 'dims', default: hidden, help: 'sizes, e.g. 100x5 or 100,50' },
@@ -52,6 +52,20 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
     { key: 'fromExp', label: 'from 10^', type: 'float', default: -4 },
     { key: 'toExp', label: 'to 10^', type: 'float', default: 0 },
   ]),
+  // cs231n's run_batchsize_experiments: the baseline at batch 5, the normalized net at 5, 10 and 50, Adam at 10^-3.5.
+  batchsize: [
+    { key: 'hidden', label: 'hidden layers', type: 'dims', default: [100, 100, 100, 100, 100], help: 'sizes, e.g. 100x5 or 100,50' },
+    { key: 'numTrain', label: 'training images', type: 'int', default: 1000, min: 1, max: 49000 },
+    { key: 'numVal', label: 'validation images', type: 'int', default: 1000, min: 1, max: 1000 },
+    { key: 'epochs', label: 'epochs', type: 'int', default: 10, min: 1, max: 1000 },
+    { key: 'normalization', label: 'normalization', type: 'enum', default: 'both', options: ['both', 'batchnorm', 'layernorm'], help: 'both: the two experiments, one baseline' },
+    { key: 'batchSizes', label: 'batch sizes (normalized)', type: 'dims', default: [5, 10, 50], help: 'e.g. 5,10,50' },
+    { key: 'baselineBatch', label: 'batch size (baseline)', type: 'int', default: 5, min: 1, max: 4096 },
+    { key: 'updateRule', label: 'update rule', type: 'enum', default: 'adam', options: ['adam', 'rmsprop', 'sgd_momentum', 'sgd'] },
+    { key: 'lr', label: 'learning rate', type: 'float', default: 10 ** -3.5, min: 0 },
+    { key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 },
+    { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'initial weights and minibatches' },
+  ],
   speedup: [
     { key: 'sizes', label: 'sizes N×D', type: 'sizes', default: [[100, 500], [200, 500], [500, 500], [1000, 500], [100, 2000], [1000, 2000]], help: 'e.g. 100x500, 1000x500' },
     { key: 'reps', label: 'timed repetitions', type: 'int', default: 20, min: 1, max: 1000 },

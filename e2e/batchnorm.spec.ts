@@ -27,16 +27,7 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
     const ref = lib.reference;
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(20240601);
-    const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
-    // max_i |got_i - want_i| / mag_i (NaN propagates).
-    const bounded = (got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number) => {
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) {
-        const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
-        if (!(e <= worst)) worst = e;
-      }
-      return worst;
-    };
+    const { f32, bounded } = window.check;
     const out: Record<string, number | string>[] = [];
     for (const [n, d] of cases) {
       const scope = lib.createScope(gpu);
@@ -110,15 +101,7 @@ test('batchnorm backward: graph and alternative equal each other and the referen
     const ref = lib.reference;
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(77);
-    const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
-    const bounded = (got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number) => {
-      let worst = 0;
-      for (let i = 0; i < want.length; i++) {
-        const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
-        if (!(e <= worst)) worst = e;
-      }
-      return worst;
-    };
+    const { f32, bounded } = window.check;
     const out: Record<string, number | boolean>[] = [];
     for (const [n, d] of cases) {
       const scope = lib.createScope(gpu);
@@ -212,17 +195,7 @@ test('batchnorm host forms (notebook-style) match the reference and write runnin
     const ref = lib.reference;
     const gpu = await window.gpuReady;
     const rng = ref.makeRng(5);
-    const f32 = (a: ArrayLike<number>) => Float64Array.from(Float32Array.from(a));
-    const scaled = (got: ArrayLike<number>, want: ArrayLike<number>) => {
-      let diff = 0;
-      let scale = 0;
-      for (let i = 0; i < want.length; i++) {
-        const e = Math.abs(got[i]! - want[i]!);
-        if (!(e <= diff)) diff = e;
-        scale = Math.max(scale, Math.abs(want[i]!));
-      }
-      return diff / scale;
-    };
+    const { f32, scaled } = window.check;
     // The notebook's gradient-check cell: N = 4, D = 5, x = 5 randn + 12.
     const [n, d] = [4, 5];
     const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));

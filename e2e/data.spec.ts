@@ -109,3 +109,40 @@ test('times parse + preprocess in the browser (a figure, not a pass/fail)', asyn
   test.info().annotations.push({ type: 'browser parse+preprocess ms', description: `sample ${sample}, scaled ${scaled}, full ${full}` });
   expect(Number(full)).toBeGreaterThan(0);
 });
+
+test('a cache that stalls or refuses costs the cache, never the load: the data comes at once and the note says why', async ({ page }) => {
+  // IndexedDB whose open() never answers (a stalled profile), then one whose writes are refused (a full quota)
+  await page.addInitScript(() => {
+    const mode = new URLSearchParams(location.search).get('idb');
+    if (mode === 'stall') indexedDB.open = () => ({}) as IDBOpenDBRequest;
+    if (mode === 'refuse') {
+      IDBObjectStore.prototype.put = function put() { throw new DOMException('the quota is full (test)', 'QuotaExceededError'); };
+    }
+  });
+  await page.goto('/e2e/harness.html?idb=stall');
+  const stalled = await page.evaluate(async () => {
+    const t0 = performance.now();
+    const r = await window.lib.loadCIFAR10InBrowser({ cacheReadTimeoutMs: 300, cacheWriteTimeoutMs: 500 });
+    const ms = performance.now() - t0;
+    return { ms, cacheHit: r.cacheHit, count: r.batches.train[0]!.count, note: r.cacheNote, write: await r.cacheWrite };
+  });
+  expect(stalled.count).toBe(4000);
+  expect(stalled.cacheHit).toBe(false);
+  expect(stalled.note).toBe('the cache was not read: reading the IndexedDB cache did not finish within 300 ms');
+  expect(stalled.write).toEqual({ stored: false, reason: 'writing the IndexedDB cache (it may still complete) did not finish within 500 ms' });
+
+  await page.goto('/e2e/harness.html?idb=refuse');
+  const refused = await page.evaluate(async () => {
+    const r = await window.lib.loadCIFAR10InBrowser({});
+    return { count: r.batches.train[0]!.count, write: await r.cacheWrite };
+  });
+  expect(refused.count).toBe(4000);
+  expect(refused.write.stored).toBe(false);
+  expect((refused.write as { reason: string }).reason).toContain('the quota is full (test)');
+
+  // the demo page: the data is ready and the box says the cache was not written, and why
+  await page.goto('/demo/?idb=refuse');
+  await expect(page.getByTestId('dataset-status')).toHaveAttribute('data-state', 'ready', { timeout: 60_000 });
+  await expect(page.getByTestId('dataset-cache')).toHaveAttribute('data-state', 'failed', { timeout: 30_000 });
+  await expect(page.getByTestId('dataset-cache')).toContainText('Not cached (the quota is full (test)): the next load downloads and parses again. Training is not affected.');
+});

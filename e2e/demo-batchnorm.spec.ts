@@ -79,3 +79,24 @@ test('stop ends a run early and keeps what it has', async ({ demo }) => {
   await expect(page.getByTestId('exp1-batchnorm-status')).toHaveText('aborted');
   await expect(page.getByTestId('exp1-start')).toBeEnabled();
 });
+
+test('the CPU reference trains in a Web Worker: pause holds the step count, resume goes on, stop ends it', async ({ demo }) => {
+  test.setTimeout(120_000);
+  await demo.open('model=cpu&b.hidden=16&b.numTrain=400&b.numVal=100&b.epochs=20');
+  const { page } = demo;
+  await page.getByTestId('exp1-start').click();
+  const rate = async () => numbersIn(await page.getByTestId('exp1-rate').textContent())[0] ?? 0;
+  await expect.poll(rate, { timeout: 60_000 }).toBeGreaterThan(0);
+  expect(page.workers().map((w) => w.url()).some((u) => u.includes('cpu-worker')), 'a cpu-worker is running').toBe(true);
+  await page.getByTestId('exp1-pause').click();
+  await expect(page.getByTestId('exp1-status')).toHaveText('paused');
+  // the steps already queued in the worker still report; then the count holds
+  let held = await rate();
+  for (let i = 0; i < 20; i++) { await page.waitForTimeout(300); const now = await rate(); if (now === held) break; held = now; }
+  await page.waitForTimeout(1_500);
+  expect(await rate(), 'no steps while paused').toBe(held);
+  await page.getByTestId('exp1-pause').click();
+  await expect.poll(rate, { timeout: 30_000 }).toBeGreaterThan(held);
+  await page.getByTestId('exp1-stop').click();
+  await expect(page.getByTestId('exp1-status')).toHaveText(/^stopped/, { timeout: 60_000 });
+});

@@ -18,6 +18,7 @@ function dataUrl(): string | null {
 export const small = {
   batchnorm: 'b.hidden=32x2&b.numTrain=200&b.numVal=200&b.epochs=2',
   sweep: 's.hidden=16x3&s.numTrain=200&s.numVal=200&s.epochs=1&s.numScales=3&s.fromExp=-3&s.toExp=0',
+  batchsize: 'z.hidden=16x2&z.numTrain=100&z.numVal=100&z.epochs=1',
   forward: 'f.warmup=10',
   speedup: 'p.sizes=100x500,64x48&p.reps=5',
 };

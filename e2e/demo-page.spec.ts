@@ -10,7 +10,7 @@ test('the page loads with no console errors, shows the adapter and loads CIFAR-1
   await expect(page.getByTestId('dataset-status')).toContainText(/CIFAR-10 ready: \d+ training, \d+ validation/);
   await expect(page.getByTestId('webgpu-missing')).toBeHidden();
   await expect(page.getByTestId('url-errors')).toHaveText('');
-  for (const panel of ['forward', 'exp1', 'sweep', 'speedup']) await expect(page.getByTestId(`${panel}-status`)).toHaveText('idle');
+  for (const panel of ['forward', 'exp1', 'sweep', 'bsize', 'speedup']) await expect(page.getByTestId(`${panel}-status`)).toHaveText('idle');
 });
 
 test('settings come from the URL, edits go back into it, and bad values are reported', async ({ demo }) => {

@@ -1,14 +1,42 @@
-// The browser side of the e2e tests: the whole library on `window.lib`, one GPU context on `window.gpuReady`.
+// The browser side of the e2e tests: the whole library on `window.lib`, one GPU context on `window.gpuReady`, error measures on `window.check`.
 import * as lib from '../src/index.ts';
+
+/** Error measures the kernel specs use inside the page (NaN propagates: an unwritten, poisoned output fails). */
+const check = {
+  /** The float64 value of each element rounded to f32 (what the GPU is given). */
+  f32: (a: ArrayLike<number>): Float64Array => Float64Array.from(Float32Array.from(a)),
+  /** max_i |got_i - want_i| / mag(i): the error relative to the magnitude of the operands that were rounded. */
+  bounded(got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number): number {
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) {
+      const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
+      if (!(e <= worst)) worst = e;
+    }
+    return worst;
+  },
+  /** max_i |got_i - want_i| / max_i |want_i|. */
+  scaled(got: ArrayLike<number>, want: ArrayLike<number>): number {
+    let diff = 0;
+    let scale = 0;
+    for (let i = 0; i < want.length; i++) {
+      const e = Math.abs(got[i]! - want[i]!);
+      if (!(e <= diff)) diff = e;
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
+    return diff / scale;
+  },
+};
 
 declare global {
   interface Window {
     lib: typeof lib;
     gpuReady: Promise<lib.GpuContext>;
+    check: typeof check;
   }
 }
 
 window.lib = lib;
+window.check = check;
 window.gpuReady = lib.requestGpu({ debug: true });
 const el = document.querySelector('[data-testid=adapter]')!;
 window.gpuReady.then(

@@ -1,13 +1,15 @@
 // The GPU FullyConnectedNeuralNet against the float64 reference: gradients, a 20-step loss curve, allocation counts.
 import { test, expect } from './fixtures.ts';
 
-test('every parameter gradient matches the float64 reference (batchnorm on/off, both backward variants, reg 0 and 3.14)', async ({ harness }) => {
+test('every parameter gradient matches the float64 reference (batchnorm, layernorm, none; both backward variants; reg 0 and 3.14)', async ({ harness }) => {
   const rows = await harness.page.evaluate(async () => {
     const { lib } = window;
     const gpu = await window.gpuReady;
     const { reference } = lib;
     const out: { config: string; name: string; err: number; lossErr: number }[] = [];
-    const cases = [
+    const cases: { useBatchnorm?: boolean; normalization?: 'layernorm'; backwardVariant: 'graph' | 'alternative'; reg: number }[] = [
+      { normalization: 'layernorm', backwardVariant: 'graph', reg: 0 },
+      { normalization: 'layernorm', backwardVariant: 'graph', reg: 3.14 },
       { useBatchnorm: false, backwardVariant: 'graph' as const, reg: 0 },
       { useBatchnorm: true, backwardVariant: 'graph' as const, reg: 0 },
       { useBatchnorm: true, backwardVariant: 'alternative' as const, reg: 3.14 },
@@ -35,7 +37,8 @@ test('every parameter gradient matches the float64 reference (batchnorm on/off, 
     }
     return out;
   });
-  expect(rows.length).toBeGreaterThan(20);
+  expect(rows.length).toBeGreaterThan(40);
+  expect(rows.filter((r) => r.config.includes('layernorm')).map((r) => r.name)).toContain('gamma2');
   for (const r of rows) {
     // norm ratio ‖gpu − ref‖ / ‖ref‖ (f32 kernels vs f64), or ‖gpu‖ where the true gradient is 0
     expect(r.err, `${r.config} ${r.name}`).toBeLessThan(1e-4);
@@ -43,8 +46,8 @@ test('every parameter gradient matches the float64 reference (batchnorm on/off, 
   }
 });
 
-test('20 Adam steps on the GPU follow the reference loss curve on the same minibatches', async ({ harness }) => {
-  const r = await harness.page.evaluate(async () => {
+for (const normalization of ['batchnorm', 'layernorm'] as const) test(`20 Adam steps on the GPU follow the reference loss curve on the same minibatches (${normalization})`, async ({ harness }) => {
+  const r = await harness.page.evaluate(async (normalization) => {
     const { lib } = window;
     const gpu = await window.gpuReady;
     const { reference } = lib;
@@ -54,7 +57,7 @@ test('20 Adam steps on the GPU follow the reference loss curve on the same minib
     const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
     // validation as many rows as training (a plan keyed by shape alone would mix the splits up)
     const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([N, D]), yVal: Array.from({ length: N }, (_, i) => i % 4) };
-    const netOpts = { inputDim: D, numClasses: 4, useBatchnorm: true, weightScale: 0.1, seed: 2 };
+    const netOpts = { inputDim: D, numClasses: 4, normalization, weightScale: 0.1, seed: 2 };
     // lrDecay: the decayed rate must reach the GPU exactly at the epoch end, as in the reference
     const solverOpts = { updateRule: 'adam', optimConfig: { learningRate: 5e-3 }, lrDecay: 0.5, batchSize: 16, numEpochs: 5, seed: 8, verbose: false, numTrainSamples: null };
     const cpu = new lib.Solver(lib.createReferenceTrainer(new reference.FullyConnectedNeuralNet([32, 16], netOpts)), data, solverOpts);
@@ -64,7 +67,7 @@ test('20 Adam steps on the GPU follow the reference loss curve on the same minib
     const result = await gpuSolver.train();
     await net.destroy();
     return { cpu: cpu.lossHistory, gpu: gpuSolver.lossHistory, status: result.status, cpuVal: cpu.valAccHistory, gpuVal: gpuSolver.valAccHistory, gpuTrain: gpuSolver.trainAccHistory };
-  });
+  }, normalization);
   expect(r.status).toBe('completed');
   expect(r.gpu).toHaveLength(20);
   expect(r.cpu).toHaveLength(20);

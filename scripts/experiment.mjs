@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run experiment -- batchnorm|sweep|forward|speedup [options]`: the demo page's own code, headless in Chromium.
+// `npm run experiment -- batchnorm|sweep|batchsize|forward|speedup [options]`: the demo page's own code, headless in Chromium.
 // Starts Vite programmatically, opens the page with the settings in the URL and autorun=1 (what a shared link does),
 // mirrors its progress bar in the terminal, then writes the results (JSON, CSV) and the charts (PNG) to --out.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -113,6 +113,11 @@ async function main() {
       await page.screenshot({ path: resolve(opts.runner.screenshot), fullPage: true });
       written.push(resolve(opts.runner.screenshot));
     }
+    if (opts.runner.panelScreenshot) {
+      await page.evaluate((p) => document.getElementById(p)?.scrollIntoView(), cmd.panel);
+      await page.locator(`#${cmd.panel}`).screenshot({ path: resolve(opts.runner.panelScreenshot) });
+      written.push(resolve(opts.runner.panelScreenshot));
+    }
     printSummary(opts.command, panelResult, say);
     for (const w of written) say(`wrote ${w}`);
     if (pageErrors.length) say(`page errors:\n  ${pageErrors.join('\n  ')}`);
@@ -146,6 +151,11 @@ function printSummary(command, r, out) {
         + `${f(b?.bestTrainAcc, 3).padStart(9)} / ${f(n?.bestTrainAcc, 3).padEnd(12)} ${f(b?.finalLoss).padStart(9)} / ${f(n?.finalLoss)}`);
     }
     out(`  (! = diverged)  total ${f(r.seconds, 3)} s`);
+  } else if (command === 'batchsize') {
+    for (const m of r.runs) {
+      out(`  ${m.label.padEnd(20)} ${m.status.padEnd(9)} best val acc ${f(m.bestValAcc, 3)}  best train acc ${f(m.bestTrainAcc, 3)}  final loss ${f(m.finalLoss)}  ${m.iterations} steps, ${f(m.seconds, 3)} s`);
+    }
+    out(`  total ${f(r.seconds, 3)} s`);
   } else if (command === 'forward') {
     for (const c of r.cases) out(`  ${c.title}: cpu means ${c.cpu.means.map((v) => f(v)).join(' ')}${c.error ? `; gpu vs cpu ‖Δ‖/‖ref‖ ${f(c.error.normRatio, 2)}` : ''}`);
   } else if (command === 'speedup') {

@@ -11,6 +11,20 @@ const purpose = process.argv.includes('--for') ? process.argv[process.argv.index
 
 function say(msg) { process.stderr.write(`[setup] ${msg}\n`); }
 
+/**
+ * As root on Debian/Ubuntu (what `.ci/run` does), install Debian packages; elsewhere, or with WB_NO_APT=1, do
+ * nothing and let the caller explain. Returns whether the install ran and succeeded.
+ */
+function aptInstall(packages) {
+  if (process.env.WB_NO_APT || process.getuid?.() !== 0 || !existsSync('/etc/debian_version') || !existsSync('/usr/bin/apt-get')) return false;
+  say(`installing ${packages.join(' ')} from Debian (apt-get, as root; WB_NO_APT=1 turns this off) ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
+  if (!install || install.status !== 0) { say(`apt-get install ${packages.join(' ')} failed; see the output above.`); return false; }
+  return true;
+}
+
 // 1. npm dependencies: install when node_modules is missing or older than the lockfile.
 const lock = join(root, 'package-lock.json');
 const marker = join(root, 'node_modules', '.package-lock.json');
@@ -34,6 +48,7 @@ if (purpose === 'test' || purpose === 'browser') {
       if (out && existsSync(out)) found = out;
     } catch { /* no playwright browser */ }
   }
+  if (!found && aptInstall(['chromium'])) found = candidates.find((p) => existsSync(p)) ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
   if (!found) {
     say('no Chromium found for the WebGPU browser tests.');
     say('  Debian/Ubuntu: sudo apt-get install -y chromium      (gives /usr/bin/chromium; `bash .ci/run` does this)');
@@ -43,7 +58,13 @@ if (purpose === 'test' || purpose === 'browser') {
   say(`browser: ${found}`);
 }
 
-// 3. CIFAR-10 for the data tests and experiments: say where it will come from.
+// 3. the Vulkan loader, which Node's WebGPU (the `webgpu` package, Dawn) needs to reach SwiftShader or a GPU.
+if (purpose === 'test' && process.platform === 'linux') {
+  const hasVulkan = spawnSync('sh', ['-c', "ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '"]).status === 0;
+  if (!hasVulkan && !aptInstall(['libvulkan1'])) say('no libvulkan.so.1: Node WebGPU (Dawn) needs it (Debian/Ubuntu: sudo apt-get install -y libvulkan1).');
+}
+
+// 4. CIFAR-10 for the data tests and experiments: say where it will come from.
 if (!process.env.CIFAR10_DIR) {
   const shared = join(root, '..', 'shared', 'cifar10');
   const local = join(root, 'data', 'cifar-10-batches-bin');

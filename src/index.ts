@@ -11,6 +11,8 @@ export * from './ops/relu.ts';
 export * from './ops/relu-host.ts';
 export * from './ops/batchnorm.ts';
 export * from './ops/batchnorm-host.ts';
+export * from './ops/layernorm.ts';
+export * from './ops/layernorm-host.ts';
 export * from './ops/softmax.ts';
 export * from './ops/softmax-host.ts';
 export * from './ops/regularization.ts';

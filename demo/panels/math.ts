@@ -1,13 +1,15 @@
-// The math panel: the batchnorm kernels' WGSL beside the formulas, and a reading of the sweep's curves as they come in.
+// The math panel: the normalization kernels' WGSL beside the formulas, and readings of the sweep's and the batch-size runs' curves.
 import { fmt, h } from '../dom.ts';
 import type { TrainRecord } from '../train.ts';
 
-const shaders = import.meta.glob('../../shaders/batchnorm-*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const shaders = import.meta.glob(['../../shaders/batchnorm-*.wgsl', '../../shaders/layernorm.wgsl', '../../shaders/row-sum*.wgsl'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
 
 /** The kernels shown beside each question, by file and entry point. */
 const kernelsOf: Record<string, [string, string[]][]> = {
   forward: [['batchnorm-forward.wgsl', ['stats', 'normalize', 'normalizeTest']]],
   backward: [['batchnorm-backward.wgsl', ['sumDoutXhat', 'dxAlternative', 'dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']]],
+  batchsize: [['batchnorm-forward.wgsl', ['trainColumns']]],
+  layernorm: [['layernorm.wgsl', ['forward', 'backward']], ['row-sum-subgroups.wgsl', ['rowSum']], ['batchnorm-backward.wgsl', ['sumsColumns']]],
 };
 
 /**
@@ -78,4 +80,21 @@ export function describeSweep(points: SweepPoint[], adapter: string): string {
     + `Diverged: baseline at ${scaleList(diverged('baseline'))}; batchnorm at ${scaleList(diverged('batchnorm'))}. `
     + `Final training loss ${range(get('batchnorm', (t) => t.finalLoss).filter(Number.isFinite))} with batchnorm, `
     + `${range(get('baseline', (t) => t.finalLoss).filter(Number.isFinite))} without.`;
+}
+
+/**
+ * A plain-words reading of the batch-size runs: best validation and training accuracy per run, and how far apart
+ * the batch sizes end for each normalization.
+ *   describeBatchSize(records, 'SwiftShader'); // "This page's run (...): baseline, batch 5: best val 0.30 ..."
+ */
+export function describeBatchSize(records: TrainRecord[], adapter: string): string {
+  if (records.length === 0) return 'Run the batch-size experiments on this page and this paragraph reads their curves.';
+  const line = (r: TrainRecord) => `${r.label}: best val ${fmt(r.bestValAcc, 3)}, best train ${fmt(r.bestTrainAcc, 3)}${r.status === 'completed' ? '' : ` (${r.status})`}`;
+  const spread = (n: 'batchnorm' | 'layernorm') => {
+    const rs = records.filter((r) => r.normalization === n);
+    if (rs.length < 2) return '';
+    const of = (f: (r: TrainRecord) => number) => Math.max(...rs.map(f)) - Math.min(...rs.map(f));
+    return ` ${n === 'batchnorm' ? 'Batchnorm' : 'Layer norm'} across batch sizes ${rs.map((r) => r.batchSize).join(', ')}: best val accuracies span ${fmt(of((r) => r.bestValAcc), 3)}, best train ${fmt(of((r) => r.bestTrainAcc), 3)}.`;
+  };
+  return `This page's run (${adapter}): ${records.map(line).join('; ')}.${spread('batchnorm')}${spread('layernorm')}`;
 }

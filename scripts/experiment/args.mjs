@@ -4,6 +4,7 @@
 export const commands = {
   batchnorm: { panel: 'batchnorm', control: 'exp1', what: 'experiment 1: batchnorm vs baseline (the seed\'s deep net)' },
   sweep: { panel: 'sweep', control: 'sweep', what: 'experiment 2: the weight-scale sweep, both models per scale' },
+  batchsize: { panel: 'batchsize', control: 'bsize', what: 'cs231n\'s batch-size experiments: baseline at batch 5, batchnorm / layer norm at 5, 10, 50' },
   forward: { panel: 'forward', control: 'forward', what: 'the batchnorm forward check (seed cells 3-4), GPU vs float64' },
   speedup: { panel: 'speedup', control: 'speedup', what: 'batchnorm backward, graph vs closed form, timed on the GPU' },
 };
@@ -12,11 +13,12 @@ export const commands = {
 export const runnerOptions = [
   ['--model gpu|cpu', 'train the WebGPU network (default) or the float64 CPU reference'],
   ['--out DIR', 'output folder (default out/)'],
-  ['--data DIR', 'CIFAR-10 folder (default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download)'],
+  ['--data DIR', 'CIFAR-10 folder, or cifar-10-binary.tar.gz (extracted once to the temp dir); default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download'],
   ['--port N', 'port for the Vite server (default: a free one from 5190)'],
   ['--chromium PATH', 'browser to drive (default $CHROMIUM_PATH, /usr/bin/chromium, Playwright\'s)'],
   ['--timeout S', 'give up after S seconds (default: none)'],
   ['--screenshot FILE', 'also save a full-page screenshot after the run'],
+  ['--panel-screenshot FILE', 'also save a screenshot of the command\'s panel after the run'],
   ['--headed', 'show the browser window'],
   ['--help', 'this text'],
 ];
@@ -53,7 +55,7 @@ export function parseArgs(argv, panelFields) {
       if (!args.length) throw new Error(`${a} needs a value`);
       value = args.shift();
     }
-    const runnerKey = { '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot' }[a];
+    const runnerKey = { '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot' }[a];
     if (runnerKey) { out.runner[runnerKey] = value; continue; }
     if (!out.command) throw new Error(`put the command (${Object.keys(commands).join(', ')}) before ${a}`);
     const field = panelFields[commands[out.command].panel].find((f) => flagOf(f.key) === a);
@@ -91,6 +93,7 @@ export function helpText(panelFields, formatField) {
   lines.push('Aliases: --train = --num-train, --val = --num-val, --batch = --batch-size, --ws = --weight-scale, --scales = --num-scales,');
   lines.push('         --from = --from-exp, --to = --to-exp, --rule = --update-rule', '');
   lines.push('Examples:', '  npm run experiment -- batchnorm', '  npm run experiment -- batchnorm --train 200 --epochs 2 --hidden 50x2',
-    '  npm run experiment -- sweep --scales 5 --epochs 2 --out out/sweep', '  npm run experiment -- speedup --sizes 100x500,1000x500');
+    '  npm run experiment -- sweep --scales 5 --epochs 2 --out out/sweep',
+    '  npm run experiment -- batchsize --normalization layernorm', '  npm run experiment -- speedup --sizes 100x500,1000x500');
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 // The demo's Vite server started from Node, with the page's own modules (settings table, export, browser lookup) loaded for the CLI.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { createServer } from 'vite';
 
 /**
@@ -10,9 +11,19 @@ import { createServer } from 'vite';
  */
 export async function findData(root, server, dataOpt, log) {
   if (dataOpt) {
-    const dir = resolve(dataOpt);
-    if (!existsSync(dir)) throw new Error(`--data ${dataOpt}: no such folder`);
-    return { dir, how: '--data' };
+    const path = resolve(dataOpt);
+    if (!existsSync(path)) throw new Error(`--data ${dataOpt}: no such folder or file`);
+    if (statSync(path).isDirectory()) return { dir: path, how: '--data' };
+    if (!/\.(tar\.gz|tgz)$/i.test(path)) throw new Error(`--data ${dataOpt}: not a folder of .bin files nor a .tar.gz archive`);
+    // an archive: extracted once (streaming) beside the other temporary files, keyed by its name, size and time
+    const { size, mtimeMs } = statSync(path);
+    const dir = join(tmpdir(), `webgpu-batchnorm-${basename(path).replace(/[^\w.-]/g, '_')}-${size}-${Math.round(mtimeMs)}`, 'cifar-10-batches-bin');
+    if (!existsSync(dir)) {
+      log(`CIFAR-10: extracting ${path} to ${dir}`);
+      const { extractCIFAR10Archive } = await server.ssrLoadModule('/src/data/locate.ts');
+      await extractCIFAR10Archive(path, dir);
+    }
+    return { dir, how: `--data ${basename(path)}, extracted` };
   }
   const { locateCIFAR10 } = await server.ssrLoadModule('/src/data/locate.ts');
   try {

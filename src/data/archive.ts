@@ -6,8 +6,8 @@
 //   156 type ('0' or NUL file, 'L' GNU long name, 'x' pax header)   257..263 magic "ustar"   345..500 prefix
 // The reader is a push machine over chunks, so an archive is never held whole: each file's bytes go to a
 // sink as they are decompressed (the CIFAR-10 parser writes them straight into the batch arrays).
-import { CIFAR10_FILES, META_FILE, TEST_FILE, TRAIN_FILES, createBatchParser, makeContiguous, parseClassNames } from './cifar10.ts';
-import type { BatchParser, CIFAR10Batch, CIFAR10Batches } from './cifar10.ts';
+import { CIFAR10_FILES, IMAGE_BYTES, META_FILE, RECORD_BYTES, TEST_FILE, TRAIN_FILES, createBatchParser, makeContiguous, parseClassNames } from './cifar10.ts';
+import type { BatchParser, BatchTarget, CIFAR10Batch, CIFAR10Batches } from './cifar10.ts';
 
 /** What the archive readers take: bytes, a File/Blob, or a stream (e.g. a fetch body). */
 export type ArchiveInput = Uint8Array | Blob | ReadableStream<Uint8Array>;
@@ -142,6 +142,7 @@ export function createTarReader(name: string, onFile: (path: string, size: numbe
     end() {
       const e = entry as { path: string; size: number; left: number } | null;
       if (e && e.left > 0) throw new Error(`${name}: truncated: entry ${e.path} needs ${e.size} bytes, ${e.size - e.left} left`);
+      if (!finished && (have > 0 || e)) throw new Error(`${name}: truncated: the archive ends inside a tar ${e ? 'entry\'s padding' : 'header'} at byte ${offset}`);
     },
   };
 }
@@ -182,49 +183,98 @@ export function readTar(bytes: Uint8Array, name = 'archive'): Map<string, Uint8A
 
 const baseName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
 
+/** A push machine over the decompressed tar: `push` chunks, `end`, then `result()`. */
+export interface TarConsumer<T> {
+  push(chunk: Uint8Array): void;
+  end(): void;
+  result(): T;
+}
+
 /**
- * Reads cifar-10-binary.tar.gz into file name -> bytes for the CIFAR-10 files it holds
- * (data_batch_*.bin, test_batch.bin, batches.meta.txt, from cifar-10-batches-bin/), streaming.
- *   const files = await readCIFAR10Archive(droppedFile);
- *   const batches = parseCIFAR10Files((n) => files.get(n), droppedFile.name);
+ * The CIFAR-10 files of a tar (data_batch_*.bin, test_batch.bin, batches.meta.txt, from cifar-10-batches-bin/)
+ * as file name -> bytes, fed chunk by chunk (Node feeds it from zlib, see locate.ts).
+ *   const r = cifar10FilesFromTar('x.tar'); r.push(tarChunk); r.end();
+ *   r.result().get('test_batch.bin');
  */
-export async function readCIFAR10Archive(input: ArchiveInput, name = 'cifar-10-binary.tar.gz'): Promise<Map<string, Uint8Array>> {
+export function cifar10FilesFromTar(name: string): TarConsumer<Map<string, Uint8Array>> {
   const out = new Map<string, Uint8Array>();
   const tar = createTarReader(name, (path) => {
     const base = baseName(path);
     if (!CIFAR10_FILES.includes(base) || out.has(base)) return undefined;
     return collector((d) => out.set(base, d.byteOffset === 0 && d.byteLength === d.buffer.byteLength ? d : d.slice()));
   });
-  await pump(gunzipStream(input), name, tar);
-  if (out.size === 0) throw new Error(`${name}: holds no CIFAR-10 file (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
-  return out;
+  return {
+    push: (c) => tar.push(c),
+    end: () => tar.end(),
+    result() {
+      if (out.size === 0) throw new Error(`${name}: holds no CIFAR-10 file (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
+      return out;
+    },
+  };
+}
+
+/**
+ * Reads cifar-10-binary.tar.gz into file name -> bytes for the CIFAR-10 files it holds, streaming.
+ *   const files = await readCIFAR10Archive(droppedFile);
+ *   const batches = parseCIFAR10Files((n) => files.get(n), droppedFile.name);
+ */
+export async function readCIFAR10Archive(input: ArchiveInput, name = 'cifar-10-binary.tar.gz'): Promise<Map<string, Uint8Array>> {
+  const r = cifar10FilesFromTar(name);
+  await pump(gunzipStream(input), name, r);
+  return r.result();
 }
 
 /**
  * Parses cifar-10-binary.tar.gz straight into batches as it decompresses: neither the archive nor the tar is
- * ever held whole, only the parsed batches (training batches end up in one buffer, see makeContiguous).
+ * ever held whole, only the parsed batches. The training files go straight into one buffer: the first one met
+ * sets the slot size (the official files are equal), data_batch_k lands in slot k; a set of other sizes or
+ * with gaps is moved into one buffer at the end (see makeContiguous).
  *   const batches = await readCIFAR10ArchiveBatches(droppedFile.stream(), droppedFile.name);
  *   batches.train.length; // 5 for the official archive
  */
 export async function readCIFAR10ArchiveBatches(input: ArchiveInput, name = 'cifar-10-binary.tar.gz'): Promise<CIFAR10Batches> {
+  const r = cifar10BatchesFromTar(name);
+  await pump(gunzipStream(input), name, r);
+  return r.result();
+}
+
+/**
+ * The tar's CIFAR-10 files parsed into batches as its chunks are pushed (see readCIFAR10ArchiveBatches).
+ *   const r = cifar10BatchesFromTar('x.tar'); for (const c of tarChunks) r.push(c); r.end();
+ *   r.result().train.length;
+ */
+export function cifar10BatchesFromTar(name: string): TarConsumer<CIFAR10Batches> {
   const parsed = new Map<string, CIFAR10Batch>();
   let meta: string | undefined;
+  let slots: { records: number; images: Uint8Array; labels: Uint8Array } | undefined;
+  const target = (base: string, size: number): BatchTarget | undefined => {
+    const k = (TRAIN_FILES as readonly string[]).indexOf(base);
+    if (k < 0 || size % RECORD_BYTES !== 0) return undefined;
+    const records = size / RECORD_BYTES;
+    slots ??= { records, images: new Uint8Array(TRAIN_FILES.length * records * IMAGE_BYTES), labels: new Uint8Array(TRAIN_FILES.length * records) };
+    if (records !== slots.records) return undefined;
+    return { images: slots.images.subarray(k * records * IMAGE_BYTES, (k + 1) * records * IMAGE_BYTES), labels: slots.labels.subarray(k * records, (k + 1) * records) };
+  };
   const tar = createTarReader(name, (path, size) => {
     const base = baseName(path);
     if (base === META_FILE) return collector((d) => { meta = new TextDecoder().decode(d); });
     if (!CIFAR10_FILES.includes(base) || parsed.has(base)) return undefined;
-    const parser: BatchParser = createBatchParser(`${name}: ${base}`, size);
+    const parser: BatchParser = createBatchParser(`${name}: ${base}`, size, target(base, size));
     return { push: (c) => parser.push(c), end: () => { parsed.set(base, { ...parser.finish(), name: base }); } };
   });
-  await pump(gunzipStream(input), name, tar);
-  const missing = [TRAIN_FILES[0], TEST_FILE, META_FILE].filter((f) => (f === META_FILE ? meta === undefined : !parsed.has(f)));
-  if (missing.length) throw new Error(`${name}: ${missing.join(', ')} not found in the archive (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
-  const train: CIFAR10Batch[] = [];
-  for (const f of TRAIN_FILES) {
-    const b = parsed.get(f);
-    if (!b) break;
-    train.push(b);
-    parsed.delete(f); // the contiguous copy below is then the only one left
+  return { push: (c) => tar.push(c), end: () => tar.end(), result: () => assemble() };
+  function assemble(): CIFAR10Batches {
+    const missing = [TRAIN_FILES[0], TEST_FILE, META_FILE].filter((f) => (f === META_FILE ? meta === undefined : !parsed.has(f)));
+    if (missing.length) throw new Error(`${name}: ${missing.join(', ')} not found in the archive (expected cifar-10-batches-bin/${CIFAR10_FILES.join(', ')})`);
+    const train: CIFAR10Batch[] = [];
+    for (const f of TRAIN_FILES) {
+      const b = parsed.get(f);
+      if (!b) break;
+      train.push(b);
+      parsed.delete(f);
+    }
+    // all five slots filled in order are already one buffer; fewer files or other sizes get one right-sized copy
+    slots = undefined;
+    return { train: makeContiguous(train), test: parsed.get(TEST_FILE)!, classNames: parseClassNames(meta!, `${name}: ${META_FILE}`) };
   }
-  return { train: makeContiguous(train), test: parsed.get(TEST_FILE)!, classNames: parseClassNames(meta!, `${name}: ${META_FILE}`) };
 }

@@ -51,7 +51,7 @@ export interface BrowserLoadResult {
 /** `p`, or a rejection naming `what` after `ms`; the work itself is not cancelled (it is only no longer waited for). */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${(ms / 1000).toFixed(0)} s`)), ms); });
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(0)} s`}`)), ms); });
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
@@ -63,19 +63,21 @@ async function notOk(url: string, res: Response): Promise<Error> {
 }
 
 /** The server files that exist (HEAD): the required three, and data_batch_2.. while they exist. */
-async function probeServer(baseUrl: string): Promise<{ name: string; url: string; size: number | undefined }[]> {
+async function probeServer(baseUrl: string): Promise<{ name: string; url: string; size: number | undefined; version: string }[]> {
   // The dev server lists what it has; elsewhere (static hosting) fall back to HEAD requests.
   const base = new URL(baseUrl, location.href);
   const index = await fetch(new URL('index.json', base).href).catch(() => null);
   if (index?.ok && (index.headers.get('content-type') ?? '').includes('json')) {
-    const listing = (await index.json()) as { looked: string[]; files: { name: string; size: number }[] };
+    const listing = (await index.json()) as { dir: string | null; looked: string[]; files: { name: string; size: number; mtimeMs?: number }[] };
     const have = new Map(listing.files.map((f) => [f.name, f.size]));
+    // which folder and which version of each file: the cache key must change when either does (same sizes!)
+    const version = new Map(listing.files.map((f) => [f.name, `${listing.dir ?? ''}@${f.mtimeMs ?? '?'}`]));
     for (const name of [TRAIN_FILES[0], TEST_FILE, META_FILE]) {
       if (!have.has(name)) {
         throw new Error(`${new URL(name, base).href}: not on the dev server (it looked in ${listing.looked.join(', ')}). Put the files in data/cifar-10-batches-bin or set CIFAR10_DIR.`);
       }
     }
-    return CIFAR10_FILES.filter((n) => have.has(n)).map((name) => ({ name, url: new URL(name, base).href, size: have.get(name) }));
+    return CIFAR10_FILES.filter((n) => have.has(n)).map((name) => ({ name, url: new URL(name, base).href, size: have.get(name), version: version.get(name)! }));
   }
   const heads = await Promise.all(CIFAR10_FILES.map(async (name) => {
     const url = new URL(name, new URL(baseUrl, location.href)).href;
@@ -88,8 +90,11 @@ async function probeServer(baseUrl: string): Promise<{ name: string; url: string
       if (optional) continue;
       throw await notOk(url, res);
     }
-    const length = Number(res.headers.get('content-length'));
-    found.push({ name, url, size: Number.isFinite(length) ? length : undefined });
+    // a size only when the server says it for the bytes it sends (not for a compressed body)
+    const header = res.headers.get('content-length');
+    const length = header === null || res.headers.get('content-encoding') ? NaN : Number(header);
+    const version = res.headers.get('etag') ?? res.headers.get('last-modified') ?? '?';
+    found.push({ name, url, size: Number.isFinite(length) ? length : undefined, version });
   }
   return found;
 }
@@ -123,13 +128,22 @@ async function parseSources(sources: Source[], where: string, tick: (n: number) 
     const chunks: Uint8Array[] = [];
     let parser = f.size !== undefined ? createBatchParser(f.name, f.size, target) : undefined;
     const reader = stream.getReader();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) {
-      tick(r.value.length);
-      if (!parser) { chunks.push(r.value); continue; }
-      const t0 = performance.now();
-      parser.push(r.value);
-      timing.parseMs += performance.now() - t0;
+    let received = 0;
+    try {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        tick(r.value.length);
+        received += r.value.length;
+        if (!parser) { chunks.push(r.value); continue; }
+        if (received > f.size!) throw new Error(`${f.name}: ${where} sent more than the ${f.size} bytes it announced`);
+        const t0 = performance.now();
+        parser.push(r.value);
+        timing.parseMs += performance.now() - t0;
+      }
+    } catch (e) {
+      await reader.cancel().catch(() => {}); // stop the download too
+      throw e;
     }
+    if (parser && received !== f.size) throw new Error(`${f.name}: ${where} sent ${received} bytes, it announced ${f.size}`);
     if (!parser) { // size unknown up front: parse once it is all here
       const size = chunks.reduce((n, c) => n + c.length, 0);
       parser = createBatchParser(f.name, size, undefined);
@@ -207,7 +221,7 @@ export async function loadCIFAR10InBrowser(opts: BrowserLoadOptions = {}): Promi
       };
     }
     source = `server: ${new URL(baseUrl, location.href).href}`;
-    key = `${source}|${found.map((f) => `${f.name}:${f.size ?? '?'}`).join('|')}`;
+    key = `${source}|${found.map((f) => `${f.name}:${f.size ?? '?'}:${f.version}`).join('|')}`;
     const total = found.every((f) => f.size !== undefined) ? found.reduce((s, f) => s + (f.size ?? 0), 0) : undefined;
     let received = 0;
     const tick = (n: number): void => { received += n; progress({ phase: 'download', received, total }); };
@@ -241,7 +255,7 @@ export async function loadCIFAR10InBrowser(opts: BrowserLoadOptions = {}): Promi
   let cacheWrite = notStored(useCache ? 'not written' : 'the cache is off');
   if (useCache) {
     const t0 = performance.now();
-    cacheWrite = bounded(cachePut(key, source, batches), writeTimeout, 'writing the IndexedDB cache').then(
+    cacheWrite = bounded(cachePut(key, source, batches), writeTimeout, 'writing the IndexedDB cache (it may still complete)').then(
       (manifest): CacheWriteOutcome => ({ stored: true, ms: performance.now() - t0, manifest }),
       (e): CacheWriteOutcome => ({ stored: false, reason: (e as Error).message }),
     );

@@ -130,14 +130,18 @@ export function contiguousTargets(sizes: readonly number[]): BatchTarget[] {
 }
 
 /**
- * The training batches moved into one contiguous buffer, in order (returned as they are when already contiguous).
+ * The training batches moved into one contiguous buffer of their size, in order (returned as they are when they
+ * already fill one).
  * It consumes `train`: the array is emptied batch by batch as each is copied, so the peak is the new buffer plus
  * one batch, not two copies of the training set.
  *   batches.train = makeContiguous(batches.train);
  *   areContiguous(batches.train); // true
  */
 export function makeContiguous(train: CIFAR10Batch[]): CIFAR10Batch[] {
-  if (areContiguous(train)) return train;
+  const first = train[0];
+  const bytes = train.reduce((n, b) => n + b.images.byteLength, 0);
+  // already one buffer holding exactly these batches: nothing to move
+  if (!first || (areContiguous(train) && first.images.byteOffset === 0 && first.images.buffer.byteLength === bytes)) return train;
   const targets = contiguousTargets(train.map((b) => b.count * RECORD_BYTES));
   const out: CIFAR10Batch[] = [];
   for (const t of targets) {

@@ -1,7 +1,9 @@
 // Node-only: where the CIFAR-10 files come from (dir option, $CIFAR10_DIR, data/, the cached archive, a download) and reading them.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { join, resolve } from 'node:path';
-import { readCIFAR10Archive } from './archive.ts';
+import { cifar10FilesFromTar, type TarConsumer } from './archive.ts';
 import { parseCIFAR10Files } from './cifar10.ts';
 import type { CIFAR10Batches } from './cifar10.ts';
 import { ARCHIVE_FILE, NO_DATA_HINT, downloadCIFAR10 } from './download.ts';
@@ -35,12 +37,34 @@ function folder(dir: string, why: string): string {
 }
 
 /**
+ * Feeds a .tar.gz from disk through zlib into a tar consumer, with backpressure: the archive is never held
+ * whole (Node's DecompressionStream reads ahead without bound: 141 MiB were live at once for the 176 MiB
+ * archive, against a few MiB here).
+ *   const batches = await readArchiveFile('data/cifar-10-binary.tar.gz', cifar10BatchesFromTar('data/cifar-10-binary.tar.gz'));
+ *   batches.train.length; // 5
+ */
+export async function readArchiveFile<T>(path: string, consumer: TarConsumer<T>): Promise<T> {
+  try {
+    // pipeline passes a read error on (a plain pipe would leave it unhandled) and closes the file either way
+    await pipeline(createReadStream(path), createGunzip(), async (source: AsyncIterable<Uint8Array>) => {
+      for await (const chunk of source) consumer.push(chunk);
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('Z_')) throw new Error(`${path}: not a readable gzip file (${(e as Error).message})`, { cause: e });
+    throw e;
+  }
+  consumer.end();
+  return consumer.result();
+}
+
+/**
  * Unpacks the CIFAR-10 files of an archive into `dest` (via `dest.partial`, renamed when complete).
  *   await extractCIFAR10Archive('data/cifar-10-binary.tar.gz', 'data/cifar-10-batches-bin');
  *   existsSync('data/cifar-10-batches-bin/test_batch.bin'); // true
  */
 export async function extractCIFAR10Archive(archive: string, dest: string): Promise<void> {
-  const files = await readCIFAR10Archive(readFileSync(archive), archive);
+  // streamed from disk: the archive is never held whole, only the CIFAR-10 files it holds
+  const files = await readArchiveFile(archive, cifar10FilesFromTar(archive));
   const tmp = `${dest}.partial`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });

@@ -7,7 +7,7 @@ import { findCIFAR10Dir } from './locate.ts';
 
 /** The URL prefix the browser loader fetches from by default. */
 export const CIFAR10_URL_PREFIX = '/data/cifar10/';
-/** `<prefix>index.json` lists the files the dev server has: `{ dir, looked, files: [{ name, size }] }`. */
+/** `<prefix>index.json` lists the files the dev server has: `{ dir, looked, files: [{ name, size, mtimeMs }] }`. */
 export const INDEX_FILE = 'index.json';
 
 /** More folders to serve: URL prefix (`/data/cifar10-full/`) -> folder of .bin files. */
@@ -41,7 +41,7 @@ export function cifar10DevServer(opts: CIFAR10DevServerOptions = {}): Plugin {
         }
         if (name === INDEX_FILE) {
           // which files exist, so the page need not probe (a probe's 404 is a console error in the browser)
-          const files = dir ? CIFAR10_FILES.filter((f) => existsSync(join(dir, f))).map((f) => ({ name: f, size: statSync(join(dir, f)).size })) : [];
+          const files = dir ? CIFAR10_FILES.filter((f) => existsSync(join(dir, f))).map((f) => { const st = statSync(join(dir, f)); return { name: f, size: st.size, mtimeMs: st.mtimeMs }; }) : [];
           res.setHeader('Content-Type', 'application/json');
           res.setHeader('Cache-Control', 'no-cache');
           return res.end(JSON.stringify({ dir: dir ?? null, looked, files }));

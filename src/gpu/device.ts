@@ -24,6 +24,10 @@ export interface GpuContext {
   device: GPUDevice;
   adapter: AdapterSummary;
   hasTimestampQuery: boolean;
+  /** The device has the `subgroups` feature (requested by requestGpu where the adapter has it). */
+  hasSubgroups: boolean;
+  /** The adapter's smallest subgroup size (0 when unknown); kernels that treat a workgroup as one subgroup use it. */
+  subgroupMinSize: number;
   /** When true, every run is wrapped in error scopes and a validation error throws. */
   debug: boolean;
   stats: GpuStats;
@@ -79,7 +83,7 @@ async function nodeGpu(): Promise<GPU> {
 }
 
 /**
- * Obtain a WebGPU device in the browser or in Node, with timestamp queries when the adapter has them.
+ * Obtain a WebGPU device in the browser or in Node, with timestamp queries and subgroups when the adapter has them.
  *   const gpu = await requestGpu();
  *   console.log(gpu.adapter.architecture, gpu.hasTimestampQuery);
  */
@@ -107,7 +111,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     }
     requiredLimits[name] = value;
   }
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
   return createGpu(device, {
@@ -130,6 +134,8 @@ export function createGpu(device: GPUDevice, adapter?: AdapterSummary, debug = f
     device,
     adapter: adapter ?? { vendor: '', architecture: '', device: '', description: '', runtime: 'browser' },
     hasTimestampQuery: device.features.has('timestamp-query'),
+    hasSubgroups: device.features.has('subgroups'),
+    subgroupMinSize: (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo?.subgroupMinSize ?? 0,
     debug,
     stats,
     lost: device.lost,

@@ -1,6 +1,7 @@
 // Dispatch records (pipeline + bind group + grid, made once) and running a list of them in one submit.
 import { assertNotLost, type GpuContext } from './device.ts';
-import type { Kernel } from './kernel.ts';
+import { createBindGroup, type Kernel } from './kernel.ts';
+import type { GpuScope, TensorRef } from './buffers.ts';
 
 /** One recorded kernel launch; built when a model is built, replayed every step. */
 export interface Dispatch {
@@ -20,6 +21,15 @@ export const maxWorkgroupsPerDim = 65535;
  */
 export function gridFor(n: number, perWorkgroup: number): [number, number, number] {
   return [Math.min(maxWorkgroupsPerDim, Math.max(1, Math.ceil(n / perWorkgroup))), 1, 1];
+}
+
+/**
+ * A dispatch record: `kernel` with its buffers bound by WGSL name, launched over `workgroups`.
+ *   const d = createDispatch(scope, kernel, { x, out, params }, gridFor(n, 256), 'relu n=1000');
+ *   await runDispatches(gpu, [d]);
+ */
+export function createDispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, TensorRef>, workgroups: [number, number, number], label: string): Dispatch {
+  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
 /**

@@ -1,26 +1,30 @@
-// The GPU FullyConnectedNeuralNet: a thin builder of {affine - [batchnorm] - relu} x (L-1) - affine on GraphModel.
+// The GPU FullyConnectedNeuralNet: a thin builder of {affine - [batchnorm | layernorm] - relu} x (L-1) - affine on GraphModel.
 import type { GpuContext } from '../gpu/device.ts';
 import type { Value } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
-import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions } from '../reference/fc-net.ts';
+import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
 import { affineOp } from '../ops/affine.ts';
 import { batchNormOp } from '../ops/batchnorm.ts';
+import { layerNormOp } from '../ops/layernorm.ts';
 import { reluOp } from '../ops/relu.ts';
 import type { TrainableModel } from '../solver/model.ts';
 import { makeClassifier, type ForwardContext } from './classifier.ts';
 
+export type { Normalization };
+
 export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
-  /** Batchnorm epsilon (1e-5) and running-average momentum (0.9). */
+  /** Batchnorm / layer norm epsilon (1e-5) and batchnorm's running-average momentum (0.9). */
   eps?: number;
   momentum?: number;
   /** The largest chunk of training rows on the GPU, in bytes (default: the device's storage-binding limit). */
   maxChunkBytes?: number;
 }
 
-/** The architecture of one net: layer sizes, batchnorm, L2, and the batchnorm settings. */
+/** The architecture of one net: layer sizes, the normalization, L2, and the normalization settings. */
 export interface NetSpec {
   dims: number[];
-  useBatchnorm: boolean;
+  /** The layer before each ReLU: batchnorm (running statistics as state), layernorm, or none. */
+  normalization: Normalization;
   reg: number;
   eps: number;
   momentum: number;
@@ -28,7 +32,7 @@ export interface NetSpec {
 }
 
 /**
- * The forward pass of the net, written with ops: hidden layers affine - [batchnorm] - relu, then affine.
+ * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu, then affine.
  *   const scores = fcForward(spec)(ctx, x);
  *   scores.shape; // [batch, numClasses]
  */
@@ -42,10 +46,11 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       if (spec.reg > 0) ctx.penalize(W, spec.reg);
       [h] = g.apply(affineOp, [h, W, ctx.param(`b${l}`)]);
       if (l === L) break;
-      if (spec.useBatchnorm) { // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
+      if (spec.normalization === 'batchnorm') { // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
         [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
           { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true }, [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)]);
       } else {
+        if (spec.normalization === 'layernorm') [h] = g.apply(layerNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], { eps: spec.eps });
         [h] = g.apply(reluOp, [h!]);
       }
     }
@@ -54,7 +59,7 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
 }
 
 /**
- * A fully-connected network with optional batchnorm, trained on the GPU; the Solver trains it like the reference.
+ * A fully-connected network with optional batchnorm or layer norm (`normalization`), trained on the GPU; the Solver trains it like the reference.
  *   const net = await FullyConnectedNeuralNet.create(gpu, [100, 100], { useBatchnorm: true });
  *   const { loss, grads } = await net.loss(X, y);
  */
@@ -62,6 +67,8 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
   readonly spec: NetSpec;
   readonly hiddenDims: number[];
   readonly numLayers: number;
+  readonly normalization: Normalization;
+  /** `normalization === 'batchnorm'` (the seed's flag). */
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
 
@@ -74,22 +81,23 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
       params: tensors.filter((t) => !t.name.startsWith('running')),
       state: tensors.filter((t) => t.name.startsWith('running')),
       forward: fcForward(spec),
-      metadata: { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(hiddenDims), useBatchnorm: String(ref.useBatchnorm) },
+      metadata: { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(hiddenDims), useBatchnorm: String(ref.useBatchnorm), normalization: String(ref.normalization) },
       upload: { maxChunkBytes },
     }));
     this.spec = spec;
     this.hiddenDims = [...hiddenDims];
     this.numLayers = ref.numLayers;
+    this.normalization = ref.normalization;
     this.useBatchnorm = ref.useBatchnorm;
     this.backwardVariant = ref.backwardVariant;
   }
 
-  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, useBatchnorm, reg, weightScale, seed, backwardVariant). */
+  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
     // The reference draws the initial weights: same seed, same network, on both sides.
     const ref = new ReferenceNet(hiddenDims, refOptions);
-    const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], useBatchnorm: ref.useBatchnorm, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
+    const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], normalization: ref.normalization, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
     return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }
 

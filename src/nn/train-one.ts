@@ -1,7 +1,7 @@
 // One training of one network with the Solver (GPU or float64 CPU reference), as the demo page and the benchmarks both run it.
 import type { GpuContext } from '../gpu/device.ts';
 import { encodeSafetensors } from '../graph/safetensors.ts';
-import { FullyConnectedNeuralNet as ReferenceNet } from '../reference/fc-net.ts';
+import { FullyConnectedNeuralNet as ReferenceNet, type Normalization } from '../reference/fc-net.ts';
 import { createReferenceTrainer } from '../solver/reference-trainer.ts';
 import type { SolverData, TrainableModel } from '../solver/model.ts';
 import { Solver, type SolverProgress, type SolverResult } from '../solver/solver.ts';
@@ -13,7 +13,9 @@ export type ModelKind = 'gpu' | 'cpu';
 /** The network options both kinds take; the batchnorm backward is always named. */
 export interface NetChoice {
   hiddenDims: number[];
-  useBatchnorm: boolean;
+  /** 'batchnorm', 'layernorm' or null (none) before each ReLU; `useBatchnorm` is the seed's alias (a contradiction is an error). */
+  normalization?: Normalization;
+  useBatchnorm?: boolean;
   weightScale: number;
   seed: number;
   backwardVariant: 'graph' | 'alternative';
@@ -40,7 +42,7 @@ const cpuAccuracyChunk = 100;
 
 function createCpuNet(o: NetChoice): TrainedNet {
   const net = new ReferenceNet(o.hiddenDims, {
-    useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, reg: o.reg ?? 0,
+    normalization: o.normalization, useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, reg: o.reg ?? 0,
     inputDim: o.inputDim ?? 3072, numClasses: o.numClasses ?? 10, backwardVariant: o.backwardVariant,
   });
   const inner = createReferenceTrainer(net);
@@ -75,11 +77,11 @@ function createCpuNet(o: NetChoice): TrainedNet {
  *   const m = await createTrainableNet('gpu', gpu, { hiddenDims: [100, 100], useBatchnorm: true, weightScale: 2e-2, seed: 0, backwardVariant: 'graph' });
  *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
  */
-export async function createTrainableNet(kind: ModelKind, gpu: GpuContext | null, o: NetChoice): Promise<TrainedNet> {
-  if (kind === 'cpu') return createCpuNet(o);
+export async function createTrainableNet(kind: ModelKind, gpu: GpuContext | null, o: NetChoice & { cpuNet?: (o: NetChoice) => TrainedNet }): Promise<TrainedNet> {
+  if (kind === 'cpu') return (o.cpuNet ?? createCpuNet)(o);
   if (!gpu) throw new Error('no WebGPU device: choose the CPU reference');
   const net = await FullyConnectedNeuralNet.create(gpu, o.hiddenDims, {
-    useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant,
+    normalization: o.normalization, useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant,
     reg: o.reg ?? 0, inputDim: o.inputDim ?? 3072, numClasses: o.numClasses ?? 10,
   });
   return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), releaseData: () => net.releaseData(), destroy: () => void net.destroy() };
@@ -89,6 +91,8 @@ export async function createTrainableNet(kind: ModelKind, gpu: GpuContext | null
 export interface TrainRecord {
   label: string;
   kind: ModelKind;
+  normalization: Normalization;
+  batchSize: number;
   weightScale: number;
   backwardVariant: 'graph' | 'alternative';
   status: SolverResult['status'];
@@ -129,9 +133,18 @@ export interface TrainOneArgs extends NetChoice {
   numEpochs: number;
   numTrainSamples?: number | null;
   numValSamples?: number | null;
+  /** The CPU kind's network instead of the in-thread reference (a page passes one that runs in a Web Worker). */
+  cpuNet?: (o: NetChoice) => TrainedNet;
   /** Called with the Solver before it starts (a page keeps it to pause or stop it). */
   onSolver?: (solver: Solver) => void;
   onProgress?: (p: SolverProgress, solver: Solver) => void;
+}
+
+/** The normalization a trained net has: the GPU net's own, else the choice (the alias resolved as the reference does). */
+function normalizationOf(net: TrainedNet, o: NetChoice): Normalization {
+  const own = (net.model as { normalization?: Normalization }).normalization;
+  if (own !== undefined) return own;
+  return o.normalization !== undefined ? o.normalization : o.useBatchnorm ? 'batchnorm' : null;
 }
 
 /**
@@ -151,7 +164,7 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
     const r = await solver.train();
     await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
     const record: TrainRecord = {
-      label: a.label, kind: a.kind, weightScale: a.weightScale, backwardVariant: a.backwardVariant,
+      label: a.label, kind: a.kind, normalization: normalizationOf(net, a), batchSize: a.batchSize, weightScale: a.weightScale, backwardVariant: a.backwardVariant,
       status: r.status, divergedAt: r.divergedAt, message: r.message, iterations: r.iterations,
       lossHistory: solver.lossHistory.slice(), trainAccHistory: solver.trainAccHistory.slice(), valAccHistory: solver.valAccHistory.slice(),
       bestValAcc: solver.valAccHistory.length ? Math.max(...solver.valAccHistory) : NaN,

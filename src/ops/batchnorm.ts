@@ -217,6 +217,48 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   return list;
 }
 
+/** Arguments of `createParamGradSums`: dout and xhat [n, d] in, the column sums dbeta and dgamma [d] out. */
+export interface ParamGradSumsArgs {
+  dout: TensorRef;
+  xhat: TensorRef;
+  dbeta: TensorRef;
+  dgamma: TensorRef;
+  n: number;
+  d: number;
+}
+
+/**
+ * Record dbeta = sum_i dout and dgamma = sum_i dout * xhat (column sums over the n rows), the parameter
+ * gradients of layer norm (batchnorm's backward records the same sums inline, with its fused ReLU mask).
+ *   const sums = await createParamGradSums(scope, { dout, xhat, dbeta, dgamma, n: 50, d: 100 });
+ *   await runDispatches(gpu, sums);
+ */
+export async function createParamGradSums(scope: GpuScope, a: ParamGradSumsArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const op = `column sums dout, dout*xhat n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat]] as const) assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [['dbeta', a.dbeta], ['dgamma', a.dgamma]] as const) assertBuffer(op, name, buf, d);
+  const t = columnTiling(n, d);
+  const kernel = (entryPoint: string, constants: Record<string, number>) =>
+    getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
+  const grad = { dout: a.dout, reluOut: a.dout };
+  if (t.chunks === 1) {
+    const k = await kernel('sumsColumns', { WG: wgColumns, RELU: 0 });
+    const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+    return [dispatch(scope, k, { ...grad, xhat: a.xhat, partA: a.dbeta, partB: a.dgamma, params }, columnGrid(d), op)];
+  }
+  const [sums, combine] = await Promise.all([kernel('sumDoutXhat', { ...tileConstants(t), RELU: 0 }), kernel('combine', { PAIR: 1 })]);
+  const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks }, `${op} params`);
+  const partA = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums A`);
+  const partB = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial sums B`);
+  return [
+    dispatch(scope, sums, { ...grad, xhat: a.xhat, partA, partB, params }, [t.colTiles, t.chunks, 1], `${op} (${t.chunks} chunks)`),
+    dispatch(scope, combine, { sumA: partA, sumB: partB, partA: a.dbeta, partB: a.dgamma, params }, gridFor(d, 64), `${op} combine`),
+  ];
+}
+
 /** The graph variant's intermediates (dxhat, dx1 [n, d]; divar, sum dx1 [d]) and where xmu comes from. */
 function graphBuffers(scope: GpuScope, a: BatchNormBackwardArgs, op: string) {
   const { n, d } = a;

@@ -1,6 +1,6 @@
 // Batch normalization (Ioffe & Szegedy, ICML 2015) in float64: forward in train and test mode, and
 // its backward both as the staged computational graph and in closed form.
-import { assertLength, assertShape, makeTensor } from './tensor.ts';
+import { assertLength, assertShape, columnSums, makeTensor } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 
 /**
@@ -56,13 +56,6 @@ const BN_PARAM_KEYS = new Set(['mode', 'eps', 'momentum', 'runningMean', 'runnin
 export function makeBnParam(mode: 'train' | 'test' = 'train', numFeatures?: number): BnParam {
   if (numFeatures === undefined) return { mode };
   return { mode, runningMean: new Float64Array(numFeatures), runningVar: new Float64Array(numFeatures) };
-}
-
-/** Per-column sums of a row-major [n, d] array. */
-function columnSums(data: Float64Array, n: number, d: number): Float64Array {
-  const s = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) s[j] += data[i * d + j];
-  return s;
 }
 
 /** Checks bnParam's keys and values, fills the running statistics, and returns eps and momentum. */

@@ -1,4 +1,4 @@
-// The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm] - relu} x (L-1) - affine - softmax.
+// The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm | layernorm] - relu} x (L-1) - affine - softmax.
 import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from './layers.ts';
 import type { AffineCache } from './layers.ts';
 import {
@@ -8,6 +8,8 @@ import {
   makeBnParam,
 } from './batchnorm.ts';
 import type { BatchNormCache, BnParam } from './batchnorm.ts';
+import { backwardLayerNormalization, forwardLayerNormalization } from './layernorm.ts';
+import type { LayerNormCache } from './layernorm.ts';
 import { makeRng } from './rng.ts';
 import { makeTensor, rowsCols } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
@@ -18,7 +20,12 @@ export interface FullyConnectedNeuralNetOptions {
   inputDim?: number;
   /** Default 10. */
   numClasses?: number;
-  /** Batchnorm before every ReLU (never on the output layer); default false. */
+  /**
+   * What sits before every ReLU (never on the output layer), as cs231n names it: 'batchnorm', 'layernorm' or
+   * null (none, the default). Both have params gamma1.. and beta1..; only batchnorm keeps running statistics.
+   */
+  normalization?: Normalization;
+  /** The seed's flag, an alias: `useBatchnorm: true` is `normalization: 'batchnorm'`. */
   useBatchnorm?: boolean;
   /** L2 strength: the loss adds `0.5 * reg * sum(W^2)` over every W; default 0. */
   reg?: number;
@@ -30,18 +37,40 @@ export interface FullyConnectedNeuralNetOptions {
   backwardVariant?: 'graph' | 'alternative';
 }
 
-const OPTION_KEYS = ['inputDim', 'numClasses', 'useBatchnorm', 'reg', 'weightScale', 'seed', 'backwardVariant'];
+/** The normalization layer before each ReLU, or null for none. */
+export type Normalization = 'batchnorm' | 'layernorm' | null;
+
+/**
+ * The normalization that `normalization` and its alias `useBatchnorm` ask for together; an error when they disagree.
+ *   resolveNormalization({ useBatchnorm: true });             // 'batchnorm'
+ *   resolveNormalization({ normalization: 'layernorm' });     // 'layernorm'
+ */
+export function resolveNormalization(options: { normalization?: Normalization; useBatchnorm?: boolean }, fn = 'FullyConnectedNeuralNet'): Normalization {
+  const { normalization, useBatchnorm } = options;
+  if (normalization !== undefined && normalization !== null && normalization !== 'batchnorm' && normalization !== 'layernorm') {
+    throw new Error(`${fn}: normalization must be "batchnorm", "layernorm" or null, got ${JSON.stringify(normalization)}`);
+  }
+  if (useBatchnorm !== undefined && typeof useBatchnorm !== 'boolean') throw new Error(`${fn}: useBatchnorm must be true or false, got ${JSON.stringify(useBatchnorm)}`);
+  const fromFlag: Normalization | undefined = useBatchnorm === undefined ? undefined : useBatchnorm ? 'batchnorm' : null;
+  if (normalization !== undefined && fromFlag !== undefined && (normalization === 'batchnorm') !== useBatchnorm) {
+    throw new Error(`${fn}: useBatchnorm ${useBatchnorm} contradicts normalization ${JSON.stringify(normalization)} (useBatchnorm is an alias; give one)`);
+  }
+  return normalization ?? fromFlag ?? null;
+}
+
+const OPTION_KEYS = ['inputDim', 'numClasses', 'normalization', 'useBatchnorm', 'reg', 'weightScale', 'seed', 'backwardVariant'];
 
 /** What one hidden layer's forward keeps for the backward pass. */
 interface HiddenCache {
   affine: AffineCache;
   bn: BatchNormCache | null;
+  ln: LayerNormCache | null;
   relu: Tensor;
 }
 
 /**
  * A fully-connected classifier with L = hiddenDims.length + 1 affine layers, softmax loss and
- * optional batchnorm, trained in float64 on the CPU; the reference the GPU network is checked against.
+ * optional batchnorm or layer norm, trained in float64 on the CPU; the reference the GPU network is checked against.
  * @example
  *   const net = new FullyConnectedNeuralNet([100, 100], { useBatchnorm: true, seed: 1 });
  *   const { loss, grads } = net.loss(X, y); // grads.W1, grads.gamma1, ...
@@ -51,10 +80,12 @@ export class FullyConnectedNeuralNet {
   readonly numLayers: number;
   readonly inputDim: number;
   readonly numClasses: number;
+  readonly normalization: Normalization;
+  /** `normalization === 'batchnorm'` (the seed's flag). */
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
   reg: number;
-  /** `W1..WL` ([in, out]), `b1..bL`, and with batchnorm `gamma1..gamma(L-1)`, `beta1..beta(L-1)` (all 1-D [H]). */
+  /** `W1..WL` ([in, out]), `b1..bL`, and with a normalization `gamma1..gamma(L-1)`, `beta1..beta(L-1)` (all 1-D [H]). */
   params: Record<string, Tensor> = {};
   /** One per hidden layer when `useBatchnorm` (empty otherwise); running statistics start as zeros. */
   bnParams: BnParam[] = [];
@@ -65,7 +96,8 @@ export class FullyConnectedNeuralNet {
         throw new Error(`FullyConnectedNeuralNet: unknown option "${key}" (expected one of ${OPTION_KEYS.join(', ')})`);
       }
     }
-    const { inputDim = 3072, numClasses = 10, useBatchnorm = false, reg = 0, weightScale = 1e-2, seed = 0 } = options;
+    const { inputDim = 3072, numClasses = 10, reg = 0, weightScale = 1e-2, seed = 0 } = options;
+    const normalization = resolveNormalization(options);
     const { backwardVariant = 'graph' } = options;
     const dims = [inputDim, ...hiddenDims, numClasses];
     if (!dims.every((d) => Number.isInteger(d) && d > 0)) {
@@ -81,7 +113,8 @@ export class FullyConnectedNeuralNet {
     this.numLayers = hiddenDims.length + 1;
     this.inputDim = inputDim;
     this.numClasses = numClasses;
-    this.useBatchnorm = useBatchnorm;
+    this.normalization = normalization;
+    this.useBatchnorm = normalization === 'batchnorm';
     this.backwardVariant = backwardVariant;
     this.reg = reg;
 
@@ -90,11 +123,11 @@ export class FullyConnectedNeuralNet {
       this.params[`W${l}`] = rng.randnTensor([dims[l - 1], dims[l]], weightScale);
     }
     for (let l = 1; l <= this.numLayers; l++) this.params[`b${l}`] = makeTensor([dims[l]]);
-    if (useBatchnorm) {
+    if (normalization !== null) {
       for (let l = 1; l < this.numLayers; l++) {
         this.params[`gamma${l}`] = makeTensor([dims[l]], new Float64Array(dims[l]).fill(1));
         this.params[`beta${l}`] = makeTensor([dims[l]]);
-        this.bnParams.push(makeBnParam('train', dims[l]));
+        if (normalization === 'batchnorm') this.bnParams.push(makeBnParam('train', dims[l]));
       }
     }
   }
@@ -156,6 +189,11 @@ export class FullyConnectedNeuralNet {
         grads[`gamma${l}`] = makeTensor([dgamma.length], dgamma);
         grads[`beta${l}`] = makeTensor([dbeta.length], dbeta);
         da = dx;
+      } else if (cache.ln !== null) {
+        const { dx, dgamma, dbeta } = backwardLayerNormalization(da, cache.ln);
+        grads[`gamma${l}`] = makeTensor([dgamma.length], dgamma);
+        grads[`beta${l}`] = makeTensor([dbeta.length], dbeta);
+        da = dx;
       }
       ({ dx: dh, dw, db } = affineBackward(da, cache.affine));
       grads[`W${l}`] = this.addRegGrad(dw, `W${l}`);
@@ -176,7 +214,13 @@ export class FullyConnectedNeuralNet {
       const affine = affineForward(h, this.params[`W${l}`], this.params[`b${l}`]);
       let a = affine.out;
       let bn: BatchNormCache | null = null;
-      if (this.useBatchnorm) {
+      let ln: LayerNormCache | null = null;
+      if (this.normalization === 'layernorm') {
+        // Layer norm is the same in train and test mode: each row is normalized by its own statistics.
+        const r = forwardLayerNormalization(a, this.params[`gamma${l}`].data, this.params[`beta${l}`].data, {});
+        a = r.out;
+        ln = r.cache;
+      } else if (this.useBatchnorm) {
         const stored = this.bnParams[l - 1];
         // Train mode writes the running statistics back into bnParams; test mode must not touch them.
         const bnParam = mode === 'train' ? Object.assign(stored, { mode }) : { ...stored, mode };
@@ -185,7 +229,7 @@ export class FullyConnectedNeuralNet {
         bn = r.cache;
       }
       const relu = reluForward(a);
-      caches.push({ affine: affine.cache, bn, relu: relu.cache });
+      caches.push({ affine: affine.cache, bn, ln, relu: relu.cache });
       h = relu.out;
     }
     const L = this.numLayers;

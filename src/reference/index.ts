@@ -3,6 +3,7 @@ export * from './tensor.ts';
 export * from './rng.ts';
 export * from './layers.ts';
 export * from './batchnorm.ts';
+export * from './layernorm.ts';
 export * from './fc-net.ts';
 export * from './optim.ts';
 export * from './gradient-check.ts';

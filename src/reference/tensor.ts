@@ -75,6 +75,18 @@ export function assertLength(fn: string, arg: string, v: ArrayLike<number>, n: n
 }
 
 /**
+ * Per-column sums of a row-major [n, d] array (batchnorm's statistics, both normalizations' dgamma and dbeta).
+ * @example
+ *   columnSums(Float64Array.of(1, 2, 3, 4), 2, 2); // Float64Array [4, 6]
+ *   columnSums(dout.data, n, d);                  // dbeta
+ */
+export function columnSums(data: Float64Array, n: number, d: number): Float64Array {
+  const s = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) s[j] += data[i * d + j];
+  return s;
+}
+
+/**
  * Splits a shape `[N, d1, ..., dk]` into `[N, d1*...*dk]` (the affine layer's view of its input).
  * @example
  *   rowsCols('affineForward', 'x', [10, 3, 32, 32]); // [10, 3072]

@@ -57,3 +57,22 @@ describe('the Node lookup with a cached archive', () => {
     vi.unstubAllEnvs();
   });
 });
+
+describe('the streaming tar reader', () => {
+  it('gives the same files whatever the chunking (headers and padding split across pushes), and names a cut inside a header', async () => {
+    const { cifar10FilesFromTar, gunzip } = await import('../../src/data/archive.ts');
+    for (const format of ['gnu', 'pax'] as const) {
+      const tar = await gunzip(readFileSync(makeSampleArchive(format)));
+      for (const size of [511, 513, 4093]) {
+        const r = cifar10FilesFromTar(`${format}.tar`);
+        for (let at = 0; at < tar.length; at += size) r.push(tar.subarray(at, at + size));
+        r.end();
+        const files = r.result();
+        for (const n of names) expect(Buffer.from(files.get(n)!).equals(readFileSync(join(sampleDir, n))), `${format} ${size} ${n}`).toBe(true);
+      }
+      const cut = cifar10FilesFromTar('cut.tar');
+      cut.push(tar.subarray(0, 700)); // one header and part of the next entry's data, or of a header
+      expect(() => cut.end()).toThrow(/^cut\.tar: truncated/);
+    }
+  });
+});

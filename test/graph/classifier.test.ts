@@ -12,7 +12,7 @@ const split: DataSplit = { name: 'XTrain', rows: 1000, buffers: {}, source: { fo
 function fcSpec(useBatchnorm: boolean, reg = 0) {
   const ref = new FullyConnectedNeuralNet([100, 100, 100, 100, 100], { useBatchnorm, reg });
   const tensors = Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data }));
-  const spec = { dims: [3072, 100, 100, 100, 100, 100, 10], useBatchnorm, reg, eps: 1e-5, momentum: 0.9, backwardVariant: 'alternative' as const };
+  const spec = { dims: [3072, 100, 100, 100, 100, 100, 10], normalization: useBatchnorm ? 'batchnorm' as const : null, reg, eps: 1e-5, momentum: 0.9, backwardVariant: 'alternative' as const };
   return {
     name: 'FC', inputDim: 3072, numClasses: 10, metadata: {}, forward: fcForward(spec),
     params: tensors.filter((t) => !t.name.startsWith('running')), state: tensors.filter((t) => t.name.startsWith('running')),

@@ -97,6 +97,21 @@ describe('FullyConnectedNeuralNet construction', () => {
     expect(net.bnParams).toEqual([]);
   });
 
+  it('normalization: layernorm has gamma/beta per hidden layer and no running statistics; useBatchnorm is an alias', () => {
+    const ln = new FullyConnectedNeuralNet([4, 3], { inputDim: 5, numClasses: 2, normalization: 'layernorm' });
+    expect(ln.normalization).toBe('layernorm');
+    expect(ln.useBatchnorm).toBe(false);
+    expect(Object.keys(ln.params).sort()).toEqual(['W1', 'W2', 'W3', 'b1', 'b2', 'b3', 'beta1', 'beta2', 'gamma1', 'gamma2']);
+    expect(ln.params.gamma1.data).toEqual(Float64Array.of(1, 1, 1, 1));
+    expect(ln.bnParams).toEqual([]);
+    expect(new FullyConnectedNeuralNet([4], { inputDim: 5, useBatchnorm: true }).normalization).toBe('batchnorm');
+    expect(new FullyConnectedNeuralNet([4], { inputDim: 5, normalization: 'batchnorm' }).useBatchnorm).toBe(true);
+    expect(new FullyConnectedNeuralNet([4], { inputDim: 5, useBatchnorm: false, normalization: null }).normalization).toBe(null);
+    expect(new FullyConnectedNeuralNet([4], { inputDim: 5 }).normalization).toBe(null);
+    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'groupnorm' } as never)).toThrow(/normalization must be "batchnorm", "layernorm" or null/);
+    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'layernorm', useBatchnorm: true })).toThrow(/useBatchnorm true contradicts normalization "layernorm"/);
+  });
+
   it('rejects unknown options and bad values', () => {
     expect(() => new FullyConnectedNeuralNet([5], { use_batchnorm: true } as never)).toThrow(/unknown option "use_batchnorm"/);
     expect(() => new FullyConnectedNeuralNet([5, 0])).toThrow(/positive integers/);
@@ -150,6 +165,37 @@ describe('gradient checks (seed cell 7)', () => {
       expectGradientsClose(model, data.X, data.y);
     });
   }
+
+  for (const reg of [0, 3.14]) {
+    it(`layer norm net [${H1}, ${H2}], N = 2, reg = ${reg}: every gradient matches`, () => {
+      const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, reg, weightScale: 5e-2, normalization: 'layernorm' });
+      expectGradientsClose(model, X, y);
+      for (const name of ['W1', 'W2', 'W3', 'b3', 'gamma1', 'gamma2', 'beta1', 'beta2']) {
+        expect(seedRelError(model, X, y, name), name).toBeLessThan(1e-5);
+      }
+    });
+  }
+
+  it('layer norm: the bias before it gets gradients that sum to 0 over the features (a shift of every feature is undone)', () => {
+    const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, weightScale: 5e-2, normalization: 'layernorm', seed: 8 });
+    const { grads } = model.loss(X, y);
+    for (const name of ['b1', 'b2']) {
+      const g = grads[name].data;
+      const scale = Math.max(...g.map(Math.abs));
+      expect(scale, name).toBeGreaterThan(1e-6); // unlike batchnorm, a per-feature bias does matter
+      expect(Math.abs(g.reduce((a, b) => a + b, 0)) / scale, name).toBeLessThan(1e-12);
+    }
+  });
+
+  it('layer norm gives a row the same scores whatever else is in the batch (no batch statistics, no test mode)', () => {
+    const data = makeData(16, 6, D, C);
+    const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, weightScale: 5e-2, normalization: 'layernorm', seed: 9 });
+    const all = model.scores(data.X);
+    model.loss(data.X, data.y); // a train-mode pass changes nothing that scores read
+    const one = model.scores(makeTensor([1, D], data.X.data.subarray(2 * D, 3 * D)));
+    expect(relError(one.data, all.data.subarray(2 * C, 3 * C))).toBeLessThan(1e-14);
+    expect(model.scores(data.X)).toEqual(all);
+  });
 
   for (const backwardVariant of ['graph', 'alternative'] as const) {
     it(`3-hidden-layer batchnorm net, ${backwardVariant} backward: every gradient matches`, () => {

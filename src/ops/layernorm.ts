@@ -1,0 +1,181 @@
+// Layer normalization on the GPU, device-resident: forward and closed-form backward (row reductions, with or without subgroups), and its graph op.
+import layerNormWgsl from '../../shaders/layernorm.wgsl?raw';
+import rowSumWgsl from '../../shaders/row-sum.wgsl?raw';
+import rowSumSubgroupsWgsl from '../../shaders/row-sum-subgroups.wgsl?raw';
+import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { assertBuffer, assertCount } from './op-checks.ts';
+import { createParamGradSums } from './batchnorm.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
+
+/** Where forward leaves what backward needs: mean and invStd per row [n], xhat [n, d]. */
+export interface LayerNormSaved {
+  mean: TensorRef;
+  invStd: TensorRef;
+  xhat: TensorRef;
+}
+
+/** How the row sums are taken: `subgroupAdd` (the adapter's `subgroups` feature) or a tree in workgroup memory. */
+export type RowReduction = 'subgroups' | 'workgroup';
+
+export interface LayerNormForwardArgs {
+  x: TensorRef;
+  gamma: TensorRef;
+  beta: TensorRef;
+  out: TensorRef;
+  n: number;
+  d: number;
+  /** Added to the variance; default 1e-5. */
+  eps?: number;
+  saved?: LayerNormSaved;
+  /** Default: 'subgroups' where the device has them, else 'workgroup'. */
+  reduction?: RowReduction;
+}
+
+export interface LayerNormBackwardArgs {
+  dout: TensorRef;
+  xhat: TensorRef;
+  invStd: TensorRef;
+  gamma: TensorRef;
+  dx: TensorRef;
+  dgamma: TensorRef;
+  dbeta: TensorRef;
+  n: number;
+  d: number;
+  reduction?: RowReduction;
+}
+
+/** Invocations per row on the workgroup path. */
+const wgRow = 64;
+
+/**
+ * The row reduction to use: the one asked for (an error when 'subgroups' is asked of a device without them),
+ * else subgroups where the device has the feature and reports its smallest subgroup size.
+ *   rowReduction(gpu);              // 'subgroups' on SwiftShader in Chromium
+ *   rowReduction(gpu, 'workgroup'); // always possible
+ */
+export function rowReduction(ctx: GpuContext, asked?: RowReduction): RowReduction {
+  const can = ctx.hasSubgroups && ctx.subgroupMinSize > 0;
+  if (asked === 'subgroups' && !can) {
+    throw new Error(`layernorm: reduction 'subgroups' needs the device feature "subgroups" and the adapter's subgroupMinSize (hasSubgroups ${ctx.hasSubgroups}, subgroupMinSize ${ctx.subgroupMinSize})`);
+  }
+  if (asked !== undefined && asked !== 'subgroups' && asked !== 'workgroup') {
+    throw new Error(`layernorm: reduction must be "subgroups" or "workgroup", got ${JSON.stringify(asked)}`);
+  }
+  return asked ?? (can ? 'subgroups' : 'workgroup');
+}
+
+function layerNormKernel(scope: GpuScope, reduction: RowReduction, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
+  const sub = reduction === 'subgroups';
+  // The subgroup prelude's `enable subgroups;` must open the module, so the prelude goes first.
+  return getKernel(scope.ctx, {
+    name: sub ? 'layernorm-subgroups' : 'layernorm',
+    source: `${sub ? rowSumSubgroupsWgsl : rowSumWgsl}\n${layerNormWgsl}`,
+    entryPoint,
+    constants: { WG: sub ? scope.ctx.subgroupMinSize : wgRow, ...constants },
+  });
+}
+
+/**
+ * Record layer norm forward for x [n, d]: per row, mean and biased variance over its d features (two passes),
+ * out = gamma * xhat + beta; `saved` (mean and invStd [n], xhat [n, d]) written when given. One dispatch.
+ *   const fwd = await createLayerNormForward(scope, { x, gamma, beta, out, n: 50, d: 100, saved });
+ *   await runDispatches(gpu, fwd);
+ */
+export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwardArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const reduction = rowReduction(scope.ctx, a.reduction);
+  const op = `layernorm.forward(${reduction}) n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta]] as const) assertBuffer(op, name, buf, d);
+  if (a.saved) {
+    assertBuffer(op, 'saved.mean', a.saved.mean, n);
+    assertBuffer(op, 'saved.invStd', a.saved.invStd, n);
+    assertBuffer(op, 'saved.xhat', a.saved.xhat, n * d);
+  }
+  const eps = a.eps ?? 1e-5;
+  if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be finite and >= 0, got ${eps}`);
+  const kernel = await layerNormKernel(scope, reduction, 'forward', { SAVE: a.saved ? 1 : 0 });
+  const params = scope.createUniformBuffer(kernel, 'params', { n, d, eps }, `${op} params`);
+  const unused = (label: string) => scope.createTensorBuffer(4, `${op} ${label} (unused)`);
+  return [dispatch(scope, kernel, {
+    x: a.x, gamma: a.gamma, beta: a.beta, out: a.out,
+    mean: a.saved?.mean ?? scope.createTensorBuffer(n * 4, `${op} mean`),
+    invStd: a.saved?.invStd ?? scope.createTensorBuffer(n * 4, `${op} invStd`),
+    xhat: a.saved?.xhat ?? unused('xhat'), params,
+  }, gridFor(n, 1), op)];
+}
+
+/**
+ * Record layer norm backward for dout [n, d] from forward's xhat and invStd: dx in closed form per row (both row
+ * sums in one reduction, then dx), and dgamma = sum_i dout * xhat, dbeta = sum_i dout as column sums.
+ *   const bwd = await createLayerNormBackward(scope, { dout, xhat, invStd, gamma, dx, dgamma, dbeta, n: 50, d: 100 });
+ *   await runDispatches(gpu, bwd);
+ */
+export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackwardArgs): Promise<Dispatch[]> {
+  const { n, d } = a;
+  const reduction = rowReduction(scope.ctx, a.reduction);
+  const op = `layernorm.backward(${reduction}) n=${n} d=${d}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, n * d);
+  assertBuffer(op, 'invStd', a.invStd, n);
+  for (const [name, buf] of [['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, d);
+  const kernel = await layerNormKernel(scope, reduction, 'backward');
+  const params = scope.createUniformBuffer(kernel, 'params', { n, d, eps: 0 }, `${op} params`);
+  return [
+    dispatch(scope, kernel, { dout: a.dout, gamma: a.gamma, savedXhat: a.xhat, savedInvStd: a.invStd, dx: a.dx, params }, gridFor(n, 1), `${op} dx`),
+    ...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d }),
+  ];
+}
+
+// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+
+export interface LayerNormAttrs { eps: number; reduction?: RowReduction }
+
+/**
+ * Layer norm over inputs [x, gamma, beta]; outputs out, and the saved mean, 1/σ (per row) and x̂ that backward
+ * reads. No running statistics: a test-mode graph computes exactly what a train-mode one does.
+ */
+export const layerNormOp: OpDef<LayerNormAttrs> = {
+  name: 'layernorm',
+  outputs([x, gamma, beta]) {
+    expectShape('layernorm', 'x', x!.shape, [-1, gamma!.shape[0]!]);
+    expectShape('layernorm', 'beta', beta!.shape, gamma!.shape);
+    const n = x!.shape[0]!;
+    return [
+      { name: `ln(${x!.name})`, shape: [...x!.shape] }, { name: `lnMean(${x!.name})`, shape: [n] },
+      { name: `lnInvStd(${x!.name})`, shape: [n] }, { name: `lnXhat(${x!.name})`, shape: [...x!.shape] },
+    ];
+  },
+  encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat] }, node) {
+    const [n, d] = node.inputs[0]!.shape as [number, number];
+    return createLayerNormForward(scope, {
+      x: x!, gamma: gamma!, beta: beta!, out: out!, n, d, eps: node.attrs.eps, reduction: node.attrs.reduction,
+      saved: { mean: mean!, invStd: invStd!, xhat: xhat! },
+    });
+  },
+  backward(g, node, [dout]) {
+    const [, gamma] = node.inputs;
+    const [, , invStd, xhat] = node.outputs;
+    const [dx, dgamma, dbeta] = g.apply(layerNormGradOp, [dout!, xhat!, invStd!, gamma!], { reduction: node.attrs.reduction }, [], 'grad');
+    return [dx!, dgamma!, dbeta!];
+  },
+};
+
+export const layerNormGradOp: OpDef<{ reduction?: RowReduction }> = {
+  name: 'layernorm_grad',
+  outputs([dout, , , gamma]) {
+    return [{ name: 'd(ln in)', shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
+  },
+  encode(scope, { inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }, node) {
+    const [n, d] = node.inputs[0]!.shape as [number, number];
+    return createLayerNormBackward(scope, {
+      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d, reduction: node.attrs.reduction,
+    });
+  },
+};
