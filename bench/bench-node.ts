@@ -1,10 +1,9 @@
 // The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn); TF.js figures are null here.
 //   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
-import { requestGpu } from '../src/gpu/device.ts';
+import { requestGpu, getCIFAR10Uint8 } from '../src/node.ts';
 import { formatReport, parseBenchArgs, runBench } from './report.ts';
-import { getCIFAR10Uint8 } from '../src/data/get-cifar10-data.ts';
-import type { SolverData } from '../src/solver/model.ts';
+import type { SolverData } from '../src/node.ts';
 
 /** The seed's small_data: 1000 training images (of the first 3000) and 1000 validation images, uint8 + mean image. */
 async function loadData(): Promise<SolverData> {

@@ -1,5 +1,5 @@
 // The browser side of `npm run bench`: runs the selected sections on WebGPU (TF.js as the matmul peer) and publishes the report.
-import { requestGpu } from '../src/gpu/device.ts';
+import { requestGpu } from '../src/index.ts';
 import { runBench, formatReport, type BenchReport } from './report.ts';
 import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';

@@ -1,5 +1,5 @@
 // The benchmark report: runs the selected sections into one JSON object, and prints it as readable tables.
-import type { GpuContext } from '../src/gpu/device.ts';
+import type { GpuContext } from '../src/index.ts';
 import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
 

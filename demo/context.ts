@@ -1,5 +1,5 @@
 // What every panel gets from the page: the GPU (or why there is none), the dataset, the URL state, and the model choice.
-import type { GpuContext } from '../src/gpu/index.ts';
+import type { GpuContext } from '../src/index.ts';
 import type { Dataset } from './dataset.ts';
 import type { ModelKind } from './models.ts';
 import type { RunControl } from './run-control.ts';

@@ -11,7 +11,7 @@ type NetOptions = ConstructorParameters<typeof reference.FullyConnectedNeuralNet
 
 let trainer: Trainer | null = null;
 /** The network, kept for export once releaseData has dropped the trainer (and the data it holds). */
-let net: Trainer['net'] | null = null;
+let net: InstanceType<typeof reference.FullyConnectedNeuralNet> | null = null;
 let createFailure: Error | null = null;
 
 function need(): Trainer {
@@ -24,8 +24,9 @@ function need(): Trainer {
 const methods = {
   create(hiddenDims: number[], options: NetOptions): void {
     try {
-      trainer = createReferenceTrainer(new reference.FullyConnectedNeuralNet(hiddenDims, options));
-      net = trainer.net;
+      const made = new reference.FullyConnectedNeuralNet(hiddenDims, options);
+      trainer = createReferenceTrainer(made);
+      net = made;
     } catch (e) {
       createFailure = e as Error;
       throw e;

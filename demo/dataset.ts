@@ -1,6 +1,6 @@
 // The dataset panel: CIFAR-10 from the dev server or dropped files (cached in IndexedDB), split as the seed does.
-import { loadCIFAR10InBrowser, makeCIFAR10Uint8, type CIFAR10Uint8 } from '../src/data/index.ts';
-import type { SolverData } from '../src/solver/index.ts';
+import { loadCIFAR10InBrowser, makeCIFAR10Uint8, type CIFAR10Uint8 } from '../src/index.ts';
+import type { SolverData } from '../src/index.ts';
 import { byTestId, formatBytes } from './dom.ts';
 
 /** 312 -> "0.3 s". */

@@ -1,6 +1,6 @@
 // Downloads: results as JSON and CSV, parameters as safetensors (the format of huggingface/safetensors).
 
-export { encodeSafetensors } from '../src/nn/safetensors.ts';
+export { encodeSafetensors } from '../src/index.ts';
 
 /** Save a blob under `filename` through a temporary link (what the download buttons do). */
 export function download(data: Blob | Uint8Array | string, filename: string, type = 'application/octet-stream'): void {

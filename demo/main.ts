@@ -1,11 +1,11 @@
 // The demo page: WebGPU device and adapter info, CIFAR-10, the panels, URL state, sharing, and autorun.
-import { requestGpu, webgpuMissingMessage, type GpuContext } from '../src/gpu/index.ts';
+import { requestGpu, webgpuMissingMessage, type GpuContext } from '../src/index.ts';
 import { charts } from './charts.ts';
 import type { DemoContext, Panel } from './context.ts';
 import { createDatasetPanel } from './dataset.ts';
 import { byTestId } from './dom.ts';
 import { download, toJson } from './export.ts';
-import { gpuNetAvailable, type ModelKind } from './models.ts';
+import type { ModelKind } from './models.ts';
 import { createBatchSizePanel } from './panels/batchsize.ts';
 import { createExperiment1Panel } from './panels/experiment1.ts';
 import { createForwardCheckPanel } from './panels/forward-check.ts';
@@ -112,10 +112,10 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
 function setupModelChoice(gpu: GpuContext | null): () => ModelKind {
   const note = byTestId(document, 'model-note');
   const radios = Array.from(document.querySelectorAll<HTMLInputElement>('input[name=model]'));
-  const canGpu = gpu !== null && gpuNetAvailable();
+  const canGpu = gpu !== null;
   if (!canGpu) {
     radios.find((r) => r.value === 'gpu')!.disabled = true;
-    note.textContent = gpu ? '(the WebGPU network is not in this build yet)' : '(no WebGPU: CPU only)';
+    note.textContent = '(no WebGPU: CPU only)';
     if (state.model === 'gpu') state.model = 'cpu';
   }
   for (const r of radios) {

@@ -33,6 +33,8 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> dx1: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(13) var<uniform> params: Params;
+// With RELU, the output of the fused batchnorm + ReLU forward: dout is then the gradient of the ReLU's output.
+@group(0) @binding(14) var<storage, read> reluOut: array<f32>;
 
 override COLS: u32 = 32;
 override ROWS: u32 = 8;
@@ -40,6 +42,9 @@ override ROWS: u32 = 8;
 override WG: u32 = 256;
 // xmu from x - mean (the seed's cache) rather than xhat / invStd.
 override USE_X: bool = true;
+// ReLU fused in front (batchnorm then ReLU in one forward op): the incoming gradient is masked by reluOut > 0,
+// which is relu_backward done on the fly instead of as its own pass.
+override RELU: bool = false;
 // `combine` adds two partial rows (sumA and sumB's sources) rather than one.
 override PAIR: bool = true;
 
@@ -71,6 +76,18 @@ fn chunkRange(wid: vec3u) -> vec2u {
   return vec2u(r0, min(r0 + params.chunkRows, params.n));
 }
 
+// The gradient reaching batchnorm's output at element i (4 elements): dout, masked by the fused ReLU when RELU.
+fn dout1(i: u32) -> f32 {
+  if (RELU) { return select(0.0, dout[i], reluOut[i] > 0.0); }
+  return dout[i];
+}
+
+fn dout4(i: vec4u) -> vec4f {
+  let g = load4(&dout, i);
+  if (RELU) { return select(vec4f(0.0), g, load4(&reluOut, i) > vec4f(0.0)); }
+  return g;
+}
+
 // Graph node dbeta/dgamma, and the alternative's single reduction: partA = sum dout, partB = sum dout * xhat.
 @compute @workgroup_size(COLS, ROWS)
 fn sumDoutXhat(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -80,7 +97,7 @@ fn sumDoutXhat(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
   var acc = vec2f(0.0);
   if (col < d) {
     for (var r = rr.x + lid.y; r < rr.y; r += ROWS) {
-      let g = dout[r * d + col];
+      let g = dout1(r * d + col);
       acc += vec2f(g, g * xhat[r * d + col]);
     }
   }
@@ -96,7 +113,7 @@ fn sumDoutXhat(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) 
 fn dxhatNode(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let total = params.n * params.d;
   for (var i = gid.x; i < total; i += nwg.x * WG) {
-    dxhat[i] = dout[i] * gamma[i % params.d];
+    dxhat[i] = dout1(i) * gamma[i % params.d];
   }
 }
 
@@ -158,7 +175,7 @@ fn dxAlternative(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   let nf = f32(params.n);
   for (var i = gid.x; i < total; i += nwg.x * WG) {
     let j = i % params.d;
-    dx[i] = gamma[j] * invStd[j] / nf * (nf * dout[i] - sumA[j] - xhat[i] * sumB[j]);
+    dx[i] = gamma[j] * invStd[j] / nf * (nf * dout1(i) - sumA[j] - xhat[i] * sumB[j]);
   }
 }
 
@@ -178,29 +195,7 @@ fn combine(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   }
 }
 
-// The 4 adjacent columns from 4 * quad, clamped to d - 1: the last invocation's surplus lanes redo column
-// d - 1 bit for bit (same inputs, same operations), so their duplicate stores write the same value.
-fn quadColumns(quad: u32, d: u32) -> vec4u {
-  return min(vec4u(4u * quad) + vec4u(0u, 1u, 2u, 3u), vec4u(d - 1u));
-}
-
-// The elements at 4 indices (on SwiftShader a vec4f load is 4 per-lane gathers as well: same cost).
-fn load4(a: ptr<storage, array<f32>, read>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
-}
-
-// load4 from a read_write binding.
-fn load4rw(a: ptr<storage, array<f32>, read_write>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
-}
-
-// Store v.x .. v.w at the 4 indices, in that order.
-fn store4(a: ptr<storage, array<f32>, read_write>, i: vec4u, v: vec4f) {
-  (*a)[i.x] = v.x;
-  (*a)[i.y] = v.y;
-  (*a)[i.z] = v.z;
-  (*a)[i.w] = v.w;
-}
+// quadColumns, load4, load4rw and store4 come from shaders/lib/columns.wgsl, prepended at load time.
 
 // xmu at elements i, from the columns' `centre` (xmuCentre): x - mean (USE_X), else xhat / invStd.
 fn xmu4(i: vec4u, centre: vec4f) -> vec4f {
@@ -231,8 +226,8 @@ fn alternativeColumns(@builtin(global_invocation_id) gid: vec3u) {
   for (var r = 0u; r < n; r++) {
     let i = r * d + c;
     let h = r * d + e;
-    let g = load4(&dout, i);
-    let g2 = load4(&dout, h);
+    let g = dout4(i);
+    let g2 = dout4(h);
     sa += g;
     sb += g * load4(&xhat, i);
     ta += g2;
@@ -248,8 +243,8 @@ fn alternativeColumns(@builtin(global_invocation_id) gid: vec3u) {
   for (var r = 0u; r < n; r++) {
     let i = r * d + c;
     let h = r * d + e;
-    store4(&dx, i, k * (nf * load4(&dout, i) - sa - load4(&xhat, i) * sb));
-    store4(&dx, h, k2 * (nf * load4(&dout, h) - ta - load4(&xhat, h) * tb));
+    store4(&dx, i, k * (nf * dout4(i) - sa - load4(&xhat, i) * sb));
+    store4(&dx, h, k2 * (nf * dout4(h) - ta - load4(&xhat, h) * tb));
   }
 }
 
@@ -263,7 +258,7 @@ fn sumsColumns(@builtin(global_invocation_id) gid: vec3u) {
   var sb = vec4f(0.0);
   for (var r = 0u; r < params.n; r++) {
     let i = r * d + c;
-    let g = load4(&dout, i);
+    let g = dout4(i);
     sa += g;
     sb += g * load4(&xhat, i);
   }
@@ -280,7 +275,7 @@ fn dxhatColumns(@builtin(global_invocation_id) gid: vec3u) {
   let g = load4(&gamma, c);
   for (var r = 0u; r < params.n; r++) {
     let i = r * d + c;
-    store4(&dxhat, i, load4(&dout, i) * g);
+    store4(&dxhat, i, dout4(i) * g);
   }
 }
 

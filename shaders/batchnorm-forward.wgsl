@@ -43,6 +43,8 @@ override ROWS: u32 = 8;
 // Elementwise workgroup size (`trainColumns`: invocations of 4 columns each), and whether `normalize` also stores xhat for the backward pass.
 override WG: u32 = 256;
 override SAVE: bool = false;
+// ReLU fused behind: out = max(0, gamma * xhat + beta) (the fused op's backward masks its gradient with out > 0).
+override RELU: bool = false;
 
 var<workgroup> red: array<f32, 256>;
 
@@ -125,7 +127,7 @@ fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
     let j = i % params.d;
     let h = (x[i] - mean[j]) * invStd[j];
     if (SAVE) { xhat[i] = h; }
-    out[i] = gamma[j] * h + beta[j];
+    out[i] = act(gamma[j] * h + beta[j]);
   }
 }
 
@@ -136,33 +138,22 @@ fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   for (var i = gid.x; i < total; i += nwg.x * WG) {
     let j = i % params.d;
     let h = (x[i] - runningMean[j]) / sqrt(runningVar[j] + params.eps);
-    out[i] = gamma[j] * h + beta[j];
+    out[i] = act(gamma[j] * h + beta[j]);
   }
 }
 
-// The 4 adjacent columns from 4 * quad, clamped to d - 1: the last invocation's surplus lanes redo column
-// d - 1 bit for bit (same inputs, same operations), so their duplicate stores write the same value.
-fn quadColumns(quad: u32, d: u32) -> vec4u {
-  return min(vec4u(4u * quad) + vec4u(0u, 1u, 2u, 3u), vec4u(d - 1u));
+// The output activation: identity, or ReLU when fused (RELU).
+fn act(v: f32) -> f32 {
+  if (RELU) { return max(v, 0.0); }
+  return v;
 }
 
-// The elements at 4 indices (on SwiftShader a vec4f load is 4 per-lane gathers as well: same cost).
-fn load4(a: ptr<storage, array<f32>, read>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
+fn act4(v: vec4f) -> vec4f {
+  if (RELU) { return max(v, vec4f(0.0)); }
+  return v;
 }
 
-// load4 from a read_write binding.
-fn load4rw(a: ptr<storage, array<f32>, read_write>, i: vec4u) -> vec4f {
-  return vec4f((*a)[i.x], (*a)[i.y], (*a)[i.z], (*a)[i.w]);
-}
-
-// Store v.x .. v.w at the 4 indices, in that order.
-fn store4(a: ptr<storage, array<f32>, read_write>, i: vec4u, v: vec4f) {
-  (*a)[i.x] = v.x;
-  (*a)[i.y] = v.y;
-  (*a)[i.z] = v.z;
-  (*a)[i.w] = v.w;
-}
+// quadColumns, load4, load4rw and store4 come from shaders/lib/columns.wgsl, prepended at load time.
 
 // Grid ceil(d / (4 WG)), one chunk: mean, biased variance (two passes), statistics, then out (and xhat when SAVE).
 @compute @workgroup_size(WG)
@@ -195,6 +186,6 @@ fn trainColumns(@builtin(global_invocation_id) gid: vec3u) {
     let i = r * d + c;
     let h = (load4(&x, i) - m) * is;
     if (SAVE) { store4(&xhat, i, h); }
-    store4(&out, i, g * h + b);
+    store4(&out, i, act4(g * h + b));
   }
 }

@@ -1,23 +1,27 @@
-// The public API of webgpu-batchnorm: the GPU layer, GPU ops under the seed's names, and the float64 reference.
+// The public API of webgpu-batchnorm: the GPU layer, the graph engine, every op (encoder, graph op, host form), models, Solver, data, the float64 reference.
 export * from './gpu/index.ts';
-export * from './ops/relu.ts';
-export * as reference from './reference/index.ts';
-export * from './solver/index.ts';
-export * from './nn/index.ts';
 export * from './graph/index.ts';
-export * from './data/index.ts';
-export { withScope, type HostTensor, type F32Tensor } from './ops/host.ts';
+export { withScope, hostShape, type HostTensor, type F32Tensor } from './ops/host.ts';
+export * from './ops/matmul.ts';
+export * from './ops/matmul-host.ts';
+export * from './ops/affine.ts';
+export * from './ops/affine-host.ts';
+export * from './ops/add.ts';
+export * from './ops/relu.ts';
+export * from './ops/relu-host.ts';
 export * from './ops/batchnorm.ts';
 export * from './ops/batchnorm-host.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/layernorm-host.ts';
 export * from './ops/softmax.ts';
+export * from './ops/softmax-host.ts';
 export * from './ops/regularization.ts';
 export * from './ops/accuracy.ts';
 export * from './ops/optim.ts';
 export * from './ops/gather.ts';
 export * from './ops/gather-rows.ts';
-export * from './ops/relu-host.ts';
-export * from './ops/matmul.ts';
-export * from './ops/affine.ts';
+export * from './nn/index.ts';
+export * from './solver/index.ts';
+export * from './data/index.ts';
+export * as reference from './reference/index.ts';
 export { evalNumericalGradient, evalNumericalGradientArray, relError } from './reference/gradient-check.ts';

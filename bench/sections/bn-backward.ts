@@ -1,10 +1,7 @@
 // Benchmark section: batchnorm backward, staged graph vs closed-form alternative, ms each, speedup and effective GB/s.
-import { createScope } from '../../src/gpu/buffers.ts';
-import { encodeDispatches } from '../../src/gpu/dispatch.ts';
-import { timeComputePasses } from '../../src/gpu/timer.ts';
-import { createBatchNormBackward } from '../../src/ops/batchnorm.ts';
+import { createScope, encodeDispatches, timeComputePasses, createBatchNormBackward } from '../../src/index.ts';
 import { makeRandom, type BenchSection } from './types.ts';
-import type { Dispatch } from '../../src/gpu/dispatch.ts';
+import type { Dispatch } from '../../src/index.ts';
 
 /** The seed's size (N=100, D=500) and a large batch. */
 export const bnShapes = [{ n: 100, d: 500 }, { n: 4096, d: 1024 }];

@@ -1,9 +1,6 @@
 // Benchmark section: matmul GFLOPS at the training shapes and 256³, 512³, ours (auto plan) beside a peer (TF.js) when given.
-import { createScope, readF32 } from '../../src/gpu/buffers.ts';
-import { encodeDispatches } from '../../src/gpu/dispatch.ts';
-import { timeComputePasses, type TimerKind } from '../../src/gpu/timer.ts';
-import type { GpuContext } from '../../src/gpu/device.ts';
-import { createMatmul, planMatmul, vec4Eligible, type MatmulVariant } from '../../src/ops/matmul.ts';
+import { createScope, readF32, encodeDispatches, timeComputePasses, type TimerKind, createMatmul, planMatmul, vec4Eligible, type MatmulVariant } from '../../src/index.ts';
+import type { GpuContext } from '../../src/index.ts';
 import { makeRandom, type BenchSection } from './types.ts';
 
 export interface MatmulShape {

@@ -1,5 +1,5 @@
 // Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it).
-import { FullyConnectedNeuralNet } from '../../src/nn/fc-net.ts';
+import { FullyConnectedNeuralNet } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
 
 export interface TrainingFigure {
@@ -70,7 +70,7 @@ export const trainingSection: BenchSection = {
           ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
           : null;
         const fig: TrainingFigure = {
-          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`, batch, ...c, msPerStep, steps, dispatchesPerStep: net.dispatchesPerStep(), tfjsMsPerStep,
+          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`, batch, ...c, msPerStep, steps, dispatchesPerStep: await net.dispatchesPerStep(batch), tfjsMsPerStep,
         };
         opts.log(`training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches` +
           (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''));

@@ -1,7 +1,6 @@
 // What a benchmark section is: a named async function of a GPU context and options that returns plain JSON.
-import type { GpuContext } from '../../src/gpu/device.ts';
+import type { GpuContext, SolverData } from '../../src/index.ts';
 import type { TrainingPeer } from './training.ts';
-import type { SolverData } from '../../src/solver/model.ts';
 
 /** A peer implementation timed beside ours (only where it can run: TF.js needs the browser). */
 export interface MatmulPeer {

@@ -1,16 +1,16 @@
 // The seed's cells 3 and 4: batchnorm forward of a 2-layer net's activations, train and test mode, GPU beside the float64 reference.
-import { createScope, readF32, type GpuContext, type GpuScope } from '../../src/gpu/index.ts';
-import { runDispatches } from '../../src/gpu/dispatch.ts';
-import { createBatchNormForward } from '../../src/ops/batchnorm.ts';
-import { affineForward, reluForward } from '../../src/reference/layers.ts';
-import { forwardBatchNormalization, type BnParam } from '../../src/reference/batchnorm.ts';
-import { makeRng, type Rng } from '../../src/reference/rng.ts';
-import { makeTensor, type Tensor } from '../../src/reference/tensor.ts';
+import { createBatchNormForward, createScope, readF32, reference, runDispatches, type GpuContext, type GpuScope } from '../../src/index.ts';
 import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
 import { fmt, fmtList, h, yieldToEventLoop } from '../dom.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
 import { createDownloads } from './downloads.ts';
+
+// The float64 reference (its names are the GPU host forms' too, so they come from the `reference` namespace).
+const { affineForward, reluForward, forwardBatchNormalization, makeRng, makeTensor } = reference;
+type BnParam = reference.BnParam;
+type Rng = reference.Rng;
+type Tensor = reference.Tensor;
 
 /** Per-column mean and (population, numpy's default) standard deviation of a row-major [n, d] array. */
 export function columnStats(data: ArrayLike<number>, n: number, d: number): { means: number[]; stds: number[] } {

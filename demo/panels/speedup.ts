@@ -1,10 +1,7 @@
 // The seed's cell 6 on the GPU: batchnorm backward as the staged graph vs the closed form, timed with timestamp queries.
-import { createScope, encodeDispatches, readF32, runDispatches, timeComputePasses } from '../../src/gpu/index.ts';
-import { createBatchNormBackward, createBatchNormForward } from '../../src/ops/batchnorm.ts';
 import {
-  backwardBatchNormalization, backwardBatchNormalizationAlternative, forwardBatchNormalization,
-} from '../../src/reference/batchnorm.ts';
-import { makeRng } from '../../src/reference/rng.ts';
+  createBatchNormBackward, createBatchNormForward, createScope, encodeDispatches, readF32, reference, runDispatches, timeComputePasses,
+} from '../../src/index.ts';
 import { colors, createChart } from '../charts.ts';
 import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
 import { fmt, h, yieldToEventLoop } from '../dom.ts';
@@ -12,6 +9,9 @@ import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
 import { compare } from './forward-check.ts';
 import { createDownloads } from './downloads.ts';
+
+// The float64 reference (its names are the GPU host forms' too, so they come from the `reference` namespace).
+const { backwardBatchNormalization, backwardBatchNormalizationAlternative, forwardBatchNormalization, makeRng } = reference;
 
 export interface SpeedupRow {
   n: number;

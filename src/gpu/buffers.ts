@@ -7,6 +7,41 @@ export function tensorUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
 
+/**
+ * A tensor on the GPU: a whole buffer, or a range of one (a parameter inside a model's flat store).
+ *   const w: TensorRef = { buffer: store, offset: 256, size: 400 };
+ *   refSize(w); // 400
+ */
+export type TensorRef = GPUBuffer | GPUBufferBinding;
+
+/**
+ * The buffer behind a tensor reference.
+ *   refBuffer({ buffer: store, offset: 256, size: 400 }) === store; // true
+ *   refBuffer(x) === x; // for a whole buffer
+ */
+export function refBuffer(r: TensorRef): GPUBuffer {
+  return 'buffer' in r ? r.buffer : r;
+}
+
+/**
+ * Bytes a tensor reference spans (a range's size, else the rest of the buffer from its offset).
+ *   refSize(buf) === buf.size; // true
+ *   refSize({ buffer: buf, offset: 256, size: 16 }); // 16
+ */
+export function refSize(r: TensorRef): number {
+  if (!('buffer' in r)) return r.size;
+  return r.size ?? r.buffer.size - (r.offset ?? 0);
+}
+
+/**
+ * Byte offset of a tensor reference in its buffer.
+ *   refOffset(buf); // 0
+ *   refOffset({ buffer: buf, offset: 256, size: 16 }); // 256
+ */
+export function refOffset(r: TensorRef): number {
+  return 'buffer' in r ? r.offset ?? 0 : 0;
+}
+
 function padded(byteLength: number): number {
   return Math.max(4, Math.ceil(byteLength / 4) * 4);
 }
@@ -66,8 +101,10 @@ export function createScope(ctx: GpuContext): GpuScope {
  *   const bytes = await readBuffer(gpu, yBuf);
  *   const y = new Float32Array(bytes);
  */
-export async function readBuffer(ctx: GpuContext, src: GPUBuffer, byteLength = src.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(ctx: GpuContext, ref: TensorRef, byteLength = refSize(ref), offset = 0): Promise<ArrayBuffer> {
   const size = padded(byteLength);
+  const src = refBuffer(ref);
+  offset += refOffset(ref);
   const staging = ctx.device.createBuffer({ label: `readback ${src.label}`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
     const enc = ctx.device.createCommandEncoder({ label: 'readback' });
@@ -85,7 +122,7 @@ export async function readBuffer(ctx: GpuContext, src: GPUBuffer, byteLength = s
  *   const y = await readF32(gpu, yBuf, n);
  *   console.log(y[0]);
  */
-export async function readF32(ctx: GpuContext, src: GPUBuffer, count: number, offsetElements = 0): Promise<Float32Array> {
+export async function readF32(ctx: GpuContext, src: TensorRef, count: number, offsetElements = 0): Promise<Float32Array> {
   return new Float32Array(await readBuffer(ctx, src, count * 4, offsetElements * 4));
 }
 

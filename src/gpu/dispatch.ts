@@ -1,7 +1,7 @@
 // Dispatch records (pipeline + bind group + grid, made once) and running a list of them in one submit.
 import { assertNotLost, type GpuContext } from './device.ts';
 import { createBindGroup, type Kernel } from './kernel.ts';
-import type { GpuScope } from './buffers.ts';
+import type { GpuScope, TensorRef } from './buffers.ts';
 
 /** One recorded kernel launch; built when a model is built, replayed every step. */
 export interface Dispatch {
@@ -28,7 +28,7 @@ export function gridFor(n: number, perWorkgroup: number): [number, number, numbe
  *   const d = createDispatch(scope, kernel, { x, out, params }, gridFor(n, 256), 'relu n=1000');
  *   await runDispatches(gpu, [d]);
  */
-export function createDispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, GPUBuffer>, workgroups: [number, number, number], label: string): Dispatch {
+export function createDispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, TensorRef>, workgroups: [number, number, number], label: string): Dispatch {
   return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
@@ -46,11 +46,12 @@ export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dis
 }
 
 /**
- * Run dispatches in one command buffer and wait for them; in debug mode a validation error throws.
- *   await runDispatches(gpu, [relu], 'relu forward');
- *   const y = await readF32(gpu, yBuf, n);
+ * Encode dispatches in one compute pass of one command buffer (`after` may add copies behind the pass) and
+ * submit it; in debug mode a validation error throws, naming the label and the dispatches. Does not wait.
+ *   await submitDispatches(gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot, 0, 16));
+ *   await gpu.device.queue.onSubmittedWorkDone();
  */
-export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run'): Promise<void> {
+export async function submitDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run', after?: (enc: GPUCommandEncoder) => void): Promise<void> {
   assertNotLost(ctx);
   const { device } = ctx;
   if (ctx.debug) device.pushErrorScope('validation');
@@ -58,11 +59,21 @@ export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], 
   const pass = enc.beginComputePass({ label });
   encodeDispatches(pass, list);
   pass.end();
+  after?.(enc);
   device.queue.submit([enc.finish()]);
   if (ctx.debug) {
     const err = await device.popErrorScope();
     if (err) throw new Error(`${label}: ${err.message} (dispatches: ${list.map((d) => d.label).join('; ')})`);
   }
-  await device.queue.onSubmittedWorkDone();
+}
+
+/**
+ * Run dispatches in one command buffer and wait for them; in debug mode a validation error throws.
+ *   await runDispatches(gpu, [relu], 'relu forward');
+ *   const y = await readF32(gpu, yBuf, n);
+ */
+export async function runDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run'): Promise<void> {
+  await submitDispatches(ctx, list, label);
+  await ctx.device.queue.onSubmittedWorkDone();
   assertNotLost(ctx);
 }

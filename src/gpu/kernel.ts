@@ -222,6 +222,17 @@ export function makeUniformData(kernel: Kernel | KernelReflection, name: string,
   return bytes;
 }
 
+/**
+ * One WGSL module from several sources, in order: WGSL has no include, so a kernel's shared helpers
+ * (shaders/lib/) are prepended to it before reflection and compilation (module-scope declarations may come in
+ * any order). Compiler line numbers then count from the first module.
+ *   const source = linkWgsl(columnsWgsl, batchnormForwardWgsl);
+ *   getKernel(gpu, { name: 'batchnorm-forward', source, entryPoint: 'trainColumns' });
+ */
+export function linkWgsl(...modules: string[]): string {
+  return modules.join('\n');
+}
+
 const vec4Alias = 'alias V = vec4f;';
 
 /**

@@ -76,27 +76,3 @@ export async function timeComputePasses(
     staging.destroy();
   }
 }
-
-/**
- * Time each dispatch of a list on its own (one timed pass per dispatch, after the earlier ones ran): a profile.
- *   const rows = await profileDispatches(gpu, model.trainDispatches());
- *   rows.sort((a, b) => b.ms - a.ms)[0].label;
- */
-export async function profileDispatches(
-  ctx: GpuContext, list: readonly { kernel: { pipeline: GPUComputePipeline }; bindGroup: GPUBindGroup; workgroups: [number, number, number]; label: string }[],
-  reps = 3,
-): Promise<{ label: string; ms: number }[]> {
-  const out = list.map((d) => ({ label: d.label, ms: Infinity }));
-  for (let r = 0; r < reps; r++) {
-    for (let i = 0; i < list.length; i++) {
-      const d = list[i]!;
-      const t = await timeComputePasses(ctx, (pass) => {
-        pass.setPipeline(d.kernel.pipeline);
-        pass.setBindGroup(0, d.bindGroup);
-        pass.dispatchWorkgroups(...d.workgroups);
-      }, { reps: 1, warmup: 0 });
-      out[i]!.ms = Math.min(out[i]!.ms, t.minMs);
-    }
-  }
-  return out;
-}

@@ -1,12 +1,22 @@
-// Reverse-mode autodiff over the graph: walk nodes in reverse, let each op's backward rule add gradient nodes.
-import type { Graph, Value } from './graph.ts';
+// Reverse-mode autodiff over the graph: walk nodes in reverse, let each op's backward rule add gradient nodes, accumulate fan-out.
+import type { Graph, OpDef, Value } from './graph.ts';
+
+export interface BackwardOptions {
+  /**
+   * The op that adds two gradients of one shape (a value read by several nodes gets the sum of their
+   * gradients). The engine knows no op itself: the caller hands it (src/ops/add.ts's `addOp`).
+   */
+  add: OpDef;
+}
 
 /**
- * Add the backward graph of `loss` and return the gradient value of each of `wrt` (micrograd's walk).
- *   const grads = addBackward(g, dscoresSeed, [W1, b1]);
+ * Add the backward graph seeded by `seeds` (value -> its gradient) and return the gradient value of each of
+ * `wrt`. A value used by several nodes (a residual, a shared weight) gets the sum of their gradients, one
+ * `add` node per extra use (micrograd's `+=`).
+ *   const grads = addBackward(g, new Map([[scores, dscores]]), [W1, b1], { add: addOp });
  *   grads.get(W1); // a Value holding dL/dW1
  */
-export function addBackward(g: Graph, seeds: Map<Value, Value>, wrt: Value[]): Map<Value, Value> {
+export function addBackward(g: Graph, seeds: Map<Value, Value>, wrt: Value[], options: BackwardOptions): Map<Value, Value> {
   const grads = new Map<Value, Value>(seeds);
   const forward = [...g.nodes];
   for (let i = forward.length - 1; i >= 0; i--) {
@@ -17,10 +27,8 @@ export function addBackward(g: Graph, seeds: Map<Value, Value>, wrt: Value[]): M
     node.inputs.forEach((input, k) => {
       const gi = gradInputs[k];
       if (!gi) return;
-      if (grads.has(input)) {
-        throw new Error(`autodiff: ${input.name} receives gradients from two nodes; fan-out needs an add op, which this engine does not have yet`);
-      }
-      grads.set(input, gi);
+      const prev = grads.get(input);
+      grads.set(input, prev ? g.apply(options.add, [prev, gi], {}, [], 'grad')[0]! : gi);
     });
   }
   const out = new Map<Value, Value>();

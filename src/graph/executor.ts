@@ -1,5 +1,5 @@
-// Compiles a graph into a static dispatch list with buffers and bind groups made once, and replays it.
-import type { GpuScope } from '../gpu/buffers.ts';
+// Compiles a graph into a static dispatch list with buffers and bind groups made once, in node order.
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 import type { Graph, Value } from './graph.ts';
 import { planBuffers, type BufferPlan } from './planner.ts';
@@ -8,22 +8,23 @@ export interface CompiledGraph {
   dispatches: Dispatch[];
   plan: BufferPlan;
   /** The buffer holding each value (model-owned ones as given, planned ones from the slots). */
-  bufferOf(v: Value): GPUBuffer;
+  bufferOf(v: Value): TensorRef;
 }
 
 /**
- * Plan buffers, create them in `scope`, and encode every node once into dispatches.
+ * Plan buffers, create them in `scope`, and encode every node once, in the order the nodes were added
+ * (a topological order by construction), into dispatches.
  *   const c = await compileGraph(scope, g, new Map([[W1, w1Buffer]]));
  *   encodeDispatches(pass, c.dispatches);
  */
-export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Value, GPUBuffer>): Promise<CompiledGraph> {
+export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Value, TensorRef>): Promise<CompiledGraph> {
   const plan = planBuffers(g, new Set(external.keys()));
   const slots = plan.slotBytes.map((bytes, i) => scope.createTensorBuffer(bytes, `slot ${i}`));
-  const bufferOf = (v: Value): GPUBuffer => {
+  const bufferOf = (v: Value): TensorRef => {
     const ext = external.get(v);
     if (ext) return ext;
     const slot = plan.slotOf.get(v.id);
-    if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: pass it in as external`);
+    if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: the model must bind it`);
     return slots[slot]!;
   };
   const dispatches: Dispatch[] = [];

@@ -1,5 +1,5 @@
 // The graph IR: values with shapes, nodes that apply an op, and the builder that checks shapes as nodes are added.
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
 
 /** What a value is for, which decides who owns its buffer: the model (param, state, data) or the planner. */
@@ -15,15 +15,15 @@ export interface Value {
   producer?: Node;
   /** No gradient is wanted for it (inputs gathered from data). */
   noGrad?: boolean;
-  /** Keep the buffer alive to the end of the plan (outputs read after it, grads the optimizer reads). */
+  /** Keep the buffer alive to the end of the plan (an output the host reads after the run). */
   keep?: boolean;
 }
 
 /** Buffers handed to an op's encode: its inputs', its outputs', and those it updates in place. */
 export interface Bound {
-  inputs: GPUBuffer[];
-  outputs: GPUBuffer[];
-  updates: GPUBuffer[];
+  inputs: TensorRef[];
+  outputs: TensorRef[];
+  updates: TensorRef[];
 }
 
 /**

@@ -1,6 +1,9 @@
-// The graph engine: IR, autodiff, buffer planner, executor, and the op definitions it knows.
+// The graph engine: IR, autodiff, buffer planner, compiler, stores and GraphModel. It knows no op: src/ops defines them against these types.
 export * from './graph.ts';
 export * from './autodiff.ts';
 export * from './planner.ts';
 export * from './executor.ts';
-export * from './ops.ts';
+export * from './store.ts';
+export * from './model-definition.ts';
+export * from './model.ts';
+export * from './safetensors.ts';

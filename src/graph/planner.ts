@@ -6,20 +6,32 @@ export interface BufferPlan {
   slotOf: Map<number, number>;
   /** Byte size of each slot. */
   slotBytes: number[];
-  /** Bytes if every value had its own buffer, for comparison. */
-  naiveBytes: number;
+  /** Bytes of all slots together: what the plan allocates for activations and gradients. */
+  peakBytes: number;
 }
 
-const bytesOf = (v: Value): number => Math.max(4, sizeOf(v.shape) * 4);
+/** Bytes of a value's buffer (at least 4: WebGPU has no empty buffers). */
+export const bytesOf = (v: Value): number => Math.max(4, sizeOf(v.shape) * 4);
+
+/**
+ * Whether the planner owns `v`'s buffer: activations and gradients not bound by the model.
+ *   plannerOwns(reluOutput, new Set()); // true
+ *   plannerOwns(W1, new Set());         // false: a param belongs to the model
+ */
+export function plannerOwns(v: Value, external: ReadonlySet<Value>): boolean {
+  return (v.kind === 'activation' || v.kind === 'grad') && !external.has(v);
+}
 
 /**
  * Assign buffer slots to activations and gradients so that values whose lifetimes do not overlap share one.
- * Values of kind param/state/data, and any in `external`, belong to the model and are not planned. A node never writes a slot it reads.
+ * Values of kind param/state/data, and any in `external`, belong to the model and are not planned. A value
+ * lives from the node that writes it to its last reader (to the end when `keep`); a node never writes a slot
+ * it reads.
  *   const plan = planBuffers(g);
  *   plan.slotBytes.length; // fewer slots than values
  */
 export function planBuffers(g: Graph, external: ReadonlySet<Value> = new Set()): BufferPlan {
-  const owned = (v: Value) => (v.kind === 'activation' || v.kind === 'grad') && !external.has(v);
+  const owned = (v: Value) => plannerOwns(v, external);
   const lastUse = new Map<number, number>();
   g.nodes.forEach((node, i) => {
     for (const v of [...node.inputs, ...node.updates]) if (owned(v)) lastUse.set(v.id, i);
@@ -29,12 +41,10 @@ export function planBuffers(g: Graph, external: ReadonlySet<Value> = new Set()):
   const slotBytes: number[] = [];
   const free: number[] = [];
   const releaseAt = new Map<number, number[]>(); // node index after which slots become free
-  let naiveBytes = 0;
   g.nodes.forEach((node, i) => {
     for (const v of node.outputs) {
       if (!owned(v)) continue;
       const bytes = bytesOf(v);
-      naiveBytes += bytes;
       // best fit among free slots; else a new slot
       let best = -1;
       for (let k = 0; k < free.length; k++) {
@@ -51,5 +61,5 @@ export function planBuffers(g: Graph, external: ReadonlySet<Value> = new Set()):
     // slots whose values were last read by this node are free for the next node's outputs
     free.push(...(releaseAt.get(i) ?? []));
   });
-  return { slotOf, slotBytes, naiveBytes };
+  return { slotOf, slotBytes, peakBytes: slotBytes.reduce((a, b) => a + b, 0) };
 }

@@ -9,15 +9,6 @@ export interface SplitOnGpu { name: string; X: GPUBuffer[]; chunkRows: number; y
 export interface UploadOptions { maxChunkBytes?: number }
 
 /**
- * Throw unless every row index is below `rows`, naming the caller.
- *   checkIndices(Uint32Array.of(3, 9), 5, 'step'); // Error: step: row index 9 out of range (5 rows)
- *   checkIndices(Uint32Array.of(0, 4), 5, 'step'); // fine
- */
-export function checkIndices(indices: Uint32Array, rows: number, what: string): void {
-  for (const i of indices) if (i >= rows) throw new Error(`${what}: row index ${i} out of range (${rows} rows)`);
-}
-
-/**
  * Rows per chunk for rows of `rowBytes` under the device's limits (or `maxChunkBytes`): every chunk is one
  * storage binding, so it must fit maxStorageBufferBindingSize and maxBufferSize; a row larger than that is an
  * error that names the limit and the size it would need.

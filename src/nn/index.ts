@@ -1,5 +1,6 @@
-// The GPU network, its graph builder, and safetensors I/O.
+// Model builders on the GraphModel engine: the classifier programs, the GPU FullyConnectedNeuralNet, the data upload.
+export * from './classifier.ts';
 export * from './fc-net.ts';
-export * from './net-graph.ts';
-export * from './safetensors.ts';
-export { chunkRowsFor, uploadSplit, type SplitOnGpu, type UploadOptions } from './data-on-gpu.ts';
+export * from './data-on-gpu.ts';
+export * from './residual-mlp.ts';
+export * from './train-one.ts';

@@ -2,19 +2,19 @@
 import accuracyWgsl from '../../shaders/accuracy.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import type { OpDef } from '../graph/graph.ts';
 
 export interface AccuracyArgs {
   /** [n, c] class scores. */
-  scores: GPUBuffer;
+  scores: TensorRef;
   /** [n] u32 labels. */
-  y: GPUBuffer;
+  y: TensorRef;
   n: number;
   c: number;
   /** u32 buffer; correct[correctIndex] += #rows with argmax == y (zero it first, e.g. encoder.clearBuffer). */
-  correct: GPUBuffer;
+  correct: TensorRef;
   correctIndex?: number;
 }
 

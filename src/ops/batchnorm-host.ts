@@ -3,7 +3,7 @@ import { readF32, toF32, type GpuScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { createBatchNormBackward, createBatchNormForward } from './batchnorm.ts';
-import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 
 /** The seed's `bn_param`: mode, eps (1e-5), momentum (0.9), running statistics updated in place in train mode. */
 export interface GpuBnParam {
@@ -48,7 +48,7 @@ export async function forwardBatchNormalization(
   gpu: GpuContext, x: HostTensor, gamma: ArrayLike<number>, beta: ArrayLike<number>, bnParam: GpuBnParam,
 ): Promise<{ out: F32Tensor; cache: GpuBatchNormCache }> {
   const fn = 'forwardBatchNormalization';
-  const [n, d] = matrixShape(fn, 'x', x);
+  const [n, d] = hostShape(fn, 'x', x, 'matrix') as [number, number];
   for (const key of Object.keys(bnParam)) if (!bnParamKeys.has(key)) throw new Error(`${fn}: unknown bnParam key "${key}" (expected ${[...bnParamKeys].join(', ')})`);
   if (bnParam.mode !== 'train' && bnParam.mode !== 'test') throw new Error(`${fn}: bnParam.mode must be "train" or "test", got ${JSON.stringify(bnParam.mode)}`);
   const checkLength = (name: string, v: ArrayLike<number>) => {
@@ -92,7 +92,7 @@ async function backward(
   gpu: GpuContext, fn: string, variant: 'graph' | 'alternative', dout: HostTensor, cache: GpuBatchNormCache,
 ): Promise<BatchNormGradients> {
   if (cache.mode !== 'train') throw new Error(`${fn}: the cache comes from a test-mode forward; backward is defined for train mode only`);
-  const [n, d] = matrixShape(fn, 'dout', dout);
+  const [n, d] = hostShape(fn, 'dout', dout, 'matrix') as [number, number];
   if (n !== cache.n || d !== cache.d) throw new Error(`${fn}: dout has shape [${n},${d}], expected [${cache.n},${cache.d}]`);
   return withScope(gpu, async (scope: GpuScope) => {
     const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);

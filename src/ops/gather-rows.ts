@@ -2,8 +2,9 @@
 import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
+import type { OpDef } from '../graph/graph.ts';
 
 /**
  * Record `out[i, :] = src[indices[i], :]` for `batch` rows of `dim` words out of `rows`; `src` may be chunks of
@@ -13,7 +14,7 @@ import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
  */
 export async function createGatherRows(
   scope: GpuScope,
-  a: { src: GPUBuffer | GPUBuffer[]; chunkRows?: number; indices: GPUBuffer; out: GPUBuffer; batch: number; dim: number; rows: number },
+  a: { src: TensorRef | TensorRef[]; chunkRows?: number; indices: TensorRef; out: TensorRef; batch: number; dim: number; rows: number },
 ): Promise<Dispatch[]> {
   assertCount('gather-rows', 'batch', a.batch);
   assertCount('gather-rows', 'dim', a.dim);
@@ -33,3 +34,21 @@ export async function createGatherRows(
     label: `gather-rows batch=${a.batch} dim=${a.dim}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`,
   }));
 }
+
+// The graph op: shape rule and encode beside the kernel wrapper (gathered data takes no gradient).
+
+/**
+ * Rows `indices` of a matrix of 32-bit words (centred f32 features, or u32 labels with dim 1), copied as they are.
+ * Inputs: the `chunks` data buffers (rows [k * chunkRows, ...) each), then the indices [batch].
+ */
+export const gatherRowsOp: OpDef<{ dim: number; rows: number; chunks: number; chunkRows: number; dtype: 'f32' | 'u32' }> = {
+  name: 'gather_rows',
+  outputs(inputs, { dim, chunks, dtype }) {
+    const batch = inputs[chunks]!.shape[0]!;
+    return [{ name: 'rows batch', shape: dim === 1 ? [batch] : [batch, dim], dtype }];
+  },
+  encode(scope, { inputs, outputs: [out] }, node) {
+    const { dim, rows, chunks, chunkRows } = node.attrs;
+    return createGatherRows(scope, { src: inputs.slice(0, chunks), chunkRows, indices: inputs[chunks]!, out: out!, batch: node.inputs[chunks]!.shape[0]!, dim, rows });
+  },
+};

@@ -2,25 +2,24 @@
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
-import type { OpDef } from '../graph/graph.ts';
-import { createGatherRows } from './gather-rows.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 
 export interface GatherArgs {
   /**
    * count x dim bytes, packed 4 per u32 (see packUint8); or chunks of `chunkRows` whole images each (the last
    * one may hold fewer), each packed from its own first image, for data larger than one storage binding.
    */
-  images: GPUBuffer | GPUBuffer[];
+  images: TensorRef | TensorRef[];
   /** Images per chunk (all but the last); needed with more than one chunk. */
   chunkRows?: number;
   /** [dim] f32 mean image. */
-  mean: GPUBuffer;
+  mean: TensorRef;
   /** [batch] u32 row indices; an index >= count yields NaN for that row. */
-  indices: GPUBuffer;
+  indices: TensorRef;
   /** [batch, dim] f32. */
-  out: GPUBuffer;
+  out: TensorRef;
   batch: number;
   dim: number;
   /** Number of images in `images`, for the bounds check. */
@@ -81,24 +80,21 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
   });
 }
 
-// The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
+// The graph op: shape rule and encode beside the kernel wrapper (gathered data takes no gradient).
 
 /**
- * Rows `indices` of a data matrix: uint8 pixels minus the mean image, or f32/u32 rows copied as they are.
- * Inputs: the `chunks` data buffers (rows [k * chunkRows, ...) each), the indices, then the mean image (uint8).
+ * A minibatch of images: rows `indices` of uint8 pixels minus the mean image, as f32 [batch, dim].
+ * Inputs: the `chunks` image buffers (images [k * chunkRows, ...) each), the indices [batch], the mean image [dim].
  */
-export const gatherOp: OpDef<{ source: 'uint8' | 'words'; dim: number; rows: number; chunks: number; chunkRows: number }> = {
-  name: 'gather',
-  outputs(inputs, { dim, source, chunks }) {
-    const indices = inputs[chunks]!;
-    return [{ name: 'X batch', shape: dim === 1 ? [indices.shape[0]!] : [indices.shape[0]!, dim], dtype: source === 'words' && dim === 1 ? 'u32' : 'f32' }];
+export const gatherImagesOp: OpDef<{ dim: number; rows: number; chunks: number; chunkRows: number }> = {
+  name: 'gather_images',
+  outputs(inputs, { dim, chunks }) {
+    expectShape('gather_images', 'meanImage', inputs[chunks + 1]!.shape, [dim]);
+    return [{ name: 'X batch', shape: [inputs[chunks]!.shape[0]!, dim] }];
   },
   encode(scope, { inputs, outputs: [out] }, node) {
-    const { dim, rows, source, chunks, chunkRows } = node.attrs;
-    const src = inputs.slice(0, chunks) as GPUBuffer[];
-    const indices = inputs[chunks]!;
+    const { dim, rows, chunks, chunkRows } = node.attrs;
     const batch = node.inputs[chunks]!.shape[0]!;
-    if (source === 'uint8') return createGather(scope, { images: src, chunkRows, mean: inputs[chunks + 1]!, indices, out: out!, batch, dim, count: rows });
-    return createGatherRows(scope, { src, chunkRows, indices, out: out!, batch, dim, rows });
+    return createGather(scope, { images: inputs.slice(0, chunks), chunkRows, mean: inputs[chunks + 1]!, indices: inputs[chunks]!, out: out!, batch, dim, count: rows });
   },
 };

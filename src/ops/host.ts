@@ -28,14 +28,20 @@ export async function withScope<T>(gpu: GpuContext, body: (scope: GpuScope) => P
   }
 }
 
+const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
+
 /**
- * The [rows, cols] of a 2-D host tensor whose data length matches; errors name the function and the argument.
- *   const [n, d] = matrixShape('forwardBatchNormalization', 'x', x);
- *   matrixShape('softmaxLoss', 'scores', { data: [1, 2], shape: [3] }); // Error: softmaxLoss: scores has shape [3], expected a matrix [rows, cols]
+ * The one host shape check: data length against the shape, then the form the function wants. 'matrix': exactly
+ * [rows, cols]; 'rows': [N, d1, ..., dk] read as N rows of D = d1·...·dk (affine); 'any': any shape. Returns
+ * [rows, cols] for 'matrix' and 'rows', the shape itself for 'any'; errors name the function and the argument.
+ *   const [n, d] = hostShape('forwardBatchNormalization', 'x', x, 'matrix');
+ *   hostShape('softmaxLoss', 'scores', { data: [1, 2], shape: [3] }, 'matrix'); // Error: softmaxLoss: scores has shape [3], expected a matrix [rows, cols]
  */
-export function matrixShape(fn: string, arg: string, t: HostTensor): [number, number] {
-  if (t.shape.length !== 2) throw new Error(`${fn}: ${arg} has shape [${t.shape.join(',')}], expected a matrix [rows, cols]`);
-  const [n, c] = t.shape as [number, number];
-  if (t.data.length !== n * c) throw new Error(`${fn}: ${arg} has ${t.data.length} elements, shape [${n},${c}] needs ${n * c}`);
-  return [n, c];
+export function hostShape(fn: string, arg: string, t: HostTensor, form: 'matrix' | 'rows' | 'any'): number[] {
+  if (form === 'matrix' && t.shape.length !== 2) throw new Error(`${fn}: ${arg} has shape ${fmt(t.shape)}, expected a matrix [rows, cols]`);
+  if (form === 'rows' && t.shape.length < 1) throw new Error(`${fn}: ${arg} has shape ${fmt(t.shape)}, expected [N, d1, ..., dk]`);
+  const size = t.shape.reduce((a, b) => a * b, 1);
+  if (t.data.length !== size) throw new Error(`${fn}: ${arg} has ${t.data.length} elements, shape ${fmt(t.shape)} needs ${size}`);
+  if (form === 'any') return [...t.shape];
+  return [t.shape[0]!, t.shape.slice(1).reduce((a, b) => a * b, 1)];
 }

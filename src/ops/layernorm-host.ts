@@ -4,7 +4,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import type { BatchNormGradients } from './batchnorm-host.ts';
 import { createLayerNormBackward, createLayerNormForward, type RowReduction } from './layernorm.ts';
-import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 
 /** cs231n's `ln_param`: eps (1e-5) only; `reduction` picks the kernel path (default: subgroups where available). */
 export interface GpuLnParam {
@@ -37,7 +37,7 @@ export async function forwardLayerNormalization(
   gpu: GpuContext, x: HostTensor, gamma: ArrayLike<number>, beta: ArrayLike<number>, lnParam: GpuLnParam = {},
 ): Promise<{ out: F32Tensor; cache: GpuLayerNormCache }> {
   const fn = 'forwardLayerNormalization';
-  const [n, d] = matrixShape(fn, 'x', x);
+  const [n, d] = hostShape(fn, 'x', x, 'matrix') as [number, number];
   for (const key of Object.keys(lnParam)) {
     if (!lnParamKeys.has(key)) throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps, reduction; layer norm has no mode and no running statistics)`);
   }
@@ -68,7 +68,7 @@ export async function forwardLayerNormalization(
  */
 export async function backwardLayerNormalization(gpu: GpuContext, dout: HostTensor, cache: GpuLayerNormCache): Promise<BatchNormGradients> {
   const fn = 'backwardLayerNormalization';
-  const [n, d] = matrixShape(fn, 'dout', dout);
+  const [n, d] = hostShape(fn, 'dout', dout, 'matrix') as [number, number];
   if (n !== cache.n || d !== cache.d) throw new Error(`${fn}: dout has shape [${n},${d}], expected [${cache.n},${cache.d}]`);
   return withScope(gpu, async (scope) => {
     const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);

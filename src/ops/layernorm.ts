@@ -4,7 +4,7 @@ import rowSumWgsl from '../../shaders/row-sum.wgsl?raw';
 import rowSumSubgroupsWgsl from '../../shaders/row-sum-subgroups.wgsl?raw';
 import { getKernel, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { createParamGradSums } from './batchnorm.ts';
@@ -12,19 +12,19 @@ import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where forward leaves what backward needs: mean and invStd per row [n], xhat [n, d]. */
 export interface LayerNormSaved {
-  mean: GPUBuffer;
-  invStd: GPUBuffer;
-  xhat: GPUBuffer;
+  mean: TensorRef;
+  invStd: TensorRef;
+  xhat: TensorRef;
 }
 
 /** How the row sums are taken: `subgroupAdd` (the adapter's `subgroups` feature) or a tree in workgroup memory. */
 export type RowReduction = 'subgroups' | 'workgroup';
 
 export interface LayerNormForwardArgs {
-  x: GPUBuffer;
-  gamma: GPUBuffer;
-  beta: GPUBuffer;
-  out: GPUBuffer;
+  x: TensorRef;
+  gamma: TensorRef;
+  beta: TensorRef;
+  out: TensorRef;
   n: number;
   d: number;
   /** Added to the variance; default 1e-5. */
@@ -35,13 +35,13 @@ export interface LayerNormForwardArgs {
 }
 
 export interface LayerNormBackwardArgs {
-  dout: GPUBuffer;
-  xhat: GPUBuffer;
-  invStd: GPUBuffer;
-  gamma: GPUBuffer;
-  dx: GPUBuffer;
-  dgamma: GPUBuffer;
-  dbeta: GPUBuffer;
+  dout: TensorRef;
+  xhat: TensorRef;
+  invStd: TensorRef;
+  gamma: TensorRef;
+  dx: TensorRef;
+  dgamma: TensorRef;
+  dbeta: TensorRef;
   n: number;
   d: number;
   reduction?: RowReduction;

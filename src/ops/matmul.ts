@@ -1,23 +1,21 @@
-// Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul.wgsl), host-array form.
+// Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul.wgsl); the host form is in matmul-host.ts.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { readF32, toF32 } from '../gpu/buffers.ts';
-import { runDispatches, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
-import type { AdapterSummary, GpuContext } from '../gpu/device.ts';
-import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { refBuffer, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
+import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
+import type { AdapterSummary } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
 /** Which kernel runs: 8x8 blocks with scalar loads (any shape), or 4x4 blocks with vec4 loads (aligned shapes). */
 export type MatmulVariant = 'block8' | 'vec4';
 
 export interface MatmulArgs {
-  a: GPUBuffer;
-  b: GPUBuffer;
+  a: TensorRef;
+  b: TensorRef;
   /** Output, m×n; must not alias a or b. */
-  c: GPUBuffer;
+  c: TensorRef;
   /** Added to every row of C (n values). */
-  bias?: GPUBuffer;
+  bias?: TensorRef;
   m: number;
   n: number;
   k: number;
@@ -121,7 +119,7 @@ export async function createMatmul(
   assertBuffer(op, transB ? 'b (n×k)' : 'b (k×n)', args.b, k * n);
   assertBuffer(op, 'c (m×n)', args.c, m * n);
   if (args.bias) assertBuffer(op, 'bias (n)', args.bias, n);
-  if (args.c === args.a || args.c === args.b) throw new Error(`${op}: c must not be the same buffer as a or b`);
+  if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b)) throw new Error(`${op}: c must not be the same buffer as a or b`);
 
   const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize });
   const split = plan.splits > 1;
@@ -135,7 +133,7 @@ export async function createMatmul(
   const uniforms = { m, n, k, kchunk: plan.kchunk, nb: plan.nb, blocks: plan.blocks, splits: plan.splits };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * m * n * 4, `${op} partials`) : args.c;
-  const inputs: Record<string, GPUBuffer> = plan.variant === 'vec4' ? { av: args.a, bv: args.b } : { a: args.a, b: args.b };
+  const inputs: Record<string, TensorRef> = plan.variant === 'vec4' ? { av: args.a, bv: args.b } : { a: args.a, b: args.b };
   const label = `${op} ${plan.variant} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
   const main: Dispatch = {
     kernel,
@@ -155,35 +153,3 @@ export async function createMatmul(
   }];
 }
 
-/**
- * Host-array matmul on the GPU: op(a)·op(b) (+ bias), float32, with the shape rule checked first.
- *   const { data, shape } = await matmul(gpu, { data: x, shape: [50, 3072] }, { data: w, shape: [3072, 100] });
- *   shape; // [50, 100]
- */
-export async function matmul(
-  gpu: GpuContext, a: HostTensor, b: HostTensor, opts: { transA?: boolean; transB?: boolean; bias?: HostTensor } = {},
-): Promise<F32Tensor> {
-  const { transA = false, transB = false } = opts;
-  const [ar, ac] = matrixShape('matmul', 'a', a);
-  const [br, bc] = matrixShape('matmul', 'b', b);
-  const [m, k] = transA ? [ac, ar] : [ar, ac];
-  const [kb, n] = transB ? [bc, br] : [br, bc];
-  if (k !== kb) {
-    throw new Error(`matmul: ${transA ? 'aᵀ' : 'a'} is ${m}x${k} (a has shape [${a.shape.join(',')}]) but ${transB ? 'bᵀ' : 'b'} is ${kb}x${n} (b has shape [${b.shape.join(',')}]); inner sizes differ`);
-  }
-  if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== n || opts.bias.data.length !== n)) {
-    throw new Error(`matmul: bias has shape [${opts.bias.shape.join(',')}], expected [${n}]`);
-  }
-  return withScope(gpu, async (scope) => {
-    const c = scope.createTensorBuffer(m * n * 4, 'matmul c');
-    const list = await createMatmul(scope, {
-      a: scope.createTensorBuffer(toF32(a.data), 'matmul a'),
-      b: scope.createTensorBuffer(toF32(b.data), 'matmul b'),
-      c,
-      bias: opts.bias ? scope.createTensorBuffer(toF32(opts.bias.data), 'matmul bias') : undefined,
-      m, n, k, transA, transB,
-    });
-    await runDispatches(gpu, list, `matmul ${m}x${n}x${k}`);
-    return { data: await readF32(gpu, c, m * n), shape: [m, n] };
-  });
-}

@@ -1,12 +1,14 @@
 // Argument checks and launch shapes shared by the device-resident ops: buffer sizes, counts, column-reduction tiling.
+import { refSize, type TensorRef } from '../gpu/buffers.ts';
 
 /**
  * Throw unless `buffer` holds at least `count` 4-byte elements; the message names the op and the argument.
  *   assertBuffer('batchnorm.forward n=50 d=100', 'x', x, 50 * 100);
  *   // Error: batchnorm.forward n=50 d=100: x has 4000 bytes, needs 20000 (5000 x 4)
  */
-export function assertBuffer(op: string, name: string, buffer: GPUBuffer, count: number): void {
-  if (buffer.size < count * 4) throw new Error(`${op}: ${name} has ${buffer.size} bytes, needs ${count * 4} (${count} x 4)`);
+export function assertBuffer(op: string, name: string, buffer: TensorRef, count: number): void {
+  const size = refSize(buffer);
+  if (size < count * 4) throw new Error(`${op}: ${name} has ${size} bytes, needs ${count * 4} (${count} x 4)`);
 }
 
 /**
@@ -23,7 +25,7 @@ export function assertCount(op: string, name: string, value: number, min = 1): v
  * `chunkRows` and must cover exactly `count` rows.
  *   chunkList('gather', [b0, b1], 49000, 40000); // [{ buffer: b0, base: 0, rows: 40000 }, { buffer: b1, base: 40000, rows: 9000 }]
  */
-export function chunkList(op: string, buffers: GPUBuffer | GPUBuffer[], count: number, chunkRows?: number): { buffer: GPUBuffer; base: number; rows: number }[] {
+export function chunkList(op: string, buffers: TensorRef | TensorRef[], count: number, chunkRows?: number): { buffer: TensorRef; base: number; rows: number }[] {
   const list = Array.isArray(buffers) ? buffers : [buffers];
   if (list.length === 0) throw new Error(`${op}: no data buffer`);
   if (list.length === 1) return [{ buffer: list[0]!, base: 0, rows: count }];

@@ -2,20 +2,20 @@
 import regularizationWgsl from '../../shaders/regularization.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
 
 export interface L2RegularizationArgs {
   /** The weights, `count` f32. */
-  w: GPUBuffer;
+  w: TensorRef;
   /** Their gradient, updated in place: dw += reg·w. */
-  dw: GPUBuffer;
+  dw: TensorRef;
   count: number;
   /** Regularization strength (a uniform: skipping the op when it is 0 is the caller's choice). */
   reg: number;
   /** f32 buffer; loss[lossIndex] = 0.5·reg·Σw² (written, not added). */
-  loss: GPUBuffer;
+  loss: TensorRef;
   lossIndex: number;
 }
 

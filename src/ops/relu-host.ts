@@ -3,13 +3,10 @@ import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
 import { createReluBackward, createReluForward } from './relu.ts';
-import { withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 
-function sizeOfShape(fn: string, arg: string, t: HostTensor): number {
-  const size = t.shape.reduce((a, b) => a * b, 1);
-  if (size !== t.data.length) throw new Error(`${fn}: ${arg} has ${t.data.length} elements, shape [${t.shape.join(',')}] needs ${size}`);
-  return size;
-}
+/** Elements of a host tensor of any shape, checked against its data. */
+const sizeOfShape = (fn: string, arg: string, t: HostTensor): number => hostShape(fn, arg, t, 'any').reduce((a, b) => a * b, 1);
 
 /**
  * `out = max(0, x)` on the GPU, any shape; the cache is x (as float32).

@@ -2,7 +2,7 @@
 import reluWgsl from '../../shaders/relu.wgsl?raw';
 import { createBindGroup, getKernel, type Kernel, scalarVariant } from '../gpu/kernel.ts';
 import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope } from '../gpu/buffers.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
 
 /** Workgroup size, and about how many elements (of the kernel's element type) each invocation takes. */
@@ -25,7 +25,7 @@ async function reluKernel(scope: GpuScope, entryPoint: 'forward' | 'backward', n
  *   const d = await createReluForward(scope, { x, y, n: 4096 });
  *   await runDispatches(gpu, [d]);
  */
-export async function createReluForward(scope: GpuScope, a: { x: GPUBuffer; y: GPUBuffer; n: number }): Promise<Dispatch> {
+export async function createReluForward(scope: GpuScope, a: { x: TensorRef; y: TensorRef; n: number }): Promise<Dispatch> {
   const { kernel, count, workgroups } = await reluKernel(scope, 'forward', a.n);
   const params = scope.createUniformBuffer(kernel, 'params', { count });
   return {
@@ -42,7 +42,7 @@ export async function createReluForward(scope: GpuScope, a: { x: GPUBuffer; y: G
  *   await runDispatches(gpu, [d]);
  */
 export async function createReluBackward(
-  scope: GpuScope, a: { x: GPUBuffer; dout: GPUBuffer; dx: GPUBuffer; n: number },
+  scope: GpuScope, a: { x: TensorRef; dout: TensorRef; dx: TensorRef; n: number },
 ): Promise<Dispatch> {
   const { kernel, count, workgroups } = await reluKernel(scope, 'backward', a.n);
   const params = scope.createUniformBuffer(kernel, 'params', { count });

@@ -1,23 +1,21 @@
-// Softmax cross-entropy loss on the GPU (shaders/softmax.wgsl): device-resident encode and the notebook-style host form.
+// Softmax cross-entropy loss on the GPU (shaders/softmax.wgsl): device-resident encode and the graph op (host form: softmax-host.ts).
 import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { runDispatches, type Dispatch } from '../gpu/dispatch.ts';
-import { readF32, toF32, type GpuScope } from '../gpu/buffers.ts';
-import type { GpuContext } from '../gpu/device.ts';
+import type { Dispatch } from '../gpu/dispatch.ts';
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
-import { matrixShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 export interface SoftmaxLossArgs {
   /** [n, c] class scores. */
-  scores: GPUBuffer;
+  scores: TensorRef;
   /** [n] u32 labels in 0..c-1 (an out-of-range label makes the loss NaN). */
-  y: GPUBuffer;
+  y: TensorRef;
   /** f32 buffer; the mean cross-entropy is written to loss[lossIndex]. */
-  loss: GPUBuffer;
+  loss: TensorRef;
   lossIndex?: number;
   /** [n, c] gradient of the mean loss: (softmax - onehot) / n. */
-  dscores: GPUBuffer;
+  dscores: TensorRef;
   n: number;
   c: number;
 }
@@ -45,30 +43,6 @@ export async function createSoftmaxLoss(scope: GpuScope, a: SoftmaxLossArgs): Pr
     workgroups: [1, 1, 1],
     label: op,
   }];
-}
-
-/**
- * The seed's `softmax_loss(x, y)` on the GPU: mean cross-entropy and its gradient, from host arrays.
- *   const { loss, dx } = await softmaxLoss(gpu, { data: scores, shape: [50, 10] }, labels);
- *   dx.data; // Float32Array of 500
- */
-export async function softmaxLoss(gpu: GpuContext, scores: HostTensor, y: ArrayLike<number>): Promise<{ loss: number; dx: F32Tensor }> {
-  const [n, c] = matrixShape('softmaxLoss', 'scores', scores);
-  if (y.length !== n) throw new Error(`softmaxLoss: y has ${y.length} labels, scores has ${n} rows`);
-  const labels = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const label = y[i]!;
-    if (!Number.isInteger(label) || label < 0 || label >= c) throw new Error(`softmaxLoss: y[${i}] = ${label} is not a class index in 0..${c - 1}`);
-    labels[i] = label;
-  }
-  return withScope(gpu, async (scope) => {
-    const s = scope.createTensorBuffer(toF32(scores.data), 'scores');
-    const yb = scope.createTensorBuffer(labels, 'y');
-    const loss = scope.createTensorBuffer(4, 'loss');
-    const dscores = scope.createTensorBuffer(n * c * 4, 'dscores');
-    await runDispatches(gpu, await createSoftmaxLoss(scope, { scores: s, y: yb, loss, dscores, n, c }), 'softmaxLoss');
-    return { loss: (await readF32(gpu, loss, 1))[0]!, dx: { data: await readF32(gpu, dscores, n * c), shape: [n, c] } };
-  });
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.

@@ -133,6 +133,21 @@ export class FullyConnectedNeuralNet {
   }
 
   /**
+   * Every tensor of the net by its one name, as the GPU net and safetensors files (CPU or GPU) name them: the
+   * parameters (`W1`, `b1`, `gamma1`, `beta1`, ...) and the running statistics (`runningMean1`, `runningVar1`, ...).
+   *   const t = new FullyConnectedNeuralNet([7], { useBatchnorm: true }).namedTensors();
+   *   Object.keys(t); // ['W1', 'W2', 'b1', 'b2', 'gamma1', 'beta1', 'runningMean1', 'runningVar1']
+   */
+  namedTensors(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = { ...this.params };
+    this.bnParams.forEach((b, i) => {
+      if (b.runningMean) out[`runningMean${i + 1}`] = makeTensor([b.runningMean.length], b.runningMean);
+      if (b.runningVar) out[`runningVar${i + 1}`] = makeTensor([b.runningVar.length], b.runningVar);
+    });
+    return out;
+  }
+
+  /**
    * Class scores [N, C] for X [N, ...] (flattened to inputDim), with batchnorm in TEST mode: it
    * normalizes with the running statistics and leaves `bnParams` untouched.
    * @example

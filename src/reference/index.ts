@@ -7,3 +7,4 @@ export * from './layernorm.ts';
 export * from './fc-net.ts';
 export * from './optim.ts';
 export * from './gradient-check.ts';
+export * from './residual-mlp.ts';

@@ -34,7 +34,7 @@ export interface TrainableModel {
   step(indices: Uint32Array): Promise<number>;
   /** Fraction of rows `indices` of a split whose argmax score equals the label (batchnorm in test mode). */
   accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number>;
-  /** Copy the parameters aside (the GPU model copies on the GPU); `restore` puts a snapshot back. */
+  /** A real copy of the parameters and state, independent of later steps (GraphModel reads them back to the host); `restore` puts one back. */
   snapshot(): Promise<unknown>;
   restore(snapshot: unknown): Promise<void>;
 }

@@ -1,5 +1,5 @@
-// Adapts the float64 reference FullyConnectedNeuralNet to the Solver's TrainableModel (CPU training, the GPU's yardstick).
-import type { FullyConnectedNeuralNet } from '../reference/fc-net.ts';
+// Adapts a float64 reference model (FullyConnectedNeuralNet, ResidualMLP) to the Solver's TrainableModel (CPU training, the GPU's yardstick).
+import type { BnParam } from '../reference/batchnorm.ts';
 import { getUpdateRule, type OptimConfigInput, type UpdateRule } from '../reference/optim.ts';
 import type { Tensor } from '../reference/tensor.ts';
 import type { SolverData, SolverSplit, TrainableModel } from './model.ts';
@@ -18,12 +18,20 @@ function gatherRows(X: SolverSplit['X'], indices: Uint32Array, mean?: Float32Arr
   return { data: out, shape: [indices.length, d] };
 }
 
+/** What the reference trainer needs from a float64 model: parameters, loss with gradients, scores, optional batchnorm state. */
+export interface ReferenceModel {
+  params: Record<string, Tensor>;
+  loss(X: Tensor, y: ArrayLike<number>): { loss: number; grads: Record<string, Tensor> };
+  scores(X: Tensor): Tensor;
+  bnParams?: BnParam[];
+}
+
 /**
  * Wrap a reference network so the Solver can train it on the CPU in float64.
  *   const model = createReferenceTrainer(new reference.FullyConnectedNeuralNet([100], { seed: 1 }));
  *   await new Solver(model, data, { updateRule: 'adam' }).train();
  */
-export function createReferenceTrainer(net: FullyConnectedNeuralNet): TrainableModel & { net: FullyConnectedNeuralNet } {
+export function createReferenceTrainer<M extends ReferenceModel>(net: M): TrainableModel & { net: M } {
   let data: SolverData | null = null;
   let rule: UpdateRule | null = null;
   const configs: Record<string, OptimConfigInput> = {};
@@ -66,13 +74,13 @@ export function createReferenceTrainer(net: FullyConnectedNeuralNet): TrainableM
     async snapshot() {
       return {
         params: Object.fromEntries(Object.entries(net.params).map(([k, t]) => [k, { data: t.data.slice(), shape: [...t.shape] }])),
-        bn: net.bnParams.map((b) => ({ runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() })),
+        bn: (net.bnParams ?? []).map((b) => ({ runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() })),
       };
     },
     async restore(s) {
       const snap = s as { params: Record<string, Tensor>; bn: { runningMean?: Float64Array; runningVar?: Float64Array }[] };
       for (const [k, t] of Object.entries(snap.params)) net.params[k] = { data: t.data.slice(), shape: [...t.shape] };
-      snap.bn.forEach((b, i) => Object.assign(net.bnParams[i]!, { runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() }));
+      snap.bn.forEach((b, i) => Object.assign(net.bnParams![i]!, { runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() }));
     },
   };
 }

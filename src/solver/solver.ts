@@ -1,8 +1,8 @@
 // The Solver: cs231n's training loop (minibatch SGD variants, lr decay, accuracy checks, best-parameter restore) for any TrainableModel.
 import { makeRng, type Rng } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
+import { isUpdateRule, updateRuleNames, updateRules } from '../ops/update-rules.ts';
 
-export const updateRuleNames = ['sgd', 'sgd_momentum', 'rmsprop', 'adam'] as const;
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
 export interface SolverOptions {
@@ -88,7 +88,7 @@ export class Solver {
     this.data = data;
     this.options = options;
     this.updateRule = options.updateRule ?? 'sgd';
-    if (!(updateRuleNames as readonly string[]).includes(this.updateRule)) {
+    if (!isUpdateRule(this.updateRule)) {
       throw new Error(`Solver: invalid update_rule "${this.updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
     }
     this.optimConfig = { ...(options.optimConfig ?? {}) };
@@ -100,7 +100,7 @@ export class Solver {
     this.printEvery = options.printEvery ?? 10;
     this.verbose = options.verbose ?? true;
     this.rng = makeRng(options.seed ?? 0);
-    this.learningRate = this.optimConfig.learningRate ?? (this.updateRule === 'adam' ? 1e-3 : 1e-2);
+    this.learningRate = this.optimConfig.learningRate ?? updateRules[this.updateRule].defaults.learningRate!;
     const n = data.XTrain.shape[0] ?? 0;
     if (n < 1) throw new Error('Solver: data.XTrain has no rows');
     if (data.yTrain.length !== n) throw new Error(`Solver: data.yTrain has ${data.yTrain.length} labels for ${n} rows of XTrain`);

@@ -1,6 +1,6 @@
 // safetensors encoding checked byte by byte against the format, and the round trip; malformed files name the cause.
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, encodeSafetensors } from '../../src/nn/safetensors.ts';
+import { decodeSafetensors, encodeSafetensors } from '../../src/graph/safetensors.ts';
 
 describe('safetensors', () => {
   it('writes the u64 header length, an 8-byte aligned JSON header and the little-endian data', () => {

@@ -1,0 +1,81 @@
+// What a model must describe to GraphModel: its named tensors, the graph of each program, its data upload, its update rules.
+import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import type { Graph, Value } from './graph.ts';
+import type { StoreLayout, TensorStore } from './store.ts';
+
+/** A named tensor with its initial values (row-major). */
+export interface TensorInit { name: string; shape: number[]; data: ArrayLike<number> }
+
+/**
+ * The programs a model compiles: 'train' (forward, backward, update: the whole step), 'grads' (forward and
+ * backward, no update), 'scores' (test-mode forward), 'accuracy' (test-mode forward and a correct-count).
+ */
+export type ProgramKind = 'train' | 'grads' | 'scores' | 'accuracy';
+
+/** A dataset split on the GPU: its buffers bound by value name (e.g. X, y, meanImage), its row count, and what its builder needs to know. */
+export interface DataSplit {
+  name: string;
+  rows: number;
+  buffers: Record<string, TensorRef>;
+  /** Opaque to the engine: the builder reads it (e.g. the pixel format) to build the gather. */
+  source: Record<string, unknown>;
+}
+
+/** One program to build: its kind, batch size, where the rows come from (a split, or matrices fed directly), the update rule. */
+export interface ProgramRequest {
+  kind: ProgramKind;
+  batch: number;
+  split?: DataSplit;
+  rule?: string;
+}
+
+/**
+ * A built program. Values are bound by kind and name: 'param' values to the parameter store, their gradients
+ * (`grads`) to the gradient store, 'state' values to the state store, or to the update rule ('hyper', and
+ * `slot/param` for its per-parameter state), 'data' values to the split's buffers or to `feeds` the host
+ * writes before each run; `loss` and `correct` get buffers of their own.
+ */
+export interface ProgramGraph {
+  graph: Graph;
+  feeds: Record<string, Value>;
+  grads: Record<string, Value>;
+  loss?: Value;
+  correct?: Value;
+  scores?: Value;
+}
+
+/** Name of the update rule's hyperparameter value in a training graph. */
+export const hyperValueName = 'hyper';
+
+/**
+ * Name of a per-parameter update-rule state value (velocity, cache, m, v) in a training graph.
+ *   slotValueName('m', 'W1'); // 'm/W1'
+ *   slotValueName('velocity', 'b2'); // 'velocity/b2'
+ */
+export function slotValueName(slot: string, param: string): string {
+  return `${slot}/${param}`;
+}
+
+/** The update rule's state a model keeps between steps (src/ops/optim.ts makes it). */
+export interface ModelUpdateState {
+  config: Record<string, number>;
+  hyper: GPUBuffer;
+  slots: Record<string, TensorStore>;
+  beginStep(): void;
+  setLearningRate(lr: number): void;
+}
+
+/** Everything a GraphModel is built from; src/nn/classifier.ts makes one from a forward pass. */
+export interface ModelDefinition {
+  /** Name for errors and files (e.g. 'FullyConnectedNeuralNet'). */
+  name: string;
+  params: TensorInit[];
+  state: TensorInit[];
+  build(request: ProgramRequest): ProgramGraph;
+  /** Check and upload a dataset (the Solver's), one DataSplit per split. */
+  uploadData(scope: GpuScope, data: unknown): { train: DataSplit; val: DataSplit };
+  /** Check and convert the rows and labels of a direct call (notebook-style `loss(X, y)`) into feeds. */
+  directFeeds(X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): { batch: number; feeds: Record<string, Float32Array | Uint32Array> };
+  createUpdateState(scope: GpuScope, rule: string, config: Record<string, number>, layout: StoreLayout): Promise<ModelUpdateState>;
+  metadata: Record<string, string>;
+}

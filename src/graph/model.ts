@@ -1,0 +1,350 @@
+// GraphModel: the generic compiled model. It owns the stores, the plans per program and batch, the step queue and readback ring, snapshots, params by name.
+import { assertNotLost, type GpuContext } from '../gpu/device.ts';
+import { createScope, readBuffer, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
+import { submitDispatches, runDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import { compileGraph } from './executor.ts';
+import type { Value } from './graph.ts';
+import { createReadbackRing } from './readback-ring.ts';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
+import { createTensorStore, makeStoreLayout, type TensorStore } from './store.ts';
+import {
+  hyperValueName, type DataSplit, type ModelDefinition, type ModelUpdateState, type ProgramGraph, type ProgramKind, type ProgramRequest,
+} from './model-definition.ts';
+
+/** One compiled program: its dispatches, the buffers the host feeds, its own loss / correct buffers. */
+interface Plan {
+  scope: GpuScope;
+  program: ProgramGraph;
+  dispatches: Dispatch[];
+  feeds: Record<string, GPUBuffer>;
+  loss?: GPUBuffer;
+  correct?: GPUBuffer;
+  usesData: boolean;
+  usesRule: boolean;
+  bufferOf(v: Value): TensorRef;
+}
+
+/** Rows per accuracy pass (bigger requests run in chunks into one counter). */
+const accuracyChunk = 1000;
+
+/**
+ * A model described by a definition (its tensors and the graph of each program), compiled on `gpu` per program
+ * and batch size and trained by the Solver. A training step is one compiled plan (forward, backward and the
+ * update), one command buffer and one submit; losses come back through a ring of staging buffers.
+ *   const model = new GraphModel(gpu, makeClassifier({ ... }));
+ *   await new Solver(model, data, { updateRule: 'adam' }).train();
+ */
+export class GraphModel {
+  readonly gpu: GpuContext;
+  readonly definition: ModelDefinition;
+  /** Parameters, their gradients (same layout) and the state (running statistics), each one flat buffer. */
+  readonly params: TensorStore;
+  readonly grads: TensorStore;
+  readonly state: TensorStore;
+  private readonly scope: GpuScope;
+  private readonly plans = new Map<string, Promise<Plan>>();
+  private readonly ring;
+  private data: { scope: GpuScope; train: DataSplit; val: DataSplit } | null = null;
+  private update: { scope: GpuScope; rule: string; state: ModelUpdateState } | null = null;
+  private stepTail: Promise<void> = Promise.resolve();
+  private destroyed = false;
+
+  constructor(gpu: GpuContext, definition: ModelDefinition) {
+    this.gpu = gpu;
+    this.definition = definition;
+    this.scope = createScope(gpu);
+    const init = (list: ModelDefinition['params']) => Object.fromEntries(list.map((t) => [t.name, t.data]));
+    const paramLayout = makeStoreLayout(definition.params);
+    this.params = createTensorStore(this.scope, paramLayout, `${definition.name} params`, init(definition.params));
+    this.grads = createTensorStore(this.scope, paramLayout, `${definition.name} grads`);
+    this.state = createTensorStore(this.scope, makeStoreLayout(definition.state), `${definition.name} state`, init(definition.state));
+    this.ring = createReadbackRing(gpu);
+  }
+
+  /** Bind every value of a program to its buffer, by kind and name (see ProgramGraph). */
+  private bind(program: ProgramGraph, scope: GpuScope, split: DataSplit | undefined, feeds: Record<string, GPUBuffer>, own: Map<Value, GPUBuffer>): Map<Value, TensorRef> {
+    const m = new Map<Value, TensorRef>(own);
+    for (const [name, v] of Object.entries(program.grads)) m.set(v, this.grads.ref(name));
+    for (const [name, v] of Object.entries(program.feeds)) {
+      feeds[name] = scope.createTensorBuffer(v.shape.reduce((a, b) => a * b, 1) * 4, `feed ${name}`);
+      m.set(v, feeds[name]);
+    }
+    for (const v of program.graph.values) {
+      if (m.has(v) || v.kind === 'activation' || v.kind === 'grad') continue;
+      const fail = (what: string) => new Error(`${this.definition.name}: value ${v.name} (${v.kind}) ${what}`);
+      if (v.kind === 'param') {
+        if (!this.params.has(v.name)) throw fail('is not a parameter of the model');
+        m.set(v, this.params.ref(v.name));
+      } else if (v.kind === 'data') {
+        const buf = split?.buffers[v.name];
+        if (!buf) throw fail(`is neither in split ${split?.name ?? '(none)'} nor fed`);
+        m.set(v, buf);
+      } else if (this.state.has(v.name)) {
+        m.set(v, this.state.ref(v.name));
+      } else {
+        const u = this.update?.state;
+        const slot = /^([^/]+)\/(.+)$/.exec(v.name);
+        if (u && v.name === hyperValueName) m.set(v, u.hyper);
+        else if (u && slot && u.slots[slot[1]!]) m.set(v, u.slots[slot[1]!]!.ref(slot[2]!));
+        else throw fail('is not state of the model or of its update rule');
+      }
+    }
+    return m;
+  }
+
+  /** The compiled plan of a program (built once per kind, split and batch; a failed build is not cached). */
+  private plan(kind: ProgramKind, batch: number, split?: DataSplit): Promise<Plan> {
+    const key = `${kind}:${split?.name ?? 'direct'}:${batch}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      p = (async () => {
+        const request: ProgramRequest = { kind, batch, split, rule: kind === 'train' ? this.update?.rule : undefined };
+        const program = this.definition.build(request);
+        const scope = createScope(this.gpu);
+        try {
+          const own = new Map<Value, GPUBuffer>();
+          const loss = program.loss ? scope.createTensorBuffer(program.loss.shape[0]! * 4, 'loss slots') : undefined;
+          const correct = program.correct ? scope.createTensorBuffer(4, 'correct count') : undefined;
+          if (loss) own.set(program.loss!, loss);
+          if (correct) own.set(program.correct!, correct);
+          const feeds: Record<string, GPUBuffer> = {};
+          const compiled = await compileGraph(scope, program.graph, this.bind(program, scope, split, feeds, own));
+          return { scope, program, dispatches: compiled.dispatches, feeds, loss, correct, usesData: !!split, usesRule: kind === 'train', bufferOf: compiled.bufferOf };
+        } catch (e) {
+          scope.destroy();
+          this.plans.delete(key); // a later call may try again; nothing half-built stays cached
+          throw e;
+        }
+      })();
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  /** Drop (and free) the plans `which` selects, once the steps queued before are encoded. */
+  private async dropPlans(which: (p: Plan) => boolean): Promise<void> {
+    for (const [key, p] of [...this.plans]) {
+      const r = (await Promise.allSettled([p]))[0]!;
+      if (r.status === 'rejected' || which(r.value)) {
+        this.plans.delete(key);
+        if (r.status === 'fulfilled') r.value.scope.destroy();
+      }
+    }
+  }
+
+  /** Upload (and check) the Solver's data; plans gathering from the old data are dropped. */
+  async attachData(data: unknown): Promise<void> {
+    const scope = createScope(this.gpu); // the old data stays usable if the new data is refused
+    let splits: { train: DataSplit; val: DataSplit };
+    try {
+      splits = this.definition.uploadData(scope, data);
+    } catch (e) {
+      scope.destroy();
+      throw e;
+    }
+    await this.dropData();
+    this.data = { scope, ...splits };
+  }
+
+  /** Wait for queued steps, then free the uploaded data and the plans that bind it. */
+  private async dropData(): Promise<void> {
+    await this.stepTail; // steps already queued were encoded against the old data
+    await this.ring.settle();
+    await this.dropPlans((p) => p.usesData);
+    this.data?.scope.destroy();
+    this.data = null;
+  }
+
+  /**
+   * Free the uploaded training data (150 MB for CIFAR-10) once training is over; the parameters stay, so
+   * scores, safetensors and getParams still work, and attachData uploads again.
+   *   await new Solver(net, data, opts).train(); await net.releaseData();
+   *   await net.saveSafetensors();
+   */
+  async releaseData(): Promise<void> {
+    await this.dropData();
+  }
+
+  /** Set the update rule (cs231n names and config); its state (velocity, cache, m, v) starts at zero. */
+  async setUpdateRule(rule: string, optimConfig: Record<string, number>): Promise<void> {
+    const scope = createScope(this.gpu);
+    let state: ModelUpdateState;
+    try {
+      state = await this.definition.createUpdateState(scope, rule, optimConfig, this.params.layout);
+    } catch (e) {
+      scope.destroy();
+      throw e;
+    }
+    await this.stepTail; // queued steps use the old rule
+    await this.dropPlans((p) => p.usesRule);
+    this.update?.scope.destroy();
+    this.update = { scope, rule, state };
+  }
+
+  /** The learning rate from the next queued step on (steps already queued keep theirs). */
+  setLearningRate(lr: number): void {
+    const u = this.update;
+    if (!u) throw new Error('setLearningRate: call setUpdateRule first');
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`setLearningRate: ${lr} is not a finite learning rate >= 0`);
+    this.stepTail = this.stepTail.then(() => u.state.setLearningRate(lr));
+  }
+
+  /** Queue one training step on rows `indices`; resolves to its loss when the GPU has finished it. */
+  step(indices: Uint32Array): Promise<number> {
+    // Steps are encoded strictly one after another (each may wait for a free readback slot), losses arrive later.
+    const submitted = this.stepTail.then(() => this.submitStep(indices));
+    this.stepTail = submitted.then(() => undefined, () => undefined);
+    return submitted.then((r) => r.loss);
+  }
+
+  private async submitStep(indices: Uint32Array): Promise<{ loss: Promise<number> }> {
+    assertNotLost(this.gpu);
+    if (!this.data || !this.update) throw new Error('step: call attachData and setUpdateRule first');
+    checkRows(indices, this.data.train.rows, 'step');
+    const plan = await this.plan('train', indices.length, this.data.train);
+    const loss = plan.loss!;
+    const slot = await this.ring.take(loss.size);
+    this.gpu.device.queue.writeBuffer(plan.feeds.indices!, 0, indices as Uint32Array<ArrayBuffer>);
+    this.update.state.beginStep();
+    await submitDispatches(this.gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot.buf, 0, loss.size));
+    return { loss: this.ring.readSum(slot, loss.size) };
+  }
+
+  /** Dispatches of one training step at batch size `batch` (compiles the plan if needed), for benchmarks. */
+  async dispatchesPerStep(batch: number): Promise<number> {
+    if (!this.data || !this.update) throw new Error('dispatchesPerStep: call attachData and setUpdateRule first');
+    return (await this.plan('train', batch, this.data.train)).dispatches.length;
+  }
+
+  /** Fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode). */
+  async accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number> {
+    if (!this.data) throw new Error('accuracy: call attachData first');
+    const s = split === 'train' ? this.data.train : this.data.val;
+    checkRows(indices, s.rows, `accuracy(${split})`);
+    await this.stepTail;
+    let correct = 0;
+    for (let start = 0; start < indices.length; start += accuracyChunk) {
+      const part = indices.subarray(start, Math.min(indices.length, start + accuracyChunk));
+      const plan = await this.plan('accuracy', part.length, s);
+      const { device } = this.gpu;
+      device.queue.writeBuffer(plan.feeds.indices!, 0, part as Uint32Array<ArrayBuffer>);
+      const clear = device.createCommandEncoder({ label: 'clear correct count' });
+      clear.clearBuffer(plan.correct!);
+      device.queue.submit([clear.finish()]);
+      await submitDispatches(this.gpu, plan.dispatches, 'accuracy');
+      correct += new Uint32Array(await readBuffer(this.gpu, plan.correct!, 4))[0]!;
+    }
+    return correct / indices.length;
+  }
+
+  /** Run a direct program (rows given as matrices) once and wait for it. */
+  private async runDirect(kind: 'grads' | 'scores', X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Plan> {
+    assertNotLost(this.gpu);
+    const { batch, feeds } = this.definition.directFeeds(X, y);
+    await this.stepTail;
+    const plan = await this.plan(kind, batch);
+    for (const [name, data] of Object.entries(feeds)) this.gpu.device.queue.writeBuffer(plan.feeds[name]!, 0, data as Float32Array<ArrayBuffer>);
+    await runDispatches(this.gpu, plan.dispatches, kind);
+    return plan;
+  }
+
+  /**
+   * Notebook-style: with labels, a train-mode pass returning the loss and every gradient (no update); without,
+   * test-mode class scores.
+   *   const { loss, grads } = await model.loss(X, y);
+   *   const scores = await model.loss(X);
+   */
+  async loss(X: { data: ArrayLike<number>; shape: number[] }): Promise<Float32Array>;
+  async loss(X: { data: ArrayLike<number>; shape: number[] }, y: ArrayLike<number>): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+  async loss(X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Float32Array | { loss: number; grads: Record<string, Float32Array> }> {
+    if (y === undefined) {
+      const plan = await this.runDirect('scores', X);
+      const scores = plan.program.scores!;
+      return new Float32Array(await readBuffer(this.gpu, plan.bufferOf(scores), scores.shape.reduce((a, b) => a * b, 1) * 4));
+    }
+    const plan = await this.runDirect('grads', X, y);
+    const loss = new Float32Array(await readBuffer(this.gpu, plan.loss!)).reduce((a, b) => a + b, 0);
+    const grads: Record<string, Float32Array> = {};
+    for (const name of this.params.layout.names) grads[name] = new Float32Array(await readBuffer(this.gpu, this.grads.ref(name)));
+    return { loss, grads };
+  }
+
+  /** Every parameter and state tensor by name (one naming convention: the safetensors names). */
+  async getParams(): Promise<Record<string, NamedTensor>> {
+    await this.stepTail;
+    const out: Record<string, NamedTensor> = {};
+    for (const store of [this.params, this.state]) {
+      const all = new Float32Array(await readBuffer(this.gpu, store.buffer));
+      for (const name of store.layout.names) {
+        const e = store.layout.entries[name]!;
+        out[name] = { data: all.slice(e.offset / 4, e.offset / 4 + e.count), shape: [...e.shape] };
+      }
+    }
+    return out;
+  }
+
+  /** Overwrite parameters or state by name; the sizes must match (and the shapes, when given). */
+  setParams(values: Record<string, { data: ArrayLike<number>; shape?: number[] }>): void {
+    for (const [name, v] of Object.entries(values)) {
+      const store = this.params.has(name) ? this.params : this.state.has(name) ? this.state : null;
+      if (!store) throw new Error(`setParams: no tensor named ${name} (have ${[...this.params.layout.names, ...this.state.layout.names].join(', ')})`);
+      const e = store.layout.entries[name]!;
+      if (v.data.length !== e.count) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${e.count}`);
+      if (v.shape && v.shape.join(',') !== e.shape.join(',')) throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this model has [${e.shape.join(',')}]`);
+      this.gpu.device.queue.writeBuffer(store.buffer, e.offset, Float32Array.from(v.data));
+    }
+  }
+
+  /** The parameters and state as a safetensors file (F32), with the definition's metadata. */
+  async saveSafetensors(): Promise<Uint8Array> {
+    return encodeSafetensors(await this.getParams(), this.definition.metadata);
+  }
+
+  /** Load a safetensors file with this model's tensor names and shapes (a CPU reference export loads too). */
+  loadSafetensors(bytes: Uint8Array): void {
+    this.setParams(decodeSafetensors(bytes));
+  }
+
+  /** A real copy of the parameters and state (on the host), independent of later steps. */
+  async snapshot(): Promise<{ params: Float32Array; state: Float32Array }> {
+    await this.stepTail;
+    return {
+      params: new Float32Array(await readBuffer(this.gpu, this.params.buffer)),
+      state: new Float32Array(await readBuffer(this.gpu, this.state.buffer)),
+    };
+  }
+
+  /** Put a snapshot back. */
+  async restore(snapshot: unknown): Promise<void> {
+    const s = snapshot as { params: Float32Array; state: Float32Array };
+    if (!(s?.params instanceof Float32Array) || s.params.byteLength !== this.params.buffer.size || s.state.byteLength !== this.state.buffer.size) {
+      throw new Error(`${this.definition.name}.restore: not a snapshot of this model`);
+    }
+    await this.stepTail;
+    this.gpu.device.queue.writeBuffer(this.params.buffer, 0, s.params as Float32Array<ArrayBuffer>);
+    this.gpu.device.queue.writeBuffer(this.state.buffer, 0, s.state as Float32Array<ArrayBuffer>);
+    await this.gpu.device.queue.onSubmittedWorkDone();
+  }
+
+  /** Free every GPU buffer of the model and its compiled plans. */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await this.stepTail;
+    await this.ring.settle();
+    await this.dropPlans(() => true);
+    this.data?.scope.destroy();
+    this.update?.scope.destroy();
+    this.ring.destroy();
+    this.scope.destroy();
+  }
+}
+
+/**
+ * Throw unless every row index is below `rows`, naming the caller.
+ *   checkRows(Uint32Array.of(3, 9), 5, 'step'); // Error: step: row index 9 out of range (5 rows)
+ *   checkRows(Uint32Array.of(0, 4), 5, 'step'); // fine
+ */
+export function checkRows(indices: Uint32Array, rows: number, what: string): void {
+  for (const i of indices) if (i >= rows) throw new Error(`${what}: row index ${i} out of range (${rows} rows)`);
+}

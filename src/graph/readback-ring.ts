@@ -1,0 +1,49 @@
+// A ring of staging buffers for per-step results (the loss slots): copied at the end of a step's command buffer, read later.
+import type { GpuContext } from '../gpu/device.ts';
+
+export interface ReadbackSlot {
+  buf: GPUBuffer;
+  busy: Promise<number> | null;
+}
+
+/**
+ * A ring of `size` staging buffers; `take(bytes)` waits until the next one is free (its last read done).
+ *   const ring = createReadbackRing(gpu, 4);
+ *   const slot = await ring.take(lossBuf.size); enc.copyBufferToBuffer(lossBuf, 0, slot.buf, 0, lossBuf.size);
+ */
+export function createReadbackRing(gpu: GpuContext, size = 4) {
+  const slots: (ReadbackSlot | null)[] = Array.from({ length: size }, () => null);
+  let pos = 0;
+  return {
+    /** The next slot with at least `bytes`, after its previous read has finished (all slots are made at the first take, so steady steps allocate nothing). */
+    async take(bytes: number): Promise<ReadbackSlot> {
+      const i = pos++ % size;
+      for (let k = 0; k < size; k++) {
+        const s = slots[k];
+        if (s && s.buf.size >= bytes) continue;
+        if (s?.busy) await s.busy.catch(() => 0);
+        s?.buf.destroy();
+        slots[k] = { buf: gpu.device.createBuffer({ label: `readback ${k}`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), busy: null };
+      }
+      const slot = slots[i]!;
+      if (slot.busy) await slot.busy.catch(() => 0);
+      return slot;
+    },
+    /** Map the slot after its submit and sum its f32 values (the loss slots add up to the loss). */
+    readSum(slot: ReadbackSlot, bytes: number): Promise<number> {
+      slot.busy = slot.buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+        const loss = new Float32Array(slot.buf.getMappedRange(0, bytes)).reduce((a, b) => a + b, 0);
+        slot.buf.unmap();
+        return loss;
+      });
+      return slot.busy;
+    },
+    /** Wait for every read in flight (errors ignored: they reached their callers). */
+    async settle(): Promise<void> {
+      await Promise.all(slots.map((s) => s?.busy?.catch(() => 0)));
+    },
+    destroy(): void {
+      for (const s of slots) s?.buf.destroy();
+    },
+  };
+}

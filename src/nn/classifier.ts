@@ -1,0 +1,157 @@
+// The programs every classifier shares, around a model's forward pass: rows in, softmax loss, L2, autodiff, the update, accuracy.
+import type { GpuScope } from '../gpu/buffers.ts';
+import { addBackward } from '../graph/autodiff.ts';
+import { Graph, type Value } from '../graph/graph.ts';
+import {
+  hyperValueName, slotValueName, type DataSplit, type ModelDefinition, type ProgramGraph, type ProgramRequest, type TensorInit,
+} from '../graph/model-definition.ts';
+import { accuracyOp } from '../ops/accuracy.ts';
+import { addOp } from '../ops/add.ts';
+import { gatherImagesOp } from '../ops/gather.ts';
+import { gatherRowsOp } from '../ops/gather-rows.ts';
+import { createUpdateRuleState, optimizerOp } from '../ops/optim.ts';
+import { l2Op } from '../ops/regularization.ts';
+import { softmaxLossOp } from '../ops/softmax.ts';
+import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
+import type { SolverData } from '../solver/model.ts';
+import { uploadSplit, type UploadOptions } from './data-on-gpu.ts';
+
+/** What a forward pass is given: the graph, the mode, the model's tensors by name, and a way to add an L2 term. */
+export interface ForwardContext {
+  g: Graph;
+  /** 'train' (batch statistics, backward follows) or 'test' (running statistics). */
+  mode: 'train' | 'test';
+  /** The value of parameter `name` (declared once per graph). */
+  param(name: string): Value;
+  /** The value of state tensor `name` (running statistics). */
+  state(name: string): Value;
+  /** Add 0.5·reg·ΣW² to the loss and reg·W to W's gradient. */
+  penalize(w: Value, reg: number): void;
+}
+
+/** A classifier described by its tensors (with initial values) and its forward pass from rows to class scores. */
+export interface ClassifierSpec {
+  name: string;
+  inputDim: number;
+  numClasses: number;
+  params: TensorInit[];
+  state: TensorInit[];
+  /** Class scores [batch, numClasses] of rows x [batch, inputDim]. */
+  forward(ctx: ForwardContext, x: Value): Value;
+  metadata: Record<string, string>;
+  /** How the Solver's data goes up (the largest chunk of rows; default: the device's binding limit). */
+  upload?: UploadOptions;
+}
+
+/** Rows x (and labels y) of a program: gathered from a split by fed indices, or fed directly. */
+function rowsOf(g: Graph, spec: ClassifierSpec, r: ProgramRequest, feeds: Record<string, Value>): { x: Value; y?: Value } {
+  const D = spec.inputDim;
+  if (!r.split) {
+    const x = (feeds.X = g.value('X', [r.batch, D], 'data'));
+    return r.kind === 'scores' ? { x } : { x, y: (feeds.y = g.value('y', [r.batch], 'data', 'u32')) };
+  }
+  // the rows come in chunks of whole rows, each one storage binding (X0 holds every row when they fit one)
+  const { rows } = r.split;
+  const format = r.split.source.format as 'uint8' | 'words';
+  const chunkRows = r.split.source.chunkRows as number;
+  const chunks = Math.ceil(rows / chunkRows);
+  const X = Array.from({ length: chunks }, (_, c) => {
+    const n = Math.min(chunkRows, rows - c * chunkRows);
+    return g.value(`X${c}`, [format === 'uint8' ? Math.ceil((n * D) / 4) : n * D], 'data', 'u32');
+  });
+  const indices = (feeds.indices = g.value('indices', [r.batch], 'data', 'u32'));
+  const at = { dim: D, rows, chunks, chunkRows };
+  const [x] = format === 'uint8'
+    ? g.apply(gatherImagesOp, [...X, indices, g.value('meanImage', [D], 'data')], at)
+    : g.apply(gatherRowsOp, [...X, indices], { ...at, dtype: 'f32' });
+  x!.noGrad = true;
+  const [y] = g.apply(gatherRowsOp, [g.value('y', [rows], 'data', 'u32'), indices], { dim: 1, rows, chunks: 1, chunkRows: rows, dtype: 'u32' });
+  return { x: x!, y };
+}
+
+/**
+ * Build one program's graph around `spec.forward`: 'train' and 'grads' add the softmax loss, the L2 terms and
+ * the backward pass ('train' also the optimizer node: one dispatch for every parameter); 'accuracy' the count
+ * of right answers.
+ *   const { graph, grads } = buildClassifierProgram(spec, { kind: 'train', batch: 50, split, rule: 'adam' });
+ *   grads.W1; // the gradient value the model binds to its gradient store
+ */
+export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest): ProgramGraph {
+  const g = new Graph();
+  const declared = new Map<string, Value>();
+  const tensors = new Map([...spec.params.map((t) => [t.name, t] as const), ...spec.state.map((t) => [t.name, t] as const)]);
+  const isParam = new Set(spec.params.map((t) => t.name));
+  const declare = (name: string, kind: 'param' | 'state') => {
+    const t = tensors.get(name);
+    if (!t || isParam.has(name) !== (kind === 'param')) throw new Error(`${spec.name}: no ${kind} named ${name}`);
+    let v = declared.get(name);
+    if (!v) declared.set(name, (v = g.value(name, t.shape, kind)));
+    return v;
+  };
+  const penalties: { w: Value; reg: number }[] = [];
+  const mode = r.kind === 'train' || r.kind === 'grads' ? 'train' : 'test';
+  const ctx: ForwardContext = { g, mode, param: (n) => declare(n, 'param'), state: (n) => declare(n, 'state'), penalize: (w, reg) => penalties.push({ w, reg }) };
+  const feeds: Record<string, Value> = {};
+  const { x, y } = rowsOf(g, spec, r, feeds);
+  const scores = spec.forward(ctx, x);
+  scores.keep = true;
+  const out: ProgramGraph = { graph: g, feeds, grads: {}, scores };
+  if (r.kind === 'accuracy') {
+    out.correct = g.value('correct', [1], 'state', 'u32');
+    g.apply(accuracyOp, [scores, y!], {}, [out.correct]);
+  }
+  if (mode === 'test') return out;
+  const loss = (out.loss = g.value('loss', [1 + penalties.length], 'state'));
+  const [dscores] = g.apply(softmaxLossOp, [scores, y!], { lossIndex: 0 }, [loss]);
+  const params = spec.params.map((t) => ctx.param(t.name));
+  const grads = addBackward(g, new Map([[scores, dscores!]]), params, { add: addOp });
+  params.forEach((p) => { out.grads[p.name] = grads.get(p)!; });
+  penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1 }, [grads.get(w)!, loss]));
+  if (r.kind === 'train') {
+    const rule = r.rule as OptimizerRule;
+    const slots = updateRules[rule].slots.flatMap((s) => params.map((p) => g.value(slotValueName(s, p.name), p.shape, 'state')));
+    g.apply(optimizerOp, [g.value(hyperValueName, [1], 'state'), ...params.map((p) => grads.get(p)!)], { rule }, [...params, ...slots]);
+  }
+  return out;
+}
+
+/**
+ * A model definition for GraphModel from a classifier's forward pass: its programs, the Solver's data upload
+ * (uint8 pixels stay uint8 on the GPU), the direct rows of `loss(X, y)`, the update rules.
+ *   const model = new GraphModel(gpu, makeClassifier({ name: 'MyNet', inputDim: 3072, numClasses: 10, params, state: [], forward, metadata: {} }));
+ *   await model.loss(X, y);
+ */
+export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
+  const { inputDim: D, numClasses: C } = spec;
+  return {
+    name: spec.name,
+    params: spec.params,
+    state: spec.state,
+    metadata: spec.metadata,
+    build: (r) => buildClassifierProgram(spec, r),
+    uploadData(scope: GpuScope, input: unknown) {
+      const data = input as SolverData;
+      const anyU8 = data.XTrain.data instanceof Uint8Array || data.XVal.data instanceof Uint8Array;
+      if (anyU8 && !data.meanImage) throw new Error('attachData: uint8 images need data.meanImage');
+      if (data.meanImage && data.meanImage.length !== D) throw new Error(`attachData: meanImage has ${data.meanImage.length} values, the net takes inputDim ${D}`);
+      const meanImage = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(D), 'mean image');
+      const split = (X: SolverData['XTrain'], y: ArrayLike<number>, name: string): DataSplit => {
+        const s = uploadSplit(scope, X, y, name, D, C, spec.upload);
+        const chunks = Object.fromEntries(s.X.map((b, c) => [`X${c}`, b]));
+        return { name, rows: s.rows, buffers: { ...chunks, y: s.y, meanImage }, source: { format: s.format, chunkRows: s.chunkRows } };
+      };
+      return { train: split(data.XTrain, data.yTrain, 'XTrain'), val: split(data.XVal, data.yVal, 'XVal') };
+    },
+    directFeeds(X, y): { batch: number; feeds: Record<string, Float32Array | Uint32Array> } {
+      const n = X.shape[0]!;
+      const d = X.data.length / n;
+      if (d !== D) throw new Error(`${spec.name}: X has shape [${X.shape.join(',')}] (${d} features per row), expected inputDim ${D}`);
+      if (y === undefined) return { batch: n, feeds: { X: Float32Array.from(X.data) } };
+      if (y.length !== n) throw new Error(`${spec.name}: ${y.length} labels for ${n} rows`);
+      const labels = Uint32Array.from(y);
+      labels.forEach((c, i) => { if (c >= C) throw new Error(`${spec.name}.loss: label ${c} at row ${i} is outside 0..${C - 1}`); });
+      return { batch: n, feeds: { X: Float32Array.from(X.data), y: labels } };
+    },
+    createUpdateState: (scope, rule, config, layout) => createUpdateRuleState(scope, rule as OptimizerRule, config, layout, 'setUpdateRule'),
+  };
+}
