@@ -34,7 +34,8 @@ export interface BatchNormForwardArgs {
   relu?: boolean;
 }
 
-export interface BatchNormBackwardArgs {
+/** What a normalization's backward reads and writes over an [n, d] array (batchnorm and layer norm alike). */
+export interface NormBackwardArgs {
   dout: TensorRef;
   xhat: TensorRef;
   invStd: TensorRef;
@@ -44,6 +45,9 @@ export interface BatchNormBackwardArgs {
   dbeta: TensorRef;
   n: number;
   d: number;
+}
+
+export interface BatchNormBackwardArgs extends NormBackwardArgs {
   /** 'graph': the staged computational graph, one pass per node group; 'alternative': the closed form. */
   variant: 'graph' | 'alternative';
   /** With `mean`, the graph takes x - mean from them (the seed's cache) instead of xhat / invStd. */
