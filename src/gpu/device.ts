@@ -36,6 +36,20 @@ export interface GpuContext {
   lostInfo: GPUDeviceLostInfo | null;
   /** Pipeline cache, keyed by file + entry point + override constants (see kernel.ts). */
   pipelines: Map<string, Promise<unknown>>;
+  /** GPU errors no error scope caught (the device's `uncapturederror` events), oldest first, each naming its kernel where known. */
+  errors: GpuErrorRecord[];
+  /** Call `listener` on every uncaptured GPU error from now on; returns the unsubscribe. */
+  onError(listener: (e: GpuErrorRecord) => void): () => void;
+  /** A new context made the way this one was (requestGpu's options), e.g. after a device loss; absent for createGpu. */
+  recreate?: () => Promise<GpuContext>;
+}
+
+/** One uncaptured GPU error: its kind, the message, and the kernel (dispatch label) it names, when it names one. */
+export interface GpuErrorRecord {
+  kind: 'validation' | 'out-of-memory' | 'internal' | 'unknown';
+  message: string;
+  /** The dispatch's label from the debug-group stack (encodeDispatches pushes one per dispatch), else a pipeline's label. */
+  kernel: string | null;
 }
 
 export interface RequestGpuOptions {
@@ -114,13 +128,15 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  return createGpu(device, {
+  const ctx = createGpu(device, {
     vendor: info.vendor ?? '',
     architecture: info.architecture ?? '',
     device: info.device ?? '',
     description: info.description ?? '',
     runtime: isNode ? 'node' : 'browser',
   }, options.debug ?? false);
+  ctx.recreate = () => requestGpu(options);
+  return ctx;
 }
 
 /**
@@ -141,8 +157,19 @@ export function createGpu(device: GPUDevice, adapter?: AdapterSummary, debug = f
     lost: device.lost,
     lostInfo: null,
     pipelines: new Map(),
+    errors: [],
+    onError(listener) {
+      listeners.add(listener);
+      return () => { listeners.delete(listener); };
+    },
   };
+  const listeners = new Set<(e: GpuErrorRecord) => void>();
   device.lost.then((info) => { ctx.lostInfo = info; });
+  device.addEventListener('uncapturederror', (event) => {
+    const record = makeGpuErrorRecord((event as GPUUncapturedErrorEvent).error);
+    ctx.errors.push(record);
+    for (const l of listeners) l(record);
+  });
   instrument(device, stats);
   return ctx;
 }
@@ -174,6 +201,21 @@ function instrument(device: GPUDevice, stats: GpuStats): void {
   device.createComputePipelineAsync = (desc: GPUComputePipelineDescriptor) => { stats.pipelinesCreated++; return createPipelineAsync(desc); };
   const submit = device.queue.submit.bind(device.queue);
   device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => { stats.submits++; submit(buffers); };
+}
+
+/**
+ * Describe a GPU error: its kind, its message, and the kernel it names (the innermost debug group, which
+ * encodeDispatches sets to the dispatch's label, else the first pipeline label in the message).
+ *   makeGpuErrorRecord(err).kernel; // 'affine forward 50x3072 -> 100'
+ *   makeGpuErrorRecord(err).kind;   // 'validation'
+ */
+export function makeGpuErrorRecord(error: GPUError): GpuErrorRecord {
+  const message = String(error.message ?? error).replace(/\u0000/g, '');
+  const ctor = (error as { constructor?: { name?: string } }).constructor?.name ?? '';
+  const kind = ctor.includes('Validation') ? 'validation' : ctor.includes('OutOfMemory') ? 'out-of-memory' : ctor.includes('Internal') ? 'internal' : 'unknown';
+  const groups = [...message.matchAll(/^\s*>\s*"(.*)"\s*$/gm)].map((m) => m[1]!);
+  const pipeline = /ComputePipeline "([^"]+)"/.exec(message)?.[1] ?? null;
+  return { kind, message, kernel: groups[0] ?? pipeline };
 }
 
 /** Throw if the device was lost, naming the reason (callers check this before each step). */

@@ -33,15 +33,18 @@ export function createDispatch(scope: GpuScope, kernel: Kernel, resources: Recor
 }
 
 /**
- * Record dispatches into an open compute pass (WebGPU orders storage writes between dispatches).
+ * Record dispatches into an open compute pass (WebGPU orders storage writes between dispatches), each in a debug
+ * group named by its label, so a validation error names the kernel.
  *   const pass = encoder.beginComputePass();
  *   encodeDispatches(pass, model.forward); pass.end();
  */
 export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dispatch[]): void {
   for (const d of list) {
+    pass.pushDebugGroup(d.label); // an encoding error then names this dispatch (GpuErrorRecord.kernel)
     pass.setPipeline(d.kernel.pipeline);
     pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
+    pass.popDebugGroup();
   }
 }
 

@@ -1,4 +1,4 @@
-// The graph engine: IR, autodiff, buffer planner, compiler, stores and GraphModel. It knows no op: src/ops defines them against these types.
+// The graph engine: IR, autodiff, buffer planner, compiler, stores, host checkpoints and GraphModel. It knows no op: src/ops defines them against these types.
 export * from './graph.ts';
 export * from './autodiff.ts';
 export * from './planner.ts';
@@ -6,4 +6,5 @@ export * from './executor.ts';
 export * from './store.ts';
 export * from './model-definition.ts';
 export * from './model.ts';
+export * from './checkpoint.ts';
 export * from './safetensors.ts';

@@ -1,7 +1,8 @@
-// GraphModel: the generic compiled model. It owns the stores, the plans per program and batch, the step queue and readback ring, snapshots, params by name.
+// GraphModel: the generic compiled model. It owns the stores, the plans per program and batch, the step queue and readback ring, snapshots, host checkpoints, params by name.
 import { assertNotLost, type GpuContext } from '../gpu/device.ts';
 import { createScope, readBuffer, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { submitDispatches, runDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import { assertCheckpointFits, submitCheckpointCopies, unflattenStore, type ModelCheckpoint } from './checkpoint.ts';
 import { compileGraph } from './executor.ts';
 import type { Value } from './graph.ts';
 import { createReadbackRing } from './readback-ring.ts';
@@ -35,16 +36,21 @@ const accuracyChunk = 1000;
  *   await new Solver(model, data, { updateRule: 'adam' }).train();
  */
 export class GraphModel {
-  readonly gpu: GpuContext;
+  /** The device the model lives on (a new one after `rebuildOn`). */
+  gpu: GpuContext;
   readonly definition: ModelDefinition;
   /** Parameters, their gradients (same layout) and the state (running statistics), each one flat buffer. */
-  readonly params: TensorStore;
-  readonly grads: TensorStore;
-  readonly state: TensorStore;
-  private readonly scope: GpuScope;
+  params: TensorStore;
+  grads: TensorStore;
+  state: TensorStore;
+  private scope: GpuScope;
   private readonly plans = new Map<string, Promise<Plan>>();
-  private readonly ring;
+  private ring;
   private data: { scope: GpuScope; train: DataSplit; val: DataSplit } | null = null;
+  /** The host data last attached (the caller's own arrays, not a copy): `rebuildOn` uploads it again. */
+  private attached: unknown = undefined;
+  /** The newest host checkpoint read back (see `checkpoint()`), which answers `getParams` once the device is lost. */
+  private lastCheckpoint: ModelCheckpoint | null = null;
   private update: { scope: GpuScope; rule: string; state: ModelUpdateState } | null = null;
   private stepTail: Promise<void> = Promise.resolve();
   private destroyed = false;
@@ -144,6 +150,7 @@ export class GraphModel {
     }
     await this.dropData();
     this.data = { scope, ...splits };
+    this.attached = data;
   }
 
   /** Wait for queued steps, then free the uploaded data and the plans that bind it. */
@@ -153,6 +160,7 @@ export class GraphModel {
     await this.dropPlans((p) => p.usesData);
     this.data?.scope.destroy();
     this.data = null;
+    this.attached = undefined;
   }
 
   /**
@@ -271,6 +279,7 @@ export class GraphModel {
 
   /** Every parameter and state tensor by name (one naming convention: the safetensors names). */
   async getParams(): Promise<Record<string, NamedTensor>> {
+    if (this.gpu.lostInfo) return this.checkpointParams();
     await this.stepTail;
     const out: Record<string, NamedTensor> = {};
     for (const store of [this.params, this.state]) {
@@ -297,7 +306,9 @@ export class GraphModel {
 
   /** The parameters and state as a safetensors file (F32), with the definition's metadata. */
   async saveSafetensors(): Promise<Uint8Array> {
-    return encodeSafetensors(await this.getParams(), this.definition.metadata);
+    const tensors = await this.getParams();
+    const from = this.paramsSource();
+    return encodeSafetensors(tensors, from.source === 'checkpoint' ? { ...this.definition.metadata, checkpointIteration: String(from.iteration) } : this.definition.metadata);
   }
 
   /** Load a safetensors file with this model's tensor names and shapes (a CPU reference export loads too). */
@@ -324,6 +335,105 @@ export class GraphModel {
     this.gpu.device.queue.writeBuffer(this.params.buffer, 0, s.params as Float32Array<ArrayBuffer>);
     this.gpu.device.queue.writeBuffer(this.state.buffer, 0, s.state as Float32Array<ArrayBuffer>);
     await this.gpu.device.queue.onSubmittedWorkDone();
+  }
+
+  /**
+   * Queue a host checkpoint behind the steps queued so far: the stores (params, state, the rule's slots) are copied
+   * in one submit and read by mapAsync, so later steps queue meanwhile; the rule's config (Adam's `t`, the
+   * learning rate) is taken as the next step will use it. The newest one read answers `getParams` after a loss.
+   *   const ckpt = await model.checkpoint(solver.lossHistory.length);
+   *   await other.rebuildOn(newGpu, ckpt);
+   */
+  checkpoint(iteration: number): Promise<ModelCheckpoint> {
+    const submitted = this.stepTail.then(() => {
+      assertNotLost(this.gpu);
+      const u = this.update;
+      const slots = Object.entries(u?.state.slots ?? {});
+      const update = u ? { rule: u.rule, config: { ...u.state.config } } : null;
+      const t0 = performance.now();
+      const read = submitCheckpointCopies(this.gpu, [
+        { name: 'params', buffer: this.params.buffer }, { name: 'state', buffer: this.state.buffer },
+        ...slots.map(([name, store]) => ({ name: `slot ${name}`, buffer: store.buffer })),
+      ]);
+      return { done: read.then((c): ModelCheckpoint => {
+        const ckpt: ModelCheckpoint = {
+          iteration, params: c.params!, state: c.state!, bytes: Object.values(c).reduce((a, b) => a + b.byteLength, 0), readMs: performance.now() - t0,
+          update: update && { ...update, slots: Object.fromEntries(slots.map(([name]) => [name, c[`slot ${name}`]!])) },
+        };
+        if (!this.lastCheckpoint || this.lastCheckpoint.iteration <= iteration) this.lastCheckpoint = ckpt;
+        return ckpt;
+      }) };
+    });
+    this.stepTail = submitted.then(() => undefined, () => undefined);
+    return submitted.then((r) => r.done);
+  }
+
+  /** Where `getParams` and `saveSafetensors` answer from: the device, or (once it is lost) the host checkpoint of an iteration. */
+  paramsSource(): { source: 'device' } | { source: 'checkpoint'; iteration: number } {
+    return this.gpu.lostInfo && this.lastCheckpoint ? { source: 'checkpoint', iteration: this.lastCheckpoint.iteration } : { source: 'device' };
+  }
+
+  /** The newest host checkpoint read back, or null. */
+  get checkpointed(): ModelCheckpoint | null {
+    return this.lastCheckpoint;
+  }
+
+  private checkpointParams(): Record<string, NamedTensor> {
+    const c = this.lastCheckpoint;
+    if (!c) throw new Error(`${this.definition.name}: the GPU device was lost (${this.gpu.lostInfo?.reason}: ${this.gpu.lostInfo?.message}) before any host checkpoint was taken`);
+    const out: Record<string, NamedTensor> = {};
+    for (const [store, flat] of [[this.params, c.params], [this.state, c.state]] as const) {
+      for (const [name, data] of Object.entries(unflattenStore(store.layout, flat))) out[name] = { data, shape: [...store.layout.entries[name]!.shape] };
+    }
+    return out;
+  }
+
+  /**
+   * Move the model to `gpu` (a new device after a loss) at `checkpoint`: new stores with its values, the update
+   * rule with its slots and config, the attached data uploaded again, every plan compiled anew on first use.
+   * Nothing of the old device is used afterwards.
+   *   await model.rebuildOn(await requestGpu(), model.checkpointed!);
+   *   await model.step(indices); // on the new device
+   */
+  async rebuildOn(gpu: GpuContext, checkpoint: ModelCheckpoint): Promise<void> {
+    assertCheckpointFits(checkpoint, this.params.layout, this.state.layout, `${this.definition.name}.rebuildOn`);
+    await this.stepTail; // steps queued on the old device end first (they fail fast once it is lost)
+    const old = { plans: [...this.plans.values()], scopes: [this.scope, this.data?.scope, this.update?.scope], ring: this.ring };
+    this.plans.clear();
+    const name = this.definition.name;
+    const made: GpuScope[] = [];
+    const newScope = () => { const sc = createScope(gpu); made.push(sc); return sc; };
+    try {
+      const scope = newScope();
+      const params = createTensorStore(scope, this.params.layout, `${name} params`, unflattenStore(this.params.layout, checkpoint.params));
+      const grads = createTensorStore(scope, this.params.layout, `${name} grads`);
+      const state = createTensorStore(scope, this.state.layout, `${name} state`, unflattenStore(this.state.layout, checkpoint.state));
+      let data: GraphModel['data'] = null;
+      if (this.attached !== undefined) { const ds = newScope(); data = { scope: ds, ...this.definition.uploadData(ds, this.attached) }; }
+      let update: GraphModel['update'] = null;
+      if (checkpoint.update) {
+        const us = newScope();
+        const u = await this.definition.createUpdateState(us, checkpoint.update.rule, checkpoint.update.config, this.params.layout);
+        for (const [slot, values] of Object.entries(checkpoint.update.slots)) gpu.device.queue.writeBuffer(u.slots[slot]!.buffer, 0, values as Float32Array<ArrayBuffer>);
+        update = { scope: us, rule: checkpoint.update.rule, state: u };
+      }
+      this.gpu = gpu;
+      this.scope = scope;
+      this.params = params;
+      this.grads = grads;
+      this.state = state;
+      this.data = data;
+      this.update = update;
+      this.ring = createReadbackRing(gpu);
+      this.stepTail = Promise.resolve();
+      this.lastCheckpoint = checkpoint;
+    } catch (e) {
+      for (const sc of made) sc.destroy();
+      throw e;
+    }
+    for (const p of old.plans) p.then((plan) => plan.scope.destroy(), () => undefined);
+    for (const s of old.scopes) s?.destroy();
+    old.ring.destroy();
   }
 
   /** Free every GPU buffer of the model and its compiled plans. */

@@ -4,7 +4,8 @@ import { encodeSafetensors } from '../graph/safetensors.ts';
 import { FullyConnectedNeuralNet as ReferenceNet, type Normalization } from '../reference/fc-net.ts';
 import { createReferenceTrainer } from '../solver/reference-trainer.ts';
 import type { SolverData, TrainableModel } from '../solver/model.ts';
-import { Solver, type SolverProgress, type SolverResult } from '../solver/solver.ts';
+import type { Recovery } from '../solver/recovery.ts';
+import { Solver, type SolverOptions, type SolverProgress, type SolverResult } from '../solver/solver.ts';
 import { FullyConnectedNeuralNet } from './fc-net.ts';
 
 /** 'gpu': the WebGPU FullyConnectedNeuralNet; 'cpu': the float64 reference on the CPU. */
@@ -108,6 +109,10 @@ export interface TrainRecord {
   finalLoss: number;
   seconds: number;
   stepsPerSecond: number;
+  /** GPU device losses the run survived (each went on from a host checkpoint on a new device). */
+  recoveries: Recovery[];
+  /** With status 'device-lost': the host checkpoint's iteration the saved parameters come from. */
+  checkpointIteration?: number;
 }
 
 /**
@@ -138,6 +143,10 @@ export interface TrainOneArgs extends NetChoice {
   /** Called with the Solver before it starts (a page keeps it to pause or stop it). */
   onSolver?: (solver: Solver) => void;
   onProgress?: (p: SolverProgress, solver: Solver) => void;
+  /** The Solver's device-loss settings: 'recover' (default) or 'stop', where a new device comes from, a callback per recovery. */
+  onDeviceLost?: SolverOptions['onDeviceLost'];
+  requestDevice?: SolverOptions['requestDevice'];
+  onRecovery?: SolverOptions['onRecovery'];
 }
 
 /** The normalization a trained net has: the GPU net's own, else the choice (the alias resolved as the reference does). */
@@ -159,10 +168,11 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
       updateRule: a.updateRule, optimConfig: { learningRate: a.learningRate }, batchSize: a.batchSize, numEpochs: a.numEpochs,
       numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples, numValSamples: a.numValSamples ?? null,
       verbose: false, printEvery: 200, seed: a.seed, onProgress: (p) => a.onProgress?.(p, solver),
+      onDeviceLost: a.onDeviceLost, requestDevice: a.requestDevice, onRecovery: a.onRecovery,
     });
     a.onSolver?.(solver);
     const r = await solver.train();
-    await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
+    if (r.status !== 'device-lost') await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
     const record: TrainRecord = {
       label: a.label, kind: a.kind, normalization: normalizationOf(net, a), batchSize: a.batchSize, weightScale: a.weightScale, backwardVariant: a.backwardVariant,
       status: r.status, divergedAt: r.divergedAt, message: r.message, iterations: r.iterations,
@@ -170,6 +180,7 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
       bestValAcc: solver.valAccHistory.length ? Math.max(...solver.valAccHistory) : NaN,
       bestTrainAcc: solver.trainAccHistory.length ? Math.max(...solver.trainAccHistory) : NaN,
       finalLoss: meanOfLast(solver.lossHistory), seconds: r.seconds, stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
+      recoveries: r.recoveries, checkpointIteration: r.checkpointIteration,
     };
     return { record, net };
   } catch (e) {

@@ -12,7 +12,13 @@ export interface Rng {
   randint(n: number): number;
   /** A tensor of `scale * randn() + shift`, drawn in row-major order. */
   randnTensor(shape: readonly number[], scale?: number, shift?: number): Tensor;
+  /** The generator's whole state (a copy): `setState` of it makes the same draws again (the Solver rewinds its sampler so). */
+  getState(): RngState;
+  setState(state: RngState): void;
 }
+
+/** sfc32's four words and the spare Box–Muller normal. */
+export interface RngState { words: [number, number, number, number]; spare: number | null }
 
 const TWO_POW_32 = 4294967296;
 
@@ -73,5 +79,11 @@ export function makeRng(seed: number): Rng {
     for (let i = 0; i < t.data.length; i++) t.data[i] = scale * randn() + shift;
     return t;
   };
-  return { uniform, randn, randint, randnTensor };
+  const getState = (): RngState => ({ words: [a, b, c, d], spare });
+  const setState = (st: RngState): void => {
+    if (!Array.isArray(st?.words) || st.words.length !== 4 || !st.words.every(Number.isInteger)) throw new Error('Rng.setState: not a state from getState()');
+    [a, b, c, d] = st.words;
+    spare = st.spare;
+  };
+  return { uniform, randn, randint, randnTensor, getState, setState };
 }

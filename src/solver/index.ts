@@ -1,4 +1,5 @@
-// The Solver and the model interface it trains.
+// The Solver, the model interface it trains, and device-loss recovery.
 export * from './model.ts';
 export * from './solver.ts';
+export * from './recovery.ts';
 export * from './reference-trainer.ts';

@@ -1,8 +1,10 @@
 // The Solver: cs231n's training loop (minibatch SGD variants, lr decay, accuracy checks, best-parameter restore) for any TrainableModel.
-import { makeRng, type Rng } from '../reference/rng.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import type { ModelCheckpoint } from '../graph/checkpoint.ts';
+import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
 import { isUpdateRule, updateRuleNames, updateRules } from '../ops/update-rules.ts';
-
+import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, type LoopCheckpoint, type Recovery } from './recovery.ts';
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
 export interface SolverOptions {
@@ -25,6 +27,15 @@ export interface SolverOptions {
   onProgress?: (p: SolverProgress) => void;
   /** At most this many steps are queued on the GPU before the Solver waits for the oldest loss. */
   maxInFlight?: number;
+  /**
+   * When the GPU device is lost: 'recover' (default) rebuilds the model on a new device from the last host
+   * checkpoint (taken at every accuracy check) and goes on; 'stop' ends the run there, keeping the checkpoint.
+   */
+  onDeviceLost?: 'recover' | 'stop';
+  /** Where a new device comes from after a loss (default: made the way the lost one was, `gpu.recreate`). */
+  requestDevice?: () => Promise<GpuContext>;
+  /** Called after each recovery, once the model is on its new device and the loop has gone back to the checkpoint. */
+  onRecovery?: (r: Recovery & { epoch: number; gpu: GpuContext }) => void;
 }
 
 export interface SolverProgress {
@@ -38,18 +49,37 @@ export interface SolverProgress {
 }
 
 export interface SolverResult {
-  /** 'failed': the model threw (e.g. the GPU device was lost); `message` says why. */
-  status: 'completed' | 'diverged' | 'aborted' | 'failed';
+  /**
+   * 'failed': the model threw; 'device-lost': the GPU device was lost and the run stopped (onDeviceLost 'stop',
+   * a second loss before a new checkpoint, no new device): the model answers from its host checkpoint of
+   * iteration `checkpointIteration`. `message` says why.
+   */
+  status: 'completed' | 'diverged' | 'aborted' | 'failed' | 'device-lost';
   /** Set when status is 'diverged': the first step whose loss was NaN or infinite. */
   divergedAt?: number;
   message: string;
   iterations: number;
   bestValAcc: number;
   seconds: number;
+  /** The device losses the run survived, in order. */
+  recoveries: Recovery[];
+  /** With status 'device-lost': the iteration of the host checkpoint the model keeps. */
+  checkpointIteration?: number;
+}
+
+/** The loop's own state at a checkpoint: the sampler, the histories' lengths, the epoch and lr, the best so far. */
+interface LoopState {
+  rng: RngState;
+  losses: number;
+  checks: number;
+  epoch: number;
+  learningRate: number;
+  bestValAcc: number;
+  best: unknown;
 }
 
 const optionKeys = ['updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
-  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight'];
+  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight', 'onDeviceLost', 'requestDevice', 'onRecovery'];
 
 /**
  * Trains a model on data with cs231n's semantics; histories and the best validation parameters at the end.
@@ -107,6 +137,9 @@ export class Solver {
     if (data.yVal.length !== (data.XVal.shape[0] ?? 0)) {
       throw new Error(`Solver: data.yVal has ${data.yVal.length} labels for ${data.XVal.shape[0]} rows of XVal`);
     }
+    if (options.onDeviceLost !== undefined && options.onDeviceLost !== 'recover' && options.onDeviceLost !== 'stop') {
+      throw new Error(`Solver: onDeviceLost must be 'recover' or 'stop', got ${String(options.onDeviceLost)}`);
+    }
     for (const [k, v] of Object.entries({ batchSize: this.batchSize, numEpochs: this.numEpochs })) {
       if (!Number.isInteger(v) || v < 1) throw new Error(`Solver: ${k} must be a positive integer, got ${v}`);
     }
@@ -158,6 +191,9 @@ export class Solver {
     const numIterations = this.numIterations;
     const maxInFlight = this.options.maxInFlight ?? 4;
     const pending: { t: number; loss: Promise<number> }[] = [];
+    // A recoverable model (GraphModel) gives host checkpoints: the best one doubles as the best snapshot.
+    const recoverable = isRecoverable(this.model) ? this.model : null;
+    const keeper = recoverable ? createCheckpointKeeper<LoopState>(recoverable) : null;
     let bestSnapshot: unknown = null;
     let divergedAt: number | undefined;
     let done = 0;
@@ -176,59 +212,117 @@ export class Solver {
         progress({ loss });
       }
     };
+    const loopState = (best: unknown): LoopState => ({
+      rng: this.rng.getState(), losses: this.lossHistory.length, checks: this.valAccHistory.length, epoch: this.epoch,
+      learningRate: this.learningRate, bestValAcc: this.bestValAcc, best,
+    });
+    keeper?.take(0, () => loopState(null)); // a loss before the first check goes back to the start
+    const recoveries: Recovery[] = [];
     let failure: Error | null = null;
+    let stop: { why: string; checkpoint: LoopCheckpoint<LoopState> | null } | null = null;
     let t = 0;
-    try {
-      for (; t < numIterations; t++) {
-        if (this.paused) { await settle(0); await this.paused; }
-        if (this.aborted || divergedAt !== undefined) break;
-        pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
-        const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
-        if (epochEnd) {
-          this.epoch++;
-          this.learningRate *= this.lrDecay;
-          if (this.lrDecay !== 1) this.model.setLearningRate(this.learningRate);
-        }
-        const firstIt = t === 0;
-        const lastIt = t === numIterations - 1;
-        if (firstIt || lastIt || epochEnd) {
-          await settle(0);
-          if (divergedAt !== undefined) break;
-          const trainAcc = await this.checkAccuracy('train', this.numTrainSamples);
-          const valAcc = await this.checkAccuracy('val', this.numValSamples);
-          this.trainAccHistory.push(trainAcc);
-          this.valAccHistory.push(valAcc);
-          if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
-          if (valAcc > this.bestValAcc || bestSnapshot === null) {
-            this.bestValAcc = Math.max(valAcc, this.bestValAcc);
-            bestSnapshot = await this.model.snapshot();
+    for (;;) {
+      try {
+        for (; t < numIterations; t++) {
+          if (this.paused) { await settle(0); await this.paused; }
+          if (this.aborted || divergedAt !== undefined) break;
+          pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
+          const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
+          if (epochEnd) {
+            this.epoch++;
+            this.learningRate *= this.lrDecay;
+            if (this.lrDecay !== 1) this.model.setLearningRate(this.learningRate);
           }
-          progress({ trainAcc, valAcc });
-        } else {
-          await settle(maxInFlight);
+          const firstIt = t === 0;
+          const lastIt = t === numIterations - 1;
+          if (firstIt || lastIt || epochEnd) {
+            await settle(0);
+            if (divergedAt !== undefined) break;
+            const trainAcc = await this.checkAccuracy('train', this.numTrainSamples);
+            const valAcc = await this.checkAccuracy('val', this.numValSamples);
+            this.trainAccHistory.push(trainAcc);
+            this.valAccHistory.push(valAcc);
+            if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
+            const better = valAcc > this.bestValAcc || bestSnapshot === null;
+            if (better) this.bestValAcc = Math.max(valAcc, this.bestValAcc);
+            if (keeper) keeper.take(t + 1, (c) => loopState(better ? (bestSnapshot = c) : bestSnapshot)); // read while the next steps queue
+            else if (better) bestSnapshot = await this.model.snapshot();
+            progress({ trainAcc, valAcc });
+          } else {
+            await settle(maxInFlight);
+          }
         }
+        await settle(0);
+        break;
+      } catch (e) {
+        for (const p of pending) p.loss.catch(() => undefined); // steps queued behind the failure fail the same way
+        pending.length = 0;
+        const reason = recoverable ? await deviceLossOf(recoverable) : null;
+        if (!reason) { failure = e as Error; break; }
+        // The device is lost: go back to the newest host checkpoint, on a new device unless told to stop.
+        const lostAt = this.lossHistory.length + 1;
+        const c = await keeper!.newest();
+        const last = recoveries[recoveries.length - 1];
+        const why = this.options.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
+          : !c ? 'no host checkpoint had reached the host'
+          : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
+        const got = why ? { why } : await replacementGpu(recoverable!.gpu, this.options.requestDevice);
+        const rebuilt = 'why' in got ? got : await recoverable!.rebuildOn(got.gpu, c!.model).then(() => got, (e2: Error) => ({ why: `rebuilding on the new device failed: ${e2.message}` }));
+        if ('why' in rebuilt) {
+          stop = { why: `GPU device lost at step ${lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
+          break;
+        }
+        // Rewind the loop to the checkpoint: the steps after it are dropped from the histories and run again.
+        const s = c!.loop;
+        this.rng.setState(s.rng);
+        this.lossHistory.length = s.losses;
+        this.trainAccHistory.length = s.checks;
+        this.valAccHistory.length = s.checks;
+        this.epoch = s.epoch;
+        this.learningRate = s.learningRate;
+        this.bestValAcc = s.bestValAcc;
+        bestSnapshot = s.best;
+        if (divergedAt !== undefined && divergedAt >= c!.iteration) divergedAt = undefined;
+        t = done = c!.iteration;
+        keeper!.reset(c!);
+        const r = { iteration: lostAt, resumedFrom: c!.iteration, reason };
+        recoveries.push(r);
+        if (this.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
+        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: rebuilt.gpu });
       }
-      await settle(0);
-    } catch (e) {
-      // A failing model (a lost GPU device, a validation error) ends the run; the histories so far are kept.
-      failure = e as Error;
-      for (const p of pending) p.loss.catch(() => undefined); // steps queued behind the failure fail the same way
     }
-    let restored = bestSnapshot !== null;
-    if (bestSnapshot !== null) await this.model.restore(bestSnapshot).catch(() => { restored = false; });
-    const seconds = (performance.now() - t0) / 1000;
+    return this.finish({ t0, log, failure, stop, divergedAt, bestSnapshot, recoveries, numIterations });
+  }
+
+  /** How the run ended, after the best validation parameters are put back (when the device allows). */
+  private async finish(a: {
+    t0: number; log: (s: string) => void; failure: Error | null; stop: { why: string; checkpoint: LoopCheckpoint<LoopState> | null } | null;
+    divergedAt?: number; bestSnapshot: unknown; recoveries: Recovery[]; numIterations: number;
+  }): Promise<SolverResult> {
+    const { log, failure, divergedAt, recoveries } = a;
+    let restored = a.bestSnapshot !== null && !a.stop;
+    if (restored) await Promise.resolve(a.bestSnapshot).then((s) => this.model.restore(s as ModelCheckpoint)).catch(() => { restored = false; });
+    const seconds = (performance.now() - a.t0) / 1000;
+    const base = { iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds, recoveries };
+    if (a.stop) {
+      const at = a.stop.checkpoint?.iteration;
+      const message = `${a.stop.why}: stopped${at === undefined ? ' (no host checkpoint: the parameters are gone)' : `; the model keeps the host checkpoint of iteration ${at} (getParams and saveSafetensors answer from it)`} (histories kept)`;
+      if (this.verbose) log(message);
+      return { status: 'device-lost', message, checkpointIteration: at, ...base };
+    }
     if (failure) {
       const message = `failed at step ${this.lossHistory.length + 1}: ${failure.message} (histories kept; ${restored ? 'best validation parameters restored' : 'parameters could not be restored'})`;
       if (this.verbose) log(message);
-      return { status: 'failed', message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+      return { status: 'failed', message, ...base };
     }
     if (divergedAt !== undefined) {
       const message = `diverged at step ${divergedAt + 1}: loss ${this.lossHistory[divergedAt]} (histories kept up to there; best validation parameters restored)`;
       if (this.verbose) log(message);
-      return { status: 'diverged', divergedAt: divergedAt + 1, message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+      return { status: 'diverged', divergedAt: divergedAt + 1, message, ...base };
     }
     const status = this.aborted ? 'aborted' : 'completed';
-    const message = `${status} after ${this.lossHistory.length} of ${numIterations} steps, best val acc ${this.bestValAcc}`;
-    return { status, message, iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds };
+    const survived = recoveries.length ? `, ${recoveries.length} device loss${recoveries.length > 1 ? 'es' : ''} survived` : '';
+    const message = `${status} after ${this.lossHistory.length} of ${a.numIterations} steps, best val acc ${this.bestValAcc}${survived}`;
+    return { status, message, ...base };
   }
 }

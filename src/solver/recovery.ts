@@ -1,0 +1,102 @@
+// Surviving a GPU device loss in a training loop: host checkpoints paired with the loop's own state, telling a loss from other errors, a new device.
+import type { GpuContext } from '../gpu/device.ts';
+import type { ModelCheckpoint } from '../graph/checkpoint.ts';
+import type { TrainableModel } from './model.ts';
+
+/** A model that keeps host checkpoints and can be rebuilt from one on another device (GraphModel and every model built on it). */
+export interface RecoverableModel extends TrainableModel {
+  gpu: GpuContext;
+  checkpoint(iteration: number): Promise<ModelCheckpoint>;
+  rebuildOn(gpu: GpuContext, checkpoint: ModelCheckpoint): Promise<void>;
+}
+
+/** One device loss a run survived: the first step whose result was lost, the checkpoint it went on from, the loss's reason. */
+export interface Recovery {
+  iteration: number;
+  resumedFrom: number;
+  reason: string;
+}
+
+/**
+ * Whether a model can be checkpointed and rebuilt on a new device.
+ *   isRecoverable(net);                                  // true for a FullyConnectedNeuralNet
+ *   isRecoverable(createReferenceTrainer(referenceNet)); // false: the CPU has no device to lose
+ */
+export function isRecoverable(m: TrainableModel): m is RecoverableModel {
+  const r = m as Partial<RecoverableModel>;
+  return typeof r.checkpoint === 'function' && typeof r.rebuildOn === 'function' && typeof r.gpu === 'object' && r.gpu !== null;
+}
+
+/** A model checkpoint and the loop's state (`S`: sampler, histories' lengths, ...) at the same iteration. */
+export interface LoopCheckpoint<S> {
+  iteration: number;
+  model: ModelCheckpoint;
+  loop: S;
+}
+
+/**
+ * Keeps the newest checkpoint whose host copy has arrived, plus those still being read; `newest()` waits for
+ * the reads in flight (a read the loss interrupted fails) and answers the newest that arrived.
+ *   const keeper = createCheckpointKeeper(model);
+ *   keeper.take(t + 1, () => ({ rng: rng.getState(), losses: lossHistory.length }));
+ */
+export function createCheckpointKeeper<S>(model: RecoverableModel) {
+  let ready: LoopCheckpoint<S> | null = null;
+  const inFlight = new Set<Promise<unknown>>();
+  return {
+    /** Checkpoint the model behind its queued steps; `loop` gets the model checkpoint's promise and returns the loop's state now. */
+    take(iteration: number, loop: (model: Promise<ModelCheckpoint>) => S): Promise<ModelCheckpoint> {
+      const read = model.checkpoint(iteration);
+      const state = loop(read);
+      const kept = read.then((c) => { if (!ready || ready.iteration <= iteration) ready = { iteration, model: c, loop: state }; }, () => undefined);
+      inFlight.add(kept);
+      void kept.then(() => inFlight.delete(kept));
+      read.catch(() => undefined); // a read the loss interrupted is not an error of its own
+      return read;
+    },
+    /** The newest checkpoint that reached the host (null: none did). */
+    async newest(): Promise<LoopCheckpoint<S> | null> {
+      await Promise.all([...inFlight]);
+      return ready;
+    },
+    /** Start again from `c` (after a recovery: nothing newer exists on the new device). */
+    reset(c: LoopCheckpoint<S>): void {
+      ready = c;
+    },
+  };
+}
+
+/**
+ * The reason, when the model's device is lost (waiting up to `waitMs` for `device.lost`, which settles a little
+ * after the failed call that showed it), else null: the error was something else.
+ *   const reason = await deviceLossOf(model); // 'destroyed: Device was destroyed.' or null
+ */
+export async function deviceLossOf(model: RecoverableModel, waitMs = 1000): Promise<string | null> {
+  const { gpu } = model;
+  if (!gpu.lostInfo) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([gpu.lost, new Promise((r) => { timer = setTimeout(r, waitMs); })]);
+    clearTimeout(timer);
+  }
+  const info = gpu.lostInfo;
+  return info ? `${info.reason}${info.message ? `: ${info.message}` : ''}` : null;
+}
+
+/**
+ * A new device for a model whose device was lost: from `requestDevice` when given, else made the way the lost one was
+ * (`gpu.recreate`, set by requestGpu); `{ why }` when none can be had.
+ *   const got = await replacementGpu(model.gpu);
+ *   if ('gpu' in got) await model.rebuildOn(got.gpu, checkpoint);
+ */
+export async function replacementGpu(lost: GpuContext, requestDevice?: () => Promise<GpuContext>): Promise<{ gpu: GpuContext } | { why: string }> {
+  const make = requestDevice ?? lost.recreate;
+  if (!make) return { why: 'no way to get a new device (the context came from createGpu: give the Solver a requestDevice option)' };
+  try {
+    const gpu = await make();
+    if (!gpu?.device) return { why: 'requestDevice gave no device' };
+    if (gpu.lostInfo) return { why: `the new device is lost too (${gpu.lostInfo.reason})` };
+    return { gpu };
+  } catch (e) {
+    return { why: `no new device: ${(e as Error).message}` };
+  }
+}
