@@ -137,3 +137,43 @@ test('a device lost again right after its recovery: a clean stop, the host check
   expect(r.meta.checkpointIteration).toBe('12');
   expect(r.losses).toBeGreaterThanOrEqual(12);
 });
+
+test('an injected validation error (a dispatch over the workgroup limit) surfaces with the kernel\'s name and fails the run', async ({ harness }) => {
+  const r = await harness.page.evaluate(async (setupSrc) => {
+    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+    const gpu = await lib.requestGpu(); // not debug: no error scope catches it, the device's uncapturederror handler does
+    const net = await lib.FullyConnectedNeuralNet.create(gpu, [16, 16], netOpts);
+    const heard: string[] = [];
+    gpu.onError((e) => heard.push(e.kernel ?? '(none)'));
+    let injected = '';
+    const solver = new lib.Solver(net, data, {
+      ...solverOpts,
+      onProgress: (p) => {
+        if (p.iteration !== 3 || injected) return;
+        // the compiled training plan is private: reach it as a test may, and break one dispatch of it
+        const plans = (net as unknown as { plans: Map<string, Promise<{ dispatches: { label: string; workgroups: number[] }[] }>> }).plans;
+        void plans.get('train:XTrain:10')!.then((plan) => {
+          const d = plan.dispatches[2]!;
+          d.workgroups = [gpu.device.limits.maxComputeWorkgroupsPerDimension + 1, 1, 1];
+          injected = d.label;
+        });
+      },
+    });
+    const result = await solver.train();
+    const keys = [...(net as unknown as { plans: Map<string, unknown> }).plans.keys()];
+    const out = { keys, result, injected, heard, errors: gpu.errors.map((e) => ({ kind: e.kind, kernel: e.kernel, message: e.message })), losses: solver.lossHistory.length };
+    await net.destroy();
+    gpu.device.destroy();
+    return out;
+  }, setup.toString());
+  console.log(`uncaptured ${r.errors[0]?.kind} error naming "${r.errors[0]?.kernel}": ${r.errors[0]?.message.split('\n')[0]}`);
+  expect(r.injected, JSON.stringify([r.keys, r.result])).not.toBe('');
+  expect(r.errors.length).toBeGreaterThanOrEqual(1);
+  expect(r.errors[0]!.kind).toBe('validation');
+  expect(r.errors[0]!.kernel).toBe(r.injected);
+  expect(r.errors[0]!.message).toMatch(/workgroup/i);
+  expect(r.heard[0]).toBe(r.injected);
+  expect(r.result.status).toBe('failed');
+  expect(r.result.message).toContain(`GPU validation error in "${r.injected}"`);
+  expect(r.losses).toBeLessThan(36);
+});

@@ -67,6 +67,16 @@ export function createCheckpointKeeper<S>(model: RecoverableModel) {
 }
 
 /**
+ * An error for the first uncaptured GPU error of the model's device after the first `seen` (null: none): a step
+ * whose command buffer was invalid did not run, so its loss is not to be believed.
+ *   const e = uncapturedGpuError(model, 0); // Error: GPU validation error in "affine forward 50x3072 -> 100": ...
+ */
+export function uncapturedGpuError(model: RecoverableModel, seen: number): Error | null {
+  const e = model.gpu.errors[seen];
+  return e ? new Error(`GPU ${e.kind} error${e.kernel ? ` in "${e.kernel}"` : ''}: ${e.message.split('\n')[0]}`) : null;
+}
+
+/**
  * The reason, when the model's device is lost (waiting up to `waitMs` for `device.lost`, which settles a little
  * after the failed call that showed it), else null: the error was something else.
  *   const reason = await deviceLossOf(model); // 'destroyed: Device was destroyed.' or null

@@ -4,7 +4,7 @@ import type { ModelCheckpoint } from '../graph/checkpoint.ts';
 import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
 import { isUpdateRule, updateRuleNames, updateRules } from '../ops/update-rules.ts';
-import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, type LoopCheckpoint, type Recovery } from './recovery.ts';
+import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
 export interface SolverOptions {
@@ -197,6 +197,7 @@ export class Solver {
     let bestSnapshot: unknown = null;
     let divergedAt: number | undefined;
     let done = 0;
+    let errorsSeen = recoverable ? recoverable.gpu.errors.length : 0; // GPU errors from before the run are not its own
     const progress = (p: Partial<SolverProgress>) => {
       const secs = (performance.now() - t0) / 1000;
       this.options.onProgress?.({ iteration: done, numIterations, epoch: this.epoch, stepsPerSecond: done / Math.max(secs, 1e-9), ...p });
@@ -205,6 +206,8 @@ export class Solver {
       while (pending.length > keep) {
         const { t, loss: lp } = pending.shift()!;
         const loss = await lp;
+        const gpuError = recoverable && uncapturedGpuError(recoverable, errorsSeen);
+        if (gpuError) throw gpuError;
         this.lossHistory.push(loss);
         done = t + 1;
         if (!Number.isFinite(loss) && divergedAt === undefined) divergedAt = t;
@@ -285,6 +288,7 @@ export class Solver {
         if (divergedAt !== undefined && divergedAt >= c!.iteration) divergedAt = undefined;
         t = done = c!.iteration;
         keeper!.reset(c!);
+        errorsSeen = rebuilt.gpu.errors.length;
         const r = { iteration: lostAt, resumedFrom: c!.iteration, reason };
         recoveries.push(r);
         if (this.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
