@@ -10,7 +10,7 @@ import { createBatchSizePanel } from './panels/batchsize.ts';
 import { createExperiment1Panel } from './panels/experiment1.ts';
 import { createForwardCheckPanel } from './panels/forward-check.ts';
 import { describeBatchSize, describeSweep, showKernels, type SweepPoint } from './panels/math.ts';
-import type { TrainRecord } from './train.ts';
+import { setDeviceHooks, type TrainRecord } from './train.ts';
 import { createSpeedupPanel } from './panels/speedup.ts';
 import { createSweepPanel } from './panels/sweep.ts';
 import { panelNames, readPageState, writePageState, type PanelName } from './url-state.ts';
@@ -29,6 +29,8 @@ export interface DemoHandle {
   chartIds(): string[];
   /** The charts themselves (uPlot instances inside), by id. */
   charts: typeof charts;
+  /** Every line the GPU status line has shown (errors naming the kernel, losses, recoveries), oldest first. */
+  gpuEvents: string[];
   /** The loaded CIFAR-10 splits (sizes, source, the training mean image), or null before they are loaded. */
   datasetSummary(): DatasetSummary | null;
 }
@@ -71,6 +73,7 @@ const handle: DemoHandle = {
   },
   chartIds: () => [...charts.keys()],
   charts,
+  gpuEvents: [],
   datasetSummary: () => null,
 };
 window.demo = handle;
@@ -90,12 +93,7 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
     adapterEl.dataset.state = 'ready';
     adapterEl.textContent = `${a.vendor || 'unknown vendor'} / ${a.architecture || 'unknown architecture'}${a.description ? ` (${a.description})` : ''}`
       + ` · timestamp-query: ${gpu.hasTimestampQuery ? 'yes' : 'no (wall-clock timing)'}`;
-    void gpu.lost.then((info) => {
-      if (info.reason === 'destroyed') return;
-      adapterEl.dataset.state = 'lost';
-      missing.hidden = false;
-      missing.textContent = `The GPU device was lost (${info.reason}): ${info.message}. Reload the page to get a new one.`;
-    });
+    watchGpu(gpu);
     return { gpu, error: null };
   } catch (e) {
     const message = (e as Error).message;
@@ -107,6 +105,34 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
       'The training panels still run on the float64 CPU reference (slowly); the forward check and the speedup benchmark need WebGPU.');
     return { gpu: null, error: message };
   }
+}
+
+/** One line for GPU events (errors naming the kernel, losses, recoveries), the newest last; the CLI prints it too. */
+function gpuNotice(text: string): void {
+  const el = byTestId(document, 'gpu-status');
+  el.hidden = false;
+  el.textContent = text;
+  handle.gpuEvents.push(text);
+}
+
+/** Report the device's uncaptured errors and its loss in the page's status line. */
+function watchGpu(gpu: GpuContext): void {
+  gpu.onError((e) => gpuNotice(`GPU ${e.kind} error${e.kernel ? ` in ${e.kernel}` : ''}: ${e.message.split('\n')[0]}`));
+  void gpu.lost.then((info) => {
+    if (handle.gpu !== gpu) return; // a device this page already replaced
+    byTestId(document, 'adapter').dataset.state = 'lost';
+    gpuNotice(`The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). A run in progress goes on from its last checkpoint on a new device.`);
+  });
+}
+
+/** A new device for the page after a loss: the training panels use it from now on. */
+async function replaceGpu(ctx: DemoContext): Promise<GpuContext> {
+  const gpu = await requestGpu();
+  ctx.gpu = gpu;
+  handle.gpu = gpu;
+  byTestId(document, 'adapter').dataset.state = 'ready';
+  watchGpu(gpu);
+  return gpu;
 }
 
 function setupModelChoice(gpu: GpuContext | null): () => ModelKind {
@@ -185,6 +211,7 @@ async function main(): Promise<void> {
     speedup: createSpeedupPanel(body('speedup'), ctx),
   };
   handle.panels = panels;
+  setDeviceHooks({ requestDevice: () => replaceGpu(ctx), notice: gpuNotice, loseAt: state.loseGpuAt, lose: () => handle.gpu?.device.destroy() });
   showKernels(document);
   const live = byTestId(document, 'math-live-conclusion');
   const where = gpu ? `${gpu.adapter.vendor} / ${gpu.adapter.architecture}` : 'no GPU';

@@ -10,6 +10,22 @@ export type ModelLabel = 'baseline' | 'batchnorm';
 /** The batchnorm backward the page trains with (the bench names the same setting). */
 export const pageBackwardVariant = 'graph';
 
+/** How the page gets a new GPU device after a loss (it becomes the page's device) and tells the person; set once by main.ts. */
+export interface DeviceHooks {
+  requestDevice(): Promise<GpuContext>;
+  notice(text: string): void;
+  /** Destroy the page's device when a run reaches this step (the URL's loseGpuAt), once per page; null: never. */
+  loseAt: number | null;
+  lose(): void;
+}
+
+let deviceHooks: DeviceHooks | null = null;
+
+/** Install the page's device hooks (main.ts): every training run recovers through them. */
+export function setDeviceHooks(hooks: DeviceHooks): void {
+  deviceHooks = hooks;
+}
+
 /** The Solver being run now, so the panel's buttons reach it. */
 export interface SolverGate {
   current: Solver | null;
@@ -55,9 +71,12 @@ export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; mod
   const s = a.settings;
   const normalization = a.normalization !== undefined ? a.normalization : a.label === 'batchnorm' ? 'batchnorm' : null;
   const batchSize = a.batchSize ?? (s.batchSize as number);
+  const hooks = deviceHooks;
+  // a device lost between two runs (a sweep goes on after a stop) is replaced before the next network is built
+  const gpu = a.kind === 'gpu' && a.gpu?.lostInfo && hooks ? await hooks.requestDevice() : a.gpu;
   try {
     const { record, net } = await trainNet({
-      kind: a.kind, gpu: a.gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization,
+      kind: a.kind, gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization,
       weightScale: a.weightScale, seed: s.seed as number, backwardVariant: pageBackwardVariant, yieldToEventLoop,
       // the CPU reference trains in a Web Worker, so the page never blocks
       cpuNet: (o) => createCpuModel(o.hiddenDims, { normalization, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant }),
@@ -68,8 +87,14 @@ export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; mod
         if (a.gate.paused) solver.pause();
         if (a.gate.stopped) solver.abort();
       },
-      onProgress: a.onProgress,
+      onProgress: (p, solver) => {
+        if (hooks?.loseAt != null && p.iteration >= hooks.loseAt) { hooks.loseAt = null; hooks.lose(); }
+        a.onProgress(p, solver);
+      },
+      requestDevice: hooks?.requestDevice,
+      onRecovery: (r) => hooks?.notice(`GPU device lost at step ${r.iteration} (${a.label} network): continuing on a new device from epoch ${r.epoch}`),
     });
+    if (record.status === 'device-lost') hooks?.notice(`${a.label} network: ${record.message}`);
     return { record, model: net };
   } finally {
     a.gate.current = null;

@@ -83,6 +83,8 @@ export interface PageState {
   model: 'gpu' | 'cpu';
   /** Base URL of the CIFAR-10 .bin files, when not the dev server's /data/cifar10/. */
   dataUrl: string | null;
+  /** `loseGpuAt=N`: destroy the GPU device when a run reaches step N (once), to see the recovery; null: never. */
+  loseGpuAt: number | null;
   panels: Record<PanelName, PanelSettings>;
 }
 
@@ -178,7 +180,7 @@ export function readPageState(search: string): { state: PageState; errors: strin
   const q = new URLSearchParams(search);
   const errors: string[] = [];
   const panels = Object.fromEntries(panelNames.map((p) => [p, defaultSettings(p)])) as Record<PanelName, PanelSettings>;
-  const known = new Set(['run', 'autorun', 'model', 'data']);
+  const known = new Set(['run', 'autorun', 'model', 'data', 'loseGpuAt']);
   for (const p of panelNames) {
     for (const f of panelFields[p]) {
       const name = `${panelPrefix[p]}.${f.key}`;
@@ -197,12 +199,16 @@ export function readPageState(search: string): { state: PageState; errors: strin
   const model = q.get('model') ?? 'gpu';
   if (model !== 'gpu' && model !== 'cpu') errors.push(`URL model=${model}: must be gpu or cpu`);
   const autorun = q.get('autorun');
+  const lose = q.get('loseGpuAt');
+  const loseGpuAt = lose === null ? null : Number(lose);
+  if (loseGpuAt !== null && !(Number.isInteger(loseGpuAt) && loseGpuAt >= 1)) errors.push(`URL loseGpuAt=${lose}: must be a step number >= 1`);
   return {
     state: {
       run,
       autorun: autorun === '1' || autorun === 'true',
       model: model === 'cpu' ? 'cpu' : 'gpu',
       dataUrl: q.get('data'),
+      loseGpuAt: loseGpuAt !== null && Number.isInteger(loseGpuAt) && loseGpuAt >= 1 ? loseGpuAt : null,
       panels,
     },
     errors,
@@ -220,6 +226,7 @@ export function writePageState(state: PageState, { full = false, autorun = state
   if (autorun) q.set('autorun', '1');
   if (state.model !== 'gpu' || full) q.set('model', state.model);
   if (state.dataUrl) q.set('data', state.dataUrl);
+  if (state.loseGpuAt !== null) q.set('loseGpuAt', String(state.loseGpuAt));
   for (const p of panelNames) {
     for (const f of panelFields[p]) {
       const text = formatField(f, state.panels[p][f.key]!);

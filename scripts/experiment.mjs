@@ -37,6 +37,10 @@ async function main() {
     state.run = [cmd.panel];
     state.autorun = true;
     state.model = opts.runner.model ?? 'gpu';
+    if (opts.runner.loseGpuAt !== undefined) {
+      state.loseGpuAt = Number(opts.runner.loseGpuAt);
+      if (!Number.isInteger(state.loseGpuAt) || state.loseGpuAt < 1) throw new Error(`--lose-gpu-at must be a step number >= 1, got ${opts.runner.loseGpuAt}`);
+    }
 
     const { base, data } = await demo.listen({ data: opts.runner.data, port: opts.runner.port });
     const url = `${base}demo/${urlState.writePageState(state, { full: true, autorun: true })}`;
@@ -60,10 +64,11 @@ async function main() {
 
     const bar = createProgressBar();
     let datasetLine = '';
+    let gpuSeen = 0;
     const deadline = opts.runner.timeout ? Date.now() + Number(opts.runner.timeout) * 1000 : Infinity;
     const id = cmd.control;
     for (;;) {
-      const snap = await page.evaluate((cid) => {
+      const snap = await page.evaluate(([cid, seen]) => {
         const q = (s) => document.querySelector(`[data-testid="${s}"]`);
         const p = q(`${cid}-progress`);
         return {
@@ -72,8 +77,9 @@ async function main() {
           rate: q(`${cid}-rate`)?.textContent ?? '', detail: q(`${cid}-detail`)?.textContent ?? '',
           status: q(`${cid}-status`)?.textContent ?? '', dataset: q('dataset-status')?.textContent ?? '',
           datasetState: q('dataset-status')?.dataset.state,
+          gpuEvents: (window.demo?.gpuEvents ?? []).slice(seen),
         };
-      }, id);
+      }, [id, gpuSeen]);
       if (snap.datasetState === 'error') throw new Error(snap.dataset);
       if (snap.datasetState !== 'ready' || !datasetLine.startsWith('CIFAR-10 ready')) {
         // until the data is in, say what the dataset box says (download, cache), not just "waiting"
@@ -81,6 +87,8 @@ async function main() {
         if (snap.dataset && phase !== datasetLine) { bar.done(); say(snap.dataset); }
         datasetLine = phase;
       }
+      // GPU errors (naming the kernel), device losses and recoveries: the page's status line, each new one printed
+      if (snap.gpuEvents.length) { bar.done(); for (const line of snap.gpuEvents) say(`GPU: ${line}`); gpuSeen += snap.gpuEvents.length; }
       bar.update(snap);
       if (snap.done) { bar.done(`${opts.command}: ${snap.status}`); break; }
       if (Date.now() > deadline) { bar.done(); throw new Error(`gave up after --timeout ${opts.runner.timeout} s (${snap.status}, ${snap.rate})`); }

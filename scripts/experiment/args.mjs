@@ -19,6 +19,7 @@ export const runnerOptions = [
   ['--timeout S', 'give up after S seconds (default: none)'],
   ['--screenshot FILE', 'also save a full-page screenshot after the run'],
   ['--panel-screenshot FILE', 'also save a screenshot of the command\'s panel after the run'],
+  ['--lose-gpu-at N', 'destroy the GPU device when a run reaches step N (once): the run goes on from its last checkpoint on a new device'],
   ['--headed', 'show the browser window'],
   ['--help', 'this text'],
 ];
@@ -55,7 +56,7 @@ export function parseArgs(argv, panelFields) {
       if (!args.length) throw new Error(`${a} needs a value`);
       value = args.shift();
     }
-    const runnerKey = { '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot' }[a];
+    const runnerKey = { '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot', '--lose-gpu-at': 'loseGpuAt' }[a];
     if (runnerKey) { out.runner[runnerKey] = value; continue; }
     if (!out.command) throw new Error(`put the command (${Object.keys(commands).join(', ')}) before ${a}`);
     const field = panelFields[commands[out.command].panel].find((f) => flagOf(f.key) === a);
