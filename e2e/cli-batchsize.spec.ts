@@ -1,19 +1,9 @@
 // `npm run experiment -- batchsize` at a reduced size: the CLI drives the page headless and writes batchsize.json and PNG charts.
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test, expect } from '@playwright/test';
-
-const root = resolve(import.meta.dirname, '..');
-
-function runCli(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [join(root, 'scripts', 'experiment.mjs'), ...args], { cwd: root, timeout: 200_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { runCli } from './cli.ts';
 
 test('the batchsize command writes batchsize.json (per run: batch size, normalization, histories, best accuracies) and PNG charts', async () => {
   test.setTimeout(240_000);
