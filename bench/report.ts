@@ -75,11 +75,12 @@ export function formatReport(r: BenchReport): string {
   } else if (bn !== undefined) {
     out.push('', `batchnorm backward: ${String(bn)}`);
   }
-  const tr = r.training as { net: string; batch: number; backwardVariant: string; useBatchnorm: boolean; msPerStep: number; dispatchesPerStep: number; tfjsMsPerStep: number | null }[] | undefined;
+  const tr = r.training as { net: string; batch: number; backwardVariant: string; useBatchnorm: boolean; msPerStep: number; dispatchesPerStep: number; tfjsMsPerStep: number | null; checkpointMs?: number; checkpointBytes?: number }[] | undefined;
   if (Array.isArray(tr)) {
     out.push('', 'training step (Adam, wall clock per step over queued steps)');
-    out.push(table(['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'TF.js ms/step', 'vs TF.js'], tr.map((f) => [
+    out.push(table(['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'checkpoint ms (MiB)', 'TF.js ms/step', 'vs TF.js'], tr.map((f) => [
       f.net, String(f.batch), f.useBatchnorm ? f.backwardVariant : '-', num(f.msPerStep, 2), String(f.dispatchesPerStep),
+      f.checkpointMs === undefined ? '-' : `${num(f.checkpointMs, 2)} (${num((f.checkpointBytes ?? 0) / 2 ** 20, 2)})`,
       num(f.tfjsMsPerStep, 1), f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',
     ])));
   }

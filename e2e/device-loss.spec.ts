@@ -41,12 +41,14 @@ test('a device destroyed at step 17 of 36: the run recovers once from the epoch-
     gpuB.device.destroy();
 
     const net = await lib.FullyConnectedNeuralNet.create(gpu, [16, 16], netOpts);
-    let submitsAtLoss = -1;
+    let destroyed = false;
+    let submitsAtRecovery = -1;
     const recoveredGpus: string[] = [];
     const solver = new lib.Solver(net, data, {
       ...solverOpts,
-      onProgress: (p) => { if (p.iteration === 17 && submitsAtLoss < 0) { gpu.device.destroy(); submitsAtLoss = gpu.stats.submits; } },
-      onRecovery: (rec) => recoveredGpus.push(`${rec.gpu === gpu} ${rec.epoch}`),
+      onProgress: (p) => { if (p.iteration === 17 && !destroyed) { destroyed = true; gpu.device.destroy(); } },
+      // (steps queued before the loss was known were still submitted to the old device; from here on nothing is)
+      onRecovery: (rec) => { recoveredGpus.push(`${rec.gpu === gpu} ${rec.epoch}`); submitsAtRecovery = gpu.stats.submits; },
     });
     const result = await solver.train();
     const params = await net.getParams();
@@ -60,7 +62,7 @@ test('a device destroyed at step 17 of 36: the run recovers once from the epoch-
       result, resultB, worst, recoveredGpus,
       losses: solver.lossHistory, lossesB: solverB.lossHistory, valAcc: solver.valAccHistory, valAccB: solverB.valAccHistory,
       trainAcc: solver.trainAccHistory, trainAccB: solverB.trainAccHistory,
-      oldSubmitsAfter: gpu.stats.submits - submitsAtLoss, newGpuIsOld: newGpu === gpu, newLost: newGpu.lostInfo !== null,
+      oldSubmitsAfter: gpu.stats.submits - submitsAtRecovery, newGpuIsOld: newGpu === gpu, newLost: newGpu.lostInfo !== null,
       newErrors: newGpu.errors.map((e) => e.message), newSubmits: newGpu.stats.submits, source: net.paramsSource(),
       stepMs, readMs: reads.sort((a, b) => a - b)[2]!, ckptBytes,
     };

@@ -12,6 +12,9 @@ export interface TrainingFigure {
   steps: number;
   dispatchesPerStep: number;
   tfjsMsPerStep: number | null;
+  /** A host checkpoint (params, state, Adam's m and v in one submit, mapAsync) on a quiet queue: median ms, and its bytes. */
+  checkpointMs: number;
+  checkpointBytes: number;
 }
 
 /** The peer trains the same network with its own ops (TF.js needs the browser: null elsewhere). */
@@ -66,13 +69,17 @@ export const trainingSection: BenchSection = {
         const msPerStep = (performance.now() - t0) / steps;
         if (!last.every(Number.isFinite)) throw new Error(`training bench: non-finite loss ${last.find((l) => !Number.isFinite(l))}`);
         if (gpu.stats.submits - submits0 !== steps) throw new Error(`training bench: ${gpu.stats.submits - submits0} submits for ${steps} steps`);
+        const reads: number[] = [];
+        for (let i = 0; i < 5; i++) reads.push((await net.checkpoint(steps)).readMs);
+        const checkpointMs = reads.sort((a, b) => a - b)[2]!;
+        const checkpointBytes = net.checkpointed!.bytes;
         const tfjsMsPerStep = peer && c.backwardVariant === 'graph'
           ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
           : null;
         const fig: TrainingFigure = {
-          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`, batch, ...c, msPerStep, steps, dispatchesPerStep: await net.dispatchesPerStep(batch), tfjsMsPerStep,
+          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`, batch, ...c, msPerStep, steps, dispatchesPerStep: await net.dispatchesPerStep(batch), tfjsMsPerStep, checkpointMs, checkpointBytes,
         };
-        opts.log(`training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches` +
+        opts.log(`training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
           (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''));
         out.push(fig);
       } finally {

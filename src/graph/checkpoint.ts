@@ -1,5 +1,6 @@
 // Host checkpoints of a compiled model: its stores (params, state, update-rule slots) copied in one submit and read back by mapAsync.
 import type { GpuContext } from '../gpu/device.ts';
+import type { NamedTensor } from './safetensors.ts';
 import type { StoreLayout } from './store.ts';
 
 /** What a model needs to go on from a point of its training on any device: every store's values and the update rule's host state. */
@@ -16,31 +17,39 @@ export interface ModelCheckpoint {
   readMs: number;
 }
 
-/** One GPU buffer to copy whole into a checkpoint, by name. */
-export interface CheckpointSource {
-  name: string;
-  buffer: GPUBuffer;
+/** The buffers of a checkpoint: the stores, and the update rule's host state with its slot stores (null: no rule yet). */
+export interface CheckpointSources {
+  params: GPUBuffer;
+  state: GPUBuffer;
+  update: { rule: string; config: Record<string, number>; slots: Record<string, GPUBuffer> } | null;
 }
 
 /**
- * Copy `sources` into one staging buffer in one command buffer (queued behind the work already submitted, so
- * nothing waits here) and resolve to a host copy of each once the GPU has done them.
- *   const read = submitCheckpointCopies(gpu, [{ name: 'params', buffer: params.buffer }]);
- *   const { params } = await read; // Float32Array
+ * Copy the stores into one staging buffer in one command buffer (queued behind the work already submitted, so
+ * nothing waits here) and resolve to the checkpoint once the GPU has done them; the rule's config is copied now.
+ *   const ckpt = await submitCheckpoint(gpu, 120, { params: params.buffer, state: state.buffer, update: null });
+ *   ckpt.params; // Float32Array, the whole parameter store
  */
-export function submitCheckpointCopies(gpu: GpuContext, sources: CheckpointSource[]): Promise<Record<string, Float32Array>> {
+export function submitCheckpoint(gpu: GpuContext, iteration: number, src: CheckpointSources): Promise<ModelCheckpoint> {
   const { device } = gpu;
+  const slotNames = Object.keys(src.update?.slots ?? {});
+  const buffers = [src.params, src.state, ...slotNames.map((n) => src.update!.slots[n]!)];
+  const update = src.update && { rule: src.update.rule, config: { ...src.update.config } };
   let total = 0;
-  const at = sources.map((s) => { const o = total; total += s.buffer.size; return o; });
-  const staging = device.createBuffer({ label: 'checkpoint staging', size: Math.max(total, 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const at = buffers.map((b) => { const o = total; total += b.size; return o; });
+  const t0 = performance.now();
+  const staging = device.createBuffer({ label: 'checkpoint staging', size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   const enc = device.createCommandEncoder({ label: 'checkpoint copies' });
-  sources.forEach((s, i) => enc.copyBufferToBuffer(s.buffer, 0, staging, at[i]!, s.buffer.size));
+  buffers.forEach((b, i) => enc.copyBufferToBuffer(b, 0, staging, at[i]!, b.size));
   device.queue.submit([enc.finish()]);
   return staging.mapAsync(GPUMapMode.READ).then(() => {
     const all = staging.getMappedRange();
-    const out = Object.fromEntries(sources.map((s, i) => [s.name, new Float32Array(all.slice(at[i]!, at[i]! + s.buffer.size))]));
+    const [params, state, ...slots] = buffers.map((b, i) => new Float32Array(all.slice(at[i]!, at[i]! + b.size)));
     staging.destroy();
-    return out;
+    return {
+      iteration, params: params!, state: state!, bytes: total, readMs: performance.now() - t0,
+      update: update && { ...update, slots: Object.fromEntries(slotNames.map((n, i) => [n, slots[i]!])) },
+    };
   }, (e: unknown) => {
     staging.destroy();
     throw e;
@@ -58,6 +67,19 @@ export function unflattenStore(layout: StoreLayout, flat: Float32Array): Record<
     const e = layout.entries[n]!;
     return [n, flat.slice(e.offset / 4, e.offset / 4 + e.count)];
   }));
+}
+
+/**
+ * Every parameter and state tensor of a checkpoint by name, with its shape (what getParams answers after a loss).
+ *   const named = checkpointTensors(ckpt, model.params.layout, model.state.layout);
+ *   named.W1.shape; // [3072, 100]
+ */
+export function checkpointTensors(c: ModelCheckpoint, params: StoreLayout, state: StoreLayout): Record<string, NamedTensor> {
+  const out: Record<string, NamedTensor> = {};
+  for (const [layout, flat] of [[params, c.params], [state, c.state]] as const) {
+    for (const [name, data] of Object.entries(unflattenStore(layout, flat))) out[name] = { data, shape: [...layout.entries[name]!.shape] };
+  }
+  return out;
 }
 
 /**

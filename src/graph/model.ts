@@ -2,7 +2,7 @@
 import { assertNotLost, type GpuContext } from '../gpu/device.ts';
 import { createScope, readBuffer, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { submitDispatches, runDispatches, type Dispatch } from '../gpu/dispatch.ts';
-import { assertCheckpointFits, submitCheckpointCopies, unflattenStore, type ModelCheckpoint } from './checkpoint.ts';
+import { assertCheckpointFits, checkpointTensors, submitCheckpoint, unflattenStore, type ModelCheckpoint } from './checkpoint.ts';
 import { compileGraph } from './executor.ts';
 import type { Value } from './graph.ts';
 import { createReadbackRing } from './readback-ring.ts';
@@ -348,21 +348,9 @@ export class GraphModel {
     const submitted = this.stepTail.then(() => {
       assertNotLost(this.gpu);
       const u = this.update;
-      const slots = Object.entries(u?.state.slots ?? {});
-      const update = u ? { rule: u.rule, config: { ...u.state.config } } : null;
-      const t0 = performance.now();
-      const read = submitCheckpointCopies(this.gpu, [
-        { name: 'params', buffer: this.params.buffer }, { name: 'state', buffer: this.state.buffer },
-        ...slots.map(([name, store]) => ({ name: `slot ${name}`, buffer: store.buffer })),
-      ]);
-      return { done: read.then((c): ModelCheckpoint => {
-        const ckpt: ModelCheckpoint = {
-          iteration, params: c.params!, state: c.state!, bytes: Object.values(c).reduce((a, b) => a + b.byteLength, 0), readMs: performance.now() - t0,
-          update: update && { ...update, slots: Object.fromEntries(slots.map(([name]) => [name, c[`slot ${name}`]!])) },
-        };
-        if (!this.lastCheckpoint || this.lastCheckpoint.iteration <= iteration) this.lastCheckpoint = ckpt;
-        return ckpt;
-      }) };
+      const slots = u && Object.fromEntries(Object.entries(u.state.slots).map(([n, store]) => [n, store.buffer]));
+      const read = submitCheckpoint(this.gpu, iteration, { params: this.params.buffer, state: this.state.buffer, update: u && { rule: u.rule, config: u.state.config, slots: slots! } });
+      return { done: read.then((c) => { if (!this.lastCheckpoint || this.lastCheckpoint.iteration <= iteration) this.lastCheckpoint = c; return c; }) };
     });
     this.stepTail = submitted.then(() => undefined, () => undefined);
     return submitted.then((r) => r.done);
@@ -381,11 +369,7 @@ export class GraphModel {
   private checkpointParams(): Record<string, NamedTensor> {
     const c = this.lastCheckpoint;
     if (!c) throw new Error(`${this.definition.name}: the GPU device was lost (${this.gpu.lostInfo?.reason}: ${this.gpu.lostInfo?.message}) before any host checkpoint was taken`);
-    const out: Record<string, NamedTensor> = {};
-    for (const [store, flat] of [[this.params, c.params], [this.state, c.state]] as const) {
-      for (const [name, data] of Object.entries(unflattenStore(store.layout, flat))) out[name] = { data, shape: [...store.layout.entries[name]!.shape] };
-    }
-    return out;
+    return checkpointTensors(c, this.params.layout, this.state.layout);
   }
 
   /**
