@@ -53,9 +53,11 @@ async function main() {
 
     let out;
     if (nodeRunner) {
-      const data = await findData(root, async () => nodeRunner.locate, opts.runner.data, say);
+      // the forward check and the speedup make their own inputs: no CIFAR-10 (nor its download) for them
+      const trains = !['forward', 'speedup'].includes(cmd.panel);
+      const data = trains ? await findData(root, async () => nodeRunner.locate, opts.runner.data, say) : { dir: null, how: 'not needed' };
       say(`${opts.command}: ${cmd.what} (Node, Dawn)`);
-      say(`CIFAR-10: ${data.dir} (${data.how})`);
+      if (trains) say(`CIFAR-10: ${data.dir} (${data.how})`);
       const bar = createProgressBar();
       const r = await nodeRunner.runInNode({ command: opts.command, panel: cmd.panel, settings: state.panels[cmd.panel], model: state.model, dataDir: data.dir, bar, say });
       bar.done(`${opts.command}: ${r.status}`);

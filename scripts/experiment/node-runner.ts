@@ -7,7 +7,7 @@ import { forwardCsvRows, runForwardCheck } from '../../demo/experiments/forward.
 import { runSpeedup, speedupCsvRows } from '../../demo/experiments/speedup.ts';
 import { runSweep, sweepCsvRows } from '../../demo/experiments/sweep.ts';
 import type { PanelName, PanelSettings } from '../../demo/url-state.ts';
-import { extractCIFAR10Archive, locateCIFAR10, makeCIFAR10Uint8, readCIFAR10Dir, requestGpu, type GpuContext, type ModelKind } from '../../src/node.ts';
+import { extractCIFAR10Archive, locateCIFAR10, makeCIFAR10Uint8, readCIFAR10Dir, requestGpu, type CIFAR10Uint8, type GpuContext, type ModelKind } from '../../src/node.ts';
 
 export * as urlState from '../../demo/url-state.ts';
 export { toCsv, toJson } from '../../demo/export.ts';
@@ -26,8 +26,8 @@ export interface NodeRunArgs {
   panel: PanelName;
   settings: PanelSettings;
   model: ModelKind;
-  /** The CIFAR-10 folder (found by find-data.mjs). */
-  dataDir: string;
+  /** The CIFAR-10 folder (found by find-data.mjs); null for the forward check and the speedup, which make their inputs. */
+  dataDir: string | null;
   bar: TerminalBar;
   say(line: string): void;
 }
@@ -38,7 +38,14 @@ export interface NodeRunResult {
   results: object | null;
   rows: Record<string, unknown>[];
   adapter: Record<string, unknown> | null;
-  dataset: Record<string, unknown>;
+  dataset: Record<string, unknown> | null;
+}
+
+/** The page's splits of the files in `dir` (all of them read, as the page loads them): same images, same mean image. */
+function loadSplits(dir: string): CIFAR10Uint8 {
+  const batches = readCIFAR10Dir(dir);
+  const held = batches.train.reduce((s, b) => s + b.count, 0);
+  return makeCIFAR10Uint8(batches, experimentSplits(held, batches.test.count));
 }
 
 /** A ProgressSink drawing the terminal bar; the rate counts from the first progress, as the page's run control does from Start. */
@@ -72,14 +79,17 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
   try {
     if (gpu) a.say(`adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`);
     const env: ExperimentEnv = { kind: a.model, gpu, gpuError };
-    const batches = readCIFAR10Dir(a.dataDir);
-    const held = batches.train.reduce((s, b) => s + b.count, 0);
-    const u8 = makeCIFAR10Uint8(batches, experimentSplits(held, batches.test.count));
-    const dataset = { source: a.dataDir, cacheHit: false, train: u8.train.count, val: u8.val.count, test: u8.test.count, meanImage: Array.from(u8.meanImage) };
-    a.say(`CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images`);
+    const u8 = a.dataDir ? loadSplits(a.dataDir) : null;
+    const dataset = u8
+      ? { source: a.dataDir, cacheHit: false, train: u8.train.count, val: u8.val.count, test: u8.test.count, meanImage: Array.from(u8.meanImage) }
+      : null;
+    if (u8) a.say(`CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images`);
     const s = a.settings;
     const progress = terminalProgress(a.bar);
-    const data = () => makeSolverData(u8, s.numTrain as number, s.numVal as number);
+    const data = () => {
+      if (!u8) throw new Error(`${a.command} trains: it needs the CIFAR-10 folder`);
+      return makeSolverData(u8, s.numTrain as number, s.numVal as number);
+    };
     const gate = createGate();
     const stopOnSignal = () => { a.say('stopping after the current step (Ctrl-C again to quit)'); gate.stopped = true; gate.current?.abort(); process.off('SIGINT', stopOnSignal); };
     process.on('SIGINT', stopOnSignal);
