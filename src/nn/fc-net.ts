@@ -95,8 +95,8 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
   /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
-    // The reference draws the initial weights: same seed, same network, on both sides.
-    const ref = new ReferenceNet(hiddenDims, refOptions);
+    // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
+    const ref = await ReferenceNet.create(hiddenDims, refOptions);
     const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], normalization: ref.normalization, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
     return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }
