@@ -1,5 +1,5 @@
 // One Solver run of one network as the training panels use it: the library's trainOne with the page's settings, pause/stop gates.
-import { trainOne as trainNet, type GpuContext, type ModelKind, type Normalization, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord } from '../src/index.ts';
+import { trainOne as trainNet, trainPopulation as trainNets, type GpuContext, type PopulationProgress, type ModelKind, type Normalization, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord } from '../src/index.ts';
 import { createCpuModel } from './cpu-model.ts';
 import { yieldToEventLoop } from './dom.ts';
 import type { PanelSettings } from './url-state.ts';
@@ -10,9 +10,9 @@ export type ModelLabel = 'baseline' | 'batchnorm';
 /** The batchnorm backward the page trains with (the bench names the same setting). */
 export const pageBackwardVariant = 'graph';
 
-/** The Solver being run now, so the panel's buttons reach it. */
+/** The Solver (or PopulationSolver) being run now, so the panel's buttons reach it. */
 export interface SolverGate {
-  current: Solver | null;
+  current: Pick<Solver, 'pause' | 'resume' | 'abort'> | null;
   paused: boolean;
   stopped: boolean;
 }
@@ -71,6 +71,43 @@ export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; mod
       onProgress: a.onProgress,
     });
     return { record, model: net };
+  } finally {
+    a.gate.current = null;
+  }
+}
+
+export interface TrainPopulationArgs {
+  gpu: GpuContext;
+  label: ModelLabel;
+  settings: PanelSettings;
+  weightScales: number[];
+  data: SolverData;
+  gate: SolverGate;
+  onProgress: (p: PopulationProgress) => void;
+}
+
+/**
+ * Train one network kind at every weight scale as one population on the GPU (one plan, one submit per step for
+ * all), with the seed's Solver settings; one record per scale, in order.
+ *   const records = await trainPopulation({ gpu, label: 'batchnorm', settings, weightScales, data, gate, onProgress });
+ */
+export async function trainPopulation(a: TrainPopulationArgs): Promise<TrainRecord[]> {
+  const s = a.settings;
+  try {
+    const { records, population } = await trainNets({
+      gpu: a.gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization: a.label === 'batchnorm' ? 'batchnorm' : null,
+      seed: s.seed as number, backwardVariant: pageBackwardVariant, members: a.weightScales.map((weightScale) => ({ weightScale })),
+      updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize: s.batchSize as number, numEpochs: s.epochs as number,
+      numTrainSamples: 1000, numValSamples: null,
+      onSolver: (solver) => {
+        a.gate.current = solver;
+        if (a.gate.paused) solver.pause();
+        if (a.gate.stopped) solver.abort();
+      },
+      onProgress: a.onProgress,
+    });
+    await population.destroy();
+    return records;
   } finally {
     a.gate.current = null;
   }

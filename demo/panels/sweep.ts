@@ -5,7 +5,7 @@ import { makeSolverData } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
-import { createGate, iterationsOf, pauseGate, resumeGate, stopGate, trainOne, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createGate, iterationsOf, pauseGate, resumeGate, stopGate, trainOne, trainPopulation, type ModelLabel, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
 /**
@@ -49,6 +49,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   });
 
   const summary = h('p', { 'data-testid': 'sweep-summary', class: 'summary' }, 'not run yet');
+  const timing = h('p', { 'data-testid': 'sweep-timing', class: 'summary' }, '');
   const table = h('table', { class: 'results', 'data-testid': 'sweep-results' });
   table.innerHTML = '<thead><tr><th scope="col">#</th><th scope="col">weight scale</th>'
     + '<th scope="col">best val acc<br>baseline / batchnorm</th><th scope="col">best train acc<br>baseline / batchnorm</th>'
@@ -56,7 +57,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const tbody = h('tbody');
   table.append(tbody);
   const grid = h('div', { class: 'charts' });
-  root.append(summary, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
+  root.append(summary, timing, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
   const valChart = createChart(grid, { id: 'sweep-val-acc', title: 'Best val accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best val accuracy', logX: true, series });
   const trainChart = createChart(grid, { id: 'sweep-train-acc', title: 'Best train accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best training accuracy', logX: true, series });
   const lossChart = createChart(grid, { id: 'sweep-final-loss', title: 'Final training loss vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Final training loss', logX: true, logY: true, series });
@@ -101,33 +102,61 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
       Object.assign(gate, createGate());
       const scales = logspace(s.fromExp as number, s.toExp as number, s.numScales as number);
       results = scales.map((weightScale) => ({ weightScale, runs: {} }));
+      timing.textContent = '';
       redraw();
       const perModel = iterationsOf(s);
       const total = perModel * labels.length * scales.length;
+      // batched: one population per network kind (GPU only: the CPU reference trains one net at a time)
+      const batched = s.training === 'batched' && kind === 'gpu';
+      const times: Partial<Record<ModelLabel, number>> = {};
       let doneBefore = 0;
       const t0 = performance.now();
-      for (const [i, r] of results.entries()) {
+      if (batched) {
         for (const label of labels) {
           if (gate.stopped) break;
-          control.setDetail(`weight scale ${i + 1} / ${scales.length} (${r.weightScale.toExponential(2)}): ${label} network on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
-          const { record, model } = await trainOne({
-            kind, gpu: ctx.gpu, label, settings: s, weightScale: r.weightScale, data, gate,
-            onProgress: (p) => control.setProgress(doneBefore + p.iteration, total),
+          control.setDetail(`${scales.length} ${label} networks as one population on the GPU`);
+          const t = performance.now();
+          const records = await trainPopulation({
+            gpu: ctx.gpu!, label, settings: s, weightScales: scales, data, gate,
+            onProgress: (p) => control.setProgress(doneBefore + p.iteration * scales.length, total),
           });
-          model.destroy();
-          r.runs[label] = record;
-          doneBefore += perModel; // a diverged run ends early; the bar counts it as done
+          times[label] = (performance.now() - t) / 1000;
+          records.forEach((record, i) => { results[i]!.runs[label] = record; });
+          doneBefore += perModel * scales.length;
           control.setProgress(doneBefore, total);
           redraw();
         }
+      } else {
+        for (const label of labels) times[label] = 0;
+        for (const [i, r] of results.entries()) {
+          for (const label of labels) {
+            if (gate.stopped) break;
+            control.setDetail(`weight scale ${i + 1} / ${scales.length} (${r.weightScale.toExponential(2)}): ${label} network on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
+            const t = performance.now();
+            const { record, model } = await trainOne({
+              kind, gpu: ctx.gpu, label, settings: s, weightScale: r.weightScale, data, gate,
+              onProgress: (p) => control.setProgress(doneBefore + p.iteration, total),
+            });
+            model.destroy();
+            times[label]! += (performance.now() - t) / 1000;
+            r.runs[label] = record;
+            doneBefore += perModel; // a diverged run ends early; the bar counts it as done
+            control.setProgress(doneBefore, total);
+            redraw();
+          }
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
-      control.setDetail(`${results.flatMap((r) => Object.values(r.runs)).length} runs in ${seconds.toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
+      const how = batched ? 'batched: one population per network' : `sequential${s.training === 'batched' ? ' (the CPU reference trains one net at a time)' : ''}`;
+      timing.textContent = `${how}; batchnorm ${fmt(times.batchnorm ?? NaN, 3)} s, baseline ${fmt(times.baseline ?? NaN, 3)} s, total ${fmt(seconds, 3)} s`;
+      control.setDetail(`${results.flatMap((r) => Object.values(r.runs)).length} runs in ${seconds.toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'} (${batched ? 'batched' : 'sequential'})`);
       lastRun = {
         experiment: 'sweep',
         settings: { ...s, model: kind },
         adapter: adapterRecord(ctx),
         seconds,
+        training: batched ? 'batched' : 'sequential',
+        secondsPerNetwork: times,
         weightScales: scales,
         runs: results,
       };

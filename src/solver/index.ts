@@ -2,3 +2,4 @@
 export * from './model.ts';
 export * from './solver.ts';
 export * from './reference-trainer.ts';
+export * from './population-solver.ts';
