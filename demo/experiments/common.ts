@@ -46,9 +46,9 @@ export function rateText(done: number, total: number, unit: string, seconds: num
   return `${done} / ${total} ${unit} · ${perSec >= 10 ? perSec.toFixed(0) : perSec.toFixed(2)} ${unit}/s · ETA ${formatDuration(eta)}`;
 }
 
-/** The Solver being run now, so pause and stop reach it. */
+/** The Solver (or PopulationSolver) being run now, so pause and stop reach it. */
 export interface SolverGate {
-  current: Solver | null;
+  current: Pick<Solver, 'pause' | 'resume' | 'abort'> | null;
   paused: boolean;
   stopped: boolean;
 }

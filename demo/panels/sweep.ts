@@ -36,6 +36,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   });
 
   const summary = h('p', { 'data-testid': 'sweep-summary', class: 'summary' }, 'not run yet');
+  const timing = h('p', { 'data-testid': 'sweep-timing', class: 'summary' }, '');
   const table = h('table', { class: 'results', 'data-testid': 'sweep-results' });
   table.innerHTML = '<thead><tr><th scope="col">#</th><th scope="col">weight scale</th>'
     + '<th scope="col">best val acc<br>baseline / batchnorm</th><th scope="col">best train acc<br>baseline / batchnorm</th>'
@@ -43,7 +44,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const tbody = h('tbody');
   table.append(tbody);
   const grid = h('div', { class: 'charts' });
-  root.append(summary, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
+  root.append(summary, timing, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
   const valChart = createChart(grid, { id: 'sweep-val-acc', title: 'Best val accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best val accuracy', logX: true, series });
   const trainChart = createChart(grid, { id: 'sweep-train-acc', title: 'Best train accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best training accuracy', logX: true, series });
   const lossChart = createChart(grid, { id: 'sweep-final-loss', title: 'Final training loss vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Final training loss', logX: true, logY: true, series });
@@ -78,6 +79,13 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
     document.dispatchEvent(new CustomEvent('demo:sweep', { detail: results }));
   };
 
+  const showTiming = (r: SweepResult) => {
+    const how = r.training === 'batched' ? 'batched: one population per network'
+      : `sequential${r.settings.training === 'batched' ? ' (the CPU reference trains one net at a time)' : ''}`;
+    const t = r.secondsPerNetwork ?? {};
+    timing.textContent = `${how}; batchnorm ${fmt(t.batchnorm ?? NaN, 3)} s, baseline ${fmt(t.baseline ?? NaN, 3)} s, total ${fmt(r.seconds, 3)} s`;
+  };
+
   async function run(): Promise<void> {
     const s = form.read();
     form.setDisabled(true);
@@ -86,11 +94,13 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
       control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
       const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
       Object.assign(gate, createGate());
+      timing.textContent = '';
       lastRun = await runSweep(s, data, env, {
         progress: control,
         gate,
         onUpdate: (r) => { results = r; redraw(); },
       });
+      showTiming(lastRun);
     } finally {
       form.setDisabled(false);
     }
@@ -106,6 +116,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
       lastRun = result as unknown as SweepResult;
       results = lastRun.runs;
       redraw();
+      showTiming(lastRun);
     },
   };
   createDownloads(root, panel, 'sweep');

@@ -5,3 +5,4 @@ export * from './data-on-gpu.ts';
 export * from './residual-mlp.ts';
 export * from './train-one.ts';
 export * from './population.ts';
+export * from './train-population.ts';
