@@ -150,7 +150,8 @@ function printSummary(command, r, out) {
       out(`  ${s.weightScale.toExponential(2).padEnd(12)} ${f(b?.bestValAcc, 3).padStart(7)}${mark(b)}/ ${f(n?.bestValAcc, 3).padEnd(8)}${mark(n)}`
         + `${f(b?.bestTrainAcc, 3).padStart(9)} / ${f(n?.bestTrainAcc, 3).padEnd(12)} ${f(b?.finalLoss).padStart(9)} / ${f(n?.finalLoss)}`);
     }
-    out(`  (! = diverged)  total ${f(r.seconds, 3)} s`);
+    const per = r.secondsPerNetwork ?? {};
+    out(`  (! = diverged)  ${r.training ?? 'sequential'}: batchnorm ${f(per.batchnorm, 3)} s, baseline ${f(per.baseline, 3)} s, total ${f(r.seconds, 3)} s`);
   } else if (command === 'batchsize') {
     for (const m of r.runs) {
       out(`  ${m.label.padEnd(20)} ${m.status.padEnd(9)} best val acc ${f(m.bestValAcc, 3)}  best train acc ${f(m.bestTrainAcc, 3)}  final loss ${f(m.finalLoss)}  ${m.iterations} steps, ${f(m.seconds, 3)} s`);
