@@ -1,5 +1,5 @@
 // The browser side of `npm run bench`: runs the selected sections on WebGPU (TF.js as the matmul peer) and publishes the report.
-import { requestGpu } from '../src/index.ts';
+import { loadCIFAR10InBrowser, makeCIFAR10Uint8, requestGpu, type SolverData } from '../src/index.ts';
 import { runBench, formatReport, type BenchReport } from './report.ts';
 import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
@@ -15,6 +15,18 @@ const q = new URLSearchParams(location.search);
 const status = document.querySelector('[data-testid=status]')!;
 const logEl = document.querySelector('[data-testid=log]')!;
 const log = (line: string) => { console.log(line); logEl.textContent += `${line}\n`; };
+
+/** The seed's small_data from the dev server's CIFAR-10 (as bench-node.ts): 1000 training images and 1000 validation images, uint8 + mean image. */
+async function loadData(): Promise<SolverData> {
+  const { batches } = await loadCIFAR10InBrowser({ cache: false });
+  const held = batches.train.reduce((n, b) => n + b.count, 0);
+  const u8 = makeCIFAR10Uint8(batches, { numTraining: Math.min(3000, held - 1000), numValidation: 1000, numTest: 0 });
+  const n = Math.min(1000, u8.train.count);
+  return {
+    XTrain: { data: u8.train.images.subarray(0, n * 3072), shape: [n, 3, 32, 32] }, yTrain: u8.train.labels.subarray(0, n),
+    XVal: { data: u8.val.images, shape: [u8.val.count, 3, 32, 32] }, yVal: u8.val.labels, meanImage: u8.meanImage,
+  };
+}
 
 async function main(): Promise<BenchReport> {
   const only = q.get('only');
@@ -32,7 +44,7 @@ async function main(): Promise<BenchReport> {
     log(`peer: ${peers.tfjsTraining.name}, timed by wall clock over queued steps up to the last loss`);
   }
   status.textContent = 'running…';
-  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), peers, log });
+  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), peers, log, loadData });
   document.querySelector('[data-testid=result]')!.textContent = `${formatReport(report)}\n\n${JSON.stringify(report, null, 1)}`;
   status.textContent = 'done';
   return report;

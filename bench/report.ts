@@ -90,6 +90,13 @@ export function formatReport(r: BenchReport): string {
     out.push('', `experiments: batchnorm vs baseline ${num(ex.batchnormSeconds)} s; weight-scale sweep (${ex.sweep.length} trainings) ${num(ex.sweepSeconds)} s, ` +
       `${ex.sweep.filter((x) => x.status === 'diverged').length} diverged`);
   }
+  const sw = r.sweep as { models: number; steps: number; sequentialMs: number; batchedMs: number; speedup: number; bytesPerModel: number; maxModels: number; maxLossDiff: number; maxFirstStepLossDiff: number; stepsOnly: { steps: number; sequentialMs: number; batchedMs: number; speedup: number } } | string | undefined;
+  if (typeof sw === 'string') out.push('', `sweep: ${sw}`);
+  else if (sw) {
+    out.push('', `sweep (${sw.models} models x ${sw.steps} steps): sequential ${num(sw.sequentialMs / 1000)} s, batched ${num(sw.batchedMs / 1000)} s, ` +
+      `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a population; ` +
+      `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`);
+  }
   return out.join('\n');
 }
 

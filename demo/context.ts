@@ -23,18 +23,14 @@ export interface Panel {
   name: PanelName;
   control: RunControl;
   /** Everything the last run produced (settings, adapter, histories, timings), or null before a run. */
-  results(): Record<string, unknown> | null;
+  results(): object | null;
   /** The same results as CSV rows. */
   csvRows(): Record<string, unknown>[];
   /** Chart ids of the panel (for PNG export). */
   chartIds: string[];
+  /** Show a results record of this panel (from `results()`, here or from the Node CLI): its table and charts, as after a run. */
+  show?(result: object): void;
   /** Trained parameters, one file per model, when the panel trains. */
   safetensors?(): Promise<{ name: string; bytes: Uint8Array }[]>;
 }
 
-/** The adapter as results record it ("which adapter produced this"). */
-export function adapterRecord(ctx: DemoContext): Record<string, unknown> {
-  return ctx.gpu
-    ? { ...ctx.gpu.adapter, timestampQuery: ctx.gpu.hasTimestampQuery }
-    : { error: ctx.gpuError };
-}

@@ -2,6 +2,7 @@
 import { loadCIFAR10InBrowser, makeCIFAR10Uint8, type CIFAR10Uint8 } from '../src/index.ts';
 import type { SolverData } from '../src/index.ts';
 import { byTestId, formatBytes } from './dom.ts';
+import { experimentSplits, makeSolverData } from './experiments/common.ts';
 
 /** 312 -> "0.3 s". */
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
@@ -14,23 +15,11 @@ export interface Dataset {
 }
 
 /**
- * The Solver's data for a run: the first `numTrain` training images and the first `numVal` validation images,
- * uint8 with the training mean image (the GPU subtracts it on the fly).
- *   const data = makeSolverData(dataset, 1000, 1000);
- *   new Solver(model, data, { ... });
+ * The Solver's data for a run from the loaded splits (demo/experiments/common.ts makeSolverData).
+ *   const data = solverDataOf(dataset, 1000, 1000);
  */
-export function makeSolverData(ds: Dataset, numTrain: number, numVal: number): SolverData {
-  const { train, val, meanImage } = ds.u8;
-  if (numTrain > train.count) throw new Error(`asked for ${numTrain} training images; the loaded training split holds ${train.count}`);
-  if (numVal > val.count) throw new Error(`asked for ${numVal} validation images; the loaded validation split holds ${val.count}`);
-  const d = 3072;
-  return {
-    XTrain: { data: train.images.subarray(0, numTrain * d), shape: [numTrain, d] },
-    yTrain: train.labels.subarray(0, numTrain),
-    XVal: { data: val.images.subarray(0, numVal * d), shape: [numVal, d] },
-    yVal: val.labels.subarray(0, numVal),
-    meanImage,
-  };
+export function solverDataOf(ds: Dataset, numTrain: number, numVal: number): SolverData {
+  return makeSolverData(ds.u8, numTrain, numVal);
 }
 
 const hint =
@@ -76,11 +65,9 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
       });
       if (n !== loads) return; // a newer load (a drop) was started meanwhile: its data wins, whichever ends first
       const held = res.batches.train.reduce((s, b) => s + b.count, 0);
-      // the seed's get_CIFAR10_data: 49000 training + the next 1000 for validation (fewer training images from a sample)
-      const numValidation = Math.min(1000, Math.floor(held / 4));
-      const numTraining = Math.min(49000, held - numValidation);
+      // the seed's get_CIFAR10_data: 49000 training + the next 1000 for validation (fewer training images from a sample);
       // views of the loaded buffers, not copies: the page holds one copy of the pixels
-      const u8 = makeCIFAR10Uint8(res.batches, { numTraining, numValidation, numTest: Math.min(1000, res.batches.test.count) });
+      const u8 = makeCIFAR10Uint8(res.batches, experimentSplits(held, res.batches.test.count));
       current = { u8, source: res.source, cacheHit: res.cacheHit };
       bar.max = 1; bar.value = 1;
       status.dataset.state = 'ready';

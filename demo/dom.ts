@@ -42,15 +42,7 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 ** 2).toFixed(1)} MiB`;
 }
 
-/** 75 -> "1:15", 3725 -> "1:02:05". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '–';
-  const s = Math.round(seconds);
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, '0');
-  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
-}
+export { formatDuration } from './experiments/common.ts';
 
 /** A number for a results table: 4 significant digits, NaN/∞ spelled out. */
 export function fmt(v: number | undefined, digits = 4): string {

@@ -1,5 +1,6 @@
 // Start / pause-resume / stop buttons with a progress bar, steps per second and ETA, shared by every panel that runs.
-import { formatDuration, h } from './dom.ts';
+import { h } from './dom.ts';
+import { rateText } from './experiments/common.ts';
 
 export type RunState = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
 
@@ -65,10 +66,7 @@ export function createRunControl(container: HTMLElement, id: string, hooks: RunH
     setProgress(done, total, unit = 'steps') {
       bar.max = Math.max(total, 1);
       bar.value = Math.min(done, total);
-      const secs = elapsed();
-      const perSec = secs > 0 ? done / secs : 0;
-      const eta = perSec > 0 ? (total - done) / perSec : NaN;
-      rate.textContent = `${done} / ${total} ${unit} · ${perSec >= 10 ? perSec.toFixed(0) : perSec.toFixed(2)} ${unit}/s · ETA ${formatDuration(eta)}`;
+      rate.textContent = rateText(done, total, unit, elapsed());
     },
     setDetail(text) { detail.textContent = text; },
     async run() {

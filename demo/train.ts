@@ -1,102 +1,26 @@
-// One Solver run of one network as the training panels use it: the library's trainOne with the page's settings, pause/stop gates.
-import { trainOne as trainNet, type GpuContext, type ModelKind, type Normalization, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord } from '../src/index.ts';
+// The page's side of the experiments (demo/experiments/): the environment a panel runs them in, with the CPU net in a Web Worker.
+import type { DemoContext } from './context.ts';
 import { createCpuModel } from './cpu-model.ts';
 import { yieldToEventLoop } from './dom.ts';
-import type { PanelSettings } from './url-state.ts';
+import type { DeviceHooks, ExperimentEnv } from './experiments/common.ts';
 
-export type { TrainRecord } from '../src/index.ts';
-export type ModelLabel = 'baseline' | 'batchnorm';
+export { createGate, pauseGate, resumeGate, stopGate, type ModelLabel, type SolverGate, type TrainRecord } from './experiments/common.ts';
 
-/** The batchnorm backward the page trains with (the bench names the same setting). */
-export const pageBackwardVariant = 'graph';
-
-/** How the page gets a new GPU device after a loss (it becomes the page's device) and tells the person; set once by main.ts. */
-export interface DeviceHooks {
-  requestDevice(): Promise<GpuContext>;
-  notice(text: string): void;
-  /** Destroy the page's device when a run reaches this step (the URL's loseGpuAt), once per page; null: never. */
-  loseAt: number | null;
-  lose(): void;
-}
-
-let deviceHooks: DeviceHooks | null = null;
+let deviceHooks: DeviceHooks | undefined;
 
 /** Install the page's device hooks (main.ts): every training run recovers through them. */
 export function setDeviceHooks(hooks: DeviceHooks): void {
   deviceHooks = hooks;
 }
 
-/** The Solver being run now, so the panel's buttons reach it. */
-export interface SolverGate {
-  current: Solver | null;
-  paused: boolean;
-  stopped: boolean;
-}
-
-export function createGate(): SolverGate {
-  return { current: null, paused: false, stopped: false };
-}
-
-export function pauseGate(g: SolverGate): void { g.paused = true; g.current?.pause(); }
-export function resumeGate(g: SolverGate): void { g.paused = false; g.current?.resume(); }
-export function stopGate(g: SolverGate): void { g.stopped = true; g.current?.abort(); }
-
-/** Steps one training of these settings takes (the Solver's numIterations). */
-export function iterationsOf(s: PanelSettings): number {
-  return Math.max(Math.floor((s.numTrain as number) / (s.batchSize as number)), 1) * (s.epochs as number);
-}
-
-export interface TrainArgs {
-  kind: ModelKind;
-  gpu: GpuContext | null;
-  /** 'baseline' / 'batchnorm' in experiments 1 and 2; the batch-size runs are labelled by normalization and batch. */
-  label: string;
-  /** Default: batchnorm for the 'batchnorm' label, else none. */
-  normalization?: Normalization;
-  /** Default: the settings' batch size. */
-  batchSize?: number;
-  settings: PanelSettings;
-  weightScale: number;
-  data: SolverData;
-  gate: SolverGate;
-  onProgress: (p: SolverProgress, solver: Solver) => void;
-}
-
 /**
- * Train one network with the seed's Solver settings; the model is returned alive (for safetensors) with its record.
- *   const { record, model } = await trainOne({ kind: 'gpu', gpu, label: 'batchnorm', settings, weightScale: 2e-2, data, gate, onProgress });
- *   model.destroy();
+ * Where a panel's run trains now: the model the page's choice names, its device, the float64 CPU reference in a
+ * Web Worker (so the page never blocks), and a yield between CPU steps.
+ *   const r = await runBatchnormExperiment(settings, data, pageEnv(ctx), hooks);
  */
-export async function trainOne(a: TrainArgs): Promise<{ record: TrainRecord; model: TrainedNet }> {
-  const s = a.settings;
-  const normalization = a.normalization !== undefined ? a.normalization : a.label === 'batchnorm' ? 'batchnorm' : null;
-  const batchSize = a.batchSize ?? (s.batchSize as number);
-  const hooks = deviceHooks;
-  // a device lost between two runs (a sweep goes on after a stop) is replaced before the next network is built
-  const gpu = a.kind === 'gpu' && a.gpu?.lostInfo && hooks ? await hooks.requestDevice() : a.gpu;
-  try {
-    const { record, net } = await trainNet({
-      kind: a.kind, gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization,
-      weightScale: a.weightScale, seed: s.seed as number, backwardVariant: pageBackwardVariant, yieldToEventLoop,
-      // the CPU reference trains in a Web Worker, so the page never blocks
-      cpuNet: (o) => createCpuModel(o.hiddenDims, { normalization, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant }),
-      updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize, numEpochs: s.epochs as number,
-      numTrainSamples: 1000, numValSamples: null,
-      onSolver: (solver) => {
-        a.gate.current = solver;
-        if (a.gate.paused) solver.pause();
-        if (a.gate.stopped) solver.abort();
-      },
-      onProgress: (p, solver) => {
-        if (hooks?.loseAt != null && p.iteration >= hooks.loseAt) { hooks.loseAt = null; hooks.lose(); }
-        a.onProgress(p, solver);
-      },
-      requestDevice: hooks?.requestDevice,
-      onRecovery: (r) => hooks?.notice(`GPU device lost at step ${r.iteration} (${a.label} network): continuing on a new device from epoch ${r.epoch}`),
-    });
-    if (record.status === 'device-lost') hooks?.notice(`${a.label} network: ${record.message}`);
-    return { record, model: net };
-  } finally {
-    a.gate.current = null;
-  }
+export function pageEnv(ctx: DemoContext): ExperimentEnv {
+  return {
+    kind: ctx.modelKind(), gpu: ctx.gpu, gpuError: ctx.gpuError, yieldToEventLoop, device: deviceHooks,
+    cpuNet: (o) => createCpuModel(o.hiddenDims, { normalization: o.normalization ?? null, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant }),
+  };
 }

@@ -51,6 +51,7 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
     { key: 'numScales', label: 'weight scales', type: 'int', default: 20, min: 1, max: 200, help: 'logspace(from, to, num)' },
     { key: 'fromExp', label: 'from 10^', type: 'float', default: -4 },
     { key: 'toExp', label: 'to 10^', type: 'float', default: 0 },
+    { key: 'training', label: 'training', type: 'enum', default: 'batched', options: ['batched', 'sequential'], help: 'batched: every scale of a network in one population on the GPU; sequential: one run after another' },
   ]),
   // cs231n's run_batchsize_experiments: the baseline at batch 5, the normalized net at 5, 10 and 50, Adam at 10^-3.5.
   batchsize: [

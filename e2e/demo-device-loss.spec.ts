@@ -4,7 +4,7 @@ import type { Page } from '@playwright/test';
 
 /** 20 steps an epoch, 2 epochs a network: a loss at step 25 goes back to the epoch-1 checkpoint (iteration 20). */
 const exp1 = 'b.hidden=16x2&b.numTrain=200&b.numVal=100&b.epochs=2&b.batchSize=10';
-const sweep = 's.hidden=16x2&s.numTrain=200&s.numVal=100&s.epochs=2&s.batchSize=10&s.numScales=1&s.fromExp=-1&s.toExp=-1';
+const sweep = 's.hidden=16x2&s.numTrain=200&s.numVal=100&s.epochs=2&s.batchSize=10&s.numScales=1&s.fromExp=-1&s.toExp=-1&s.training=sequential';
 
 interface Rec { status: string; message: string; lossHistory: number[]; valAccHistory: number[]; trainAccHistory: number[]; recoveries: { iteration: number; resumedFrom: number; reason: string }[]; checkpointIteration?: number }
 

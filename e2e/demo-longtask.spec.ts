@@ -49,7 +49,8 @@ for (const kind of ['cpu', 'gpu'] as const) {
     runs[kind] = m;
     console.log(`${kind}: longest main-thread task ${m.longest.toFixed(0)} ms (${m.count} tasks over 50 ms) during a ${m.seconds.toFixed(1)} s run`);
     test.info().annotations.push({ type: 'longest main-thread task', description: `${kind}: ${m.longest.toFixed(0)} ms in ${m.seconds.toFixed(1)} s` });
-    // the float64 training runs off the main thread (the figure above is not asserted: this machine is shared and loaded)
+    // the float64 training runs off the main thread (the figure above is not asserted: under 50 ms on a quiet machine,
+    // it passes 50 ms now and then on this shared 2-core one under load)
     expect(m.workers.some((u) => u.includes('cpu-worker')), `workers: ${m.workers.join(', ')}`).toBe(kind === 'cpu');
     expect(m.loss.batchnorm).toHaveLength(8);
     expect(m.loss.baseline).toHaveLength(8);

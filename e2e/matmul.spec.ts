@@ -183,3 +183,54 @@ test('matmul host form: shapes, transposes, and errors that name the shapes', as
   expect(r.errors[2]).toContain('bias has shape [3], expected [2]');
   expect(r.live).toBe(0);
 });
+
+test('batched products (a population\'s model axis): column blocks of wider matrices, a shared A, bias per batch, split-K', async ({ harness }) => {
+  const rows = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const rng = lib.reference.makeRng(17);
+    const out: { what: string; err: number; untouched: boolean }[] = [];
+    // (batches, m, n, k, layout, shared A, splits): the affine forward, dx and dW layouts of src/ops/batched-affine.ts
+    const list: [number, number, number, number, boolean, boolean, boolean, number][] = [
+      [3, 7, 5, 13, false, false, true, 1], [3, 7, 5, 13, false, false, false, 1], [4, 9, 6, 11, false, true, false, 1],
+      [5, 13, 7, 6, true, false, false, 1], [5, 13, 7, 6, true, false, true, 1], [2, 10, 12, 70, false, false, true, 3], [7, 6, 10, 130, true, false, false, 2],
+    ];
+    for (const [B, m, n, k, transA, transB, sharedA, splits] of list) {
+      await lib.withScope(gpu, async (scope) => {
+        // A: B column blocks of a [rows, B·cols] matrix (or one shared [rows, cols]); B: B dense [rows, cols] blocks; C: blocks of [m, B·n]
+        const [ar, ac] = transA ? [k, m] : [m, k];
+        const [br, bc] = transB ? [n, k] : [k, n];
+        const lda = sharedA ? ac : B * ac;
+        const a = Float32Array.from({ length: ar * lda }, () => rng.randn());
+        const b = Float32Array.from({ length: B * br * bc }, () => rng.randn());
+        const bias = Float32Array.from({ length: B * n }, () => rng.randn());
+        const poison = 12345;
+        const c = new Float32Array(m * B * n + 5).fill(poison);
+        const bufs = { a: scope.createTensorBuffer(a, 'a'), b: scope.createTensorBuffer(b, 'b'), c: scope.createTensorBuffer(c, 'c'), bias: scope.createTensorBuffer(bias, 'bias') };
+        const ds = await lib.createMatmul(scope, {
+          ...bufs, m, n, k, transA, transB, splits, lda, ldc: B * n,
+          batch: { count: B, a: sharedA ? 0 : ac, b: br * bc, c: n, bias: n },
+        });
+        await lib.runDispatches(gpu, ds);
+        const got = new Float32Array(await lib.readBuffer(gpu, bufs.c));
+        const want = new Float64Array(m * B * n);
+        for (let t = 0; t < B; t++) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+          let s = bias[t * n + j]!;
+          for (let q = 0; q < k; q++) {
+            const av = transA ? a[q * lda + (sharedA ? 0 : t * ac) + i]! : a[i * lda + (sharedA ? 0 : t * ac) + q]!;
+            const bv = transB ? b[t * br * bc + j * bc + q]! : b[t * br * bc + q * bc + j]!;
+            s += av * bv;
+          }
+          want[i * B * n + t * n + j] = s;
+        }
+        out.push({ what: `${B}x ${m}x${n}x${k} transA=${transA} transB=${transB} sharedA=${sharedA} splits=${splits}`, err: window.check.scaled(got.subarray(0, m * B * n), want), untouched: got.subarray(m * B * n).every((v) => v === poison) });
+      });
+    }
+    return out;
+  });
+  expect(rows).toHaveLength(7);
+  for (const r of rows) {
+    expect(r.err, r.what).toBeLessThan(tol);
+    expect(r.untouched, `${r.what}: nothing written past C`).toBe(true);
+  }
+});

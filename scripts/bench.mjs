@@ -23,6 +23,13 @@ try {
   const { parseBenchArgs, formatReport } = await server.ssrLoadModule('/bench/report.ts');
   const { findChromium, webgpuChromiumArgs } = await server.ssrLoadModule('/e2e/find-chromium.ts');
   const args = parseBenchArgs(process.argv.slice(2));
+  // the experiments and sweep sections load CIFAR-10 from the dev server: point its plugin at the files, found as
+  // `npm run experiment` finds them ($CIFAR10_DIR, data/, the sample in ../shared/cifar10; no download here)
+  if (args.only && /experiments|sweep/.test(args.only)) {
+    const { findData } = await import('./experiment/server.mjs');
+    const found = await findData(root, server, undefined, (m) => process.stderr.write(`${m}\n`));
+    process.env.CIFAR10_DIR = found.dir;
+  }
   await server.listen();
   const base = server.resolvedUrls.local[0];
   const query = new URLSearchParams({ reps: String(args.reps) });

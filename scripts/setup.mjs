@@ -34,8 +34,9 @@ if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSyn
   if (r.status !== 0) { say('npm ci failed; see the output above.'); process.exit(1); }
 }
 
-// 2. the browser (tests and the CLI drive Chromium; `npm start` only serves the page).
-if (purpose === 'test' || purpose === 'browser') {
+// 2. the browser (tests and the CLI drive Chromium; `npm start` only serves the page; `npm run experiment -- ... --runtime
+//    node` trains without one and only draws its charts in one).
+if (purpose === 'test' || purpose === 'browser' || purpose === 'experiment') {
   if (process.env.CHROMIUM_PATH && !existsSync(process.env.CHROMIUM_PATH)) {
     say(`CHROMIUM_PATH=${process.env.CHROMIUM_PATH} does not exist (unset it to use /usr/bin/chromium).`);
     process.exit(1);
@@ -49,13 +50,16 @@ if (purpose === 'test' || purpose === 'browser') {
     } catch { /* no playwright browser */ }
   }
   if (!found && aptInstall(['chromium'])) found = candidates.find((p) => existsSync(p)) ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-  if (!found) {
+  if (!found && purpose === 'experiment') {
+    say('no Chromium: `--runtime node` still runs every experiment (JSON and CSV, no PNG charts); the default page runtime needs one');
+    say('  (Debian/Ubuntu: sudo apt-get install -y chromium, or set CHROMIUM_PATH=/path/to/chrome).');
+  } else if (!found) {
     say('no Chromium found for the WebGPU browser tests.');
     say('  Debian/Ubuntu: sudo apt-get install -y chromium      (gives /usr/bin/chromium; `bash .ci/run` does this)');
     say('  or set CHROMIUM_PATH=/path/to/chrome, or `npx playwright install chromium` where downloads work.');
     process.exit(1);
   }
-  say(`browser: ${found}`);
+  if (found) say(`browser: ${found}`);
 }
 
 // 3. the Vulkan loader, which Node's WebGPU (the `webgpu` package, Dawn) needs to reach SwiftShader or a GPU.

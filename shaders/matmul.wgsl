@@ -15,8 +15,14 @@
 //             unrolling K grows the code, both slower there (docs/benchmarks.md has the figures).
 //   main_vec4 4x4 block, vec4 loads: needs m % 4 == 0 when TRANS_A, n % 4 == 0 unless TRANS_B, and
 //             k % 4 == 0 unless the layout is Aᵀ·B (the only one whose vec4s do not run along k).
-//   reduce    C = Σ_split partial + bias, grid-stride over m·n.
+//   reduce    C = Σ_split partial + bias, grid-stride over m·n (per batch).
 // Edges: block origins are clamped so loads stay in bounds; stores are guarded per element.
+//
+// Batched (the model axis of a population, src/nn/population.ts): `main` and `reduce` take `batches`
+// independent products in one dispatch, batch b reading A at b·batchA, B at b·batchB and writing C at
+// b·batchC (bias at b·batchBias); rows of A, B and C are lda, ldb, ldc apart, so a column block of a
+// wider matrix ([n, M·H], model b's H columns) is an operand, and batchA = 0 shares one A (the input
+// rows) among all. The z grid dimension runs over batches × splits.
 
 struct Params {
   m: u32,
@@ -29,6 +35,16 @@ struct Params {
   blocks: u32,
   // reduce: how many partial products `part` holds.
   splits: u32,
+  // Row strides of the stored A, B and C (A: k or m, B: n or k, C: n for one plain product).
+  lda: u32,
+  ldb: u32,
+  ldc: u32,
+  // Batched products: how many, and where batch b's A, B, C and bias start (main_vec4: batches = 1).
+  batches: u32,
+  batchA: u32,
+  batchB: u32,
+  batchC: u32,
+  batchBias: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -52,16 +68,17 @@ fn biasAt(j: u32) -> f32 {
   return 0.0;
 }
 
-// Store four consecutive columns j..j+3 of row i at `base` (the split's slice of C), guarded.
-fn put4(base: u32, i: u32, j: u32, v: vec4f) {
+// Store four consecutive columns j..j+3 of row i at `base` (the split's slice of C, or the batch's block of
+// C with rows `ld` apart), bias from `bb` on, guarded.
+fn put4(base: u32, ld: u32, bb: u32, i: u32, j: u32, v: vec4f) {
   let m = params.m;
   let n = params.n;
   if (i >= m) { return; }
-  let row = base + i * n;
-  if (j < n) { c[row + j] = v.x + biasAt(j); }
-  if (j + 1u < n) { c[row + j + 1u] = v.y + biasAt(j + 1u); }
-  if (j + 2u < n) { c[row + j + 2u] = v.z + biasAt(j + 2u); }
-  if (j + 3u < n) { c[row + j + 3u] = v.w + biasAt(j + 3u); }
+  let row = base + i * ld;
+  if (j < n) { c[row + j] = v.x + biasAt(bb + j); }
+  if (j + 1u < n) { c[row + j + 1u] = v.y + biasAt(bb + j + 1u); }
+  if (j + 2u < n) { c[row + j + 2u] = v.z + biasAt(bb + j + 2u); }
+  if (j + 3u < n) { c[row + j + 3u] = v.w + biasAt(bb + j + 3u); }
 }
 
 // Which block this invocation owns (blocks are numbered row-major over C), and whether it is real.
@@ -78,24 +95,28 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let blk = blockOf(wid, nwg, li);
   let i0 = (blk.x / params.nb) * 8u;
   let j0 = (blk.x % params.nb) * 8u;
+  let batch = wid.z / params.splits;
+  let split = wid.z % params.splits;
+  let lda = params.lda;
+  let ldb = params.ldb;
   // Offsets of the 8 rows of op(A) and 8 columns of op(B) at k = 0, and their steps per k.
-  let sa = select(1u, m, TRANS_A);
-  let sb = select(n, 1u, TRANS_B);
+  let sa = select(1u, lda, TRANS_A);
+  let sb = select(ldb, 1u, TRANS_B);
   let ra = min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u), vec4u(m - 1u));
   let rA = min(vec4u(i0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(m - 1u));
   let ca = min(vec4u(j0) + vec4u(0u, 1u, 2u, 3u), vec4u(n - 1u));
   let cA = min(vec4u(j0 + 4u) + vec4u(0u, 1u, 2u, 3u), vec4u(n - 1u));
-  let oa0 = select(ra * k, ra, TRANS_A);
-  let oa1 = select(rA * k, rA, TRANS_A);
-  let ob0 = select(ca, ca * k, TRANS_B);
-  let ob1 = select(cA, cA * k, TRANS_B);
+  let oa0 = select(ra * lda, ra, TRANS_A) + batch * params.batchA;
+  let oa1 = select(rA * lda, rA, TRANS_A) + batch * params.batchA;
+  let ob0 = select(ca, ca * ldb, TRANS_B) + batch * params.batchB;
+  let ob1 = select(cA, cA * ldb, TRANS_B) + batch * params.batchB;
 
   var c00 = vec4f(0.0); var c01 = vec4f(0.0); var c10 = vec4f(0.0); var c11 = vec4f(0.0);
   var c20 = vec4f(0.0); var c21 = vec4f(0.0); var c30 = vec4f(0.0); var c31 = vec4f(0.0);
   var c40 = vec4f(0.0); var c41 = vec4f(0.0); var c50 = vec4f(0.0); var c51 = vec4f(0.0);
   var c60 = vec4f(0.0); var c61 = vec4f(0.0); var c70 = vec4f(0.0); var c71 = vec4f(0.0);
 
-  let kbeg = wid.z * params.kchunk;
+  let kbeg = split * params.kchunk;
   let kend = min(k, kbeg + params.kchunk);
   for (var kk = kbeg; kk < kend; kk++) {
     let pa = kk * sa;
@@ -115,15 +136,19 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   }
 
   if (blk.y == 0u) { return; }
-  let base = wid.z * m * n;
-  put4(base, i0, j0, c00); put4(base, i0, j0 + 4u, c01);
-  put4(base, i0 + 1u, j0, c10); put4(base, i0 + 1u, j0 + 4u, c11);
-  put4(base, i0 + 2u, j0, c20); put4(base, i0 + 2u, j0 + 4u, c21);
-  put4(base, i0 + 3u, j0, c30); put4(base, i0 + 3u, j0 + 4u, c31);
-  put4(base, i0 + 4u, j0, c40); put4(base, i0 + 4u, j0 + 4u, c41);
-  put4(base, i0 + 5u, j0, c50); put4(base, i0 + 5u, j0 + 4u, c51);
-  put4(base, i0 + 6u, j0, c60); put4(base, i0 + 6u, j0 + 4u, c61);
-  put4(base, i0 + 7u, j0, c70); put4(base, i0 + 7u, j0 + 4u, c71);
+  // Split K: partials packed [split][batch][m][n] (reduce adds the bias); else the batch's block of C.
+  let splitK = params.splits > 1u;
+  let base = select(batch * params.batchC, (split * params.batches + batch) * m * n, splitK);
+  let ld = select(params.ldc, n, splitK);
+  let bb = batch * params.batchBias;
+  put4(base, ld, bb, i0, j0, c00); put4(base, ld, bb, i0, j0 + 4u, c01);
+  put4(base, ld, bb, i0 + 1u, j0, c10); put4(base, ld, bb, i0 + 1u, j0 + 4u, c11);
+  put4(base, ld, bb, i0 + 2u, j0, c20); put4(base, ld, bb, i0 + 2u, j0 + 4u, c21);
+  put4(base, ld, bb, i0 + 3u, j0, c30); put4(base, ld, bb, i0 + 3u, j0 + 4u, c31);
+  put4(base, ld, bb, i0 + 4u, j0, c40); put4(base, ld, bb, i0 + 4u, j0 + 4u, c41);
+  put4(base, ld, bb, i0 + 5u, j0, c50); put4(base, ld, bb, i0 + 5u, j0 + 4u, c51);
+  put4(base, ld, bb, i0 + 6u, j0, c60); put4(base, ld, bb, i0 + 6u, j0 + 4u, c61);
+  put4(base, ld, bb, i0 + 7u, j0, c70); put4(base, ld, bb, i0 + 7u, j0 + 4u, c71);
 }
 
 @compute @workgroup_size(WG)
@@ -186,18 +211,23 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
 
   if (blk.y == 0u) { return; }
   let base = wid.z * m * n;
-  put4(base, i0, j0, acc0);
-  put4(base, i0 + 1u, j0, acc1);
-  put4(base, i0 + 2u, j0, acc2);
-  put4(base, i0 + 3u, j0, acc3);
+  put4(base, n, 0u, i0, j0, acc0);
+  put4(base, n, 0u, i0 + 1u, j0, acc1);
+  put4(base, n, 0u, i0 + 2u, j0, acc2);
+  put4(base, n, 0u, i0 + 3u, j0, acc3);
 }
 
 @compute @workgroup_size(WG)
 fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let total = params.m * params.n;
+  let n = params.n;
+  let mn = params.m * n;
+  let total = mn * params.batches;
   for (var i = gid.x; i < total; i += nwg.x * WG) {
     var s = 0.0;
     for (var z = 0u; z < params.splits; z++) { s += part[z * total + i]; }
-    c[i] = s + biasAt(i % params.n);
+    let batch = i / mn;
+    let r = i % mn;
+    let j = r % n;
+    c[batch * params.batchC + (r / n) * params.ldc + j] = s + biasAt(batch * params.batchBias + j);
   }
 }

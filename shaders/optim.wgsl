@@ -1,6 +1,6 @@
-// The four update rules of cs231n optim.py, elementwise over one parameter, simplest first. Hyperparameters
-// and Adam's per-step bias corrections are one uniform shared by every parameter of a model, written
-// once per step by the host; the parameter's length is its own uniform.
+// The four update rules of cs231n optim.py, elementwise, simplest first. Hyperparameters and Adam's
+// per-step bias corrections are one uniform shared by every parameter, written once per step by the host;
+// the learning rate is per model (`rates`, one for a single model).
 //   sgd:          w -= lr * dw
 //   sgd_momentum: v = momentum * v - lr * dw; w += v
 //   rmsprop:      cache = decay * cache + (1 - decay) dw^2; w -= lr * dw / (sqrt(cache) + eps)   (Hinton, lecture 6e)
@@ -8,7 +8,13 @@
 //                 w -= lr * (m * mCorrection) / (sqrt(v * vCorrection) + eps)                (Kingma & Ba, arXiv 1412.6980)
 //                 with mCorrection = 1 / (1 - b1^t), vCorrection = 1 / (1 - b2^t), t incremented before (host, f64).
 //
-// Elements are `V`: vec4f when the length is a multiple of 4 (the host then gives `count` in vec4s), else
+// What is updated is a list of segments (src/ops/optim.ts builds it): one per tensor of a population's
+// stacked tensors (`models` blocks of `perModel` elements, model k's from start + k·perModel), or one span
+// covering every tensor of one model. Each (segment, model) gets `groups` workgroups, numbered from
+// `firstGroup` on; a workgroup finds its segment (a short scan), skips a model that is frozen (alive[k] is
+// 0: its loss turned NaN or infinite, see `freeze`), and updates with the model's own rate, rates[k].
+//
+// Elements are `V`: vec4f when every start and length is a multiple of 4 (the host then gives them in vec4s), else
 // f32 (src/ops/optim.ts swaps the alias line below: WGSL has no type overrides). Every rule is written
 // once for both. vec4 loads pay on SwiftShader, where each invocation is a CPU SIMD lane and each load a
 // per-lane gather, and are free on GPUs. Each invocation takes several elements (grid-stride; the host
@@ -17,7 +23,6 @@
 alias V = vec4f;
 
 struct Hyper {
-  learningRate: f32,
   momentum: f32,
   decayRate: f32,
   beta1: f32,
@@ -31,9 +36,19 @@ struct Hyper {
   vCorrection: f32,
 }
 
+// Lengths in elements of type V (vec4s when V is vec4f).
+struct Segment {
+  start: u32,
+  perModel: u32,
+  groups: u32,
+  firstGroup: u32,
+}
+
 struct Shape {
-  // Elements of type V (vec4s when V is vec4f).
-  count: u32,
+  segments: u32,
+  // freeze: the loss slots of each model (model k's are k·lossSlots .. k·lossSlots + lossSlots - 1), and the models.
+  lossSlots: u32,
+  models: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> w: array<V>;
@@ -42,23 +57,46 @@ struct Shape {
 @group(0) @binding(3) var<storage, read_write> s2: array<V>;
 @group(0) @binding(4) var<uniform> hyper: Hyper;
 @group(0) @binding(5) var<uniform> shape: Shape;
+@group(0) @binding(6) var<storage, read> segments: array<Segment>;
+@group(0) @binding(7) var<storage, read> rates: array<f32>;
+@group(0) @binding(8) var<storage, read_write> alive: array<u32>;
+@group(0) @binding(9) var<storage, read> loss: array<f32>;
 
 override WG: u32 = 64;
 
+// This workgroup's work: x = first element (of the model's block), y = last + 1, z = stride, w = the model;
+// an empty range when the model is frozen.
+fn span(wid: vec3u, nwg: vec3u, lid: u32) -> vec4u {
+  let g = wid.y * nwg.x + wid.x;
+  var t = 0u;
+  for (var s = 1u; s < shape.segments; s++) {
+    if (segments[s].firstGroup <= g) { t = s; }
+  }
+  let seg = segments[t];
+  let local = g - seg.firstGroup;
+  let k = local / seg.groups;
+  let base = seg.start + k * seg.perModel;
+  let live = g < seg.firstGroup + seg.groups * shape.models && alive[k] != 0u;
+  let end = select(base, base + seg.perModel, live);
+  return vec4u(base + (local % seg.groups) * WG + lid, end, seg.groups * WG, min(k, shape.models - 1u));
+}
+
 @compute @workgroup_size(WG)
-fn sgd(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let lr = hyper.learningRate;
-  for (var i = gid.x; i < shape.count; i += nwg.x * WG) {
+fn sgd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = span(wid, nwg, lid);
+  let lr = rates[r.w];
+  for (var i = r.x; i < r.y; i += r.z) {
     w[i] -= lr * dw[i];
   }
 }
 
 // s1 = velocity.
 @compute @workgroup_size(WG)
-fn sgd_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let lr = hyper.learningRate;
+fn sgd_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = span(wid, nwg, lid);
+  let lr = rates[r.w];
   let momentum = hyper.momentum;
-  for (var i = gid.x; i < shape.count; i += nwg.x * WG) {
+  for (var i = r.x; i < r.y; i += r.z) {
     let v = momentum * s1[i] - lr * dw[i];
     s1[i] = v;
     w[i] += v;
@@ -67,12 +105,13 @@ fn sgd_momentum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
 
 // s1 = cache (moving average of dw^2).
 @compute @workgroup_size(WG)
-fn rmsprop(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let lr = hyper.learningRate;
+fn rmsprop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = span(wid, nwg, lid);
+  let lr = rates[r.w];
   let decay = hyper.decayRate;
   let oneMinusDecay = hyper.oneMinusDecayRate;
   let eps = hyper.epsilon;
-  for (var i = gid.x; i < shape.count; i += nwg.x * WG) {
+  for (var i = r.x; i < r.y; i += r.z) {
     let g = dw[i];
     let cache = decay * s1[i] + oneMinusDecay * g * g;
     s1[i] = cache;
@@ -82,8 +121,9 @@ fn rmsprop(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
 
 // s1 = m, s2 = v.
 @compute @workgroup_size(WG)
-fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let lr = hyper.learningRate;
+fn adam(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let r = span(wid, nwg, lid);
+  let lr = rates[r.w];
   let b1 = hyper.beta1;
   let b2 = hyper.beta2;
   let oneMinusB1 = hyper.oneMinusBeta1;
@@ -91,12 +131,32 @@ fn adam(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let mCorrection = hyper.mCorrection;
   let vCorrection = hyper.vCorrection;
   let eps = hyper.epsilon;
-  for (var i = gid.x; i < shape.count; i += nwg.x * WG) {
+  for (var i = r.x; i < r.y; i += r.z) {
     let g = dw[i];
     let m = b1 * s1[i] + oneMinusB1 * g;
     let v = b2 * s2[i] + oneMinusB2 * g * g;
     s1[i] = m;
     s2[i] = v;
     w[i] -= lr * (m * mCorrection) / (sqrt(v * vCorrection) + eps);
+  }
+}
+
+fn isFinite(x: f32) -> bool {
+  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// Before the update of a population's step: a model whose loss (the sum of its slots, or any slot) is NaN or
+// infinite is frozen from this step on (alive[k] = 0), so no update of its reaches its parameters again.
+@compute @workgroup_size(WG)
+fn freeze(@builtin(global_invocation_id) gid: vec3u) {
+  for (var k = gid.x; k < shape.models; k += WG) {
+    var total = 0.0;
+    var ok = true;
+    for (var s = 0u; s < shape.lossSlots; s++) {
+      let v = loss[k * shape.lossSlots + s];
+      ok = ok && isFinite(v);
+      total += v;
+    }
+    if (!(ok && isFinite(total))) { alive[k] = 0u; }
   }
 }

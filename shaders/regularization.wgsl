@@ -6,11 +6,17 @@
 // a barrier a coroutine switch of every SIMD group): `apply` has no barrier at all, each invocation takes
 // 4 elements per step (grid-stride); `finish` has one barrier. A tree reduction per workgroup of `apply`
 // (9 barriers in each of 256 workgroups) took about 100x longer there.
+//
+// A population (src/nn/population.ts) stacks its models' weights: model k owns elements k·count ..
+// k·count+count-1, has strength regs[k], partial sums k·partials.., and its loss term goes to
+// loss[lossIndex + k·lossStride]; the y grid dimension of `apply` and the x of `finish` are the model.
 
 struct Params {
+  // Elements per model.
   count: u32,
-  reg: f32,
   lossIndex: u32,
+  lossStride: u32,
+  // Partial sums per model (invocations of `apply` along x).
   partials: u32,
 }
 
@@ -19,6 +25,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> regs: array<f32>;
 
 override WG: u32 = 64;
 
@@ -29,13 +36,15 @@ var<workgroup> red: array<f32, WG>;
 // duplicate stores write the same value) and are left out of the sum.
 @compute @workgroup_size(WG)
 fn apply(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let model = gid.y;
   let last = params.count - 1u;
   let quads = (params.count + 3u) / 4u;
-  let reg = params.reg;
+  let reg = regs[model];
+  let base = vec4u(model * params.count);
   var acc = vec4f(0.0);
   for (var q = gid.x; q < quads; q += nwg.x * WG) {
     let e = vec4u(4u * q) + vec4u(0u, 1u, 2u, 3u);
-    let i = min(e, vec4u(last));
+    let i = min(e, vec4u(last)) + base;
     let v = vec4f(w[i.x], w[i.y], w[i.z], w[i.w]);
     let g = vec4f(dw[i.x], dw[i.y], dw[i.z], dw[i.w]) + reg * v;
     dw[i.x] = g.x;
@@ -44,19 +53,20 @@ fn apply(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg
     dw[i.w] = g.w;
     acc += select(vec4f(0.0), v * v, e <= vec4u(last));
   }
-  partial[gid.x] = (acc.x + acc.y) + (acc.z + acc.w);
+  partial[model * params.partials + gid.x] = (acc.x + acc.y) + (acc.z + acc.w);
 }
 
-// One workgroup: loss[lossIndex] = 0.5 * reg * sum of the partials (strided per invocation, then in order).
+// One workgroup per model: loss[lossIndex] = 0.5 * reg * sum of the partials (strided per invocation, then in order).
 @compute @workgroup_size(WG)
-fn finish(@builtin(local_invocation_id) lid: vec3u) {
+fn finish(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let model = wid.x;
   var acc = 0.0;
-  for (var i = lid.x; i < params.partials; i += WG) { acc += partial[i]; }
+  for (var i = lid.x; i < params.partials; i += WG) { acc += partial[model * params.partials + i]; }
   red[lid.x] = acc;
   workgroupBarrier();
   if (lid.x == 0u) {
     var total = 0.0;
     for (var k = 0u; k < WG; k++) { total += red[k]; }
-    loss[params.lossIndex] = 0.5 * params.reg * total;
+    loss[params.lossIndex + model * params.lossStride] = 0.5 * regs[model] * total;
   }
 }

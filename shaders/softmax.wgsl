@@ -1,12 +1,16 @@
 // Softmax cross-entropy loss and its gradient (cs231n softmax_loss): loss = mean_i -log softmax(s_i)[y_i],
 // dscores = (softmax(s) - onehot(y)) / n. Rows are shifted by their max (no overflow); the label's
 // gradient is -(sum of the other exponentials) / sum, which keeps p - 1 exact when p is near 1.
-// One workgroup: each invocation takes rows i = lid, lid + WG, ..., the row losses are summed in order.
+// One workgroup per model: each invocation takes rows i = lid, lid + WG, ..., the row losses are summed in order.
+// A population of `models` (src/nn/population.ts) has scores [n, models·c]: model k's class scores are the
+// columns k·c .. k·c+c-1, its mean loss goes to loss[lossIndex + k·lossStride]; one model is models = 1.
 
 struct Params {
   n: u32,
   c: u32,
   lossIndex: u32,
+  models: u32,
+  lossStride: u32,
 }
 
 @group(0) @binding(0) var<storage, read> scores: array<f32>;
@@ -25,12 +29,13 @@ fn quietNan(payload: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_id) lid: vec3u) {
+fn main(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let c = params.c;
+  let model = wid.x;
   let invN = 1.0 / f32(params.n);
   var acc = 0.0;
   for (var i = lid.x; i < params.n; i += WG) {
-    let row = i * c;
+    let row = (i * params.models + model) * c;
     let label = y[i];
     var m = scores[row];
     for (var j = 1u; j < c; j++) { m = max(m, scores[row + j]); }
@@ -59,6 +64,6 @@ fn main(@builtin(local_invocation_id) lid: vec3u) {
   if (lid.x == 0u) {
     var total = 0.0;
     for (var k = 0u; k < WG; k++) { total += part[k]; }
-    loss[params.lossIndex] = total * invN;
+    loss[params.lossIndex + model * params.lossStride] = total * invN;
   }
 }

@@ -6,6 +6,7 @@ export * from './ops/matmul.ts';
 export * from './ops/matmul-host.ts';
 export * from './ops/affine.ts';
 export * from './ops/affine-host.ts';
+export * from './ops/batched-affine.ts';
 export * from './ops/add.ts';
 export * from './ops/relu.ts';
 export * from './ops/relu-host.ts';

@@ -5,7 +5,7 @@ import type { BenchSection } from './types.ts';
 
 export interface ExperimentRun { useBatchnorm: boolean; weightScale: number; backwardVariant: string; status: string; bestValAcc: number; bestTrainAcc: number; finalLoss: number }
 
-/** The batchnorm backward of these runs: the demo page's (demo/train.ts pageBackwardVariant), named so the figures say which. */
+/** The batchnorm backward of these runs: the demo page's (demo/experiments/common.ts pageBackwardVariant), named so the figures say which. */
 const backwardVariant = 'graph';
 
 /** Train one model with the seed's settings (Adam 1e-3, batch 50, 10 epochs) through the library's trainOne, returning its figures. */

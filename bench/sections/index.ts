@@ -3,9 +3,10 @@ import { matmulSection } from './matmul.ts';
 import { bnBackwardSection } from './bn-backward.ts';
 import { trainingSection } from './training.ts';
 import { experimentsSection } from './experiments.ts';
+import { sweepSection } from './sweep.ts';
 import type { BenchSection } from './types.ts';
 
-export const sections: BenchSection[] = [matmulSection, bnBackwardSection, trainingSection, experimentsSection];
+export const sections: BenchSection[] = [matmulSection, bnBackwardSection, trainingSection, experimentsSection, sweepSection];
 
 /** What runs when no --only is given: the experiments take minutes on a CPU adapter, so they are asked for by name. */
 export const defaultSections = ['matmul', 'bn', 'training'];

@@ -1,22 +1,17 @@
 // The batch-size experiments (cs231n's run_batchsize_experiments): a baseline and batchnorm / layer norm nets at several batch sizes, live accuracy charts.
-import type { Normalization } from '../../src/index.ts';
 import { colors, createChart, type Chart } from '../charts.ts';
-import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
-import { makeSolverData } from '../dataset.ts';
+import type { DemoContext, Panel } from '../context.ts';
+import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
+import { batchRuns, batchSizeCsvRows, runBatchSize, type BatchRun, type BatchSizeResult } from '../experiments/batchsize.ts';
 import type { DemoModel } from '../models.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { createGate, pauseGate, resumeGate, stopGate, trainOne, type TrainRecord } from '../train.ts';
+import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
-/** One training of the experiment: which normalization, at which batch size. */
-export interface BatchRun {
-  label: string;
-  normalization: Normalization;
-  batchSize: number;
-}
+export { batchRuns, type BatchRun } from '../experiments/batchsize.ts';
 
 /** The two normalized experiments and their chart id prefixes. */
 const experiments = [
@@ -25,23 +20,6 @@ const experiments = [
 ];
 
 const palette = [colors.batchnorm, colors.extra, colors.graph, colors.alternative, '#8c564b', '#e377c2'];
-
-/**
- * The runs that settings ask for, in cs231n's order: the baseline (no normalization) first, then each normalized
- * net at each batch size; `normalization: 'both'` runs both experiments with one shared baseline.
- *   batchRuns({ normalization: 'batchnorm', batchSizes: [5, 10, 50], baselineBatch: 5 }); // baseline@5, batchnorm@5, @10, @50
- */
-export function batchRuns(s: PanelSettings): BatchRun[] {
-  const which = s.normalization === 'both' ? ['batchnorm', 'layernorm'] as const : [s.normalization as 'batchnorm' | 'layernorm'];
-  const runs: BatchRun[] = [{ label: `baseline, batch ${s.baselineBatch}`, normalization: null, batchSize: s.baselineBatch as number }];
-  for (const n of which) for (const b of s.batchSizes as number[]) runs.push({ label: `${n}, batch ${b}`, normalization: n, batchSize: b });
-  return runs;
-}
-
-/** Steps of one run: the Solver's iterations per epoch times epochs. */
-function stepsOf(s: PanelSettings, batch: number): number {
-  return Math.max(Math.floor((s.numTrain as number) / batch), 1) * (s.epochs as number);
-}
 
 /**
  * The batch-size panel: trains `batchRuns(settings)` one after another; per experiment a training- and a
@@ -55,7 +33,7 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
   const gate = createGate();
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];
-  let lastRun: Record<string, unknown> | null = null;
+  let lastRun: BatchSizeResult | null = null;
   const control = createRunControl(root, 'bsize', {
     start: () => run(),
     pause: () => pauseGate(gate),
@@ -121,48 +99,49 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
     seconds!.textContent = fmt(r.seconds, 3);
   };
 
+  const clear = (s: PanelSettings) => {
+    for (const m of models) m.destroy();
+    models = [];
+    records = [];
+    layout(s);
+  };
+  const addRecord = (i: number, record: TrainRecord) => {
+    records.push(record);
+    live[i] = record;
+    showRecord(i, record);
+  };
+  const finish = (result: BatchSizeResult) => {
+    lastRun = result;
+    document.dispatchEvent(new CustomEvent('demo:batchsize', { detail: records }));
+  };
+
   async function run(): Promise<void> {
     const s = form.read();
     form.setDisabled(true);
     try {
-      const kind = ctx.modelKind();
+      const env = pageEnv(ctx);
       control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above)…');
-      const data = makeSolverData(await ctx.dataset(), s.numTrain as number, s.numVal as number);
-      for (const m of models) m.destroy();
-      models = [];
-      records = [];
+      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+      clear(s);
       Object.assign(gate, createGate());
-      layout(s);
       redraw();
-      const total = runs.reduce((a, r) => a + stepsOf(s, r.batchSize), 0);
-      let before = 0;
-      const t0 = performance.now();
-      for (const [i, r] of runs.entries()) {
-        if (gate.stopped) break;
-        cells[i]![0]!.textContent = 'building…';
-        control.setDetail(`${r.label} (${kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), run ${i + 1} of ${runs.length}`);
-        const { record, model } = await trainOne({
-          kind, gpu: ctx.gpu, label: r.label, normalization: r.normalization, batchSize: r.batchSize,
-          settings: s, weightScale: s.weightScale as number, data, gate,
-          onProgress: (p, solver) => {
-            cells[i]![0]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
-            live[i] = { trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory };
-            control.setProgress(before + p.iteration, total);
-            scheduleRedraw();
-          },
-        });
-        before += stepsOf(s, r.batchSize);
-        models.push(model);
-        records.push(record);
-        live[i] = record;
-        showRecord(i, record);
-        scheduleRedraw();
-      }
+      const result = await runBatchSize(s, data, env, {
+        progress: control,
+        gate,
+        onStart: (i) => { cells[i]![0]!.textContent = 'building…'; },
+        onProgress: (i, p, solver) => {
+          cells[i]![0]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
+          live[i] = { trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory };
+          scheduleRedraw();
+        },
+        onRecord: (i, record, model) => {
+          models.push(model);
+          addRecord(i, record);
+          scheduleRedraw();
+        },
+      });
       redraw();
-      const seconds = (performance.now() - t0) / 1000;
-      control.setDetail(`${records.length} networks trained in ${seconds.toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
-      lastRun = { experiment: 'batchsize', settings: { ...s, model: kind }, adapter: adapterRecord(ctx), seconds, runs: records };
-      document.dispatchEvent(new CustomEvent('demo:batchsize', { detail: records }));
+      finish(result);
     } finally {
       form.setDisabled(false);
     }
@@ -173,10 +152,14 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
     control,
     get chartIds() { return chartList.map((c) => c.chart.spec.id); },
     results: () => lastRun,
-    csvRows: () => records.flatMap((r) => [
-      ...r.trainAccHistory.map((value, x) => ({ run: r.label, normalization: r.normalization ?? 'none', batchSize: r.batchSize, series: 'trainAcc', x, value })),
-      ...r.valAccHistory.map((value, x) => ({ run: r.label, normalization: r.normalization ?? 'none', batchSize: r.batchSize, series: 'valAcc', x, value })),
-    ]),
+    csvRows: () => batchSizeCsvRows(records),
+    show(result) {
+      const r = result as unknown as BatchSizeResult;
+      clear(r.settings);
+      r.runs.forEach((record, i) => addRecord(i, record));
+      redraw();
+      finish(r);
+    },
     safetensors: async () => Promise.all(models.map(async (m, i) => ({
       name: `batchsize-${records[i]!.normalization ?? 'baseline'}-batch${records[i]!.batchSize}.safetensors`, bytes: await m.saveSafetensors(),
     }))),

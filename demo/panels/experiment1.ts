@@ -1,15 +1,15 @@
 // Experiment 1 (the seed's "very deep net with batchnorm"): batchnorm vs baseline, live loss and accuracy charts.
 import { colors, createChart, type Chart } from '../charts.ts';
-import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
-import { makeSolverData } from '../dataset.ts';
+import type { DemoContext, Panel } from '../context.ts';
+import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
+import { batchnormCsvRows, batchnormLabels as labels, runBatchnormExperiment, type BatchnormResult } from '../experiments/batchnorm.ts';
 import type { DemoModel } from '../models.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
-import { createGate, iterationsOf, pauseGate, resumeGate, stopGate, trainOne, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type ModelLabel, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
-const labels: ModelLabel[] = ['batchnorm', 'baseline'];
 const series = [
   { label: 'baseline', color: colors.baseline },
   { label: 'batchnorm', color: colors.batchnorm },
@@ -34,7 +34,7 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   const live: Record<ModelLabel, Live> = { batchnorm: { loss: [], trainAcc: [], valAcc: [] }, baseline: { loss: [], trainAcc: [], valAcc: [] } };
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];
-  let lastRun: Record<string, unknown> | null = null;
+  let lastRun: BatchnormResult | null = null;
 
   const control = createRunControl(root, 'exp1', {
     start: () => run(),
@@ -92,53 +92,47 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
     c('rate').textContent = fmt(r.stepsPerSecond, 3);
   };
 
+  const clear = () => {
+    for (const m of models) m.destroy();
+    models = [];
+    records = [];
+    for (const l of labels) {
+      live[l] = { loss: [], trainAcc: [], valAcc: [] };
+      for (const k of ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds', 'rate']) cells[`${l}-${k}`]!.textContent = '–';
+    }
+  };
+  const addRecord = (record: TrainRecord) => {
+    records.push(record);
+    live[record.label as ModelLabel] = { loss: record.lossHistory, trainAcc: record.trainAccHistory, valAcc: record.valAccHistory };
+    showRecord(record);
+  };
+
   async function run(): Promise<void> {
     const s = form.read();
     form.setDisabled(true);
     try {
-      const kind = ctx.modelKind();
+      const env = pageEnv(ctx);
       control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
-      const data = makeSolverData(await ctx.dataset(), s.numTrain as number, s.numVal as number);
-      for (const m of models) m.destroy();
-      models = [];
-      records = [];
+      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+      clear();
       Object.assign(gate, createGate());
-      for (const l of labels) {
-        live[l] = { loss: [], trainAcc: [], valAcc: [] };
-        for (const k of ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds', 'rate']) cells[`${l}-${k}`]!.textContent = '–';
-      }
       redraw();
-      const perModel = iterationsOf(s);
-      const total = perModel * labels.length;
-      const t0 = performance.now();
-      for (const [i, label] of labels.entries()) {
-        if (gate.stopped) break;
-        cells[`${label}-status`]!.textContent = 'building…';
-        control.setDetail(`${label} network (${kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), ${i + 1} of ${labels.length}`);
-        const { record, model } = await trainOne({
-          kind, gpu: ctx.gpu, label, settings: s, weightScale: s.weightScale as number, data, gate,
-          onProgress: (p, solver) => {
-            cells[`${label}-status`]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
-            live[label] = { loss: solver.lossHistory, trainAcc: solver.trainAccHistory, valAcc: solver.valAccHistory };
-            control.setProgress(i * perModel + p.iteration, total);
-            scheduleRedraw();
-          },
-        });
-        models.push(model);
-        records.push(record);
-        live[label] = { loss: record.lossHistory, trainAcc: record.trainAccHistory, valAcc: record.valAccHistory };
-        showRecord(record);
-        scheduleRedraw();
-      }
+      lastRun = await runBatchnormExperiment(s, data, env, {
+        progress: control,
+        gate,
+        onStart: (label) => { cells[`${label}-status`]!.textContent = 'building…'; },
+        onProgress: (label, p, solver) => {
+          cells[`${label}-status`]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
+          live[label] = { loss: solver.lossHistory, trainAcc: solver.trainAccHistory, valAcc: solver.valAccHistory };
+          scheduleRedraw();
+        },
+        onRecord: (record, model) => {
+          models.push(model);
+          addRecord(record);
+          scheduleRedraw();
+        },
+      });
       redraw();
-      control.setDetail(`${records.length} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
-      lastRun = {
-        experiment: 'batchnorm',
-        settings: { ...s, model: kind },
-        adapter: adapterRecord(ctx),
-        seconds: (performance.now() - t0) / 1000,
-        models: Object.fromEntries(records.map((r) => [r.label, r])),
-      };
     } finally {
       form.setDisabled(false);
     }
@@ -150,11 +144,13 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
     chartIds: chartList.map((c) => c.spec.id),
     results: () => lastRun,
     // long format: one row per plotted point (model, series, x, value)
-    csvRows: () => records.flatMap((r) => [
-      ...r.lossHistory.map((value, x) => ({ model: r.label, series: 'loss', x, value })),
-      ...r.trainAccHistory.map((value, x) => ({ model: r.label, series: 'trainAcc', x, value })),
-      ...r.valAccHistory.map((value, x) => ({ model: r.label, series: 'valAcc', x, value })),
-    ]),
+    csvRows: () => batchnormCsvRows(records),
+    show(result) {
+      clear();
+      lastRun = result as unknown as BatchnormResult;
+      for (const r of Object.values(lastRun.models)) addRecord(r);
+      redraw();
+    },
     safetensors: async () => Promise.all(models.map(async (m, i) => ({
       name: `batchnorm-experiment-${records[i]!.label}.safetensors`, bytes: await m.saveSafetensors(),
     }))),

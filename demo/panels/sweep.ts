@@ -1,33 +1,20 @@
 // Experiment 2 (the seed's "batch normalization and initialization"): both networks at each weight scale, charts vs scale.
 import { colors, createChart, type Chart, type Marker } from '../charts.ts';
-import { adapterRecord, type DemoContext, type Panel } from '../context.ts';
-import { makeSolverData } from '../dataset.ts';
+import type { DemoContext, Panel } from '../context.ts';
+import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
+import { runSweep, sweepCsvRows, type ScaleResult, type SweepResult } from '../experiments/sweep.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
-import { createGate, iterationsOf, pauseGate, resumeGate, stopGate, trainOne, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type ModelLabel, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
-/**
- * numpy's logspace(from, to, num): num points evenly spaced in log10 from 10^from to 10^to.
- *   logspace(-4, 0, 3); // [1e-4, 1e-2, 1]
- */
-export function logspace(from: number, to: number, num: number): number[] {
-  if (num === 1) return [10 ** from];
-  return Array.from({ length: num }, (_, i) => 10 ** (from + (i * (to - from)) / (num - 1)));
-}
+export { logspace } from '../experiments/sweep.ts';
 
-const labels: ModelLabel[] = ['batchnorm', 'baseline'];
 const series = [
   { label: 'baseline', color: colors.baseline, points: true },
   { label: 'batchnorm', color: colors.batchnorm, points: true },
 ];
-
-/** One scale's pair of runs (records omit the long histories' copies in the table, not in the export). */
-interface ScaleResult {
-  weightScale: number;
-  runs: Partial<Record<ModelLabel, TrainRecord>>;
-}
 
 /**
  * The weight-scale sweep: for each of logspace(from, to, num) scales, the batchnorm then the baseline network;
@@ -40,7 +27,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const form = createSettingsForm(root, 'sweep', settings, () => ctx.syncUrl());
   const gate = createGate();
   let results: ScaleResult[] = [];
-  let lastRun: Record<string, unknown> | null = null;
+  let lastRun: SweepResult | null = null;
   const control = createRunControl(root, 'sweep', {
     start: () => run(),
     pause: () => pauseGate(gate),
@@ -49,6 +36,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   });
 
   const summary = h('p', { 'data-testid': 'sweep-summary', class: 'summary' }, 'not run yet');
+  const timing = h('p', { 'data-testid': 'sweep-timing', class: 'summary' }, '');
   const table = h('table', { class: 'results', 'data-testid': 'sweep-results' });
   table.innerHTML = '<thead><tr><th scope="col">#</th><th scope="col">weight scale</th>'
     + '<th scope="col">best val acc<br>baseline / batchnorm</th><th scope="col">best train acc<br>baseline / batchnorm</th>'
@@ -56,7 +44,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const tbody = h('tbody');
   table.append(tbody);
   const grid = h('div', { class: 'charts' });
-  root.append(summary, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
+  root.append(summary, timing, grid, h('details', { class: 'table-wrap' }, h('summary', {}, 'Table of runs'), table));
   const valChart = createChart(grid, { id: 'sweep-val-acc', title: 'Best val accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best val accuracy', logX: true, series });
   const trainChart = createChart(grid, { id: 'sweep-train-acc', title: 'Best train accuracy vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Best training accuracy', logX: true, series });
   const lossChart = createChart(grid, { id: 'sweep-final-loss', title: 'Final training loss vs weight initialization scale', xLabel: 'Weight initialization scale', yLabel: 'Final training loss', logX: true, logY: true, series });
@@ -91,46 +79,28 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
     document.dispatchEvent(new CustomEvent('demo:sweep', { detail: results }));
   };
 
+  const showTiming = (r: SweepResult) => {
+    const how = r.training === 'batched' ? 'batched: one population per network'
+      : `sequential${r.settings.training === 'batched' ? ' (the CPU reference trains one net at a time)' : ''}`;
+    const t = r.secondsPerNetwork ?? {};
+    timing.textContent = `${how}; batchnorm ${fmt(t.batchnorm ?? NaN, 3)} s, baseline ${fmt(t.baseline ?? NaN, 3)} s, total ${fmt(r.seconds, 3)} s`;
+  };
+
   async function run(): Promise<void> {
     const s = form.read();
     form.setDisabled(true);
     try {
-      const kind = ctx.modelKind();
+      const env = pageEnv(ctx);
       control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
-      const data = makeSolverData(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
       Object.assign(gate, createGate());
-      const scales = logspace(s.fromExp as number, s.toExp as number, s.numScales as number);
-      results = scales.map((weightScale) => ({ weightScale, runs: {} }));
-      redraw();
-      const perModel = iterationsOf(s);
-      const total = perModel * labels.length * scales.length;
-      let doneBefore = 0;
-      const t0 = performance.now();
-      for (const [i, r] of results.entries()) {
-        for (const label of labels) {
-          if (gate.stopped) break;
-          control.setDetail(`weight scale ${i + 1} / ${scales.length} (${r.weightScale.toExponential(2)}): ${label} network on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
-          const { record, model } = await trainOne({
-            kind, gpu: ctx.gpu, label, settings: s, weightScale: r.weightScale, data, gate,
-            onProgress: (p) => control.setProgress(doneBefore + p.iteration, total),
-          });
-          model.destroy();
-          r.runs[label] = record;
-          doneBefore += perModel; // a diverged run ends early; the bar counts it as done
-          control.setProgress(doneBefore, total);
-          redraw();
-        }
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      control.setDetail(`${results.flatMap((r) => Object.values(r.runs)).length} runs in ${seconds.toFixed(1)} s on ${kind === 'gpu' ? 'the GPU' : 'the CPU'}`);
-      lastRun = {
-        experiment: 'sweep',
-        settings: { ...s, model: kind },
-        adapter: adapterRecord(ctx),
-        seconds,
-        weightScales: scales,
-        runs: results,
-      };
+      timing.textContent = '';
+      lastRun = await runSweep(s, data, env, {
+        progress: control,
+        gate,
+        onUpdate: (r) => { results = r; redraw(); },
+      });
+      showTiming(lastRun);
     } finally {
       form.setDisabled(false);
     }
@@ -141,10 +111,13 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
     control,
     chartIds: chartList.map((c) => c.spec.id),
     results: () => lastRun,
-    csvRows: () => results.flatMap((r) => Object.values(r.runs).map((t) => ({
-      weightScale: r.weightScale, model: t.label, status: t.status, divergedAt: t.divergedAt ?? '',
-      bestValAcc: t.bestValAcc, bestTrainAcc: t.bestTrainAcc, finalLoss: t.finalLoss, iterations: t.iterations, seconds: t.seconds,
-    }))),
+    csvRows: () => sweepCsvRows(results),
+    show(result) {
+      lastRun = result as unknown as SweepResult;
+      results = lastRun.runs;
+      redraw();
+      showTiming(lastRun);
+    },
   };
   createDownloads(root, panel, 'sweep');
   return panel;

@@ -11,6 +11,7 @@ export const commands = {
 
 /** Options of the runner itself (not settings of a panel). */
 export const runnerOptions = [
+  ['--runtime page|node', 'page (default): the demo page headless in Chromium; node: the same experiment code on Dawn (the `webgpu` package), no browser'],
   ['--model gpu|cpu', 'train the WebGPU network (default) or the float64 CPU reference'],
   ['--out DIR', 'output folder (default out/)'],
   ['--data DIR', 'CIFAR-10 folder, or cifar-10-binary.tar.gz (extracted once to the temp dir); default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download'],
@@ -31,6 +32,16 @@ export function flagOf(key) {
 
 /** Short aliases for the fields people type most. */
 const aliases = { '--train': '--num-train', '--val': '--num-val', '--batch': '--batch-size', '--ws': '--weight-scale', '--scales': '--num-scales', '--from': '--from-exp', '--to': '--to-exp', '--rule': '--update-rule' };
+
+/**
+ * The runtime argv asks for, before the full parse (which needs the page's field table): 'page' or 'node'.
+ *   runtimeOf(['sweep', '--runtime', 'node']); // 'node'
+ */
+export function runtimeOf(argv) {
+  const i = argv.findIndex((a) => a === '--runtime' || a.startsWith('--runtime='));
+  if (i < 0) return 'page';
+  return argv[i].includes('=') ? argv[i].slice('--runtime='.length) : argv[i + 1];
+}
 
 /**
  * Parse argv against a panel's fields: returns { command, fieldText: {key: text}, runner: {...} } or throws a usage error.
@@ -56,7 +67,7 @@ export function parseArgs(argv, panelFields) {
       if (!args.length) throw new Error(`${a} needs a value`);
       value = args.shift();
     }
-    const runnerKey = { '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot', '--lose-gpu-at': 'loseGpuAt' }[a];
+    const runnerKey = { '--runtime': 'runtime', '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot', '--lose-gpu-at': 'loseGpuAt' }[a];
     if (runnerKey) { out.runner[runnerKey] = value; continue; }
     if (!out.command) throw new Error(`put the command (${Object.keys(commands).join(', ')}) before ${a}`);
     const field = panelFields[commands[out.command].panel].find((f) => flagOf(f.key) === a);
@@ -67,6 +78,7 @@ export function parseArgs(argv, panelFields) {
     out.fieldText[field.key] = value;
   }
   if (out.runner.model && !['gpu', 'cpu'].includes(out.runner.model)) throw new Error(`--model must be gpu or cpu, got ${out.runner.model}`);
+  if (out.runner.runtime && !['page', 'node'].includes(out.runner.runtime)) throw new Error(`--runtime must be page or node, got ${out.runner.runtime}`);
   return out;
 }
 
@@ -74,7 +86,9 @@ export function parseArgs(argv, panelFields) {
 export function helpText(panelFields, formatField) {
   const lines = [
     'Runs a panel of the demo page headless in Chromium (WebGPU), like a person opening a link with autorun=1,',
-    'shows a progress bar, and writes the results as JSON and CSV plus the charts as PNG.',
+    'shows a progress bar, and writes the results as JSON and CSV plus the charts as PNG. With --runtime node the same',
+    'experiment code runs in Node on Dawn (a GPU server needs no browser); the charts are then drawn by the page in',
+    'Chromium from the results where one is installed, and skipped (said so) where not.',
     '',
     'Usage: npm run experiment -- <command> [options]',
     '',
@@ -95,6 +109,6 @@ export function helpText(panelFields, formatField) {
   lines.push('         --from = --from-exp, --to = --to-exp, --rule = --update-rule', '');
   lines.push('Examples:', '  npm run experiment -- batchnorm', '  npm run experiment -- batchnorm --train 200 --epochs 2 --hidden 50x2',
     '  npm run experiment -- sweep --scales 5 --epochs 2 --out out/sweep',
-    '  npm run experiment -- batchsize --normalization layernorm', '  npm run experiment -- speedup --sizes 100x500,1000x500');
+    '  npm run experiment -- batchsize --normalization layernorm', '  npm run experiment -- sweep --runtime node', '  npm run experiment -- speedup --sizes 100x500,1000x500');
   return lines.join('\n');
 }

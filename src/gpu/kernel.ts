@@ -1,37 +1,8 @@
 // Kernel loading by reflection: a WGSL file's bindings and uniform struct layouts come from wgsl_reflect, never from a TS table.
-import { WgslReflect, ResourceType } from 'wgsl_reflect';
 import type { GpuContext } from './device.ts';
+import { reflectKernel, type BindingInfo, type KernelSpec, type UniformLayout } from './reflection.ts';
 
-export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
-
-export interface BindingInfo {
-  name: string;
-  group: number;
-  binding: number;
-  kind: BindingKind;
-}
-
-export interface UniformField {
-  offset: number;
-  type: 'f32' | 'u32' | 'i32';
-  /** 1 for scalars, 2..4 for vectors. */
-  count: number;
-}
-
-export interface UniformLayout {
-  name: string;
-  size: number;
-  fields: Record<string, UniformField>;
-}
-
-/** What identifies one compiled pipeline: file + entry point + override constants. */
-export interface KernelSpec {
-  /** Name of the kernel family (the .wgsl file's base name), used in errors and keys. */
-  name: string;
-  source: string;
-  entryPoint?: string;
-  constants?: Record<string, number>;
-}
+export { reflectKernel, type BindingInfo, type BindingKind, type KernelReflection, type KernelSpec, type UniformField, type UniformLayout } from './reflection.ts';
 
 export interface Kernel {
   name: string;
@@ -42,65 +13,6 @@ export interface Kernel {
   bindings: Record<string, BindingInfo>;
   uniforms: Record<string, UniformLayout>;
   workgroupSize: [number, number, number];
-}
-
-/** The reflected shape of one entry point: bindings, uniform layouts and workgroup size. */
-export interface KernelReflection {
-  bindings: Record<string, BindingInfo>;
-  uniforms: Record<string, UniformLayout>;
-  workgroupSize: [number, number, number];
-}
-
-const scalarTypes: Record<string, UniformField['type']> = { f32: 'f32', u32: 'u32', i32: 'i32' };
-
-function fieldOf(typeName: string, offset: number, where: string): UniformField {
-  const vec = /^vec([234])(<(\w+)>|([fiu]))$/.exec(typeName);
-  if (vec) {
-    const el = vec[3] ?? { f: 'f32', i: 'i32', u: 'u32' }[vec[4]!]!;
-    const type = scalarTypes[el];
-    if (type) return { offset, type, count: Number(vec[1]) };
-  }
-  const type = scalarTypes[typeName];
-  if (!type) throw new Error(`${where}: uniform field type ${typeName} is not supported (use f32, u32, i32 or vecN of them)`);
-  return { offset, type, count: 1 };
-}
-
-/**
- * Reflect one entry point of a WGSL source, with override constants substituted so the workgroup size is exact.
- *   const r = reflectKernel({ name: 'relu', source, entryPoint: 'forward' });
- *   r.bindings.x.binding; r.uniforms.params.fields.n.offset;
- */
-export function reflectKernel(spec: KernelSpec): KernelReflection {
-  const entryPoint = spec.entryPoint ?? 'main';
-  let source = spec.source;
-  for (const [k, v] of Object.entries(spec.constants ?? {})) {
-    const re = new RegExp(`override\\s+${k}\\s*:\\s*(\\w+)\\s*(=\\s*[^;]+)?;`);
-    if (!re.test(source)) throw new Error(`kernel ${spec.name}: no override constant named ${k}`);
-    source = source.replace(re, (_m, t: string) => `override ${k}: ${t} = ${t}(${v});`);
-  }
-  const reflect = new WgslReflect(source);
-  const entry = reflect.entry.compute.find((e) => e.name === entryPoint);
-  if (!entry) {
-    throw new Error(`kernel ${spec.name}: no @compute entry point "${entryPoint}" (has ${reflect.entry.compute.map((e) => e.name).join(', ')})`);
-  }
-  const bindings: Record<string, BindingInfo> = {};
-  const uniforms: Record<string, UniformLayout> = {};
-  for (const r of entry.resources) {
-    let kind: BindingKind;
-    if (r.resourceType === ResourceType.Uniform) kind = 'uniform';
-    else if (r.resourceType === ResourceType.Storage) kind = r.access === 'read' ? 'read-only-storage' : 'storage';
-    else throw new Error(`kernel ${spec.name}: binding ${r.name} is not a buffer; only buffers are supported`);
-    bindings[r.name] = { name: r.name, group: r.group, binding: r.binding, kind };
-    if (kind === 'uniform') {
-      const members = (r.type as { members?: { name: string; offset: number; type: { name: string } }[] }).members;
-      if (!members) throw new Error(`kernel ${spec.name}: uniform ${r.name} must be a struct`);
-      const fields: Record<string, UniformField> = {};
-      for (const m of members) fields[m.name] = fieldOf(m.type.name, m.offset, `kernel ${spec.name}, ${r.name}.${m.name}`);
-      uniforms[r.name] = { name: r.name, size: r.size, fields };
-    }
-  }
-  const ws = entry.workgroupSize ?? [1, 1, 1];
-  return { bindings, uniforms, workgroupSize: [ws[0] ?? 1, ws[1] ?? 1, ws[2] ?? 1] };
 }
 
 function keyOf(spec: KernelSpec): string {
@@ -192,7 +104,7 @@ export function createBindGroup(
  *   const bytes = makeUniformData(k, 'params', { n: 1024, scale: 0.5 });
  *   device.queue.writeBuffer(paramsBuf, 0, bytes);
  */
-export function makeUniformData(kernel: Kernel | KernelReflection, name: string, values: Record<string, number | number[]>): ArrayBuffer {
+export function makeUniformData(kernel: Kernel | import('./reflection.ts').KernelReflection, name: string, values: Record<string, number | number[]>): ArrayBuffer {
   const layout = kernel.uniforms[name];
   const where = 'name' in kernel ? `kernel ${kernel.name}` : 'kernel';
   if (!layout) throw new Error(`${where}: no uniform named "${name}"`);

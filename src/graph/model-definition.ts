@@ -46,6 +46,9 @@ export interface ProgramGraph {
 
 /** Name of the update rule's hyperparameter value in a training graph. */
 export const hyperValueName = 'hyper';
+/** Names of the update rule's per-model learning rates and alive flags in a training graph. */
+export const ratesValueName = 'rates';
+export const aliveValueName = 'alive';
 
 /**
  * Name of a per-parameter update-rule state value (velocity, cache, m, v) in a training graph.
@@ -60,15 +63,25 @@ export function slotValueName(slot: string, param: string): string {
 export interface ModelUpdateState {
   config: Record<string, number>;
   hyper: GPUBuffer;
+  /** Each model's learning rate (f32) and alive flag (u32: 0 once its loss turned NaN or infinite). */
+  rates: GPUBuffer;
+  alive: GPUBuffer;
   slots: Record<string, TensorStore>;
   beginStep(): void;
-  setLearningRate(lr: number): void;
+  /** One rate for every model, or one per model. */
+  setLearningRate(lr: number | readonly number[]): void;
 }
 
 /** Everything a GraphModel is built from; src/nn/classifier.ts makes one from a forward pass. */
 export interface ModelDefinition {
   /** Name for errors and files (e.g. 'FullyConnectedNeuralNet'). */
   name: string;
+  /**
+   * A population (default 1): this many models of one architecture stacked along a model axis in every tensor
+   * (model k's block of each is the k-th of `models` equal blocks), trained together by one plan, with a loss
+   * and a correct count per model.
+   */
+  models?: number;
   params: TensorInit[];
   state: TensorInit[];
   build(request: ProgramRequest): ProgramGraph;
@@ -76,6 +89,6 @@ export interface ModelDefinition {
   uploadData(scope: GpuScope, data: unknown): { train: DataSplit; val: DataSplit };
   /** Check and convert the rows and labels of a direct call (notebook-style `loss(X, y)`) into feeds. */
   directFeeds(X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): { batch: number; feeds: Record<string, Float32Array | Uint32Array> };
-  createUpdateState(scope: GpuScope, rule: string, config: Record<string, number>, layout: StoreLayout): Promise<ModelUpdateState>;
+  createUpdateState(scope: GpuScope, rule: string, config: Record<string, number>, layout: StoreLayout, models: number): Promise<ModelUpdateState>;
   metadata: Record<string, string>;
 }

@@ -7,9 +7,9 @@ import { compileGraph } from './executor.ts';
 import type { Value } from './graph.ts';
 import { createReadbackRing } from './readback-ring.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
-import { createTensorStore, makeStoreLayout, type TensorStore } from './store.ts';
+import { createTensorStore, makeStoreLayout, modelRanges, type TensorStore } from './store.ts';
 import {
-  hyperValueName, type DataSplit, type ModelDefinition, type ModelUpdateState, type ProgramGraph, type ProgramKind, type ProgramRequest,
+  aliveValueName, hyperValueName, ratesValueName, type DataSplit, type ModelDefinition, type ModelUpdateState, type ProgramGraph, type ProgramKind, type ProgramRequest,
 } from './model-definition.ts';
 
 /** One compiled program: its dispatches, the buffers the host feeds, its own loss / correct buffers. */
@@ -39,6 +39,8 @@ export class GraphModel {
   /** The device the model lives on (a new one after `rebuildOn`). */
   gpu: GpuContext;
   readonly definition: ModelDefinition;
+  /** Models stacked along the model axis (1 for one model; a population's size). */
+  readonly models: number;
   /** Parameters, their gradients (same layout) and the state (running statistics), each one flat buffer. */
   params: TensorStore;
   grads: TensorStore;
@@ -58,6 +60,8 @@ export class GraphModel {
   constructor(gpu: GpuContext, definition: ModelDefinition) {
     this.gpu = gpu;
     this.definition = definition;
+    this.models = definition.models ?? 1;
+    if (!Number.isInteger(this.models) || this.models < 1) throw new Error(`${definition.name}: models must be an integer >= 1, got ${definition.models}`);
     this.scope = createScope(gpu);
     const init = (list: ModelDefinition['params']) => Object.fromEntries(list.map((t) => [t.name, t.data]));
     const paramLayout = makeStoreLayout(definition.params);
@@ -91,6 +95,8 @@ export class GraphModel {
         const u = this.update?.state;
         const slot = /^([^/]+)\/(.+)$/.exec(v.name);
         if (u && v.name === hyperValueName) m.set(v, u.hyper);
+        else if (u && v.name === ratesValueName) m.set(v, u.rates);
+        else if (u && v.name === aliveValueName) m.set(v, u.alive);
         else if (u && slot && u.slots[slot[1]!]) m.set(v, u.slots[slot[1]!]!.ref(slot[2]!));
         else throw fail('is not state of the model or of its update rule');
       }
@@ -110,7 +116,7 @@ export class GraphModel {
         try {
           const own = new Map<Value, GPUBuffer>();
           const loss = program.loss ? scope.createTensorBuffer(program.loss.shape[0]! * 4, 'loss slots') : undefined;
-          const correct = program.correct ? scope.createTensorBuffer(4, 'correct count') : undefined;
+          const correct = program.correct ? scope.createTensorBuffer(this.models * 4, 'correct count') : undefined;
           if (loss) own.set(program.loss!, loss);
           if (correct) own.set(program.correct!, correct);
           const feeds: Record<string, GPUBuffer> = {};
@@ -178,7 +184,7 @@ export class GraphModel {
     const scope = createScope(this.gpu);
     let state: ModelUpdateState;
     try {
-      state = await this.definition.createUpdateState(scope, rule, optimConfig, this.params.layout);
+      state = await this.definition.createUpdateState(scope, rule, optimConfig, this.params.layout, this.models);
     } catch (e) {
       scope.destroy();
       throw e;
@@ -189,23 +195,35 @@ export class GraphModel {
     this.update = { scope, rule, state };
   }
 
-  /** The learning rate from the next queued step on (steps already queued keep theirs). */
-  setLearningRate(lr: number): void {
+  /** The learning rate from the next queued step on (steps already queued keep theirs): one for every model, or one per model. */
+  setLearningRate(lr: number | readonly number[]): void {
     const u = this.update;
     if (!u) throw new Error('setLearningRate: call setUpdateRule first');
-    if (!Number.isFinite(lr) || lr < 0) throw new Error(`setLearningRate: ${lr} is not a finite learning rate >= 0`);
+    const list = typeof lr === 'number' ? [lr] : lr;
+    if (typeof lr !== 'number' && lr.length !== this.models) throw new Error(`setLearningRate: ${lr.length} learning rates for ${this.models} models`);
+    list.forEach((v) => { if (!Number.isFinite(v) || v < 0) throw new Error(`setLearningRate: ${v} is not a finite learning rate >= 0`); });
     this.stepTail = this.stepTail.then(() => u.state.setLearningRate(lr));
   }
 
-  /** Queue one training step on rows `indices`; resolves to its loss when the GPU has finished it. */
+  /** Queue one training step on rows `indices`; resolves to its loss when the GPU has finished it (one model; see stepModels). */
   step(indices: Uint32Array): Promise<number> {
+    if (this.models !== 1) throw new Error(`step: ${this.definition.name} is a population of ${this.models} models; stepModels gives each one's loss`);
+    return this.stepModels(indices).then((l) => l[0]!);
+  }
+
+  /**
+   * Queue one training step of every model on rows `indices` (the same minibatch for all); resolves to each
+   * model's loss when the GPU has finished it.
+   *   const losses = await population.stepModels(indices); // Float64Array, one per model
+   */
+  stepModels(indices: Uint32Array): Promise<Float64Array> {
     // Steps are encoded strictly one after another (each may wait for a free readback slot), losses arrive later.
     const submitted = this.stepTail.then(() => this.submitStep(indices));
     this.stepTail = submitted.then(() => undefined, () => undefined);
     return submitted.then((r) => r.loss);
   }
 
-  private async submitStep(indices: Uint32Array): Promise<{ loss: Promise<number> }> {
+  private async submitStep(indices: Uint32Array): Promise<{ loss: Promise<Float64Array> }> {
     assertNotLost(this.gpu);
     if (!this.data || !this.update) throw new Error('step: call attachData and setUpdateRule first');
     checkRows(indices, this.data.train.rows, 'step');
@@ -215,7 +233,7 @@ export class GraphModel {
     this.gpu.device.queue.writeBuffer(plan.feeds.indices!, 0, indices as Uint32Array<ArrayBuffer>);
     this.update.state.beginStep();
     await submitDispatches(this.gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot.buf, 0, loss.size));
-    return { loss: this.ring.readSum(slot, loss.size) };
+    return { loss: this.ring.readSums(slot, loss.size, this.models) };
   }
 
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed), for benchmarks. */
@@ -224,13 +242,22 @@ export class GraphModel {
     return (await this.plan('train', batch, this.data.train)).dispatches.length;
   }
 
-  /** Fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode). */
+  /** Fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode); one model (see accuracyModels). */
   async accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number> {
+    if (this.models !== 1) throw new Error(`accuracy: ${this.definition.name} is a population of ${this.models} models; accuracyModels gives each one's`);
+    return (await this.accuracyModels(split, indices))[0]!;
+  }
+
+  /**
+   * Each model's fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode).
+   *   const acc = await population.accuracyModels('val', Uint32Array.from({ length: 1000 }, (_, i) => i));
+   */
+  async accuracyModels(split: 'train' | 'val', indices: Uint32Array): Promise<Float64Array> {
     if (!this.data) throw new Error('accuracy: call attachData first');
     const s = split === 'train' ? this.data.train : this.data.val;
     checkRows(indices, s.rows, `accuracy(${split})`);
     await this.stepTail;
-    let correct = 0;
+    const correct = new Float64Array(this.models);
     for (let start = 0; start < indices.length; start += accuracyChunk) {
       const part = indices.subarray(start, Math.min(indices.length, start + accuracyChunk));
       const plan = await this.plan('accuracy', part.length, s);
@@ -240,14 +267,15 @@ export class GraphModel {
       clear.clearBuffer(plan.correct!);
       device.queue.submit([clear.finish()]);
       await submitDispatches(this.gpu, plan.dispatches, 'accuracy');
-      correct += new Uint32Array(await readBuffer(this.gpu, plan.correct!, 4))[0]!;
+      new Uint32Array(await readBuffer(this.gpu, plan.correct!, this.models * 4)).forEach((c, k) => { correct[k]! += c; });
     }
-    return correct / indices.length;
+    return correct.map((c) => c / indices.length);
   }
 
   /** Run a direct program (rows given as matrices) once and wait for it. */
   private async runDirect(kind: 'grads' | 'scores', X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Plan> {
     assertNotLost(this.gpu);
+    if (this.models !== 1) throw new Error(`loss: ${this.definition.name} is a population of ${this.models} models; train it with PopulationSolver, or take one model's parameters into a single net`);
     const { batch, feeds } = this.definition.directFeeds(X, y);
     await this.stepTail;
     const plan = await this.plan(kind, batch);
@@ -325,6 +353,11 @@ export class GraphModel {
     };
   }
 
+  /** Where model k's values sit in a snapshot (f32 ranges of its params and of its state), so a population keeps each model's best. */
+  snapshotRanges(k: number): { params: [number, number][]; state: [number, number][] } {
+    return { params: modelRanges(this.params.layout, this.models, k), state: modelRanges(this.state.layout, this.models, k) };
+  }
+
   /** Put a snapshot back. */
   async restore(snapshot: unknown): Promise<void> {
     const s = snapshot as { params: Float32Array; state: Float32Array };
@@ -397,7 +430,7 @@ export class GraphModel {
       let update: GraphModel['update'] = null;
       if (checkpoint.update) {
         const us = newScope();
-        const u = await this.definition.createUpdateState(us, checkpoint.update.rule, checkpoint.update.config, this.params.layout);
+        const u = await this.definition.createUpdateState(us, checkpoint.update.rule, checkpoint.update.config, this.params.layout, this.models);
         for (const [slot, values] of Object.entries(checkpoint.update.slots)) gpu.device.queue.writeBuffer(u.slots[slot]!.buffer, 0, values as Float32Array<ArrayBuffer>);
         update = { scope: us, rule: checkpoint.update.rule, state: u };
       }

@@ -3,7 +3,7 @@ import type { GpuContext } from '../gpu/device.ts';
 
 export interface ReadbackSlot {
   buf: GPUBuffer;
-  busy: Promise<number> | null;
+  busy: Promise<unknown> | null;
 }
 
 /**
@@ -29,14 +29,21 @@ export function createReadbackRing(gpu: GpuContext, size = 4) {
       if (slot.busy) await slot.busy.catch(() => 0);
       return slot;
     },
-    /** Map the slot after its submit and sum its f32 values (the loss slots add up to the loss). */
-    readSum(slot: ReadbackSlot, bytes: number): Promise<number> {
-      slot.busy = slot.buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
-        const loss = new Float32Array(slot.buf.getMappedRange(0, bytes)).reduce((a, b) => a + b, 0);
+    /**
+     * Map the slot after its submit and sum its f32 values in `groups` equal runs (the loss slots of each model
+     * add up to its loss; one group for one model).
+     */
+    readSums(slot: ReadbackSlot, bytes: number, groups = 1): Promise<Float64Array> {
+      const read = slot.buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+        const values = new Float32Array(slot.buf.getMappedRange(0, bytes));
+        const per = values.length / groups;
+        const sums = new Float64Array(groups);
+        for (let k = 0; k < groups; k++) for (let i = 0; i < per; i++) sums[k]! += values[k * per + i]!;
         slot.buf.unmap();
-        return loss;
+        return sums;
       });
-      return slot.busy;
+      slot.busy = read;
+      return read;
     },
     /** Wait for every read in flight (errors ignored: they reached their callers). */
     async settle(): Promise<void> {

@@ -63,3 +63,17 @@ export function createTensorStore(scope: GpuScope, layout: StoreLayout, label: s
     },
   };
 }
+
+/**
+ * The f32 ranges [start, end) of model k's blocks in a store whose every tensor stacks `models` equal blocks
+ * (a population's; one model owns everything).
+ *   modelRanges(makeStoreLayout([{ name: 'b1', shape: [6] }]), 3, 1); // [[2, 4]]
+ *   modelRanges(layout, 1, 0); // one range per tensor: each whole tensor
+ */
+export function modelRanges(layout: StoreLayout, models: number, k: number): [number, number][] {
+  return layout.names.map((name) => {
+    const e = layout.entries[name]!;
+    const per = e.count / models;
+    return [e.offset / 4 + k * per, e.offset / 4 + (k + 1) * per];
+  });
+}

@@ -1,15 +1,15 @@
 // The programs every classifier shares, around a model's forward pass: rows in, softmax loss, L2, autodiff, the update, accuracy.
 import type { GpuScope } from '../gpu/buffers.ts';
 import { addBackward } from '../graph/autodiff.ts';
-import { Graph, type Value } from '../graph/graph.ts';
+import { expectShape, Graph, type Value } from '../graph/graph.ts';
 import {
-  hyperValueName, slotValueName, type DataSplit, type ModelDefinition, type ProgramGraph, type ProgramRequest, type TensorInit,
+  aliveValueName, hyperValueName, ratesValueName, slotValueName, type DataSplit, type ModelDefinition, type ProgramGraph, type ProgramRequest, type TensorInit,
 } from '../graph/model-definition.ts';
 import { accuracyOp } from '../ops/accuracy.ts';
 import { addOp } from '../ops/add.ts';
 import { gatherImagesOp } from '../ops/gather.ts';
 import { gatherRowsOp } from '../ops/gather-rows.ts';
-import { createUpdateRuleState, optimizerOp } from '../ops/optim.ts';
+import { createUpdateRuleState, freezeOp, optimizerOp } from '../ops/optim.ts';
 import { l2Op } from '../ops/regularization.ts';
 import { softmaxLossOp } from '../ops/softmax.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
@@ -25,8 +25,8 @@ export interface ForwardContext {
   param(name: string): Value;
   /** The value of state tensor `name` (running statistics). */
   state(name: string): Value;
-  /** Add 0.5·reg·ΣW² to the loss and reg·W to W's gradient. */
-  penalize(w: Value, reg: number): void;
+  /** Add 0.5·reg·ΣW² to the loss and reg·W to W's gradient (a population: one reg per model, W stacks their blocks). */
+  penalize(w: Value, reg: number | readonly number[]): void;
 }
 
 /** A classifier described by its tensors (with initial values) and its forward pass from rows to class scores. */
@@ -34,9 +34,15 @@ export interface ClassifierSpec {
   name: string;
   inputDim: number;
   numClasses: number;
+  /**
+   * A population (default 1): every tensor stacks this many models' blocks, `forward` gives scores
+   * [batch, models·numClasses] (model k's classes in columns k·numClasses..), and the loss, L2 terms, the
+   * update and the accuracy count are per model.
+   */
+  models?: number;
   params: TensorInit[];
   state: TensorInit[];
-  /** Class scores [batch, numClasses] of rows x [batch, inputDim]. */
+  /** Class scores [batch, models·numClasses] of rows x [batch, inputDim]. */
   forward(ctx: ForwardContext, x: Value): Value;
   metadata: Record<string, string>;
   /** How the Solver's data goes up (the largest chunk of rows; default: the device's binding limit). */
@@ -88,29 +94,40 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
     if (!v) declared.set(name, (v = g.value(name, t.shape, kind)));
     return v;
   };
-  const penalties: { w: Value; reg: number }[] = [];
+  const M = spec.models ?? 1;
+  const penalties: { w: Value; reg: number | readonly number[] }[] = [];
   const mode = r.kind === 'train' || r.kind === 'grads' ? 'train' : 'test';
-  const ctx: ForwardContext = { g, mode, param: (n) => declare(n, 'param'), state: (n) => declare(n, 'state'), penalize: (w, reg) => penalties.push({ w, reg }) };
+  const penalize = (w: Value, reg: number | readonly number[]) => {
+    if (M > 1 && (typeof reg === 'number' || reg.length !== M)) throw new Error(`${spec.name}: penalize(${w.name}) needs one reg per model (${M})`);
+    penalties.push({ w, reg });
+  };
+  const ctx: ForwardContext = { g, mode, param: (n) => declare(n, 'param'), state: (n) => declare(n, 'state'), penalize };
   const feeds: Record<string, Value> = {};
   const { x, y } = rowsOf(g, spec, r, feeds);
   const scores = spec.forward(ctx, x);
+  expectShape(spec.name, 'scores', scores.shape, [r.batch, M * spec.numClasses]);
   scores.keep = true;
   const out: ProgramGraph = { graph: g, feeds, grads: {}, scores };
   if (r.kind === 'accuracy') {
-    out.correct = g.value('correct', [1], 'state', 'u32');
-    g.apply(accuracyOp, [scores, y!], {}, [out.correct]);
+    out.correct = g.value('correct', [M], 'state', 'u32');
+    g.apply(accuracyOp, [scores, y!], { models: M }, [out.correct]);
   }
   if (mode === 'test') return out;
-  const loss = (out.loss = g.value('loss', [1 + penalties.length], 'state'));
-  const [dscores] = g.apply(softmaxLossOp, [scores, y!], { lossIndex: 0 }, [loss]);
+  // loss slots: model k's are k·S .. k·S + S - 1 (its cross-entropy, then its L2 terms)
+  const S = 1 + penalties.length;
+  const loss = (out.loss = g.value('loss', [M * S], 'state'));
+  const [dscores] = g.apply(softmaxLossOp, [scores, y!], { lossIndex: 0, models: M, lossStride: S }, [loss]);
   const params = spec.params.map((t) => ctx.param(t.name));
   const grads = addBackward(g, new Map([[scores, dscores!]]), params, { add: addOp });
   params.forEach((p) => { out.grads[p.name] = grads.get(p)!; });
-  penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1 }, [grads.get(w)!, loss]));
+  penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1, lossStride: S }, [grads.get(w)!, loss]));
   if (r.kind === 'train') {
     const rule = r.rule as OptimizerRule;
     const slots = updateRules[rule].slots.flatMap((s) => params.map((p) => g.value(slotValueName(s, p.name), p.shape, 'state')));
-    g.apply(optimizerOp, [g.value(hyperValueName, [1], 'state'), ...params.map((p) => grads.get(p)!)], { rule }, [...params, ...slots]);
+    const alive = g.value(aliveValueName, [M], 'state', 'u32');
+    if (M > 1) g.apply(freezeOp, [loss], { models: M, lossSlots: S }, [alive]);
+    const rule0 = [g.value(hyperValueName, [1], 'state'), g.value(ratesValueName, [M], 'state'), alive];
+    g.apply(optimizerOp, [...rule0, ...params.map((p) => grads.get(p)!)], { rule, models: M }, [...params, ...slots]);
   }
   return out;
 }
@@ -125,6 +142,7 @@ export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
   const { inputDim: D, numClasses: C } = spec;
   return {
     name: spec.name,
+    models: spec.models ?? 1,
     params: spec.params,
     state: spec.state,
     metadata: spec.metadata,
@@ -152,6 +170,6 @@ export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
       labels.forEach((c, i) => { if (c >= C) throw new Error(`${spec.name}.loss: label ${c} at row ${i} is outside 0..${C - 1}`); });
       return { batch: n, feeds: { X: Float32Array.from(X.data), y: labels } };
     },
-    createUpdateState: (scope, rule, config, layout) => createUpdateRuleState(scope, rule as OptimizerRule, config, layout, 'setUpdateRule'),
+    createUpdateState: (scope, rule, config, layout, models) => createUpdateRuleState(scope, rule as OptimizerRule, config, layout, 'setUpdateRule', models),
   };
 }

@@ -4,6 +4,7 @@ import type { Value } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
 import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
 import { affineOp } from '../ops/affine.ts';
+import { batchedAffineOp } from '../ops/batched-affine.ts';
 import { batchNormOp } from '../ops/batchnorm.ts';
 import { layerNormOp } from '../ops/layernorm.ts';
 import { reluOp } from '../ops/relu.ts';
@@ -29,22 +30,28 @@ export interface NetSpec {
   eps: number;
   momentum: number;
   backwardVariant: 'graph' | 'alternative';
+  /** A population (src/nn/population.ts): every model's L2 strength; the layers are batched affines over the model axis. */
+  regs?: readonly number[];
 }
 
 /**
  * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu, then affine.
+ * For a population (`spec.regs`), the same with batched affines: every activation is [batch, models·width].
  *   const scores = fcForward(spec)(ctx, x);
  *   scores.shape; // [batch, numClasses]
  */
 export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Value {
   const L = spec.dims.length - 1;
+  const affine = spec.regs ? batchedAffineOp : affineOp;
+  const reg = spec.regs ?? spec.reg;
+  const penalized = typeof reg === 'number' ? reg > 0 : reg.some((r) => r > 0);
   return (ctx, x) => {
     const { g } = ctx;
     let h = x;
     for (let l = 1; l <= L; l++) {
       const W = ctx.param(`W${l}`);
-      if (spec.reg > 0) ctx.penalize(W, spec.reg);
-      [h] = g.apply(affineOp, [h, W, ctx.param(`b${l}`)]);
+      if (penalized) ctx.penalize(W, reg);
+      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
       if (l === L) break;
       if (spec.normalization === 'batchnorm') { // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
         [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
@@ -95,8 +102,8 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
   /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
-    // The reference draws the initial weights: same seed, same network, on both sides.
-    const ref = new ReferenceNet(hiddenDims, refOptions);
+    // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
+    const ref = await ReferenceNet.create(hiddenDims, refOptions);
     const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], normalization: ref.normalization, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
     return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }

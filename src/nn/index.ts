@@ -4,3 +4,5 @@ export * from './fc-net.ts';
 export * from './data-on-gpu.ts';
 export * from './residual-mlp.ts';
 export * from './train-one.ts';
+export * from './population.ts';
+export * from './train-population.ts';

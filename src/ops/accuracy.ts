@@ -16,6 +16,8 @@ export interface AccuracyArgs {
   /** u32 buffer; correct[correctIndex] += #rows with argmax == y (zero it first, e.g. encoder.clearBuffer). */
   correct: TensorRef;
   correctIndex?: number;
+  /** A population: scores are [n, models·c], model k's count goes to correct[correctIndex + k] (default 1). */
+  models?: number;
 }
 
 /**
@@ -24,32 +26,36 @@ export interface AccuracyArgs {
  *   encoder.clearBuffer(correct); encodeDispatches(pass, acc); // then correct[0] / 1000
  */
 export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<Dispatch[]> {
-  const op = `accuracy n=${a.n} c=${a.c}`;
+  const models = a.models ?? 1;
+  const op = `accuracy n=${a.n} c=${a.c}${models > 1 ? ` models=${models}` : ''}`;
   const correctIndex = a.correctIndex ?? 0;
   assertCount(op, 'n', a.n);
   assertCount(op, 'c', a.c);
+  assertCount(op, 'models', models);
   assertCount(op, 'correctIndex', correctIndex, 0);
-  assertBuffer(op, 'scores', a.scores, a.n * a.c);
+  assertBuffer(op, 'scores', a.scores, a.n * models * a.c);
   assertBuffer(op, 'y', a.y, a.n);
-  assertBuffer(op, 'correct', a.correct, correctIndex + 1);
+  assertBuffer(op, 'correct', a.correct, correctIndex + models);
   const kernel = await getKernel(scope.ctx, { name: 'accuracy', source: accuracyWgsl, constants: { WG: 64 } });
-  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, correctIndex }, `${op} params`);
+  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, correctIndex, models }, `${op} params`);
+  const [x] = gridFor(a.n, 64);
   return [{
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }),
-    workgroups: gridFor(a.n, 64),
+    workgroups: [x, models, 1],
     label: op,
   }];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-/** Adds the number of rows of scores [n, c] whose argmax equals y into the counter (an update). */
-export const accuracyOp: OpDef = {
+/** Adds the number of rows of scores [n, c] whose argmax equals y into the counter (an update); per model with `models`. */
+export const accuracyOp: OpDef<{ models?: number }> = {
   name: 'accuracy',
   outputs() { return []; },
   encode(scope, { inputs: [scores, y], updates: [correct] }, node) {
-    const [n, c] = node.inputs[0]!.shape as [number, number];
-    return createAccuracy(scope, { scores: scores!, y: y!, n, c, correct: correct! });
+    const models = node.attrs.models ?? 1;
+    const [n, cols] = node.inputs[0]!.shape as [number, number];
+    return createAccuracy(scope, { scores: scores!, y: y!, n, c: cols / models, correct: correct!, models });
   },
 };

@@ -29,6 +29,21 @@ export interface MatmulArgs {
   splits?: number;
   /** Tuning knob: invocations per workgroup (default 16 on CPU adapters, 64 on GPUs). */
   workgroupSize?: number;
+  /** Row strides of the stored A, B and C in elements (default dense: k or m, n or k, n); a column block of a wider matrix is an operand. */
+  lda?: number;
+  ldb?: number;
+  ldc?: number;
+  /** `count` independent products in one dispatch, batch i at i·a, i·b, i·c (and i·bias) elements (a = 0 shares A). */
+  batch?: MatmulBatch;
+}
+
+/** The batches of a batched matmul: how many, and the element offsets from one batch's A, B, C and bias to the next. */
+export interface MatmulBatch {
+  count: number;
+  a: number;
+  b: number;
+  c: number;
+  bias?: number;
 }
 
 /** How a matmul is launched: kernel, block, workgroup size, K splits and grid. */
@@ -69,13 +84,15 @@ export function vec4Eligible(m: number, n: number, k: number, transA = false, tr
  */
 export function planMatmul(
   adapter: AdapterSummary,
-  s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number },
+  s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number; batches?: number; strided?: boolean },
 ): MatmulPlan {
   const cpu = isCpuAdapter(adapter);
-  const aligned = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB);
+  const batches = s.batches ?? 1;
+  // main_vec4 reads dense, unbatched operands only
+  const aligned = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && batches === 1 && !s.strided;
   const variant = s.variant ?? (!cpu && aligned ? 'vec4' : 'block8');
   if (variant === 'vec4' && !aligned) {
-    throw new Error(`matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}: the vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
+    throw new Error(`matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
   }
   const block = variant === 'vec4' ? 4 : 8;
   const wg = s.workgroupSize ?? (cpu ? 16 : 64);
@@ -86,14 +103,14 @@ export function planMatmul(
   // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM.
   const targetGroups = cpu ? 16 : 512;
   const minChunk = cpu ? 64 : 128;
-  let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / groups)));
+  let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / (groups * batches))));
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'splits', splits);
   const kchunk = Math.ceil(Math.ceil(s.k / splits) / 4) * 4;
   splits = Math.ceil(s.k / kchunk);
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const y = Math.ceil(groups / x);
-  if (y > maxWorkgroupsPerDim || splits > maxWorkgroupsPerDim) throw new Error(`matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits)`);
-  return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, splits] };
+  if (y > maxWorkgroupsPerDim || splits * batches > maxWorkgroupsPerDim) throw new Error(`matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`);
+  return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, splits * batches] };
 }
 
 function layoutName(transA?: boolean, transB?: boolean): string {
@@ -111,17 +128,32 @@ export async function createMatmul(
   args: MatmulArgs,
 ): Promise<Dispatch[]> {
   const { m, n, k, transA = false, transB = false } = args;
-  const op = `matmul ${m}x${n}x${k} (${layoutName(transA, transB)})`;
+  const batch = args.batch ?? { count: 1, a: 0, b: 0, c: 0, bias: 0 };
+  const op = `matmul ${batch.count > 1 ? `${batch.count}x ` : ''}${m}x${n}x${k} (${layoutName(transA, transB)})`;
   assertCount(op, 'm', m);
   assertCount(op, 'n', n);
   assertCount(op, 'k', k);
-  assertBuffer(op, transA ? 'a (k×m)' : 'a (m×k)', args.a, m * k);
-  assertBuffer(op, transB ? 'b (n×k)' : 'b (k×n)', args.b, k * n);
-  assertBuffer(op, 'c (m×n)', args.c, m * n);
-  if (args.bias) assertBuffer(op, 'bias (n)', args.bias, n);
+  assertCount(op, 'batch.count', batch.count);
+  // stored shapes: A is rows×cols = (transA ? k×m : m×k), B (transB ? n×k : k×n), C m×n
+  const [ar, ac] = transA ? [k, m] : [m, k];
+  const [br, bc] = transB ? [n, k] : [k, n];
+  const lda = args.lda ?? ac;
+  const ldb = args.ldb ?? bc;
+  const ldc = args.ldc ?? n;
+  for (const [name, ld, cols] of [['lda', lda, ac], ['ldb', ldb, bc], ['ldc', ldc, n]] as const) {
+    if (!Number.isInteger(ld) || ld < cols) throw new Error(`${op}: ${name} ${ld} is below the ${cols} columns of the stored operand`);
+  }
+  for (const key of ['a', 'b', 'c', 'bias'] as const) assertCount(op, `batch.${key}`, batch[key] ?? 0, 0);
+  /** Elements an operand spans: the last batch's last row's last column, plus one. */
+  const extent = (step: number, rows: number, ld: number, cols: number) => (batch.count - 1) * step + (rows - 1) * ld + cols;
+  assertBuffer(op, transA ? 'a (k×m)' : 'a (m×k)', args.a, extent(batch.a, ar, lda, ac));
+  assertBuffer(op, transB ? 'b (n×k)' : 'b (k×n)', args.b, extent(batch.b, br, ldb, bc));
+  assertBuffer(op, 'c (m×n)', args.c, extent(batch.c, m, ldc, n));
+  if (args.bias) assertBuffer(op, 'bias (n)', args.bias, (batch.count - 1) * (batch.bias ?? 0) + n);
   if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b)) throw new Error(`${op}: c must not be the same buffer as a or b`);
 
-  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize });
+  const strided = lda !== ac || ldb !== bc || ldc !== n;
+  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided });
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
@@ -130,9 +162,12 @@ export async function createMatmul(
     name: 'matmul', source: matmulWgsl, entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
-  const uniforms = { m, n, k, kchunk: plan.kchunk, nb: plan.nb, blocks: plan.blocks, splits: plan.splits };
+  const uniforms = {
+    m, n, k, kchunk: plan.kchunk, nb: plan.nb, blocks: plan.blocks, splits: plan.splits, lda, ldb, ldc,
+    batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c, batchBias: batch.bias ?? 0,
+  };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
-  const target = split ? scope.createTensorBuffer(plan.splits * m * n * 4, `${op} partials`) : args.c;
+  const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
   const inputs: Record<string, TensorRef> = plan.variant === 'vec4' ? { av: args.a, bv: args.b } : { a: args.a, b: args.b };
   const label = `${op} ${plan.variant} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
   const main: Dispatch = {
@@ -148,7 +183,7 @@ export async function createMatmul(
   return [main, {
     kernel: reduce,
     bindGroup: createBindGroup(scope.ctx, reduce, { part: target, c: args.c, bias, params: reduceParams }),
-    workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((m * n) / reduceWg)), 1, 1],
+    workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
     label: `${op} reduce ${plan.splits} splits${hasBias ? ' +bias' : ''}`,
   }];
 }

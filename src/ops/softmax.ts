@@ -7,17 +7,20 @@ import { assertBuffer, assertCount } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 export interface SoftmaxLossArgs {
-  /** [n, c] class scores. */
+  /** [n, models·c] class scores (model k's in columns k·c..k·c+c-1). */
   scores: TensorRef;
   /** [n] u32 labels in 0..c-1 (an out-of-range label makes the loss NaN). */
   y: TensorRef;
-  /** f32 buffer; the mean cross-entropy is written to loss[lossIndex]. */
+  /** f32 buffer; model k's mean cross-entropy is written to loss[lossIndex + k·lossStride]. */
   loss: TensorRef;
   lossIndex?: number;
-  /** [n, c] gradient of the mean loss: (softmax - onehot) / n. */
+  /** [n, models·c] gradient of each model's mean loss: (softmax - onehot) / n. */
   dscores: TensorRef;
   n: number;
   c: number;
+  /** A population's model count (default 1) and the distance between two models' loss slots (default 1). */
+  models?: number;
+  lossStride?: number;
 }
 
 /**
@@ -26,36 +29,44 @@ export interface SoftmaxLossArgs {
  *   await runDispatches(gpu, sm);
  */
 export async function createSoftmaxLoss(scope: GpuScope, a: SoftmaxLossArgs): Promise<Dispatch[]> {
-  const op = `softmax-loss n=${a.n} c=${a.c}`;
+  const { models = 1, lossStride = 1 } = a;
+  const op = `softmax-loss n=${a.n} c=${a.c}${models > 1 ? ` models=${models}` : ''}`;
   const lossIndex = a.lossIndex ?? 0;
   assertCount(op, 'n', a.n);
   assertCount(op, 'c', a.c);
+  assertCount(op, 'models', models);
+  assertCount(op, 'lossStride', lossStride);
   assertCount(op, 'lossIndex', lossIndex, 0);
-  assertBuffer(op, 'scores', a.scores, a.n * a.c);
-  assertBuffer(op, 'dscores', a.dscores, a.n * a.c);
+  assertBuffer(op, 'scores', a.scores, a.n * models * a.c);
+  assertBuffer(op, 'dscores', a.dscores, a.n * models * a.c);
   assertBuffer(op, 'y', a.y, a.n);
-  assertBuffer(op, 'loss', a.loss, lossIndex + 1);
+  assertBuffer(op, 'loss', a.loss, lossIndex + (models - 1) * lossStride + 1);
   const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, constants: { WG: 32 } });
-  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, lossIndex }, `${op} params`);
+  const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, lossIndex, models, lossStride }, `${op} params`);
   return [{
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params }),
-    workgroups: [1, 1, 1],
+    workgroups: [models, 1, 1],
     label: op,
   }];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-/** Mean softmax cross-entropy of scores [n, c] against labels y [n] into loss slot `lossIndex`; also dscores. */
-export const softmaxLossOp: OpDef<{ lossIndex: number }> = {
+/**
+ * Mean softmax cross-entropy of scores [n, c] against labels y [n] into loss slot `lossIndex`; also dscores.
+ * With `models` (a population), scores are [n, models·c] and model k's loss goes to slot lossIndex + k·lossStride.
+ */
+export const softmaxLossOp: OpDef<{ lossIndex: number; models?: number; lossStride?: number }> = {
   name: 'softmax_loss',
-  outputs([scores, y]) {
+  outputs([scores, y], { models = 1 }) {
     expectShape('softmax_loss', 'y', y!.shape, [scores!.shape[0]!]);
+    if (scores!.shape.length !== 2 || scores!.shape[1]! % models !== 0) throw new Error(`softmax_loss: scores [${scores!.shape.join(',')}] do not split into ${models} models' classes`);
     return [{ name: 'dscores', shape: [...scores!.shape] }];
   },
   encode(scope, { inputs: [scores, y], outputs: [dscores], updates: [loss] }, node) {
-    const [n, c] = node.inputs[0]!.shape as [number, number];
-    return createSoftmaxLoss(scope, { scores: scores!, y: y!, loss: loss!, lossIndex: node.attrs.lossIndex, dscores: dscores!, n, c });
+    const { lossIndex, models = 1, lossStride = 1 } = node.attrs;
+    const [n, cols] = node.inputs[0]!.shape as [number, number];
+    return createSoftmaxLoss(scope, { scores: scores!, y: y!, loss: loss!, lossIndex, dscores: dscores!, n, c: cols / models, models, lossStride });
   },
 };

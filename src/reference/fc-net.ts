@@ -58,6 +58,15 @@ export function resolveNormalization(options: { normalization?: Normalization; u
   return normalization ?? fromFlag ?? null;
 }
 
+/** Passed by `create` only: the constructor leaves the weight draws to it. */
+const DEFER_WEIGHTS: unique symbol = Symbol('defer weights');
+
+/** A macrotask boundary: `scheduler.yield()` where the browser has it, else a timer. */
+function nextTask(): Promise<void> {
+  const s = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
+  return s?.yield ? s.yield() : new Promise((r) => setTimeout(r, 0));
+}
+
 const OPTION_KEYS = ['inputDim', 'numClasses', 'normalization', 'useBatchnorm', 'reg', 'weightScale', 'seed', 'backwardVariant'];
 
 /** What one hidden layer's forward keeps for the backward pass. */
@@ -90,7 +99,35 @@ export class FullyConnectedNeuralNet {
   /** One per hidden layer when `useBatchnorm` (empty otherwise); running statistics start as zeros. */
   bnParams: BnParam[] = [];
 
-  constructor(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}) {
+  /** The weight draws `create` runs in chunks (null once drawn). */
+  private pendingDraws: Generator<void> | null = null;
+
+  /**
+   * The same net as `new FullyConnectedNeuralNet(hiddenDims, options)` (the same weights, bit for bit), drawn in
+   * chunks of rows with `pause()` awaited between them, so a page building a large net stays responsive.
+   *   const net = await FullyConnectedNeuralNet.create([100, 100], { seed: 1 });
+   *   net.params.W1; // as new FullyConnectedNeuralNet([100, 100], { seed: 1 }).params.W1
+   */
+  static async create(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}, pause: () => Promise<void> = nextTask): Promise<FullyConnectedNeuralNet> {
+    const net = new FullyConnectedNeuralNet(hiddenDims, options, DEFER_WEIGHTS);
+    const draws = net.pendingDraws!;
+    net.pendingDraws = null;
+    while (!draws.next().done) await pause();
+    return net;
+  }
+
+  /** W1..WL drawn in row-major order from one stream (as `rng.randnTensor(shape, weightScale)`), pausing every `chunk` values. */
+  private *drawWeights(rng: ReturnType<typeof makeRng>, weights: Tensor[], weightScale: number, chunk = 1 << 15): Generator<void> {
+    let drawn = 0;
+    for (const t of weights) {
+      for (let i = 0; i < t.data.length; i++) {
+        t.data[i] = weightScale * rng.randn() + 0; // randnTensor's `scale * randn() + shift` with shift 0 (-0 becomes 0)
+        if (++drawn % chunk === 0) yield;
+      }
+    }
+  }
+
+  constructor(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}, deferred?: typeof DEFER_WEIGHTS) {
     for (const key of Object.keys(options)) {
       if (!OPTION_KEYS.includes(key)) {
         throw new Error(`FullyConnectedNeuralNet: unknown option "${key}" (expected one of ${OPTION_KEYS.join(', ')})`);
@@ -118,10 +155,11 @@ export class FullyConnectedNeuralNet {
     this.backwardVariant = backwardVariant;
     this.reg = reg;
 
-    const rng = makeRng(seed);
-    for (let l = 1; l <= this.numLayers; l++) {
-      this.params[`W${l}`] = rng.randnTensor([dims[l - 1], dims[l]], weightScale);
-    }
+    const weights: Tensor[] = [];
+    for (let l = 1; l <= this.numLayers; l++) weights.push(this.params[`W${l}`] = makeTensor([dims[l - 1]!, dims[l]!]));
+    const draws = this.drawWeights(makeRng(seed), weights, weightScale);
+    if (deferred !== DEFER_WEIGHTS) while (!draws.next().done);
+    else this.pendingDraws = draws;
     for (let l = 1; l <= this.numLayers; l++) this.params[`b${l}`] = makeTensor([dims[l]]);
     if (normalization !== null) {
       for (let l = 1; l < this.numLayers; l++) {

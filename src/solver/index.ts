@@ -3,3 +3,4 @@ export * from './model.ts';
 export * from './solver.ts';
 export * from './recovery.ts';
 export * from './reference-trainer.ts';
+export * from './population-solver.ts';

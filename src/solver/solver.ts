@@ -3,7 +3,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { ModelCheckpoint } from '../graph/checkpoint.ts';
 import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
-import { isUpdateRule, updateRuleNames, updateRules } from '../ops/update-rules.ts';
+import { isUpdateRule, updateRuleNames, updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
@@ -79,7 +79,81 @@ interface LoopState {
 }
 
 const optionKeys = ['updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
-  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight', 'onDeviceLost', 'requestDevice', 'onRecovery'];
+  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight'];
+
+/** The Solver's device-loss options (another solver loop takes them once it recovers through src/solver/recovery.ts). */
+const deviceLossKeys = ['onDeviceLost', 'requestDevice', 'onRecovery'];
+
+/** The Solver's settings with cs231n's defaults filled in, checked against the data. */
+export interface SolverSettings {
+  updateRule: string;
+  optimConfig: Record<string, number>;
+  lrDecay: number;
+  batchSize: number;
+  numEpochs: number;
+  numTrainSamples: number | null;
+  numValSamples: number | null;
+  printEvery: number;
+  verbose: boolean;
+  seed: number;
+}
+
+/**
+ * Check a Solver's options and data and fill in cs231n's defaults; an unknown key, rule or bad count is an error naming it.
+ *   readSolverSettings(data, { updateRule: 'adam' }).batchSize; // 100
+ *   readSolverSettings(data, { update_rule: 'adam' }); // Error: Solver: unrecognized option "update_rule" ...
+ */
+export function readSolverSettings(data: SolverData, options: object, extraKeys: readonly string[] = [], who = 'Solver'): SolverSettings {
+  const o = options as SolverOptions;
+  const keys = [...optionKeys, ...extraKeys];
+  for (const key of Object.keys(options)) {
+    if (!keys.includes(key)) throw new Error(`${who}: unrecognized option "${key}" (expected one of ${keys.join(', ')})`);
+  }
+  const updateRule = o.updateRule ?? 'sgd';
+  if (!isUpdateRule(updateRule)) throw new Error(`${who}: invalid update_rule "${updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
+  const settings: SolverSettings = {
+    updateRule,
+    optimConfig: { ...(o.optimConfig ?? {}) },
+    lrDecay: o.lrDecay ?? 1.0,
+    batchSize: o.batchSize ?? 100,
+    numEpochs: o.numEpochs ?? 10,
+    numTrainSamples: o.numTrainSamples === undefined ? 1000 : o.numTrainSamples,
+    numValSamples: o.numValSamples ?? null,
+    printEvery: o.printEvery ?? 10,
+    verbose: o.verbose ?? true,
+    seed: o.seed ?? 0,
+  };
+  const n = data.XTrain.shape[0] ?? 0;
+  if (n < 1) throw new Error(`${who}: data.XTrain has no rows`);
+  if (data.yTrain.length !== n) throw new Error(`${who}: data.yTrain has ${data.yTrain.length} labels for ${n} rows of XTrain`);
+  if (data.yVal.length !== (data.XVal.shape[0] ?? 0)) {
+    throw new Error(`${who}: data.yVal has ${data.yVal.length} labels for ${data.XVal.shape[0]} rows of XVal`);
+  }
+  for (const [k, v] of Object.entries({ batchSize: settings.batchSize, numEpochs: settings.numEpochs })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${who}: ${k} must be a positive integer, got ${v}`);
+  }
+  return settings;
+}
+
+/**
+ * Rows drawn uniformly with replacement (numpy's `np.random.choice(n, k)`), from the Solver's minibatch sampler.
+ *   sampleRows(makeRng(0), 1000, 50); // Uint32Array of 50 row indices below 1000
+ *   sampleRows(rng, 5, 2); // e.g. [3, 0]
+ */
+export function sampleRows(rng: Rng, n: number, k: number): Uint32Array {
+  const out = new Uint32Array(k);
+  for (let i = 0; i < k; i++) out[i] = rng.randint(n);
+  return out;
+}
+
+/**
+ * cs231n `check_accuracy`'s rows: a random subsample of `numSamples` rows of `n` (all rows when null or larger).
+ *   accuracyRows(rng, 49000, 1000).length; // 1000
+ *   accuracyRows(rng, 500, 1000).length;   // 500: every row, in order
+ */
+export function accuracyRows(rng: Rng, n: number, numSamples: number | null): Uint32Array {
+  return numSamples !== null && n > numSamples ? sampleRows(rng, n, numSamples) : Uint32Array.from({ length: n }, (_, i) => i);
+}
 
 /**
  * Trains a model on data with cs231n's semantics; histories and the best validation parameters at the end.
@@ -111,37 +185,23 @@ export class Solver {
   private aborted = false;
 
   constructor(model: TrainableModel, data: SolverData, options: SolverOptions = {}) {
-    for (const key of Object.keys(options)) {
-      if (!optionKeys.includes(key)) throw new Error(`Solver: unrecognized option "${key}" (expected one of ${optionKeys.join(', ')})`);
-    }
+    const settings = readSolverSettings(data, options, deviceLossKeys);
     this.model = model;
     this.data = data;
     this.options = options;
-    this.updateRule = options.updateRule ?? 'sgd';
-    if (!isUpdateRule(this.updateRule)) {
-      throw new Error(`Solver: invalid update_rule "${this.updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
-    }
-    this.optimConfig = { ...(options.optimConfig ?? {}) };
-    this.lrDecay = options.lrDecay ?? 1.0;
-    this.batchSize = options.batchSize ?? 100;
-    this.numEpochs = options.numEpochs ?? 10;
-    this.numTrainSamples = options.numTrainSamples === undefined ? 1000 : options.numTrainSamples;
-    this.numValSamples = options.numValSamples ?? null;
-    this.printEvery = options.printEvery ?? 10;
-    this.verbose = options.verbose ?? true;
-    this.rng = makeRng(options.seed ?? 0);
-    this.learningRate = this.optimConfig.learningRate ?? updateRules[this.updateRule].defaults.learningRate!;
-    const n = data.XTrain.shape[0] ?? 0;
-    if (n < 1) throw new Error('Solver: data.XTrain has no rows');
-    if (data.yTrain.length !== n) throw new Error(`Solver: data.yTrain has ${data.yTrain.length} labels for ${n} rows of XTrain`);
-    if (data.yVal.length !== (data.XVal.shape[0] ?? 0)) {
-      throw new Error(`Solver: data.yVal has ${data.yVal.length} labels for ${data.XVal.shape[0]} rows of XVal`);
-    }
+    this.updateRule = settings.updateRule;
+    this.optimConfig = settings.optimConfig;
+    this.lrDecay = settings.lrDecay;
+    this.batchSize = settings.batchSize;
+    this.numEpochs = settings.numEpochs;
+    this.numTrainSamples = settings.numTrainSamples;
+    this.numValSamples = settings.numValSamples;
+    this.printEvery = settings.printEvery;
+    this.verbose = settings.verbose;
+    this.rng = makeRng(settings.seed);
+    this.learningRate = this.optimConfig.learningRate ?? updateRules[this.updateRule as OptimizerRule].defaults.learningRate!;
     if (options.onDeviceLost !== undefined && options.onDeviceLost !== 'recover' && options.onDeviceLost !== 'stop') {
       throw new Error(`Solver: onDeviceLost must be 'recover' or 'stop', got ${String(options.onDeviceLost)}`);
-    }
-    for (const [k, v] of Object.entries({ batchSize: this.batchSize, numEpochs: this.numEpochs })) {
-      if (!Number.isInteger(v) || v < 1) throw new Error(`Solver: ${k} must be a positive integer, got ${v}`);
     }
   }
 
@@ -166,16 +226,13 @@ export class Solver {
 
   /** Rows drawn uniformly with replacement (numpy's `np.random.choice(n, k)`). */
   private sample(n: number, k: number): Uint32Array {
-    const out = new Uint32Array(k);
-    for (let i = 0; i < k; i++) out[i] = this.rng.randint(n);
-    return out;
+    return sampleRows(this.rng, n, k);
   }
 
   /** cs231n `check_accuracy`: a random subsample of `numSamples` rows (all rows when null or larger). */
   async checkAccuracy(split: 'train' | 'val', numSamples: number | null): Promise<number> {
     const n = split === 'train' ? this.numTrain : this.data.XVal.shape[0]!;
-    const idx = numSamples !== null && n > numSamples ? this.sample(n, numSamples) : Uint32Array.from({ length: n }, (_, i) => i);
-    return this.model.accuracy(split, idx);
+    return this.model.accuracy(split, accuracyRows(this.rng, n, numSamples));
   }
 
   /**

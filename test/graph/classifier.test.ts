@@ -33,7 +33,8 @@ describe('classifier programs', () => {
     expect(ops.filter((o) => o === 'batchnorm')).toHaveLength(5);
     const opt = p.graph.nodes.at(-1)!;
     const names = spec.params.map((t) => t.name);
-    expect(opt.inputs.slice(1)).toEqual(names.map((n) => p.grads[n]));
+    expect(opt.inputs.slice(0, 3).map((v) => v.name)).toEqual(['hyper', 'rates', 'alive']);
+    expect(opt.inputs.slice(3)).toEqual(names.map((n) => p.grads[n]));
     expect(opt.updates.slice(0, names.length).map((v) => v.name)).toEqual(names);
     expect(opt.updates.slice(names.length).map((v) => v.name)).toEqual([...names.map((n) => `m/${n}`), ...names.map((n) => `v/${n}`)]);
     // every gradient is written before the optimizer reads it

@@ -277,3 +277,20 @@ describe('scores (test mode)', () => {
     expect(s2).toEqual(net.scores(X));
   });
 });
+
+describe('FullyConnectedNeuralNet.create (weights drawn in chunks between pauses)', () => {
+  it('draws the weights of the constructor, bit for bit, from the seed\'s stream (randnTensor in row-major order), pausing between chunks', async () => {
+    let pauses = 0;
+    const opts = { inputDim: 300, numClasses: 10, normalization: 'batchnorm' as const, weightScale: 3e-2, seed: 7 };
+    const later = await FullyConnectedNeuralNet.create([200, 100], opts, async () => { pauses++; });
+    const now = new FullyConnectedNeuralNet([200, 100], opts);
+    const rng = makeRng(7);
+    for (const [l, shape] of [[1, [300, 200]], [2, [200, 100]], [3, [100, 10]]] as const) {
+      const want = rng.randnTensor(shape, 3e-2);
+      expect(Array.from(later.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));
+      expect(Array.from(now.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));
+    }
+    expect(Object.keys(later.params)).toEqual(Object.keys(now.params)); // the same names in the same order (safetensors files)
+    expect(pauses).toBe(Math.floor((300 * 200 + 200 * 100 + 100 * 10) / 32768)); // one per 32768 values
+  });
+});

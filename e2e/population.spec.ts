@@ -1,0 +1,162 @@
+// Populations (the model axis): M nets trained in one plan equal, model for model, each net trained alone (GPU) and the float64 reference.
+import { test, expect } from './fixtures.ts';
+
+interface Case { models: number; useBatchnorm: boolean; updateRule: string }
+
+// M = 1, 3 and the prime 7; with and without batchnorm; three update rules. Hidden widths 10 and 7: a per-model
+// bias of 7 is not whole vec4s (the f32 update launch), W blocks of 24x10, 10x7 are (the vec4 one).
+const cases: Case[] = [
+  { models: 1, useBatchnorm: true, updateRule: 'adam' },
+  { models: 3, useBatchnorm: false, updateRule: 'sgd_momentum' },
+  { models: 7, useBatchnorm: true, updateRule: 'sgd_momentum' },
+  { models: 7, useBatchnorm: false, updateRule: 'adam' },
+  { models: 3, useBatchnorm: true, updateRule: 'rmsprop' },
+];
+
+for (const c of cases) test(`population of ${c.models} (${c.useBatchnorm ? 'batchnorm' : 'no batchnorm'}, ${c.updateRule}) = each model alone on the GPU and in float64`, async ({ harness }) => {
+  const r = await harness.page.evaluate(async (c) => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const { reference } = lib;
+    const rng = reference.makeRng(5);
+    const N = 48; const D = 24; const C = 4;
+    const X = rng.randnTensor([N, D]);
+    const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
+    const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([20, D]), yVal: Array.from({ length: 20 }, (_, i) => i % C) };
+    // each model its own initial scale, seed, L2 strength and learning rate
+    const members = Array.from({ length: c.models }, (_, k) => ({ weightScale: [0.1, 0.05, 0.2][k % 3]!, seed: 11 + k, reg: k % 2 ? 0.02 : 0 }));
+    const learningRates = members.map((_, k) => (c.updateRule === 'adam' ? 4e-3 : 2e-2) * (1 + k / 4));
+    const shared = { inputDim: D, numClasses: C, useBatchnorm: c.useBatchnorm, backwardVariant: 'alternative' as const };
+    const solverOpts = { updateRule: c.updateRule, batchSize: 12, numEpochs: 3, lrDecay: 0.8, seed: 3, verbose: false, numTrainSamples: 30 };
+    const pop = await lib.FullyConnectedPopulation.create(gpu, [10, 7], { ...shared, members });
+    const ps = new lib.PopulationSolver(pop, data, { ...solverOpts, learningRates });
+    const result = await ps.train();
+    const out = [];
+    for (let k = 0; k < c.models; k++) {
+      const opts = { ...solverOpts, optimConfig: { learningRate: learningRates[k]! } };
+      const net = await lib.FullyConnectedNeuralNet.create(gpu, [10, 7], { ...shared, ...members[k] });
+      const alone = new lib.Solver(net, data, opts);
+      await alone.train();
+      const ref = new lib.Solver(lib.createReferenceTrainer(new reference.FullyConnectedNeuralNet([10, 7], { ...shared, ...members[k] })), data, opts);
+      await ref.train();
+      const mine = await pop.modelParams(k);
+      const theirs = await net.getParams();
+      let paramErr = 0;
+      for (const [name, t] of Object.entries(theirs)) {
+        if (mine[name]!.shape.join() !== t.shape.join()) paramErr = Infinity;
+        paramErr = Math.max(paramErr, window.check.scaled(mine[name]!.data, t.data));
+      }
+      out.push({
+        k, status: result.members[k]!.status, paramErr, names: Object.keys(mine).sort().join(),
+        pop: { loss: ps.lossHistories[k]!, train: ps.trainAccHistories[k]!, val: ps.valAccHistories[k]!, best: ps.bestValAccs[k]! },
+        alone: { loss: alone.lossHistory, train: alone.trainAccHistory, val: alone.valAccHistory, best: alone.bestValAcc },
+        ref: { loss: ref.lossHistory, val: ref.valAccHistory },
+      });
+      await net.destroy();
+    }
+    await pop.destroy();
+    return { status: result.status, rows: out };
+  }, c);
+  expect(r.status).toBe('completed');
+  expect(r.rows).toHaveLength(c.models);
+  for (const row of r.rows) {
+    const at = `model ${row.k}`;
+    expect(row.status, at).toBe('completed');
+    expect(row.pop.loss, at).toHaveLength(12); // 48 rows / 12 per batch x 3 epochs
+    expect(row.names, at).toContain(c.useBatchnorm ? 'runningVar2' : 'W3');
+    // against the same net alone on the GPU: f32 rounding only
+    row.pop.loss.forEach((l, i) => expect(Math.abs(l - row.alone.loss[i]!) / row.alone.loss[i]!, `${at} step ${i + 1}`).toBeLessThan(1e-5));
+    expect(row.pop.train, at).toEqual(row.alone.train);
+    expect(row.pop.val, at).toEqual(row.alone.val);
+    expect(row.pop.best, at).toBe(row.alone.best);
+    expect(row.paramErr, `${at} final (best-validation) parameters`).toBeLessThan(1e-5);
+    // against the float64 reference on the same minibatches
+    row.pop.loss.forEach((l, i) => expect(Math.abs(l - row.ref.loss[i]!) / row.ref.loss[i]!, `${at} step ${i + 1} vs float64`).toBeLessThan(2e-3));
+    expect(row.pop.loss.at(-1)!, at).toBeLessThan(row.pop.loss[0]!);
+  }
+  // the models really differ (each its own weights, reg and rate)
+  if (c.models > 1) expect(new Set(r.rows.map((row) => row.pop.loss.at(-1)!.toFixed(6))).size).toBe(c.models);
+});
+
+test('a diverging model is frozen and reported at its step; the others train on exactly as alone', async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const { reference } = lib;
+    const rng = reference.makeRng(9);
+    const N = 40; const D = 16;
+    const X = rng.randnTensor([N, D]);
+    const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 1 : 0));
+    const data = { XTrain: X, yTrain: y, XVal: X, yVal: y };
+    const members = [{ seed: 1 }, { seed: 2, weightScale: 1 }, { seed: 3 }];
+    // model 1: a huge learning rate on large weights: its loss overflows within a few steps
+    const learningRates = [1e-2, 1e7, 1e-2];
+    const shared = { inputDim: D, numClasses: 2, weightScale: 0.1 };
+    const solverOpts = { updateRule: 'sgd', batchSize: 10, numEpochs: 4, seed: 4, verbose: false };
+    const pop = await lib.FullyConnectedPopulation.create(gpu, [9, 9], { ...shared, members });
+    const ps = new lib.PopulationSolver(pop, data, { ...solverOpts, learningRates });
+    const result = await ps.train();
+    const alone: { loss: number[]; val: number[]; divergedAt?: number; params: Record<string, { data: Float32Array; shape: number[] }> }[] = [];
+    for (const k of [0, 1, 2]) {
+      const net = await lib.FullyConnectedNeuralNet.create(gpu, [9, 9], { ...shared, ...members[k] });
+      const s = new lib.Solver(net, data, { ...solverOpts, optimConfig: { learningRate: learningRates[k]! } });
+      const sr = await s.train();
+      alone.push({ loss: s.lossHistory, val: s.valAccHistory, divergedAt: sr.divergedAt, params: await net.getParams() });
+      await net.destroy();
+    }
+    const frozen = await pop.modelParams(1);
+    const errs = [0, 2].map((k) => ps.lossHistories[k]!.map((l, i) => Math.abs(l - alone[k]!.loss[i]!) / alone[k]!.loss[i]!));
+    const out = {
+      status: result.status, members: result.members.map((m) => ({ status: m.status, divergedAt: m.divergedAt, message: m.message })),
+      aloneDivergedAt: alone[1]!.divergedAt, lengths: ps.lossHistories.map((h) => h.length), lastOf1: ps.lossHistories[1]!.at(-1)!,
+      errs, vals: [0, 2].map((k) => [ps.valAccHistories[k], alone[k]!.val]),
+      frozenFinite: Object.values(frozen).every((t) => t.data.every((v) => Number.isFinite(v))),
+      paramErrs: await Promise.all([0, 2].map(async (k) => {
+        const mine = await pop.modelParams(k);
+        return Math.max(...Object.entries(alone[k]!.params).map(([n, t]) => window.check.scaled(mine[n]!.data, t.data)));
+      })),
+    };
+    await pop.destroy();
+    return out;
+  });
+  expect(r.status).toBe('completed');
+  expect(r.members.map((m) => m.status)).toEqual(['completed', 'diverged', 'completed']);
+  // the same step as the same net diverging alone
+  expect(r.aloneDivergedAt).toBeGreaterThan(0);
+  expect(r.members[1]!.divergedAt).toBe(r.aloneDivergedAt);
+  expect(r.members[1]!.message).toContain(`diverged at step ${r.aloneDivergedAt}`);
+  expect(r.lengths[1]).toBe(r.aloneDivergedAt);
+  expect(Number.isFinite(r.lastOf1)).toBe(false);
+  expect(r.lengths[0]).toBe(16);
+  expect(r.lengths[2]).toBe(16);
+  // frozen: no NaN update reached its parameters
+  expect(r.frozenFinite).toBe(true);
+  for (const e of r.errs) for (const v of e) expect(v).toBeLessThan(1e-5);
+  for (const [mine, theirs] of r.vals) expect(mine).toEqual(theirs);
+  for (const e of r.paramErrs) expect(e).toBeLessThan(1e-5);
+});
+
+test('population input errors name the cause', async ({ harness }) => {
+  const errors = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const out: string[] = [];
+    const attempt = async (f: () => Promise<unknown> | unknown) => { try { await f(); out.push('no error'); } catch (e) { out.push((e as Error).message); } };
+    await attempt(() => lib.FullyConnectedPopulation.create(gpu, [5], { inputDim: 4, members: [] }));
+    await attempt(() => lib.FullyConnectedPopulation.create(gpu, [5], { inputDim: 4, normalization: 'layernorm', members: [{}, {}] }));
+    await attempt(() => lib.FullyConnectedPopulation.create(gpu, [5], { inputDim: 4, members: [{ weightscale: 1 } as never] }));
+    const pop = await lib.FullyConnectedPopulation.create(gpu, [5], { inputDim: 4, numClasses: 3, members: [{ seed: 1 }, { seed: 2 }] });
+    const data = { XTrain: { data: new Float32Array(8 * 4), shape: [8, 4] }, yTrain: new Array(8).fill(0), XVal: { data: new Float32Array(8), shape: [2, 4] }, yVal: [0, 1] };
+    await attempt(() => new lib.PopulationSolver(pop, data, { learningRates: [1e-3] }));
+    await attempt(() => pop.step(new Uint32Array(2)));
+    await attempt(() => pop.modelParams(2));
+    await pop.destroy();
+    return out;
+  });
+  expect(errors[0]).toMatch(/members must list at least one model/);
+  expect(errors[1]).toMatch(/layernorm.*not batched/);
+  expect(errors[2]).toMatch(/members\[0\] has unknown key "weightscale"/);
+  expect(errors[3]).toMatch(/1 learningRates for 2 models/);
+  expect(errors[4]).toMatch(/population of 2 models; stepModels/);
+  expect(errors[5]).toMatch(/model 2 is not in 0\.\.1/);
+});

@@ -1,0 +1,63 @@
+// One PopulationSolver run of M nets that differ in weight scale (and seed, reg, learning rate): the batched form of trainOne.
+import type { GpuContext } from '../gpu/device.ts';
+import type { SolverData } from '../solver/model.ts';
+import { PopulationSolver, type PopulationProgress } from '../solver/population-solver.ts';
+import { FullyConnectedPopulation, type PopulationMember } from './population.ts';
+import { meanOfLast, type NetChoice, type TrainRecord } from './train-one.ts';
+
+export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yieldToEventLoop'> {
+  gpu: GpuContext;
+  data: SolverData;
+  /** One per model: its own weight scale, and optionally seed (default `seed`) and reg. */
+  members: (PopulationMember & { weightScale: number })[];
+  /** Name of the runs in their records (e.g. 'batchnorm', 'baseline'). */
+  label: string;
+  updateRule: string;
+  learningRate: number;
+  /** One learning rate per model instead of `learningRate` for all. */
+  learningRates?: number[];
+  batchSize: number;
+  numEpochs: number;
+  numTrainSamples?: number | null;
+  numValSamples?: number | null;
+  /** Called with the solver before it starts (a page keeps it to pause or stop it). */
+  onSolver?: (solver: PopulationSolver) => void;
+  onProgress?: (p: PopulationProgress, solver: PopulationSolver) => void;
+}
+
+/**
+ * Train every member with one PopulationSolver (one plan and one submit per step for all) and return one record
+ * per member, as trainOne's (its `seconds` is the whole population's time), and the population (alive, for export).
+ *   const { records, population } = await trainPopulation({ gpu, data, label: 'batchnorm', hiddenDims: [50, 50], useBatchnorm: true, members: scales.map((weightScale) => ({ weightScale })), seed: 0, backwardVariant: 'graph', updateRule: 'adam', learningRate: 1e-3, batchSize: 50, numEpochs: 10 });
+ *   await population.destroy();
+ */
+export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records: TrainRecord[]; population: FullyConnectedPopulation }> {
+  const population = await FullyConnectedPopulation.create(a.gpu, a.hiddenDims, {
+    normalization: a.normalization, useBatchnorm: a.useBatchnorm, seed: a.seed, backwardVariant: a.backwardVariant, reg: a.reg ?? 0,
+    inputDim: a.inputDim ?? 3072, numClasses: a.numClasses ?? 10, members: a.members,
+  });
+  try {
+    const solver: PopulationSolver = new PopulationSolver(population, a.data, {
+      updateRule: a.updateRule, optimConfig: { learningRate: a.learningRate }, learningRates: a.learningRates, batchSize: a.batchSize, numEpochs: a.numEpochs,
+      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples, numValSamples: a.numValSamples ?? null,
+      verbose: false, printEvery: 200, seed: a.seed, onProgress: (p) => a.onProgress?.(p, solver),
+    });
+    a.onSolver?.(solver);
+    const r = await solver.train();
+    await population.releaseData();
+    const records = r.members.map((m, k): TrainRecord => ({
+      label: a.label, kind: 'gpu', normalization: population.normalization, batchSize: a.batchSize, weightScale: a.members[k]!.weightScale,
+      backwardVariant: population.backwardVariant, status: r.status === 'failed' && m.status !== 'diverged' ? 'failed' : m.status,
+      divergedAt: m.divergedAt, message: r.status === 'failed' && m.status !== 'diverged' ? r.message : m.message, iterations: m.iterations,
+      lossHistory: solver.lossHistories[k]!.slice(), trainAccHistory: solver.trainAccHistories[k]!.slice(), valAccHistory: solver.valAccHistories[k]!.slice(),
+      bestValAcc: solver.valAccHistories[k]!.length ? Math.max(...solver.valAccHistories[k]!) : NaN,
+      bestTrainAcc: solver.trainAccHistories[k]!.length ? Math.max(...solver.trainAccHistories[k]!) : NaN,
+      finalLoss: meanOfLast(solver.lossHistories[k]!), seconds: r.seconds, stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
+      recoveries: [], // the PopulationSolver does not recover from a device loss yet
+    }));
+    return { records, population };
+  } catch (e) {
+    await population.destroy();
+    throw e;
+  }
+}
