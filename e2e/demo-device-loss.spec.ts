@@ -105,3 +105,30 @@ test('the sweep: a device lost in its first network recovers, the next network t
   expectSameRun(lost.batchnorm!, clean.batchnorm!);
   expectSameRun(lost.baseline!, clean.baseline!);
 });
+
+test('the batched sweep: a device lost in the batchnorm population recovers it, the baseline population trains on the new device, all end as without the loss', async ({ demo }) => {
+  test.setTimeout(300_000);
+  const batched = sweep.replace('s.training=sequential', 's.training=batched').replace('s.numScales=1', 's.numScales=2').replace('s.fromExp=-1', 's.fromExp=-2');
+  await demo.open(`${batched}&loseGpuAt=25`);
+  const { page } = demo;
+  await page.getByTestId('sweep-start').click();
+  await expect(page.getByTestId('gpu-status')).toHaveText(/^GPU device lost at step 2\d \(batchnorm population of 2\): continuing on a new device from epoch 1$/, { timeout: 120_000 });
+  await expect(page.getByTestId('sweep-status')).toHaveText(/^done/, { timeout: 200_000 });
+  await expect(page.getByTestId('sweep-timing')).toContainText('batched');
+  const all = (p: Page) => p.evaluate(() => (window.demo.panels.sweep!.results() as { runs: { runs: Record<string, Rec> }[] }).runs.map((r) => r.runs));
+  const lost = await all(page);
+  expect(lost).toHaveLength(2);
+  for (const scale of lost) {
+    expect(scale.batchnorm!.recoveries).toHaveLength(1);
+    expect(scale.batchnorm!.recoveries[0]!.resumedFrom).toBe(20);
+    expect(scale.baseline!.recoveries).toEqual([]);
+  }
+  expect(await page.evaluate(() => window.demo.gpu!.errors.length)).toBe(0);
+  await page.getByTestId('sweep-start').click();
+  await expect(page.getByTestId('sweep-status')).toHaveText(/^done/, { timeout: 200_000 });
+  const clean = await all(page);
+  lost.forEach((scale, i) => {
+    expectSameRun(scale.batchnorm!, clean[i]!.batchnorm!);
+    expectSameRun(scale.baseline!, clean[i]!.baseline!);
+  });
+});

@@ -160,3 +160,55 @@ test('population input errors name the cause', async ({ harness }) => {
   expect(errors[4]).toMatch(/population of 2 models; stepModels/);
   expect(errors[5]).toMatch(/model 2 is not in 0\.\.1/);
 });
+
+test('a population whose device is destroyed at step 17 of 36 recovers once from the epoch-1 checkpoint and ends as an uninterrupted population', async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { reference } = lib;
+    const rng = reference.makeRng(7);
+    const N = 120; const D = 24;
+    const X = rng.randnTensor([N, D]);
+    const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
+    const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([40, D]), yVal: Array.from({ length: 40 }, (_, i) => i % 4) };
+    const opts = { inputDim: D, numClasses: 4, useBatchnorm: true, members: [{ weightScale: 0.1, seed: 1 }, { weightScale: 0.05, seed: 2 }, { weightScale: 0.2, seed: 3 }] };
+    // 12 steps an epoch, 3 epochs; Adam with per-model rates and lr decay: t, the slots and every rate must come back
+    const solverOpts = { updateRule: 'adam', learningRates: [5e-3, 2e-3, 8e-3], lrDecay: 0.9, batchSize: 10, numEpochs: 3, seed: 3, verbose: false, numTrainSamples: 60 };
+    const gpuB = await lib.requestGpu({ debug: true });
+    const popB = await lib.FullyConnectedPopulation.create(gpuB, [16, 12], opts);
+    const solverB = new lib.PopulationSolver(popB, data, solverOpts);
+    await solverB.train();
+    const paramsB = await popB.getParams();
+    await popB.destroy();
+    gpuB.device.destroy();
+    const gpu = await lib.requestGpu({ debug: true });
+    const pop = await lib.FullyConnectedPopulation.create(gpu, [16, 12], opts);
+    let destroyed = false;
+    const solver = new lib.PopulationSolver(pop, data, {
+      ...solverOpts,
+      onProgress: (p) => { if (p.iteration === 17 && !destroyed) { destroyed = true; gpu.device.destroy(); } },
+    });
+    const result = await solver.train();
+    const params = await pop.getParams();
+    const worst = Math.max(...Object.entries(paramsB).map(([n, t]) => window.check.scaled(params[n]!.data, t.data)));
+    const out = {
+      status: result.status, message: result.message, recoveries: result.recoveries, worst, newGpu: pop.gpu !== gpu,
+      newErrors: pop.gpu.errors.length, losses: solver.lossHistories, lossesB: solverB.lossHistories, val: solver.valAccHistories, valB: solverB.valAccHistories,
+    };
+    await pop.destroy();
+    pop.gpu.device.destroy();
+    return out;
+  });
+  expect(r.status, r.message).toBe('completed');
+  expect(r.message).toContain('1 device loss survived');
+  expect(r.recoveries).toHaveLength(1);
+  expect(r.recoveries[0]!.resumedFrom).toBe(12);
+  expect(r.recoveries[0]!.reason).toMatch(/destroyed/);
+  expect(r.newGpu).toBe(true);
+  expect(r.newErrors).toBe(0);
+  for (let k = 0; k < 3; k++) {
+    expect(r.losses[k]).toHaveLength(36);
+    r.losses[k]!.forEach((l, i) => expect(Math.abs(l - r.lossesB[k]![i]!), `model ${k} loss ${i}`).toBeLessThan(1e-5 * Math.abs(r.lossesB[k]![i]!)));
+    expect(r.val[k]).toEqual(r.valB[k]);
+  }
+  expect(r.worst).toBeLessThan(1e-5);
+});

@@ -77,8 +77,8 @@ export const trainSequentially: PopulationTrainer = async (members, run) => {
  *   await runSweep(settings, data, { kind: 'gpu', gpu }, { progress, gate, train: trainBatched });
  */
 export const trainBatched: PopulationTrainer = async (members, run) => {
-  const { gpu } = run.env;
-  if (!gpu || run.env.kind !== 'gpu') throw new Error('batched training needs the WebGPU network (the CPU reference trains one net at a time)');
+  const hooks = run.env.device;
+  if (!run.env.gpu || run.env.kind !== 'gpu') throw new Error('batched training needs the WebGPU network (the CPU reference trains one net at a time)');
   const s = run.settings;
   const perModel = iterationsOf(s);
   let doneBefore = 0;
@@ -87,9 +87,11 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
     if (run.gate.stopped || group.length === 0) continue;
     run.onDetail(`${group.length} ${label} networks as one population on the GPU`);
     const t = performance.now();
+    // a device lost before this population (the other one stopped) is replaced first
+    if (run.env.gpu?.lostInfo && hooks) run.env.gpu = await hooks.requestDevice();
     try {
       const { records, population } = await trainPopulation({
-        gpu, data: run.data, label, hiddenDims: s.hidden as number[], normalization: label === 'batchnorm' ? 'batchnorm' : null,
+        gpu: run.env.gpu!, data: run.data, label, hiddenDims: s.hidden as number[], normalization: label === 'batchnorm' ? 'batchnorm' : null,
         seed: s.seed as number, backwardVariant: pageBackwardVariant, members: group.map((m) => ({ weightScale: m.weightScale })),
         updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize: s.batchSize as number, numEpochs: s.epochs as number,
         numTrainSamples: 1000, numValSamples: null,
@@ -98,9 +100,18 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
           if (run.gate.paused) solver.pause();
           if (run.gate.stopped) solver.abort();
         },
-        onProgress: (p) => run.onSteps(doneBefore + p.iteration * group.length),
+        onProgress: (p) => {
+          if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) { hooks.loseAt = null; hooks.lose(); }
+          run.onSteps(doneBefore + p.iteration * group.length);
+        },
+        requestDevice: hooks?.requestDevice,
+        onRecovery: (r) => {
+          run.env.gpu = r.gpu; // the other population trains on the new device too
+          hooks?.notice(`GPU device lost at step ${r.iteration} (${label} population of ${group.length}): continuing on a new device from epoch ${r.epoch}`);
+        },
       });
-      await population.destroy();
+      if (records[0]?.status === 'device-lost') hooks?.notice(`${label} population: ${records[0].message}`);
+      await population.destroy().catch(() => undefined);
       run.addSeconds(label, (performance.now() - t) / 1000);
       records.forEach((record, i) => run.onRecord(group[i]!, record));
     } finally {

@@ -1,7 +1,7 @@
 // One PopulationSolver run of M nets that differ in weight scale (and seed, reg, learning rate): the batched form of trainOne.
 import type { GpuContext } from '../gpu/device.ts';
 import type { SolverData } from '../solver/model.ts';
-import { PopulationSolver, type PopulationProgress } from '../solver/population-solver.ts';
+import { PopulationSolver, type PopulationProgress, type PopulationSolverOptions } from '../solver/population-solver.ts';
 import { FullyConnectedPopulation, type PopulationMember } from './population.ts';
 import { meanOfLast, type NetChoice, type TrainRecord } from './train-one.ts';
 
@@ -20,6 +20,10 @@ export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yi
   numEpochs: number;
   numTrainSamples?: number | null;
   numValSamples?: number | null;
+  /** After a device loss: recover (default) or stop; where a new device comes from; who is told (as trainOne's). */
+  onDeviceLost?: PopulationSolverOptions['onDeviceLost'];
+  requestDevice?: PopulationSolverOptions['requestDevice'];
+  onRecovery?: PopulationSolverOptions['onRecovery'];
   /** Called with the solver before it starts (a page keeps it to pause or stop it). */
   onSolver?: (solver: PopulationSolver) => void;
   onProgress?: (p: PopulationProgress, solver: PopulationSolver) => void;
@@ -41,19 +45,20 @@ export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records
       updateRule: a.updateRule, optimConfig: { learningRate: a.learningRate }, learningRates: a.learningRates, batchSize: a.batchSize, numEpochs: a.numEpochs,
       numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples, numValSamples: a.numValSamples ?? null,
       verbose: false, printEvery: 200, seed: a.seed, onProgress: (p) => a.onProgress?.(p, solver),
+      onDeviceLost: a.onDeviceLost, requestDevice: a.requestDevice, onRecovery: a.onRecovery,
     });
     a.onSolver?.(solver);
     const r = await solver.train();
     await population.releaseData();
     const records = r.members.map((m, k): TrainRecord => ({
       label: a.label, kind: 'gpu', normalization: population.normalization, batchSize: a.batchSize, weightScale: a.members[k]!.weightScale,
-      backwardVariant: population.backwardVariant, status: r.status === 'failed' && m.status !== 'diverged' ? 'failed' : m.status,
-      divergedAt: m.divergedAt, message: r.status === 'failed' && m.status !== 'diverged' ? r.message : m.message, iterations: m.iterations,
+      backwardVariant: population.backwardVariant, status: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.status : m.status,
+      divergedAt: m.divergedAt, message: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.message : m.message, iterations: m.iterations,
       lossHistory: solver.lossHistories[k]!.slice(), trainAccHistory: solver.trainAccHistories[k]!.slice(), valAccHistory: solver.valAccHistories[k]!.slice(),
       bestValAcc: solver.valAccHistories[k]!.length ? Math.max(...solver.valAccHistories[k]!) : NaN,
       bestTrainAcc: solver.trainAccHistories[k]!.length ? Math.max(...solver.trainAccHistories[k]!) : NaN,
       finalLoss: meanOfLast(solver.lossHistories[k]!), seconds: r.seconds, stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
-      recoveries: [], // the PopulationSolver does not recover from a device loss yet
+      recoveries: r.recoveries, checkpointIteration: r.checkpointIteration,
     }));
     return { records, population };
   } catch (e) {

@@ -1,7 +1,8 @@
 // The Solver over a population: M models trained side by side on one minibatch stream, with per-model histories, divergence and best parameters.
 import { makeRng, type Rng } from '../reference/rng.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
-import type { SolverData } from './model.ts';
+import type { SolverData, TrainableModel } from './model.ts';
+import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, uncapturedGpuError, type LoopCheckpoint, type RecoverableModel, type Recovery } from './recovery.ts';
 import { accuracyRows, readSolverSettings, sampleRows, type SolverOptions, type SolverResult, type SolverSettings } from './solver.ts';
 
 /** What a PopulationSolver trains: a GraphModel with `models` > 1 (e.g. FullyConnectedPopulation) implements it. */
@@ -41,15 +42,33 @@ export interface PopulationProgress {
 export type PopulationMemberResult = Omit<SolverResult, 'seconds' | 'recoveries'>; // no device-loss recovery in the population loop yet
 
 export interface PopulationResult {
-  /** 'completed' (every model ran to the end or diverged), 'aborted', or 'failed' (the model threw; histories kept). */
-  status: 'completed' | 'aborted' | 'failed';
+  /**
+   * 'completed' (every model ran to the end or diverged), 'aborted', 'failed' (the model threw; histories kept), or
+   * 'device-lost' (the device was lost and the run stopped: onDeviceLost 'stop', a second loss before a new
+   * checkpoint, no new device; the model keeps the host checkpoint of `checkpointIteration`).
+   */
+  status: 'completed' | 'aborted' | 'failed' | 'device-lost';
   message: string;
   iterations: number;
   seconds: number;
   members: PopulationMemberResult[];
+  /** The device losses the run survived, each from a host checkpoint (as the Solver's). */
+  recoveries: Recovery[];
+  checkpointIteration?: number;
 }
 
-const extraKeys = ['learningRates'];
+const extraKeys = ['learningRates', 'onDeviceLost', 'requestDevice', 'onRecovery'];
+
+/** The loop's state beside a host checkpoint: what a recovery rewinds to. */
+interface LoopState {
+  rng: ReturnType<Rng['getState']>;
+  losses: number[];
+  checks: number[];
+  epoch: number;
+  lrs: number[];
+  bestValAccs: number[];
+  divergedAt: (number | undefined)[];
+}
 
 /**
  * Trains every model of a population with cs231n's Solver semantics: each step one minibatch (drawn as a single
@@ -80,6 +99,9 @@ export class PopulationSolver {
 
   constructor(model: PopulationModel, data: SolverData, options: PopulationSolverOptions = {}) {
     this.settings = readSolverSettings(data, options, extraKeys, 'PopulationSolver');
+    if (options.onDeviceLost !== undefined && options.onDeviceLost !== 'recover' && options.onDeviceLost !== 'stop') {
+      throw new Error(`PopulationSolver: onDeviceLost must be 'recover' or 'stop', got ${String(options.onDeviceLost)}`);
+    }
     this.model = model;
     this.data = data;
     this.options = options;
@@ -174,28 +196,81 @@ export class PopulationSolver {
       }
       progress({ trainAcc, valAcc });
     };
+    // A recoverable model (GraphModel) gives host checkpoints at every accuracy check; a device loss goes back to the newest.
+    const recoverable = isRecoverable(model as unknown as TrainableModel) ? model as unknown as RecoverableModel : null;
+    const keeper = recoverable ? createCheckpointKeeper<LoopState>(recoverable) : null;
+    let errorsSeen = recoverable ? recoverable.gpu.errors.length : 0;
+    const loopState = (): LoopState => ({
+      rng: this.rng.getState(), losses: this.lossHistories.map((h) => h.length), checks: this.valAccHistories.map((h) => h.length),
+      epoch: this.epoch, lrs: [...lrs], bestValAccs: [...this.bestValAccs], divergedAt: [...this.divergedAt],
+    });
+    keeper?.take(0, loopState); // a loss before the first check goes back to the start
+    const recoveries: Recovery[] = [];
     let failure: Error | null = null;
-    try {
-      for (let t = 0; t < numIterations; t++) {
-        if (this.paused) { await settle(0); await this.paused; }
-        if (this.aborted || this.divergedAt.every((d) => d !== undefined)) break;
-        pending.push({ t, losses: model.stepModels(sampleRows(this.rng, this.numTrain, s.batchSize)) });
-        const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
-        if (epochEnd) {
-          this.epoch++;
-          for (let k = 0; k < M; k++) lrs[k]! *= s.lrDecay;
-          if (s.lrDecay !== 1) model.setLearningRate(lrs);
+    let stop: { why: string; checkpoint: LoopCheckpoint<LoopState> | null } | null = null;
+    let t = 0;
+    for (;;) {
+      try {
+        for (; t < numIterations; t++) {
+          if (this.paused) { await settle(0); await this.paused; }
+          if (this.aborted || this.divergedAt.every((d) => d !== undefined)) break;
+          pending.push({ t, losses: model.stepModels(sampleRows(this.rng, this.numTrain, s.batchSize)) });
+          const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
+          if (epochEnd) {
+            this.epoch++;
+            for (let k = 0; k < M; k++) lrs[k]! *= s.lrDecay;
+            if (s.lrDecay !== 1) model.setLearningRate(lrs);
+          }
+          if (t === 0 || t === numIterations - 1 || epochEnd) {
+            await check();
+            if (recoverable) {
+              const gpuError = uncapturedGpuError(recoverable, errorsSeen);
+              if (gpuError) throw gpuError;
+            }
+            keeper?.take(t + 1, loopState); // read while the next steps queue
+          } else await settle(maxInFlight);
         }
-        if (t === 0 || t === numIterations - 1 || epochEnd) await check();
-        else await settle(maxInFlight);
+        await settle(0);
+        break;
+      } catch (e) {
+        for (const p of pending) p.losses.catch(() => undefined); // steps queued behind the failure fail the same way
+        pending.length = 0;
+        const reason = recoverable ? await deviceLossOf(recoverable) : null;
+        if (!reason) { failure = e as Error; break; }
+        const lostAt = done + 1;
+        const c = await keeper!.newest();
+        const last = recoveries[recoveries.length - 1];
+        const why = this.options.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
+          : !c ? 'no host checkpoint had reached the host'
+          : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
+        const got = why ? { why } : await replacementGpu(recoverable!.gpu, this.options.requestDevice);
+        const rebuilt = 'why' in got ? got : await recoverable!.rebuildOn(got.gpu, c!.model).then(() => got, (e2: Error) => ({ why: `rebuilding on the new device failed: ${e2.message}` }));
+        if ('why' in rebuilt) {
+          stop = { why: `GPU device lost at step ${lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
+          break;
+        }
+        // Rewind to the checkpoint: every model's histories are cut there and the lost steps run again on the same rows.
+        const st = c!.loop;
+        this.rng.setState(st.rng);
+        this.lossHistories.forEach((h, k) => { h.length = st.losses[k]!; });
+        this.trainAccHistories.forEach((h, k) => { h.length = st.checks[k]!; });
+        this.valAccHistories.forEach((h, k) => { h.length = st.checks[k]!; });
+        this.epoch = st.epoch;
+        st.lrs.forEach((v, k) => { lrs[k] = v; });
+        model.setLearningRate(lrs); // the rebuilt update rule starts from the config's single rate
+        this.bestValAccs = [...st.bestValAccs];
+        this.divergedAt = [...st.divergedAt];
+        t = done = c!.iteration;
+        keeper!.reset(c!);
+        errorsSeen = rebuilt.gpu.errors.length;
+        const r = { iteration: lostAt, resumedFrom: c!.iteration, reason };
+        recoveries.push(r);
+        if (s.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
+        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: rebuilt.gpu });
       }
-      await settle(0);
-    } catch (e) {
-      failure = e as Error; // the histories so far are kept
-      for (const p of pending) p.losses.catch(() => undefined);
     }
-    let restored = best !== null;
-    if (best) await model.restore(best).catch(() => { restored = false; });
+    let restored = best !== null && !stop;
+    if (restored) await model.restore(best).catch(() => { restored = false; });
     const seconds = (performance.now() - t0) / 1000;
     const members = Array.from({ length: M }, (_, k): PopulationMemberResult => {
       const iterations = this.lossHistories[k]!.length;
@@ -203,18 +278,25 @@ export class PopulationSolver {
       if (d !== undefined) {
         return { status: 'diverged', divergedAt: d, message: `diverged at step ${d}: loss ${this.lossHistories[k]![d - 1]} (frozen there; best validation parameters restored)`, iterations, bestValAcc: this.bestValAccs[k]! };
       }
-      const status = failure ? 'failed' : this.aborted ? 'aborted' : 'completed';
+      const status = stop ? 'device-lost' : failure ? 'failed' : this.aborted ? 'aborted' : 'completed';
       return { status, message: `${status} after ${iterations} of ${numIterations} steps, best val acc ${this.bestValAccs[k]}`, iterations, bestValAcc: this.bestValAccs[k]! };
     });
     const iterations = done;
     const diverged = members.filter((m) => m.status === 'diverged').length;
+    if (stop) {
+      const at = stop.checkpoint?.iteration;
+      const message = `${stop.why}: stopped${at === undefined ? ' (no host checkpoint: the parameters are gone)' : `; the model keeps the host checkpoint of iteration ${at}`} (histories kept)`;
+      if (s.verbose) log(message);
+      return { status: 'device-lost', message, iterations, seconds, members, recoveries, checkpointIteration: at };
+    }
     if (failure) {
       const message = `failed at step ${iterations + 1}: ${failure.message} (histories kept; ${restored ? 'best validation parameters restored' : 'parameters could not be restored'})`;
       if (s.verbose) log(message);
-      return { status: 'failed', message, iterations, seconds, members };
+      return { status: 'failed', message, iterations, seconds, members, recoveries };
     }
     const status = this.aborted ? 'aborted' : 'completed';
-    return { status, message: `${status} after ${iterations} of ${numIterations} steps: ${M - diverged} of ${M} models trained, ${diverged} diverged`, iterations, seconds, members };
+    const survived = recoveries.length ? `, ${recoveries.length} device loss${recoveries.length > 1 ? 'es' : ''} survived` : '';
+    return { status, message: `${status} after ${iterations} of ${numIterations} steps: ${M - diverged} of ${M} models trained, ${diverged} diverged${survived}`, iterations, seconds, members, recoveries };
   }
 }
 
