@@ -2,7 +2,7 @@
 import { makeRng, type Rng } from '../reference/rng.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import type { SolverData, TrainableModel } from './model.ts';
-import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, uncapturedGpuError, type LoopCheckpoint, type RecoverableModel, type Recovery } from './recovery.ts';
+import { createCheckpointKeeper, isRecoverable, recoverFromLoss, uncapturedGpuError, type LoopCheckpoint, type RecoverableModel, type Recovery } from './recovery.ts';
 import { accuracyRows, readSolverSettings, sampleRows, type SolverOptions, type SolverResult, type SolverSettings } from './solver.ts';
 
 /** What a PopulationSolver trains: a GraphModel with `models` > 1 (e.g. FullyConnectedPopulation) implements it. */
@@ -235,22 +235,13 @@ export class PopulationSolver {
       } catch (e) {
         for (const p of pending) p.losses.catch(() => undefined); // steps queued behind the failure fail the same way
         pending.length = 0;
-        const reason = recoverable ? await deviceLossOf(recoverable) : null;
-        if (!reason) { failure = e as Error; break; }
         const lostAt = done + 1;
-        const c = await keeper!.newest();
-        const last = recoveries[recoveries.length - 1];
-        const why = this.options.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
-          : !c ? 'no host checkpoint had reached the host'
-          : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
-        const got = why ? { why } : await replacementGpu(recoverable!.gpu, this.options.requestDevice);
-        const rebuilt = 'why' in got ? got : await recoverable!.rebuildOn(got.gpu, c!.model).then(() => got, (e2: Error) => ({ why: `rebuilding on the new device failed: ${e2.message}` }));
-        if ('why' in rebuilt) {
-          stop = { why: `GPU device lost at step ${lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
-          break;
-        }
+        const got = await recoverFromLoss(recoverable, keeper, recoveries, { lostAt, onDeviceLost: this.options.onDeviceLost, requestDevice: this.options.requestDevice });
+        if (!got) { failure = e as Error; break; }
+        if ('stop' in got) { stop = { why: got.stop, checkpoint: got.checkpoint }; break; }
+        const { reason, checkpoint: c, gpu: newGpu } = got;
         // Rewind to the checkpoint: every model's histories are cut there and the lost steps run again on the same rows.
-        const st = c!.loop;
+        const st = c.loop;
         this.rng.setState(st.rng);
         this.lossHistories.forEach((h, k) => { h.length = st.losses[k]!; });
         this.trainAccHistories.forEach((h, k) => { h.length = st.checks[k]!; });
@@ -260,13 +251,12 @@ export class PopulationSolver {
         model.setLearningRate(lrs); // the rebuilt update rule starts from the config's single rate
         this.bestValAccs = [...st.bestValAccs];
         this.divergedAt = [...st.divergedAt];
-        t = done = c!.iteration;
-        keeper!.reset(c!);
-        errorsSeen = rebuilt.gpu.errors.length;
-        const r = { iteration: lostAt, resumedFrom: c!.iteration, reason };
+        t = done = c.iteration;
+        errorsSeen = newGpu.errors.length;
+        const r = { iteration: lostAt, resumedFrom: c.iteration, reason };
         recoveries.push(r);
         if (s.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
-        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: rebuilt.gpu });
+        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: newGpu });
       }
     }
     let restored = best !== null && !stop;

@@ -110,3 +110,28 @@ export async function replacementGpu(lost: GpuContext, requestDevice?: () => Pro
     return { why: `no new device: ${(e as Error).message}` };
   }
 }
+
+/**
+ * After a failed step: when the model's device is lost, the newest host checkpoint rebuilt on a new device
+ * (`{ checkpoint, gpu, reason }`), or why the run stops there (`{ stop, checkpoint }`: onDeviceLost 'stop', no
+ * checkpoint, lost again before a new one, no device, a failed rebuild); null when the device is not lost.
+ *   const r = await recoverFromLoss(model, keeper, recoveries, { lostAt: 18, onDeviceLost: 'recover' });
+ *   if (r && 'gpu' in r) rewind(r.checkpoint.loop);
+ */
+export async function recoverFromLoss<S>(
+  model: RecoverableModel | null, keeper: ReturnType<typeof createCheckpointKeeper<S>> | null, recoveries: readonly Recovery[],
+  o: { lostAt: number; onDeviceLost?: 'recover' | 'stop'; requestDevice?: () => Promise<GpuContext> },
+): Promise<null | { reason: string; checkpoint: LoopCheckpoint<S>; gpu: GpuContext } | { stop: string; checkpoint: LoopCheckpoint<S> | null }> {
+  const reason = model ? await deviceLossOf(model) : null;
+  if (!reason) return null;
+  const c = await keeper!.newest();
+  const last = recoveries[recoveries.length - 1];
+  const why = o.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
+    : !c ? 'no host checkpoint had reached the host'
+    : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
+  const got = why ? { why } : await replacementGpu(model!.gpu, o.requestDevice);
+  const rebuilt = 'why' in got ? got : await model!.rebuildOn(got.gpu, c!.model).then(() => got, (e: Error) => ({ why: `rebuilding on the new device failed: ${e.message}` }));
+  if ('why' in rebuilt) return { stop: `GPU device lost at step ${o.lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
+  keeper!.reset(c!);
+  return { reason, checkpoint: c!, gpu: rebuilt.gpu };
+}

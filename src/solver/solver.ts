@@ -4,7 +4,7 @@ import type { ModelCheckpoint } from '../graph/checkpoint.ts';
 import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
 import { isUpdateRule, updateRuleNames, updateRules, type OptimizerRule } from '../ops/update-rules.ts';
-import { createCheckpointKeeper, deviceLossOf, isRecoverable, replacementGpu, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
+import { createCheckpointKeeper, recoverFromLoss, isRecoverable, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
 export interface SolverOptions {
@@ -317,23 +317,14 @@ export class Solver {
       } catch (e) {
         for (const p of pending) p.loss.catch(() => undefined); // steps queued behind the failure fail the same way
         pending.length = 0;
-        const reason = recoverable ? await deviceLossOf(recoverable) : null;
-        if (!reason) { failure = e as Error; break; }
         // The device is lost: go back to the newest host checkpoint, on a new device unless told to stop.
         const lostAt = this.lossHistory.length + 1;
-        const c = await keeper!.newest();
-        const last = recoveries[recoveries.length - 1];
-        const why = this.options.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
-          : !c ? 'no host checkpoint had reached the host'
-          : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
-        const got = why ? { why } : await replacementGpu(recoverable!.gpu, this.options.requestDevice);
-        const rebuilt = 'why' in got ? got : await recoverable!.rebuildOn(got.gpu, c!.model).then(() => got, (e2: Error) => ({ why: `rebuilding on the new device failed: ${e2.message}` }));
-        if ('why' in rebuilt) {
-          stop = { why: `GPU device lost at step ${lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
-          break;
-        }
+        const got = await recoverFromLoss(recoverable, keeper, recoveries, { lostAt, onDeviceLost: this.options.onDeviceLost, requestDevice: this.options.requestDevice });
+        if (!got) { failure = e as Error; break; }
+        if ('stop' in got) { stop = { why: got.stop, checkpoint: got.checkpoint }; break; }
+        const { reason, checkpoint: c, gpu: newGpu } = got;
         // Rewind the loop to the checkpoint: the steps after it are dropped from the histories and run again.
-        const s = c!.loop;
+        const s = c.loop;
         this.rng.setState(s.rng);
         this.lossHistory.length = s.losses;
         this.trainAccHistory.length = s.checks;
@@ -342,14 +333,13 @@ export class Solver {
         this.learningRate = s.learningRate;
         this.bestValAcc = s.bestValAcc;
         bestSnapshot = s.best;
-        if (divergedAt !== undefined && divergedAt >= c!.iteration) divergedAt = undefined;
-        t = done = c!.iteration;
-        keeper!.reset(c!);
-        errorsSeen = rebuilt.gpu.errors.length;
-        const r = { iteration: lostAt, resumedFrom: c!.iteration, reason };
+        if (divergedAt !== undefined && divergedAt >= c.iteration) divergedAt = undefined;
+        t = done = c.iteration;
+        errorsSeen = newGpu.errors.length;
+        const r = { iteration: lostAt, resumedFrom: c.iteration, reason };
         recoveries.push(r);
         if (this.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
-        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: rebuilt.gpu });
+        this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: newGpu });
       }
     }
     return this.finish({ t0, log, failure, stop, divergedAt, bestSnapshot, recoveries, numIterations });
