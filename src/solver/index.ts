@@ -4,3 +4,4 @@ export * from './solver.ts';
 export * from './recovery.ts';
 export * from './reference-trainer.ts';
 export * from './population-solver.ts';
+export * from './solver-run.ts';

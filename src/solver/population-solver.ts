@@ -2,6 +2,7 @@
 import { makeRng, type Rng } from '../reference/rng.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import type { SolverData, TrainableModel } from './model.ts';
+import { SolverRun } from './solver-run.ts';
 import { createCheckpointKeeper, isRecoverable, recoverFromLoss, uncapturedGpuError, type LoopCheckpoint, type RecoverableModel, type Recovery } from './recovery.ts';
 import { accuracyRows, readSolverSettings, sampleRows, type SolverOptions, type SolverResult, type SolverSettings } from './solver.ts';
 
@@ -79,9 +80,8 @@ interface LoopState {
  *   const solver = new PopulationSolver(pop, data, { updateRule: 'adam', optimConfig: { learningRate: 1e-3 }, numEpochs: 10, batchSize: 50 });
  *   const r = await solver.train(); // r.members[k].status, solver.lossHistories[k]
  */
-export class PopulationSolver {
+export class PopulationSolver extends SolverRun {
   readonly model: PopulationModel;
-  readonly data: SolverData;
   readonly settings: SolverSettings;
   readonly learningRates: number[];
   lossHistories: number[][];
@@ -93,17 +93,15 @@ export class PopulationSolver {
   epoch = 0;
   private readonly rng: Rng;
   private readonly options: PopulationSolverOptions;
-  private paused: Promise<void> | null = null;
-  private resumeFn: (() => void) | null = null;
-  private aborted = false;
 
   constructor(model: PopulationModel, data: SolverData, options: PopulationSolverOptions = {}) {
-    this.settings = readSolverSettings(data, options, extraKeys, 'PopulationSolver');
+    const settings = readSolverSettings(data, options, extraKeys, 'PopulationSolver');
+    super(data, settings);
+    this.settings = settings;
     if (options.onDeviceLost !== undefined && options.onDeviceLost !== 'recover' && options.onDeviceLost !== 'stop') {
       throw new Error(`PopulationSolver: onDeviceLost must be 'recover' or 'stop', got ${String(options.onDeviceLost)}`);
     }
     this.model = model;
-    this.data = data;
     this.options = options;
     const M = model.models;
     const lr = this.settings.optimConfig.learningRate ?? updateRules[this.settings.updateRule as OptimizerRule].defaults.learningRate!;
@@ -116,25 +114,6 @@ export class PopulationSolver {
     this.bestValAccs = new Array<number>(M).fill(0);
     this.divergedAt = new Array<number | undefined>(M).fill(undefined);
     this.rng = makeRng(this.settings.seed);
-  }
-
-  get numTrain(): number { return this.data.XTrain.shape[0]!; }
-  get iterationsPerEpoch(): number { return Math.max(Math.floor(this.numTrain / this.settings.batchSize), 1); }
-  get numIterations(): number { return this.settings.numEpochs * this.iterationsPerEpoch; }
-
-  /** Pause after the current step; `resume()` continues. */
-  pause(): void {
-    if (!this.paused) this.paused = new Promise((r) => { this.resumeFn = r; });
-  }
-  resume(): void {
-    this.resumeFn?.();
-    this.paused = null;
-    this.resumeFn = null;
-  }
-  /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
-  abort(): void {
-    this.aborted = true;
-    this.resume();
   }
 
   /** Run the whole optimisation of every model; resolves with how the run and each model ended. */

@@ -3,6 +3,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { ModelCheckpoint } from '../graph/checkpoint.ts';
 import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
+import { SolverRun } from './solver-run.ts';
 import { isUpdateRule, updateRuleNames, updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import { createCheckpointKeeper, recoverFromLoss, isRecoverable, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
 
@@ -160,14 +161,11 @@ export function accuracyRows(rng: Rng, n: number, numSamples: number | null): Ui
  *   const solver = new Solver(model, data, { updateRule: 'adam', optimConfig: { learningRate: 1e-3 }, numEpochs: 10, batchSize: 50 });
  *   const result = await solver.train(); // solver.lossHistory, solver.valAccHistory ...
  */
-export class Solver {
+export class Solver extends SolverRun {
   readonly model: TrainableModel;
-  readonly data: SolverData;
   readonly updateRule: string;
   readonly optimConfig: Record<string, number>;
   readonly lrDecay: number;
-  readonly batchSize: number;
-  readonly numEpochs: number;
   readonly numTrainSamples: number | null;
   readonly numValSamples: number | null;
   readonly printEvery: number;
@@ -180,20 +178,15 @@ export class Solver {
   private readonly rng: Rng;
   private readonly options: SolverOptions;
   private learningRate: number;
-  private paused: Promise<void> | null = null;
-  private resumeFn: (() => void) | null = null;
-  private aborted = false;
 
   constructor(model: TrainableModel, data: SolverData, options: SolverOptions = {}) {
     const settings = readSolverSettings(data, options, deviceLossKeys);
+    super(data, settings);
     this.model = model;
-    this.data = data;
     this.options = options;
     this.updateRule = settings.updateRule;
     this.optimConfig = settings.optimConfig;
     this.lrDecay = settings.lrDecay;
-    this.batchSize = settings.batchSize;
-    this.numEpochs = settings.numEpochs;
     this.numTrainSamples = settings.numTrainSamples;
     this.numValSamples = settings.numValSamples;
     this.printEvery = settings.printEvery;
@@ -203,25 +196,6 @@ export class Solver {
     if (options.onDeviceLost !== undefined && options.onDeviceLost !== 'recover' && options.onDeviceLost !== 'stop') {
       throw new Error(`Solver: onDeviceLost must be 'recover' or 'stop', got ${String(options.onDeviceLost)}`);
     }
-  }
-
-  get numTrain(): number { return this.data.XTrain.shape[0]!; }
-  get iterationsPerEpoch(): number { return Math.max(Math.floor(this.numTrain / this.batchSize), 1); }
-  get numIterations(): number { return this.numEpochs * this.iterationsPerEpoch; }
-
-  /** Pause after the current step; `resume()` continues. */
-  pause(): void {
-    if (!this.paused) this.paused = new Promise((r) => { this.resumeFn = r; });
-  }
-  resume(): void {
-    this.resumeFn?.();
-    this.paused = null;
-    this.resumeFn = null;
-  }
-  /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
-  abort(): void {
-    this.aborted = true;
-    this.resume();
   }
 
   /** Rows drawn uniformly with replacement (numpy's `np.random.choice(n, k)`). */

@@ -1,0 +1,42 @@
+// What every solver loop shares: the data, the epoch arithmetic of its settings, and pause / resume / abort.
+import type { SolverData } from './model.ts';
+
+/**
+ * The base of the Solver and the PopulationSolver: steps per epoch from the data and batch size, and the run
+ * control a page's buttons reach (the loop awaits `paused` and checks `aborted` between steps).
+ *   solver.pause(); solver.resume(); solver.abort(); // train() then resolves 'aborted'
+ *   solver.numIterations; // numEpochs x max(floor(numTrain / batchSize), 1)
+ */
+export class SolverRun {
+  readonly data: SolverData;
+  readonly batchSize: number;
+  readonly numEpochs: number;
+  protected paused: Promise<void> | null = null;
+  protected aborted = false;
+  private resumeFn: (() => void) | null = null;
+
+  constructor(data: SolverData, s: { batchSize: number; numEpochs: number }) {
+    this.data = data;
+    this.batchSize = s.batchSize;
+    this.numEpochs = s.numEpochs;
+  }
+
+  get numTrain(): number { return this.data.XTrain.shape[0]!; }
+  get iterationsPerEpoch(): number { return Math.max(Math.floor(this.numTrain / this.batchSize), 1); }
+  get numIterations(): number { return this.numEpochs * this.iterationsPerEpoch; }
+
+  /** Pause after the current step; `resume()` continues. */
+  pause(): void {
+    if (!this.paused) this.paused = new Promise((r) => { this.resumeFn = r; });
+  }
+  resume(): void {
+    this.resumeFn?.();
+    this.paused = null;
+    this.resumeFn = null;
+  }
+  /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
+  abort(): void {
+    this.aborted = true;
+    this.resume();
+  }
+}
