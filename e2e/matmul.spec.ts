@@ -6,7 +6,7 @@ import { test, expect } from './fixtures.ts';
 // |terms|; with inputs in [-1, 1) that is far under 1e-4 up to k = 3072.
 const tol = 1e-4;
 
-type Case = { m: number; n: number; k: number; transA: boolean; transB: boolean; bias: boolean; variant?: 'block8' | 'vec4'; splits?: number; workgroupSize?: number };
+type Case = { m: number; n: number; k: number; transA: boolean; transB: boolean; bias: boolean; variant?: 'block8' | 'vec4' | 'block8vec4'; splits?: number; workgroupSize?: number };
 
 // Sizes with 1, primes and sizes that are not multiples of any block (8x8, 4x4) or of 4.
 const oddShapes: [number, number, number][] = [[1, 1, 1], [7, 13, 5], [31, 17, 29], [101, 3, 64], [257, 7, 101], [1, 9, 2], [13, 1, 17]];
@@ -24,10 +24,15 @@ function cases(): Case[] {
       for (const bias of [false, true]) {
         out.push({ m, n, k, transA, transB, bias, variant: 'vec4' });
         out.push({ m, n, k, transA, transB, bias, variant: 'block8' });
+        if (!(transA && transB)) out.push({ m, n, k, transA, transB, bias, variant: 'block8vec4' });
       }
     }
   }
-  for (const [m, n, k] of tnShapes) for (const bias of [false, true]) out.push({ m, n, k, transA: true, transB: false, bias, variant: 'vec4' });
+  for (const [m, n, k] of tnShapes) {
+    for (const bias of [false, true]) for (const variant of ['vec4', 'block8vec4'] as const) out.push({ m, n, k, transA: true, transB: false, bias, variant });
+  }
+  // block8vec4 where C's rows are not whole vec4s (A·Bᵀ: any n; scalar stores) and where they are (vec4 stores)
+  for (const [m, n] of [[9, 13], [17, 6], [8, 12], [20, 44]] as [number, number][]) out.push({ m, n, k: 28, transA: false, transB: true, bias: true, variant: 'block8vec4' });
   // Split-K (partial products + the reduce pass, bias added there) with ragged last splits.
   for (const [m, n, k] of [[7, 13, 37], [31, 17, 129], [12, 20, 40]] as [number, number, number][]) {
     for (const [transA, transB] of layouts) {
@@ -38,10 +43,13 @@ function cases(): Case[] {
   out.push({ m: 12, n: 20, k: 40, transA: false, transB: false, bias: true, variant: 'vec4', splits: 3 });
   out.push({ m: 12, n: 20, k: 40, transA: true, transB: true, bias: false, variant: 'vec4', splits: 2 });
   out.push({ m: 20, n: 16, k: 50, transA: true, transB: false, bias: true, variant: 'vec4', splits: 3 });
+  for (const [transA, transB] of layouts.slice(0, 3)) out.push({ m: 12, n: 20, k: 40, transA, transB, bias: true, variant: 'block8vec4', splits: 3 });
+  out.push({ m: 20, n: 16, k: 50, transA: true, transB: false, bias: false, variant: 'block8vec4', splits: 4 });
   // The GPU plan's workgroup size (64) on both kernels, over several workgroups.
   for (const [transA, transB] of layouts) {
     out.push({ m: 100, n: 52, k: 24, transA, transB, bias: true, variant: 'vec4', workgroupSize: 64 });
     out.push({ m: 101, n: 67, k: 13, transA, transB, bias: true, variant: 'block8', workgroupSize: 64, splits: 2 });
+    if (!(transA && transB)) out.push({ m: 100, n: 52, k: 24, transA, transB, bias: true, variant: 'block8vec4', workgroupSize: 64 });
   }
   return out;
 }
@@ -106,7 +114,10 @@ test('matmul: primes, 1 and ragged sizes in all four layouts, with and without b
   const out = await runCases(harness.page, list);
   expect(out.results).toHaveLength(list.length);
   // The forced variants and splits really ran (labels name the kernel and the reduce pass).
-  expect(out.results.filter((r) => r.variant === 'vec4').every((r) => r.labels[0]!.includes('vec4'))).toBe(true);
+  expect(out.results.filter((r) => r.variant).every((r) => r.labels[0]!.includes(` ${r.variant} `))).toBe(true);
+  // both store forms of block8vec4 ran
+  expect(out.results.some((r) => r.labels[0]!.includes('block8vec4 (vec4 stores)'))).toBe(true);
+  expect(out.results.some((r) => r.labels[0]!.includes('block8vec4 wg='))).toBe(true);
   expect(out.results.filter((r) => r.splits).every((r) => r.labels.length === 2 && r.labels[1]!.includes('reduce'))).toBe(true);
   expectAllClose(out);
 });
@@ -139,6 +150,17 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
       gpuForward: p(gpuAdapter, 50, 100, 3072), gpuBig: p(gpuAdapter, 4096, 4096, 4096), gpuRagged: p(gpuAdapter, 7, 13, 5),
       gpuDw: p(gpuAdapter, 3072, 100, 50, true, false), cpuForward: p(cpuAdapter, 50, 100, 3072), cpu512: p(cpuAdapter, 512, 512, 512),
       vec4Bad: (() => { try { lib.planMatmul(gpuAdapter, { m: 7, n: 13, k: 5, variant: 'vec4' }); return 'no error'; } catch (e) { return (e as Error).message; } })(),
+      v8Bad: (() => { try { lib.planMatmul(cpuAdapter, { m: 7, n: 13, k: 5, variant: 'block8vec4' }); return 'no error'; } catch (e) { return (e as Error).message; } })(),
+      // aligned operands on a CPU adapter: block8vec4, one grid over every batch's blocks (z = the splits alone)
+      cpuAligned: (() => { const q = lib.planMatmul(cpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, v8: true }); return `${q.variant} splits=${q.splits} grid=${q.workgroups.join('x')}`; })(),
+      gpuAligned: lib.planMatmul(gpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, v8: true }).variant,
+      eligible: [
+        lib.block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchA: 0, batchB: 3072 * 52 }),
+        lib.block8vec4Eligible({ m: 50, n: 50, k: 3072, lda: 3072, ldb: 50 }),
+        lib.block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchB: 3072 * 52 + 2 }),
+        lib.block8vec4Eligible({ m: 3072, n: 52, k: 50, transA: true, lda: 1040, ldb: 1040, batchA: 0, batchB: 52 }),
+        lib.block8vec4Eligible({ m: 12, n: 12, k: 12, transA: true, transB: true, lda: 12, ldb: 12 }),
+      ],
     };
   });
   expect(r.cpuAdapter).toBe(true);
@@ -151,6 +173,11 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
   expect(r.cpuForward).toMatch(/^block8 wg=16 splits=3 kchunk=1024/);
   expect(r.cpu512).toBe('block8 wg=16 splits=1 kchunk=512');
   expect(r.vec4Bad).toContain('vec4 kernel needs');
+  expect(r.v8Bad).toContain('block8vec4 kernel needs');
+  // 20 x 7 x 7 blocks of 8 = 980 in 62 workgroups of 16, K whole (enough workgroups already)
+  expect(r.cpuAligned).toBe('block8vec4 splits=1 grid=62x1x1');
+  expect(r.gpuAligned).toBe('block8');
+  expect(r.eligible).toEqual([true, false, false, true, false]);
 });
 
 test('matmul host form: shapes, transposes, and errors that name the shapes', async ({ harness }) => {
@@ -191,11 +218,15 @@ test('batched products (a population\'s model axis): column blocks of wider matr
     const rng = lib.reference.makeRng(17);
     const out: { what: string; err: number; untouched: boolean }[] = [];
     // (batches, m, n, k, layout, shared A, splits): the affine forward, dx and dW layouts of src/ops/batched-affine.ts
-    const list: [number, number, number, number, boolean, boolean, boolean, number][] = [
+    // the last ones aligned (a population's widths rounded up to multiples of 4): block8vec4, forced, so a GPU runs it too
+    const list: [number, number, number, number, boolean, boolean, boolean, number, 'block8vec4'?][] = [
       [3, 7, 5, 13, false, false, true, 1], [3, 7, 5, 13, false, false, false, 1], [4, 9, 6, 11, false, true, false, 1],
       [5, 13, 7, 6, true, false, false, 1], [5, 13, 7, 6, true, false, true, 1], [2, 10, 12, 70, false, false, true, 3], [7, 6, 10, 130, true, false, false, 2],
+      [7, 10, 12, 24, false, false, true, 1, 'block8vec4'], [3, 10, 12, 16, false, false, false, 1, 'block8vec4'], [5, 9, 8, 12, false, true, false, 1, 'block8vec4'],
+      [7, 12, 8, 10, true, false, true, 1, 'block8vec4'], [3, 20, 12, 9, true, false, false, 1, 'block8vec4'], [5, 10, 12, 72, false, false, true, 3, 'block8vec4'],
+      [3, 12, 8, 40, true, false, false, 2, 'block8vec4'],
     ];
-    for (const [B, m, n, k, transA, transB, sharedA, splits] of list) {
+    for (const [B, m, n, k, transA, transB, sharedA, splits, variant] of list) {
       await lib.withScope(gpu, async (scope) => {
         // A: B column blocks of a [rows, B·cols] matrix (or one shared [rows, cols]); B: B dense [rows, cols] blocks; C: blocks of [m, B·n]
         const [ar, ac] = transA ? [k, m] : [m, k];
@@ -208,9 +239,10 @@ test('batched products (a population\'s model axis): column blocks of wider matr
         const c = new Float32Array(m * B * n + 5).fill(poison);
         const bufs = { a: scope.createTensorBuffer(a, 'a'), b: scope.createTensorBuffer(b, 'b'), c: scope.createTensorBuffer(c, 'c'), bias: scope.createTensorBuffer(bias, 'bias') };
         const ds = await lib.createMatmul(scope, {
-          ...bufs, m, n, k, transA, transB, splits, lda, ldc: B * n,
+          ...bufs, m, n, k, transA, transB, splits, lda, ldc: B * n, variant,
           batch: { count: B, a: sharedA ? 0 : ac, b: br * bc, c: n, bias: n },
         });
+        if (variant && !ds[0]!.label.includes(variant)) throw new Error(`${ds[0]!.label}: not ${variant}`);
         await lib.runDispatches(gpu, ds);
         const got = new Float32Array(await lib.readBuffer(gpu, bufs.c));
         const want = new Float64Array(m * B * n);
@@ -228,7 +260,7 @@ test('batched products (a population\'s model axis): column blocks of wider matr
     }
     return out;
   });
-  expect(rows).toHaveLength(7);
+  expect(rows).toHaveLength(14);
   for (const r of rows) {
     expect(r.err, r.what).toBeLessThan(tol);
     expect(r.untouched, `${r.what}: nothing written past C`).toBe(true);

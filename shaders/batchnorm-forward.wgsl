@@ -131,14 +131,24 @@ fn normalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   }
 }
 
-// Test mode, elementwise: out = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta.
+// Test mode: out = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta. Grid (ceil(d / (4 WG)), ceil(n /
+// chunkRows)): each invocation owns 4 adjacent columns of chunkRows rows and reads their statistics once (an
+// elementwise launch reads 4 per element, and on SwiftShader every load is a per-lane gather).
 @compute @workgroup_size(WG)
-fn normalizeTest(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let total = params.n * params.d;
-  for (var i = gid.x; i < total; i += nwg.x * WG) {
-    let j = i % params.d;
-    let h = (x[i] - runningMean[j]) / sqrt(runningVar[j] + params.eps);
-    out[i] = act(gamma[j] * h + beta[j]);
+fn normalizeTest(@builtin(global_invocation_id) gid: vec3u) {
+  let n = params.n;
+  let d = params.d;
+  if (4u * gid.x >= d) { return; }
+  let c = quadColumns(gid.x, d);
+  let is = 1.0 / sqrt(load4rw(&runningVar, c) + params.eps);
+  let m = load4rw(&runningMean, c);
+  let g = load4(&gamma, c);
+  let b = load4(&beta, c);
+  let r0 = gid.y * params.chunkRows;
+  let r1 = min(n, r0 + params.chunkRows);
+  for (var r = r0; r < r1; r++) {
+    let i = r * d + c;
+    store4(&out, i, act4(g * ((load4(&x, i) - m) * is) + b));
   }
 }
 

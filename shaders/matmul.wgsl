@@ -15,6 +15,9 @@
 //             unrolling K grows the code, both slower there (docs/benchmarks.md has the figures).
 //   main_vec4 4x4 block, vec4 loads: needs m % 4 == 0 when TRANS_A, n % 4 == 0 unless TRANS_B, and
 //             k % 4 == 0 unless the layout is Aᵀ·B (the only one whose vec4s do not run along k).
+//             The GPUs' kernel for dense, unbatched operands.
+//   main_v8   8x8 block, vec4 loads, batched and strided: the CPU adapters' kernel where the same alignment
+//             holds (and lda, ldb, the batch offsets are multiples of 4); `main` is their fallback.
 //   reduce    C = Σ_split partial + bias, grid-stride over m·n (per batch).
 // Edges: block origins are clamped so loads stay in bounds; stores are guarded per element.
 //
@@ -53,6 +56,8 @@ struct Params {
 @group(0) @binding(0) var<storage, read> av: array<vec4f>;
 @group(0) @binding(1) var<storage, read> bv: array<vec4f>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
+// C seen as vec4 (main_v8c only).
+@group(0) @binding(2) var<storage, read_write> cv: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> part: array<f32>;
 @group(0) @binding(5) var<uniform> params: Params;
@@ -215,6 +220,160 @@ fn main_vec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   put4(base, n, 0u, i0 + 1u, j0, acc1);
   put4(base, n, 0u, i0 + 2u, j0, acc2);
   put4(base, n, 0u, i0 + 3u, j0, acc3);
+}
+
+// 8x8 block with vec4 loads (main_v8): the CPU adapters' kernel for aligned operands. Every storage load costs
+// SwiftShader about the same whether it reads one float or four, so reading A and B four floats at a time
+// (8 + 8 loads per 4 k for 256 multiply-adds, against 64 scalar loads in `main`) is what makes it faster there.
+// Needs (matmulV8Eligible): A·B and A·Bᵀ k % 4 == 0; A·B n % 4 == 0; Aᵀ·B m % 4 == 0 and n % 4 == 0; lda, ldb and
+// the batch offsets of A and B multiples of 4. Blocks are numbered over batches x blocks (a workgroup may span
+// two batches, so no invocation idles on a small product); z runs over the K splits.
+// One invocation's 8x8 block of C (before bias): c[2r] = row i0 + r, columns j0..j0+3, c[2r + 1] columns j0+4..j0+7.
+struct Tile {
+  c: array<vec4f, 16>,
+  i0: u32,
+  j0: u32,
+  batch: u32,
+  split: u32,
+  // 0 for the surplus invocations of the last workgroup (they computed a copy of the last block)
+  live: u32,
+}
+
+fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
+  let m = params.m;
+  let n = params.n;
+  let k = params.k;
+  let total = params.blocks * params.batches;
+  let flat = (wid.y * nwg.x + wid.x) * WG + li;
+  let g = min(flat, total - 1u);
+  let batch = g / params.blocks;
+  let blk = g % params.blocks;
+  let i0 = (blk / params.nb) * 8u;
+  let j0 = (blk % params.nb) * 8u;
+  let split = wid.z;
+  let lda4 = params.lda / 4u;
+  let ldb4 = params.ldb / 4u;
+  let a4 = batch * params.batchA / 4u;
+  let b4 = batch * params.batchB / 4u;
+
+  var c00 = vec4f(0.0); var c01 = vec4f(0.0);
+  var c10 = vec4f(0.0); var c11 = vec4f(0.0);
+  var c20 = vec4f(0.0); var c21 = vec4f(0.0);
+  var c30 = vec4f(0.0); var c31 = vec4f(0.0);
+  var c40 = vec4f(0.0); var c41 = vec4f(0.0);
+  var c50 = vec4f(0.0); var c51 = vec4f(0.0);
+  var c60 = vec4f(0.0); var c61 = vec4f(0.0);
+  var c70 = vec4f(0.0); var c71 = vec4f(0.0);
+  let kbeg = split * params.kchunk;
+  let kend = min(k, kbeg + params.kchunk);
+  if (TRANS_A) {
+    // Aᵀ·B: A stored k×m, B k×n; per k one vec4 of 4 rows of op(A) twice and of 4 columns of B twice.
+    let ia = a4 + min(i0 / 4u, m / 4u - 1u);
+    let iA = a4 + min(i0 / 4u + 1u, m / 4u - 1u);
+    let jb = b4 + min(j0 / 4u, n / 4u - 1u);
+    let jB = b4 + min(j0 / 4u + 1u, n / 4u - 1u);
+    for (var kk = kbeg; kk < kend; kk++) {
+      let x0 = av[ia + kk * lda4];
+      let x1 = av[iA + kk * lda4];
+      let y0 = bv[jb + kk * ldb4];
+      let y1 = bv[jB + kk * ldb4];
+      c00 += x0.x * y0; c01 += x0.x * y1;
+      c10 += x0.y * y0; c11 += x0.y * y1;
+      c20 += x0.z * y0; c21 += x0.z * y1;
+      c30 += x0.w * y0; c31 += x0.w * y1;
+      c40 += x1.x * y0; c41 += x1.x * y1;
+      c50 += x1.y * y0; c51 += x1.y * y1;
+      c60 += x1.z * y0; c61 += x1.z * y1;
+      c70 += x1.w * y0; c71 += x1.w * y1;
+    }
+  } else {
+    // A·B and A·Bᵀ: A stored m×k; per 4 k one vec4 of each of the 8 rows of op(A), and op(B)[kk..kk+3][j0..j0+7]
+    // as two 4x4 matrices whose column t is row kk + t of op(B).
+    let ra0 = a4 + min(i0 + 0u, m - 1u) * lda4;
+    let ra1 = a4 + min(i0 + 1u, m - 1u) * lda4;
+    let ra2 = a4 + min(i0 + 2u, m - 1u) * lda4;
+    let ra3 = a4 + min(i0 + 3u, m - 1u) * lda4;
+    let ra4 = a4 + min(i0 + 4u, m - 1u) * lda4;
+    let ra5 = a4 + min(i0 + 5u, m - 1u) * lda4;
+    let ra6 = a4 + min(i0 + 6u, m - 1u) * lda4;
+    let ra7 = a4 + min(i0 + 7u, m - 1u) * lda4;
+    // A·B: rows of B at its column vec4s j0/4 and j0/4 + 1; A·Bᵀ: rows j0..j0+7 of the stored n×k B.
+    let jb = b4 + min(j0 / 4u, max(n / 4u, 1u) - 1u);
+    let jB = b4 + min(j0 / 4u + 1u, max(n / 4u, 1u) - 1u);
+    let rb0 = b4 + min(j0 + 0u, n - 1u) * ldb4;
+    let rb1 = b4 + min(j0 + 1u, n - 1u) * ldb4;
+    let rb2 = b4 + min(j0 + 2u, n - 1u) * ldb4;
+    let rb3 = b4 + min(j0 + 3u, n - 1u) * ldb4;
+    let rb4 = b4 + min(j0 + 4u, n - 1u) * ldb4;
+    let rb5 = b4 + min(j0 + 5u, n - 1u) * ldb4;
+    let rb6 = b4 + min(j0 + 6u, n - 1u) * ldb4;
+    let rb7 = b4 + min(j0 + 7u, n - 1u) * ldb4;
+    for (var kk = kbeg; kk < kend; kk += 4u) {
+      let q = kk / 4u;
+      var p0: mat4x4f;
+      var p1: mat4x4f;
+      if (TRANS_B) {
+        p0 = transpose(mat4x4f(bv[rb0 + q], bv[rb1 + q], bv[rb2 + q], bv[rb3 + q]));
+        p1 = transpose(mat4x4f(bv[rb4 + q], bv[rb5 + q], bv[rb6 + q], bv[rb7 + q]));
+      } else {
+        let o = kk * ldb4;
+        p0 = mat4x4f(bv[jb + o], bv[jb + o + ldb4], bv[jb + o + 2u * ldb4], bv[jb + o + 3u * ldb4]);
+        p1 = mat4x4f(bv[jB + o], bv[jB + o + ldb4], bv[jB + o + 2u * ldb4], bv[jB + o + 3u * ldb4]);
+      }
+      let x0 = av[ra0 + q]; c00 += p0 * x0; c01 += p1 * x0;
+      let x1 = av[ra1 + q]; c10 += p0 * x1; c11 += p1 * x1;
+      let x2 = av[ra2 + q]; c20 += p0 * x2; c21 += p1 * x2;
+      let x3 = av[ra3 + q]; c30 += p0 * x3; c31 += p1 * x3;
+      let x4 = av[ra4 + q]; c40 += p0 * x4; c41 += p1 * x4;
+      let x5 = av[ra5 + q]; c50 += p0 * x5; c51 += p1 * x5;
+      let x6 = av[ra6 + q]; c60 += p0 * x6; c61 += p1 * x6;
+      let x7 = av[ra7 + q]; c70 += p0 * x7; c71 += p1 * x7;
+    }
+  }
+
+  return Tile(array<vec4f, 16>(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71), i0, j0, batch, split, select(0u, 1u, flat < total));
+}
+
+// Where a tile's row i starts: the split's partial product [split][batch][m][n], or the batch's block of C.
+fn tileRow(t: Tile, i: u32) -> u32 {
+  let splitK = params.splits > 1u;
+  let base = select(t.batch * params.batchC, (t.split * params.batches + t.batch) * params.m * params.n, splitK);
+  return base + i * select(params.ldc, params.n, splitK);
+}
+
+@compute @workgroup_size(WG)
+fn main_v8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let t = v8Tile(wid, nwg, li);
+  if (t.live == 0u) { return; }
+  let splitK = params.splits > 1u;
+  let base = tileRow(t, 0u);
+  let ld = select(params.ldc, params.n, splitK);
+  let bb = t.batch * params.batchBias;
+  for (var r = 0u; r < 8u; r++) {
+    put4(base, ld, bb, t.i0 + r, t.j0, t.c[2u * r]);
+    put4(base, ld, bb, t.i0 + r, t.j0 + 4u, t.c[2u * r + 1u]);
+  }
+}
+
+// main_v8 storing vec4s: n, ldc and the batch offset of C multiples of 4 too (so a vec4 of C is in or out whole).
+@compute @workgroup_size(WG)
+fn main_v8c(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let t = v8Tile(wid, nwg, li);
+  if (t.live == 0u) { return; }
+  let bb = t.batch * params.batchBias;
+  var b0 = vec4f(0.0);
+  var b1 = vec4f(0.0);
+  if (HAS_BIAS && params.splits == 1u) {
+    b0 = vec4f(biasAt(bb + t.j0), biasAt(bb + t.j0 + 1u), biasAt(bb + t.j0 + 2u), biasAt(bb + t.j0 + 3u));
+    b1 = vec4f(biasAt(bb + t.j0 + 4u), biasAt(bb + t.j0 + 5u), biasAt(bb + t.j0 + 6u), biasAt(bb + t.j0 + 7u));
+  }
+  for (var r = 0u; r < 8u; r++) {
+    let i = t.i0 + r;
+    if (i >= params.m) { break; }
+    let row = tileRow(t, i) / 4u;
+    cv[row + t.j0 / 4u] = t.c[2u * r] + b0;
+    if (t.j0 + 4u < params.n) { cv[row + t.j0 / 4u + 1u] = t.c[2u * r + 1u] + b1; }
+  }
 }
 
 @compute @workgroup_size(WG)

@@ -46,15 +46,20 @@ export class FullyConnectedPopulation extends GraphModel {
   /** Each tensor's shape in one model (the single net's), by name. */
   readonly modelShapes: Record<string, number[]>;
 
+  /** Each tensor's shape in one model as stored: every hidden width rounded up to a multiple of 4 (see `storedDims`). */
+  private readonly storedShapes: Record<string, number[]>;
+
   private constructor(gpu: GpuContext, hiddenDims: number[], refs: ReferenceNet[], spec: NetSpec, members: Required<PopulationMember>[], maxChunkBytes?: number) {
     const M = refs.length;
     const perModel = refs.map((r) => r.namedTensors());
     const names = Object.keys(perModel[0]!);
+    const storedShapes = Object.fromEntries(names.map((name) => [name, storedShape(name, perModel[0]![name]!.shape, spec.dims)]));
     const tensors = names.map((name) => {
-      const one = perModel[0]![name]!;
-      const data = new Float64Array(one.data.length * M);
-      perModel.forEach((t, k) => data.set(t[name]!.data, k * one.data.length));
-      return { name, shape: one.shape.length === 2 ? [M, ...one.shape] : [M * one.shape[0]!], data };
+      const one = storedShapes[name]!;
+      const per = one.reduce((a, b) => a * b, 1);
+      const data = new Float64Array(per * M);
+      perModel.forEach((t, k) => padInto(data, k * per, t[name]!.data, t[name]!.shape, one));
+      return { name, shape: one.length === 2 ? [M, ...one] : [M * one[0]!], data };
     });
     super(gpu, makeClassifier({
       name: 'FullyConnectedPopulation',
@@ -75,6 +80,50 @@ export class FullyConnectedPopulation extends GraphModel {
     this.inputDim = refs[0]!.inputDim;
     this.numClasses = refs[0]!.numClasses;
     this.modelShapes = Object.fromEntries(names.map((n) => [n, [...perModel[0]![n]!.shape]]));
+    this.storedShapes = storedShapes;
+    this.storedDims = [...spec.dims];
+  }
+
+  /**
+   * The layer sizes as the GPU stores them: the hidden widths rounded up to a multiple of 4 (50 -> 52), so every
+   * model's block of a [batch, M·width] activation and every row of its weights starts on a vec4 and the CPU
+   * adapters' vec4 matmul kernel runs on all models' layers. The extra units are exactly zero and stay zero:
+   * zero weights in and out, zero bias and beta (and gamma), so they add nothing to any sum, and their
+   * gradients are zero. getParams, setParams, modelParams and the safetensors files see the real widths only.
+   */
+  readonly storedDims: number[];
+
+  /** Every parameter and state tensor by name, all models stacked, in the real widths (the stored zero units left out). */
+  override async getParams(): Promise<Record<string, NamedTensor>> {
+    const stored = await super.getParams();
+    return Object.fromEntries(Object.entries(stored).map(([name, t]) => {
+      const one = this.modelShapes[name]!;
+      const per = one.reduce((a, b) => a * b, 1);
+      const perStored = t.data.length / this.models;
+      const data = new Float32Array(per * this.models);
+      for (let k = 0; k < this.models; k++) unpadFrom(data, k * per, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!, one);
+      return [name, { data, shape: one.length === 2 ? [this.models, ...one] : [this.models * one[0]!] }];
+    }));
+  }
+
+  /** Overwrite tensors by name, all models stacked in the real widths (as getParams gives them); the stored zero units stay zero. */
+  override setParams(values: Record<string, { data: ArrayLike<number>; shape?: number[] }>): void {
+    const stored: Record<string, { data: Float32Array }> = {};
+    for (const [name, v] of Object.entries(values)) {
+      const one = this.modelShapes[name];
+      if (!one) throw new Error(`setParams: no tensor named ${name} (have ${Object.keys(this.modelShapes).join(', ')})`);
+      const shape = one.length === 2 ? [this.models, ...one] : [this.models * one[0]!];
+      const per = one.reduce((a, b) => a * b, 1);
+      if (v.data.length !== per * this.models) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${per * this.models} (${this.models} models x [${one.join(',')}])`);
+      if (v.shape && v.shape.join(',') !== shape.join(',')) throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this population has [${shape.join(',')}]`);
+      const so = this.storedShapes[name]!;
+      const perStored = so.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(perStored * this.models);
+      const src = Float32Array.from(v.data);
+      for (let k = 0; k < this.models; k++) padInto(data, k * perStored, src.subarray(k * per, (k + 1) * per), one, so);
+      stored[name] = { data };
+    }
+    super.setParams(stored);
   }
 
   /** Build a population on `gpu`: the shared options of every member (as a single net's), and each member's own. */
@@ -92,7 +141,7 @@ export class FullyConnectedPopulation extends GraphModel {
     const resolved = refs.map((r, k) => ({ weightScale: members[k]!.weightScale ?? weightScale ?? 1e-2, seed: members[k]!.seed ?? seed ?? 0, reg: r.reg }));
     const r0 = refs[0]!;
     const spec: NetSpec = {
-      dims: [r0.inputDim, ...hiddenDims, r0.numClasses], normalization: r0.normalization, reg: 0, eps, momentum,
+      dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses], normalization: r0.normalization, reg: 0, eps, momentum,
       backwardVariant: r0.backwardVariant, regs: refs.map((r) => r.reg),
     };
     return new FullyConnectedPopulation(gpu, hiddenDims, refs, spec, resolved, maxChunkBytes);
@@ -118,4 +167,27 @@ export class FullyConnectedPopulation extends GraphModel {
       normalization: String(this.normalization), weightScale: String(this.members[k]!.weightScale), seed: String(this.members[k]!.seed),
     });
   }
+}
+
+const roundUp4 = (d: number) => Math.ceil(d / 4) * 4;
+
+/** A tensor's stored shape in one model: W{l} [dims[l-1], dims[l]], the vectors of layer l [dims[l]] (dims as stored). */
+function storedShape(name: string, shape: readonly number[], dims: readonly number[]): number[] {
+  const l = Number(/(\d+)$/.exec(name)?.[1]);
+  if (!Number.isInteger(l) || l < 1 || l >= dims.length) throw new Error(`FullyConnectedPopulation: tensor ${name} names no layer of ${dims.length - 1}`);
+  return shape.length === 2 ? [dims[l - 1]!, dims[l]!] : [dims[l]!];
+}
+
+/** Write `src` (shape `from`, row-major) into `out` at `at` as the top-left corner of shape `to`, zeros elsewhere (out is zero-filled). */
+function padInto(out: Float32Array | Float64Array, at: number, src: ArrayLike<number>, from: readonly number[], to: readonly number[]): void {
+  const [r, c] = from.length === 2 ? from : [1, from[0]!];
+  const ct = to.length === 2 ? to[1]! : to[0]!;
+  for (let i = 0; i < r!; i++) for (let j = 0; j < c!; j++) out[at + i * ct + j] = src[i * c! + j]!;
+}
+
+/** The inverse of padInto: the top-left corner of shape `to` out of `src` (shape `from`), into `out` at `at`. */
+function unpadFrom(out: Float32Array, at: number, src: ArrayLike<number>, from: readonly number[], to: readonly number[]): void {
+  const [r, c] = to.length === 2 ? to : [1, to[0]!];
+  const cf = from.length === 2 ? from[1]! : from[0]!;
+  for (let i = 0; i < r!; i++) for (let j = 0; j < c!; j++) out[at + i * c! + j] = src[i * cf + j]!;
 }

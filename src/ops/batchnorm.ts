@@ -3,7 +3,8 @@ import forwardModule from '../../shaders/batchnorm-forward.wgsl?raw';
 import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
 import { createBindGroup, getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
+import { isCpuAdapter } from './matmul.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
@@ -101,11 +102,14 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const elementwise = gridFor(n * d, wgElementwise);
 
   if (a.mode === 'test') {
-    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgElementwise, RELU: a.relu ? 1 : 0 } });
-    const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
+    // 4 columns x testRows rows an invocation (fewer rows on a GPU: more invocations)
+    const rows = Math.max(isCpuAdapter(scope.ctx.adapter) ? 64 : 8, Math.ceil(n / maxWorkgroupsPerDim));
+    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgColumns, RELU: a.relu ? 1 : 0 } });
+    const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: rows, chunks: 1, eps, momentum }, `${op} params`);
+    const [gx] = columnGrid(d);
     return [dispatch(scope, kernel, {
       x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, params,
-    }, elementwise, `${op} normalizeTest`)];
+    }, [gx, Math.ceil(n / rows), 1], `${op} normalizeTest`)];
   }
 
   const t = columnTiling(n, d);

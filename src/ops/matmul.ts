@@ -1,13 +1,16 @@
 // Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul.wgsl); the host form is in matmul-host.ts.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { refBuffer, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
+import { refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { AdapterSummary } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
-/** Which kernel runs: 8x8 blocks with scalar loads (any shape), or 4x4 blocks with vec4 loads (aligned shapes). */
-export type MatmulVariant = 'block8' | 'vec4';
+/**
+ * Which kernel runs: 8x8 blocks with scalar loads (any shape), 4x4 blocks with vec4 loads (aligned dense shapes;
+ * the GPUs'), or 8x8 blocks with vec4 loads (aligned shapes, batched and strided too; the CPU adapters').
+ */
+export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4';
 
 export interface MatmulArgs {
   a: TensorRef;
@@ -78,39 +81,61 @@ export function vec4Eligible(m: number, n: number, k: number, transA = false, tr
 }
 
 /**
+ * Whether the 8x8 vec4 kernel (`block8vec4`) can run: the vec4 alignment of `vec4Eligible`, not Aᵀ·Bᵀ, and the
+ * row strides and batch offsets of A and B multiples of 4 floats (so every vec4 starts on one).
+ *   block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchA: 0, batchB: 3072 * 52 }); // true
+ *   block8vec4Eligible({ m: 50, n: 50, k: 3072, lda: 3072, ldb: 50, batchA: 0, batchB: 0 });        // false: rows of B are 50 floats
+ */
+export function block8vec4Eligible(s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; lda: number; ldb: number; batchA?: number; batchB?: number }): boolean {
+  if (s.transA && s.transB) return false;
+  return vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && [s.lda, s.ldb, s.batchA ?? 0, s.batchB ?? 0].every((v) => v % 4 === 0);
+}
+
+/**
  * Pick kernel, workgroup size and K splits for a shape on an adapter (CPU: few big workgroups; GPU: many).
  *   const plan = planMatmul(gpu.adapter, { m: 50, n: 100, k: 3072 });
  *   plan.splits; // > 1: K is split so the small output still fills the machine
  */
 export function planMatmul(
   adapter: AdapterSummary,
-  s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number; batches?: number; strided?: boolean },
+  s: {
+    m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number; batches?: number; strided?: boolean;
+    /** Whether the operands suit block8vec4 (block8vec4Eligible); default false. */
+    v8?: boolean;
+  },
 ): MatmulPlan {
   const cpu = isCpuAdapter(adapter);
   const batches = s.batches ?? 1;
+  const shape = `matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}`;
   // main_vec4 reads dense, unbatched operands only
   const aligned = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && batches === 1 && !s.strided;
-  const variant = s.variant ?? (!cpu && aligned ? 'vec4' : 'block8');
+  const variant = s.variant ?? (cpu ? (s.v8 ? 'block8vec4' : 'block8') : aligned ? 'vec4' : 'block8');
   if (variant === 'vec4' && !aligned) {
-    throw new Error(`matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
+    throw new Error(`${shape}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
+  }
+  if (variant === 'block8vec4' && !s.v8) {
+    throw new Error(`${shape}: the block8vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, k % 4 == 0 unless transA, not both transposed, and row strides and batch offsets of A and B that are multiples of 4`);
   }
   const block = variant === 'vec4' ? 4 : 8;
   const wg = s.workgroupSize ?? (cpu ? 16 : 64);
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'workgroupSize', wg);
   const nb = Math.ceil(s.n / block);
   const blocks = Math.ceil(s.m / block) * nb;
-  const groups = Math.ceil(blocks / wg);
+  // block8vec4 numbers blocks over every batch (z is the K splits alone); the others launch one grid per batch
+  const flat = variant === 'block8vec4';
+  const groups = Math.ceil((flat ? blocks * batches : blocks) / wg);
   // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM.
   const targetGroups = cpu ? 16 : 512;
   const minChunk = cpu ? 64 : 128;
-  let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / (groups * batches))));
+  let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / (flat ? groups : groups * batches))));
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'splits', splits);
   const kchunk = Math.ceil(Math.ceil(s.k / splits) / 4) * 4;
   splits = Math.ceil(s.k / kchunk);
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const y = Math.ceil(groups / x);
-  if (y > maxWorkgroupsPerDim || splits * batches > maxWorkgroupsPerDim) throw new Error(`matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`);
-  return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, splits * batches] };
+  const z = flat ? splits : splits * batches;
+  if (y > maxWorkgroupsPerDim || z > maxWorkgroupsPerDim) throw new Error(`matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`);
+  return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, z] };
 }
 
 function layoutName(transA?: boolean, transB?: boolean): string {
@@ -153,11 +178,15 @@ export async function createMatmul(
   if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b)) throw new Error(`${op}: c must not be the same buffer as a or b`);
 
   const strided = lda !== ac || ldb !== bc || ldc !== n;
-  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided });
+  // vec4 views read whole vec4s only: the bound ranges of A and B must be too
+  const v8 = block8vec4Eligible({ m, n, k, transA, transB, lda, ldb, batchA: batch.a, batchB: batch.b }) && refSize(args.a) % 16 === 0 && refSize(args.b) % 16 === 0;
+  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided, v8 });
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
-  const entryPoint = plan.variant === 'vec4' ? 'main_vec4' : 'main';
+  // block8vec4 stores vec4s too where C's rows and batch blocks start on them (main_v8c)
+  const storeVec4 = plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
+  const entryPoint = storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main' }[plan.variant];
   const kernel = await getKernel(scope.ctx, {
     name: 'matmul', source: matmulWgsl, entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
@@ -168,11 +197,11 @@ export async function createMatmul(
   };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
-  const inputs: Record<string, TensorRef> = plan.variant === 'vec4' ? { av: args.a, bv: args.b } : { a: args.a, b: args.b };
-  const label = `${op} ${plan.variant} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const inputs: Record<string, TensorRef> = plan.variant === 'block8' ? { a: args.a, b: args.b } : { av: args.a, bv: args.b };
+  const label = `${op} ${plan.variant}${storeVec4 ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
   const main: Dispatch = {
     kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, c: target, bias, params }),
+    bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, [storeVec4 ? 'cv' : 'c']: target, bias, params }),
     workgroups: plan.workgroups,
     label,
   };
