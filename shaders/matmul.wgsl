@@ -272,7 +272,23 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
     let iA = a4 + min(i0 / 4u + 1u, m / 4u - 1u);
     let jb = b4 + min(j0 / 4u, n / 4u - 1u);
     let jB = b4 + min(j0 / 4u + 1u, n / 4u - 1u);
-    for (var kk = kbeg; kk < kend; kk++) {
+    var kk = kbeg;
+    // 4 k at a time as two 4x4 products (the form the A·B loop below runs fastest in), then the k % 4 tail
+    for (; kk + 4u <= kend; kk += 4u) {
+      let q0 = transpose(mat4x4f(av[ia + kk * lda4], av[ia + (kk + 1u) * lda4], av[ia + (kk + 2u) * lda4], av[ia + (kk + 3u) * lda4]));
+      let q1 = transpose(mat4x4f(av[iA + kk * lda4], av[iA + (kk + 1u) * lda4], av[iA + (kk + 2u) * lda4], av[iA + (kk + 3u) * lda4]));
+      let p0 = mat4x4f(bv[jb + kk * ldb4], bv[jb + (kk + 1u) * ldb4], bv[jb + (kk + 2u) * ldb4], bv[jb + (kk + 3u) * ldb4]);
+      let p1 = mat4x4f(bv[jB + kk * ldb4], bv[jB + (kk + 1u) * ldb4], bv[jB + (kk + 2u) * ldb4], bv[jB + (kk + 3u) * ldb4]);
+      c00 += p0 * q0[0]; c01 += p1 * q0[0];
+      c10 += p0 * q0[1]; c11 += p1 * q0[1];
+      c20 += p0 * q0[2]; c21 += p1 * q0[2];
+      c30 += p0 * q0[3]; c31 += p1 * q0[3];
+      c40 += p0 * q1[0]; c41 += p1 * q1[0];
+      c50 += p0 * q1[1]; c51 += p1 * q1[1];
+      c60 += p0 * q1[2]; c61 += p1 * q1[2];
+      c70 += p0 * q1[3]; c71 += p1 * q1[3];
+    }
+    for (; kk < kend; kk++) {
       let x0 = av[ia + kk * lda4];
       let x1 = av[iA + kk * lda4];
       let y0 = bv[jb + kk * ldb4];
@@ -349,10 +365,15 @@ fn main_v8(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
   let base = tileRow(t, 0u);
   let ld = select(params.ldc, params.n, splitK);
   let bb = t.batch * params.batchBias;
-  for (var r = 0u; r < 8u; r++) {
-    put4(base, ld, bb, t.i0 + r, t.j0, t.c[2u * r]);
-    put4(base, ld, bb, t.i0 + r, t.j0 + 4u, t.c[2u * r + 1u]);
-  }
+  // constant indices into t.c: a computed one is a per-lane gather from memory on SwiftShader
+  put4(base, ld, bb, t.i0 + 0u, t.j0, t.c[0]); put4(base, ld, bb, t.i0 + 0u, t.j0 + 4u, t.c[1]);
+  put4(base, ld, bb, t.i0 + 1u, t.j0, t.c[2]); put4(base, ld, bb, t.i0 + 1u, t.j0 + 4u, t.c[3]);
+  put4(base, ld, bb, t.i0 + 2u, t.j0, t.c[4]); put4(base, ld, bb, t.i0 + 2u, t.j0 + 4u, t.c[5]);
+  put4(base, ld, bb, t.i0 + 3u, t.j0, t.c[6]); put4(base, ld, bb, t.i0 + 3u, t.j0 + 4u, t.c[7]);
+  put4(base, ld, bb, t.i0 + 4u, t.j0, t.c[8]); put4(base, ld, bb, t.i0 + 4u, t.j0 + 4u, t.c[9]);
+  put4(base, ld, bb, t.i0 + 5u, t.j0, t.c[10]); put4(base, ld, bb, t.i0 + 5u, t.j0 + 4u, t.c[11]);
+  put4(base, ld, bb, t.i0 + 6u, t.j0, t.c[12]); put4(base, ld, bb, t.i0 + 6u, t.j0 + 4u, t.c[13]);
+  put4(base, ld, bb, t.i0 + 7u, t.j0, t.c[14]); put4(base, ld, bb, t.i0 + 7u, t.j0 + 4u, t.c[15]);
 }
 
 // main_v8 storing vec4s: n, ldc and the batch offset of C multiples of 4 too (so a vec4 of C is in or out whole).
@@ -367,13 +388,18 @@ fn main_v8c(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     b0 = vec4f(biasAt(bb + t.j0), biasAt(bb + t.j0 + 1u), biasAt(bb + t.j0 + 2u), biasAt(bb + t.j0 + 3u));
     b1 = vec4f(biasAt(bb + t.j0 + 4u), biasAt(bb + t.j0 + 5u), biasAt(bb + t.j0 + 6u), biasAt(bb + t.j0 + 7u));
   }
-  for (var r = 0u; r < 8u; r++) {
-    let i = t.i0 + r;
-    if (i >= params.m) { break; }
-    let row = tileRow(t, i) / 4u;
-    cv[row + t.j0 / 4u] = t.c[2u * r] + b0;
-    if (t.j0 + 4u < params.n) { cv[row + t.j0 / 4u + 1u] = t.c[2u * r + 1u] + b1; }
-  }
+  let second = t.j0 + 4u < params.n;
+  let base = tileRow(t, t.i0) / 4u + t.j0 / 4u;
+  let ld4 = select(params.ldc, params.n, params.splits > 1u) / 4u;
+  // unrolled: constant indices into t.c (a computed one is a per-lane gather from memory on SwiftShader)
+  if (t.i0 + 0u < params.m) { cv[base + 0u * ld4] = t.c[0] + b0; if (second) { cv[base + 0u * ld4 + 1u] = t.c[1] + b1; } }
+  if (t.i0 + 1u < params.m) { cv[base + 1u * ld4] = t.c[2] + b0; if (second) { cv[base + 1u * ld4 + 1u] = t.c[3] + b1; } }
+  if (t.i0 + 2u < params.m) { cv[base + 2u * ld4] = t.c[4] + b0; if (second) { cv[base + 2u * ld4 + 1u] = t.c[5] + b1; } }
+  if (t.i0 + 3u < params.m) { cv[base + 3u * ld4] = t.c[6] + b0; if (second) { cv[base + 3u * ld4 + 1u] = t.c[7] + b1; } }
+  if (t.i0 + 4u < params.m) { cv[base + 4u * ld4] = t.c[8] + b0; if (second) { cv[base + 4u * ld4 + 1u] = t.c[9] + b1; } }
+  if (t.i0 + 5u < params.m) { cv[base + 5u * ld4] = t.c[10] + b0; if (second) { cv[base + 5u * ld4 + 1u] = t.c[11] + b1; } }
+  if (t.i0 + 6u < params.m) { cv[base + 6u * ld4] = t.c[12] + b0; if (second) { cv[base + 6u * ld4 + 1u] = t.c[13] + b1; } }
+  if (t.i0 + 7u < params.m) { cv[base + 7u * ld4] = t.c[14] + b0; if (second) { cv[base + 7u * ld4 + 1u] = t.c[15] + b1; } }
 }
 
 @compute @workgroup_size(WG)

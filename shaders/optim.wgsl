@@ -11,7 +11,7 @@
 // What is updated is a list of segments (src/ops/optim.ts builds it): one per tensor of a population's
 // stacked tensors (`models` blocks of `perModel` elements, model k's from start + k·perModel), or one span
 // covering every tensor of one model. Each (segment, model) gets `groups` workgroups, numbered from
-// `firstGroup` on; a workgroup finds its segment (a short scan), skips a model that is frozen (alive[k] is
+// `firstGroup` on; a workgroup finds its segment (a binary search), skips a model that is frozen (alive[k] is
 // 0: its loss turned NaN or infinite, see `freeze`), and updates with the model's own rate, rates[k].
 //
 // Elements are `V`: vec4f when every start and length is a multiple of 4 (the host then gives them in vec4s), else
@@ -68,10 +68,15 @@ override WG: u32 = 64;
 // an empty range when the model is frozen.
 fn span(wid: vec3u, nwg: vec3u, lid: u32) -> vec4u {
   let g = wid.y * nwg.x + wid.x;
-  var t = 0u;
-  for (var s = 1u; s < shape.segments; s++) {
-    if (segments[s].firstGroup <= g) { t = s; }
+  // the last segment whose firstGroup <= g (firstGroup grows with the segment): a binary search, ~log2(segments)
+  // loads, not one per segment (each load is a gather on SwiftShader, in every invocation)
+  var lo = 0u;
+  var hi = shape.segments;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (segments[mid].firstGroup <= g) { lo = mid; } else { hi = mid; }
   }
+  let t = lo;
   let seg = segments[t];
   let local = g - seg.firstGroup;
   let k = local / seg.groups;

@@ -130,7 +130,15 @@ export class PopulationSolver extends SolverRun {
     const maxInFlight = this.options.maxInFlight ?? 4;
     const pending: { t: number; losses: Promise<Float64Array> }[] = [];
     const live = (k: number) => this.divergedAt[k] === undefined;
+    // Each model's best-validation values, composed from the host copies of the improving checks: the checkpoint
+    // the check takes anyway (read while the next steps queue), or a snapshot for a model that takes none.
     let best: { params: Float32Array; state: Float32Array } | null = null;
+    let bestTaken = false;
+    let bestReads: Promise<void> = Promise.resolve();
+    const keepBest = (snap: { params: Float32Array; state: Float32Array }, improved: number[]) => {
+      if (!best) best = { params: snap.params.slice(), state: snap.state.slice() };
+      else for (const k of improved) copyRanges(snap, best, model.snapshotRanges(k));
+    };
     let done = 0;
     const progress = (p: Partial<PopulationProgress>) => {
       const secs = (performance.now() - t0) / 1000;
@@ -164,16 +172,13 @@ export class PopulationSolver extends SolverRun {
         if (!live(k)) continue;
         this.trainAccHistories[k]!.push(trainAcc[k]!);
         this.valAccHistories[k]!.push(valAcc[k]!);
-        if (valAcc[k]! > this.bestValAccs[k]! || best === null) improved.push(k);
+        if (valAcc[k]! > this.bestValAccs[k]! || !bestTaken) improved.push(k);
         this.bestValAccs[k] = Math.max(valAcc[k]!, this.bestValAccs[k]!);
       }
       if (s.verbose) log(`(Epoch ${this.epoch} / ${s.numEpochs}) val acc: ${[...valAcc].map((a) => a.toFixed(3)).join(' ')}`);
-      if (improved.length) {
-        const snap = await model.snapshot();
-        if (!best) best = snap;
-        else for (const k of improved) copyRanges(snap, best, model.snapshotRanges(k));
-      }
+      if (improved.length) bestTaken = true;
       progress({ trainAcc, valAcc });
+      return improved;
     };
     // A recoverable model (GraphModel) gives host checkpoints at every accuracy check; a device loss goes back to the newest.
     const recoverable = isRecoverable(model as unknown as TrainableModel) ? model as unknown as RecoverableModel : null;
@@ -201,12 +206,16 @@ export class PopulationSolver extends SolverRun {
             if (s.lrDecay !== 1) model.setLearningRate(lrs);
           }
           if (t === 0 || t === numIterations - 1 || epochEnd) {
-            await check();
+            const improved = await check();
             if (recoverable) {
               const gpuError = uncapturedGpuError(recoverable, errorsSeen);
               if (gpuError) throw gpuError;
             }
-            keeper?.take(t + 1, loopState); // read while the next steps queue
+            if (keeper) {
+              const read = keeper.take(t + 1, loopState); // read while the next steps queue
+              // in check order; a read the device loss cut short leaves the best as it was (the loop rewinds past it)
+              if (improved.length) bestReads = bestReads.then(() => read).then((c) => keepBest(c, improved), () => undefined);
+            } else if (improved.length) keepBest(await model.snapshot(), improved);
           } else await settle(maxInFlight);
         }
         await settle(0);
@@ -238,6 +247,7 @@ export class PopulationSolver extends SolverRun {
         this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: newGpu });
       }
     }
+    await bestReads;
     let restored = best !== null && !stop;
     if (restored) await model.restore(best).catch(() => { restored = false; });
     const seconds = (performance.now() - t0) / 1000;
