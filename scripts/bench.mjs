@@ -26,8 +26,8 @@ try {
   // the experiments and sweep sections load CIFAR-10 from the dev server: point its plugin at the files, found as
   // `npm run experiment` finds them ($CIFAR10_DIR, data/, the sample in ../shared/cifar10; no download here)
   if (args.only && /experiments|sweep/.test(args.only)) {
-    const { findData } = await import('./experiment/server.mjs');
-    const found = await findData(root, server, undefined, (m) => process.stderr.write(`${m}\n`));
+    const { findData } = await import('./experiment/find-data.mjs');
+    const found = await findData(root, () => server.ssrLoadModule('/src/data/locate.ts'), undefined, (m) => process.stderr.write(`${m}\n`));
     process.env.CIFAR10_DIR = found.dir;
   }
   await server.listen();

@@ -4,7 +4,7 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'vite';
-import { findData } from './experiment/server.mjs';
+import { findData } from './experiment/find-data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -17,7 +17,7 @@ const server = await createServer({
   server: { host: '127.0.0.1', port, strictPort: false, open: argv.includes('--open') ? '/demo/' : false },
 });
 try {
-  const found = await findData(root, server, opt('--data'), log);
+  const found = await findData(root, () => server.ssrLoadModule('/src/data/locate.ts'), opt('--data'), log);
   process.env.CIFAR10_DIR = found.dir; // the dev-server plugin serves /data/cifar10/ from here
 } catch (e) {
   log(`${e.message}\nThe page still starts: drop cifar-10-binary.tar.gz or the .bin files onto it.`);
