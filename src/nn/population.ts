@@ -29,7 +29,8 @@ export interface PopulationOptions extends Omit<FullyConnectedNeuralNetOptions, 
  * M fully-connected nets ({affine - [batchnorm] - relu} x (L-1) - affine) trained side by side: one gather, one
  * plan and one submit per step for all. Every tensor stacks the models (W [M, in, out], vectors [M·width]); the
  * activations are [batch, M·width], so batchnorm and ReLU run on all models at once and the affine layers are
- * batched matmuls. Each model has its own loss, L2 strength, learning rate and accuracy; a model whose loss turns
+ * batched matmuls. Hidden widths are stored rounded up to a multiple of 4 (`storedDims`; the extra units are zero
+ * and invisible to getParams / setParams). Each model has its own loss, L2 strength, learning rate and accuracy; a model whose loss turns
  * NaN or infinite is frozen on the GPU while the others train on. Model k starts exactly as the single
  * `FullyConnectedNeuralNet` with its options (the float64 reference draws its weights).
  *   const pop = await FullyConnectedPopulation.create(gpu, [100, 100], { useBatchnorm: true, members: scales.map((weightScale) => ({ weightScale })) });
