@@ -12,11 +12,17 @@
 // backward (closed form, per row, with dxhat = dout * gamma):
 //   dx = invStd / d * (d * dxhat - sum_j dxhat - xhat * sum_j dxhat * xhat).
 // dgamma = sum_i dout * xhat and dbeta = sum_i dout are column sums, as batchnorm's (batchnorm-backward.wgsl).
+// The sums and d in these formulas run over a row's `features` real columns (see Params).
 
 struct Params {
   n: u32,
   d: u32,
   eps: f32,
+  // A population (src/nn/population.ts): x [N, M·d] seen as n = N·M rows of d, row r of model r % models
+  // (gamma and beta at (r % models)·d); only the first `features` of each row are real (the rest, a stored
+  // width rounded up, are written 0 and left out of the statistics). One model: models 1, features d.
+  models: u32,
+  features: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -42,14 +48,16 @@ override SAVE: bool = false;
 fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let n = params.n;
   let d = params.d;
-  let df = f32(d);
+  let f = params.features;
+  let df = f32(f);
   for (var row = wid.x; row < n; row += nwg.x) {
     let base = row * d;
+    let gb = (row % params.models) * d;
     var s = 0.0;
-    for (var j = lid; j < d; j += WG) { s += x[base + j]; }
+    for (var j = lid; j < f; j += WG) { s += x[base + j]; }
     let m = rowSum(vec2f(s, 0.0), lid).x / df;
     var q = 0.0;
-    for (var j = lid; j < d; j += WG) {
+    for (var j = lid; j < f; j += WG) {
       let e = x[base + j] - m;
       q += e * e;
     }
@@ -59,9 +67,9 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
       invStd[row] = is;
     }
     for (var j = lid; j < d; j += WG) {
-      let h = (x[base + j] - m) * is;
+      let h = select(0.0, (x[base + j] - m) * is, j < f);
       if (SAVE) { xhat[base + j] = h; }
-      out[base + j] = gamma[j] * h + beta[j];
+      out[base + j] = select(0.0, gamma[gb + j] * h + beta[gb + j], j < f);
     }
   }
 }
@@ -71,19 +79,21 @@ fn forward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid
 fn backward(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let n = params.n;
   let d = params.d;
-  let df = f32(d);
+  let f = params.features;
+  let df = f32(f);
   for (var row = wid.x; row < n; row += nwg.x) {
     let base = row * d;
+    let gb = (row % params.models) * d;
     var acc = vec2f(0.0);
-    for (var j = lid; j < d; j += WG) {
-      let g = dout[base + j] * gamma[j];
+    for (var j = lid; j < f; j += WG) {
+      let g = dout[base + j] * gamma[gb + j];
       acc += vec2f(g, g * savedXhat[base + j]);
     }
     let sums = rowSum(acc, lid);
     let k = savedInvStd[row] / df;
     for (var j = lid; j < d; j += WG) {
-      let g = dout[base + j] * gamma[j];
-      dx[base + j] = k * (df * g - sums.x - savedXhat[base + j] * sums.y);
+      let g = dout[base + j] * gamma[gb + j];
+      dx[base + j] = select(0.0, k * (df * g - sums.x - savedXhat[base + j] * sums.y), j < f);
     }
   }
 }

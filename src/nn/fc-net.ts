@@ -32,6 +32,8 @@ export interface NetSpec {
   backwardVariant: 'graph' | 'alternative';
   /** A population (src/nn/population.ts): every model's L2 strength; the layers are batched affines over the model axis. */
   regs?: readonly number[];
+  /** A population's real layer sizes where `dims` are the stored (rounded-up) ones; layer norm counts these. */
+  features?: readonly number[];
 }
 
 /**
@@ -57,7 +59,11 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
         [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
           { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true }, [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)]);
       } else {
-        if (spec.normalization === 'layernorm') [h] = g.apply(layerNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], { eps: spec.eps });
+        if (spec.normalization === 'layernorm') {
+          // a population: each model's block of a row normalized alone, over its real features only
+          const blocks = spec.regs ? { models: spec.regs.length, features: spec.features?.[l] ?? spec.dims[l]! } : undefined;
+          [h] = g.apply(layerNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], { eps: spec.eps, blocks });
+        }
         [h] = g.apply(reluOp, [h!]);
       }
     }

@@ -136,14 +136,11 @@ export class FullyConnectedPopulation extends GraphModel {
       if (unknown.length) throw new Error(`FullyConnectedPopulation: members[${k}] has unknown key "${unknown[0]}" (expected weightScale, seed, reg)`);
       return new ReferenceNet(hiddenDims, { ...shared, weightScale: m.weightScale ?? weightScale, seed: m.seed ?? seed, reg: m.reg ?? reg });
     });
-    if (refs[0]!.normalization === 'layernorm') {
-      throw new Error('FullyConnectedPopulation: normalization "layernorm" is not batched yet (it normalizes each row across its features, which in the stacked layout span every model); use batchnorm or none');
-    }
     const resolved = refs.map((r, k) => ({ weightScale: members[k]!.weightScale ?? weightScale ?? 1e-2, seed: members[k]!.seed ?? seed ?? 0, reg: r.reg }));
     const r0 = refs[0]!;
     const spec: NetSpec = {
       dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses], normalization: r0.normalization, reg: 0, eps, momentum,
-      backwardVariant: r0.backwardVariant, regs: refs.map((r) => r.reg),
+      backwardVariant: r0.backwardVariant, regs: refs.map((r) => r.reg), features: [r0.inputDim, ...hiddenDims, r0.numClasses],
     };
     return new FullyConnectedPopulation(gpu, hiddenDims, refs, spec, resolved, maxChunkBytes);
   }

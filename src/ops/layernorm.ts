@@ -32,10 +32,33 @@ export interface LayerNormForwardArgs {
   saved?: LayerNormSaved;
   /** Default: 'subgroups' where the device has them, else 'workgroup'. */
   reduction?: RowReduction;
+  /** A population's model blocks (see ModelBlocks); default one model of d real features. */
+  blocks?: ModelBlocks;
+}
+
+/**
+ * A population's layout (src/nn/population.ts): x [n, models·d], each row's d-column block of model k normalized
+ * alone with model k's gamma and beta (gamma [models·d]); only the first `features` columns of a block are real
+ * (the stored width is rounded up), the others come out 0 and take no part in the statistics.
+ */
+export interface ModelBlocks {
+  models: number;
+  features: number;
 }
 
 export interface LayerNormBackwardArgs extends NormBackwardArgs {
   reduction?: RowReduction;
+  blocks?: ModelBlocks;
+}
+
+/** The kernel's view of x [n, M·d]: n·M rows of d; checks the blocks. */
+function rowView(op: string, n: number, d: number, blocks: ModelBlocks | undefined) {
+  const models = blocks?.models ?? 1;
+  const features = blocks?.features ?? d;
+  assertCount(op, 'blocks.models', models);
+  assertCount(op, 'blocks.features', features);
+  if (features > d) throw new Error(`${op}: blocks.features ${features} is more than the ${d} stored columns of a block`);
+  return { rows: n * models, models, features };
 }
 
 /** Invocations per row on the workgroup path. */
@@ -78,27 +101,28 @@ function layerNormKernel(scope: GpuScope, reduction: RowReduction, entryPoint: s
 export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
   const reduction = rowReduction(scope.ctx, a.reduction);
-  const op = `layernorm.forward(${reduction}) n=${n} d=${d}`;
+  const op = `layernorm.forward(${reduction}) n=${n} d=${d}${a.blocks ? ` models=${a.blocks.models} features=${a.blocks.features}` : ''}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
-  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta]] as const) assertBuffer(op, name, buf, d);
+  const { rows, models, features } = rowView(op, n, d, a.blocks);
+  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, rows * d);
+  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta]] as const) assertBuffer(op, name, buf, models * d);
   if (a.saved) {
-    assertBuffer(op, 'saved.mean', a.saved.mean, n);
-    assertBuffer(op, 'saved.invStd', a.saved.invStd, n);
-    assertBuffer(op, 'saved.xhat', a.saved.xhat, n * d);
+    assertBuffer(op, 'saved.mean', a.saved.mean, rows);
+    assertBuffer(op, 'saved.invStd', a.saved.invStd, rows);
+    assertBuffer(op, 'saved.xhat', a.saved.xhat, rows * d);
   }
   const eps = a.eps ?? 1e-5;
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be finite and >= 0, got ${eps}`);
   const kernel = await layerNormKernel(scope, reduction, 'forward', { SAVE: a.saved ? 1 : 0 });
-  const params = scope.createUniformBuffer(kernel, 'params', { n, d, eps }, `${op} params`);
+  const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps, models, features }, `${op} params`);
   const unused = (label: string) => scope.createTensorBuffer(4, `${op} ${label} (unused)`);
   return [dispatch(scope, kernel, {
     x: a.x, gamma: a.gamma, beta: a.beta, out: a.out,
-    mean: a.saved?.mean ?? scope.createTensorBuffer(n * 4, `${op} mean`),
-    invStd: a.saved?.invStd ?? scope.createTensorBuffer(n * 4, `${op} invStd`),
+    mean: a.saved?.mean ?? scope.createTensorBuffer(rows * 4, `${op} mean`),
+    invStd: a.saved?.invStd ?? scope.createTensorBuffer(rows * 4, `${op} invStd`),
     xhat: a.saved?.xhat ?? unused('xhat'), params,
-  }, gridFor(n, 1), op)];
+  }, gridFor(rows, 1), op)];
 }
 
 /**
@@ -110,23 +134,25 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
 export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
   const reduction = rowReduction(scope.ctx, a.reduction);
-  const op = `layernorm.backward(${reduction}) n=${n} d=${d}`;
+  const op = `layernorm.backward(${reduction}) n=${n} d=${d}${a.blocks ? ` models=${a.blocks.models} features=${a.blocks.features}` : ''}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
-  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, n * d);
-  assertBuffer(op, 'invStd', a.invStd, n);
-  for (const [name, buf] of [['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, d);
+  const { rows, models, features } = rowView(op, n, d, a.blocks);
+  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, rows * d);
+  assertBuffer(op, 'invStd', a.invStd, rows);
+  for (const [name, buf] of [['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, models * d);
   const kernel = await layerNormKernel(scope, reduction, 'backward');
-  const params = scope.createUniformBuffer(kernel, 'params', { n, d, eps: 0 }, `${op} params`);
+  const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps: 0, models, features }, `${op} params`);
   return [
-    dispatch(scope, kernel, { dout: a.dout, gamma: a.gamma, savedXhat: a.xhat, savedInvStd: a.invStd, dx: a.dx, params }, gridFor(n, 1), `${op} dx`),
-    ...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d }),
+    dispatch(scope, kernel, { dout: a.dout, gamma: a.gamma, savedXhat: a.xhat, savedInvStd: a.invStd, dx: a.dx, params }, gridFor(rows, 1), `${op} dx`),
+    // dgamma, dbeta: column sums of [n, models·d] (every model's at once; the unreal columns' dout and xhat are 0)
+    ...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d: models * d }),
   ];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-export interface LayerNormAttrs { eps: number; reduction?: RowReduction }
+export interface LayerNormAttrs { eps: number; reduction?: RowReduction; blocks?: ModelBlocks }
 
 /**
  * Layer norm over inputs [x, gamma, beta]; outputs out, and the saved mean, 1/σ (per row) and x̂ that backward
@@ -134,39 +160,41 @@ export interface LayerNormAttrs { eps: number; reduction?: RowReduction }
  */
 export const layerNormOp: OpDef<LayerNormAttrs> = {
   name: 'layernorm',
-  outputs([x, gamma, beta]) {
+  outputs([x, gamma, beta], attrs) {
     expectShape('layernorm', 'x', x!.shape, [-1, gamma!.shape[0]!]);
     expectShape('layernorm', 'beta', beta!.shape, gamma!.shape);
-    const n = x!.shape[0]!;
+    const rows = x!.shape[0]! * (attrs.blocks?.models ?? 1);
     return [
-      { name: `ln(${x!.name})`, shape: [...x!.shape] }, { name: `lnMean(${x!.name})`, shape: [n] },
-      { name: `lnInvStd(${x!.name})`, shape: [n] }, { name: `lnXhat(${x!.name})`, shape: [...x!.shape] },
+      { name: `ln(${x!.name})`, shape: [...x!.shape] }, { name: `lnMean(${x!.name})`, shape: [rows] },
+      { name: `lnInvStd(${x!.name})`, shape: [rows] }, { name: `lnXhat(${x!.name})`, shape: [...x!.shape] },
     ];
   },
   encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat] }, node) {
-    const [n, d] = node.inputs[0]!.shape as [number, number];
+    const [n, width] = node.inputs[0]!.shape as [number, number];
+    const { blocks } = node.attrs;
     return createLayerNormForward(scope, {
-      x: x!, gamma: gamma!, beta: beta!, out: out!, n, d, eps: node.attrs.eps, reduction: node.attrs.reduction,
+      x: x!, gamma: gamma!, beta: beta!, out: out!, n, d: width / (blocks?.models ?? 1), eps: node.attrs.eps, reduction: node.attrs.reduction, blocks,
       saved: { mean: mean!, invStd: invStd!, xhat: xhat! },
     });
   },
   backward(g, node, [dout]) {
     const [, gamma] = node.inputs;
     const [, , invStd, xhat] = node.outputs;
-    const [dx, dgamma, dbeta] = g.apply(layerNormGradOp, [dout!, xhat!, invStd!, gamma!], { reduction: node.attrs.reduction }, [], 'grad');
+    const [dx, dgamma, dbeta] = g.apply(layerNormGradOp, [dout!, xhat!, invStd!, gamma!], { reduction: node.attrs.reduction, blocks: node.attrs.blocks }, [], 'grad');
     return [dx!, dgamma!, dbeta!];
   },
 };
 
-export const layerNormGradOp: OpDef<{ reduction?: RowReduction }> = {
+export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBlocks }> = {
   name: 'layernorm_grad',
   outputs([dout, , , gamma]) {
     return [{ name: 'd(ln in)', shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
   },
   encode(scope, { inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }, node) {
-    const [n, d] = node.inputs[0]!.shape as [number, number];
+    const [n, width] = node.inputs[0]!.shape as [number, number];
+    const { blocks } = node.attrs;
     return createLayerNormBackward(scope, {
-      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d, reduction: node.attrs.reduction,
+      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d: width / (blocks?.models ?? 1), reduction: node.attrs.reduction, blocks,
     });
   },
 };
