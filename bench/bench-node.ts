@@ -1,5 +1,5 @@
 // The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn); TF.js figures are null here.
-//   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail]
+//   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
 import { requestGpu, getCIFAR10Uint8 } from '../src/node.ts';
 import { formatReport, parseBenchArgs, runBench } from './report.ts';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const gpu = await requestGpu();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const report = await runBench(gpu, args.only, { reps: args.reps, detail: args.detail, peers: {}, log, loadData });
+  const report = await runBench(gpu, args.only, { reps: args.reps, detail: args.detail, sweepEpochs: args.sweepEpochs, peers: {}, log, loadData });
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
   gpu.device.destroy();

@@ -44,7 +44,8 @@ async function main(): Promise<BenchReport> {
     log(`peer: ${peers.tfjsTraining.name}, timed by wall clock over queued steps up to the last loss`);
   }
   status.textContent = 'running…';
-  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), peers, log, loadData });
+  const sweepEpochs = q.has('sweepEpochs') ? Number(q.get('sweepEpochs')) : null;
+  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), sweepEpochs, peers, log, loadData });
   document.querySelector('[data-testid=result]')!.textContent = `${formatReport(report)}\n\n${JSON.stringify(report, null, 1)}`;
   status.textContent = 'done';
   return report;

@@ -103,16 +103,21 @@ export function formatReport(r: BenchReport): string {
 /**
  * Parse the shared command-line flags: --json, --only a,b, --reps N, --detail.
  *   const args = parseBenchArgs(process.argv.slice(2));
- *   parseBenchArgs(['--only', 'matmul', '--json']); // { json: true, only: 'matmul', reps: 10, detail: false }
+ *   parseBenchArgs(['--only', 'matmul', '--json']); // { json: true, only: 'matmul', reps: 10, detail: false, sweepEpochs: null }
+ *   parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10']); // the seed's 10 epochs on a CPU adapter too
  */
-export function parseBenchArgs(argv: readonly string[]): { json: boolean; only: string | null; reps: number; detail: boolean } {
+export function parseBenchArgs(argv: readonly string[]): { json: boolean; only: string | null; reps: number; detail: boolean; sweepEpochs: number | null } {
   const value = (flag: string) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] ?? null : null; };
   const reps = Number(value('--reps') ?? 10);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`bench: --reps must be a positive integer, got ${value('--reps')}`);
-  const known = new Set(['--json', '--only', '--reps', '--detail']);
+  const epochs = value('--sweep-epochs');
+  const sweepEpochs = epochs === null ? null : Number(epochs);
+  if (sweepEpochs !== null && (!Number.isInteger(sweepEpochs) || sweepEpochs < 1)) throw new Error(`bench: --sweep-epochs must be a positive integer, got ${epochs}`);
+  const withValue = ['--only', '--reps', '--sweep-epochs'];
+  const known = new Set(['--json', '--detail', ...withValue]);
   argv.forEach((a, i) => {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`bench: unknown flag ${a} (flags: ${[...known].join(', ')})`);
-    if (!a.startsWith('--') && !['--only', '--reps'].includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
+    if (!a.startsWith('--') && !withValue.includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
   });
-  return { json: argv.includes('--json'), only: value('--only'), reps, detail: argv.includes('--detail') };
+  return { json: argv.includes('--json'), only: value('--only'), reps, detail: argv.includes('--detail'), sweepEpochs };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: serves bench/bench.html with Vite on 127.0.0.1, runs it in headless Chromium with WebGPU
 // (unquantized timestamps), prints readable tables, and with --json one JSON object as the last line.
-//   npm run bench -- [--json] [--only matmul,bn] [--reps N] [--detail]
+//   npm run bench -- [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
 import { createServer } from 'vite';
 import { chromium } from 'playwright';
 import { dirname, join } from 'node:path';
@@ -35,6 +35,7 @@ try {
   const query = new URLSearchParams({ reps: String(args.reps) });
   if (args.only) query.set('only', args.only);
   if (args.detail) query.set('detail', '1');
+  if (args.sweepEpochs) query.set('sweepEpochs', String(args.sweepEpochs));
   browser = await chromium.launch({ executablePath: findChromium(), args: [...webgpuChromiumArgs, '--enable-webgpu-developer-features'] });
   const page = await browser.newPage();
   page.on('console', (m) => process.stderr.write(`${m.type() === 'log' ? '' : `[${m.type()}] `}${m.text()}\n`));

@@ -86,7 +86,8 @@ function conclusions(records: TrainRecord[][]) {
 /**
  * `npm run bench -- --only sweep`: the seed's sweep (20 scales x batchnorm/baseline of [50]x7, Adam 1e-3, batch 50,
  * 1000 training images) sequential then batched, same data, same seeds; 10 epochs (200 steps a model) on a GPU,
- * 1 epoch (20 steps) on a CPU adapter, the same for both. Needs `opts.loadData`.
+ * 1 epoch (20 steps) on a CPU adapter unless `opts.sweepEpochs` says (`--sweep-epochs 10`: the seed's), the same for
+ * both. Needs `opts.loadData`.
  *   const { sweep } = await sweepSection.run(gpu, { ...opts, loadData });
  *   sweep.speedup; // sequentialMs / batchedMs
  */
@@ -95,7 +96,7 @@ export const sweepSection: BenchSection = {
   async run(gpu, opts) {
     if (!opts.loadData) return { sweep: 'not available: this runner has no CIFAR-10 loader' };
     const data = await opts.loadData();
-    const numEpochs = isCpuAdapter(gpu.adapter) ? 1 : 10;
+    const numEpochs = opts.sweepEpochs ?? (isCpuAdapter(gpu.adapter) ? 1 : 10);
     const steps = numEpochs * Math.floor(data.XTrain.shape[0]! / 50);
     opts.log(`sweep: ${scales.length * 2} models x ${steps} steps, sequential...`);
     const t0 = performance.now();

@@ -19,6 +19,8 @@ export interface BenchOptions {
   peers: { tfjsMatmul?: MatmulPeer; tfjsTraining?: TrainingPeer };
   /** CIFAR-10 for the experiments section (1000 training + 1000 validation images), when the runner has it. */
   loadData?: () => Promise<SolverData>;
+  /** The sweep section's epochs (default: the seed's 10 on a GPU, 1 on a CPU adapter). */
+  sweepEpochs?: number | null;
   /** Progress lines (stderr in the CLI, the console in the page). */
   log(line: string): void;
 }
