@@ -102,7 +102,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const elementwise = gridFor(n * d, wgElementwise);
 
   if (a.mode === 'test') {
-    // 4 columns x testRows rows an invocation (fewer rows on a GPU: more invocations)
+    // an invocation: 4 columns x `rows` rows (fewer rows on a GPU: more invocations)
     const rows = Math.max(isCpuAdapter(scope.ctx.adapter) ? 64 : 8, Math.ceil(n / maxWorkgroupsPerDim));
     const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgColumns, RELU: a.relu ? 1 : 0 } });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: rows, chunks: 1, eps, momentum }, `${op} params`);
