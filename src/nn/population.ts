@@ -1,5 +1,6 @@
 // A population of FullyConnectedNeuralNets: M nets of one architecture stacked along a model axis and trained by one GraphModel plan.
 import type { GpuContext } from '../gpu/device.ts';
+import { sizeOf } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
 import { encodeSafetensors, type NamedTensor } from '../graph/safetensors.ts';
 import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
@@ -57,10 +58,10 @@ export class FullyConnectedPopulation extends GraphModel {
     const storedShapes = Object.fromEntries(names.map((name) => [name, storedShape(name, perModel[0]![name]!.shape, spec.dims)]));
     const tensors = names.map((name) => {
       const one = storedShapes[name]!;
-      const per = one.reduce((a, b) => a * b, 1);
+      const per = sizeOf(one);
       const data = new Float64Array(per * M);
-      perModel.forEach((t, k) => padInto(data, k * per, t[name]!.data, t[name]!.shape, one));
-      return { name, shape: one.length === 2 ? [M, ...one] : [M * one[0]!], data };
+      perModel.forEach((t, k) => copyCorner(data, k * per, one, t[name]!.data, t[name]!.shape));
+      return { name, shape: stacked(one, M), data };
     });
     super(gpu, makeClassifier({
       name: 'FullyConnectedPopulation',
@@ -99,11 +100,11 @@ export class FullyConnectedPopulation extends GraphModel {
     const stored = await super.getParams();
     return Object.fromEntries(Object.entries(stored).map(([name, t]) => {
       const one = this.modelShapes[name]!;
-      const per = one.reduce((a, b) => a * b, 1);
+      const per = sizeOf(one);
       const perStored = t.data.length / this.models;
       const data = new Float32Array(per * this.models);
-      for (let k = 0; k < this.models; k++) unpadFrom(data, k * per, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!, one);
-      return [name, { data, shape: one.length === 2 ? [this.models, ...one] : [this.models * one[0]!] }];
+      for (let k = 0; k < this.models; k++) copyCorner(data, k * per, one, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!);
+      return [name, { data, shape: stacked(one, this.models) }];
     }));
   }
 
@@ -113,15 +114,15 @@ export class FullyConnectedPopulation extends GraphModel {
     for (const [name, v] of Object.entries(values)) {
       const one = this.modelShapes[name];
       if (!one) throw new Error(`setParams: no tensor named ${name} (have ${Object.keys(this.modelShapes).join(', ')})`);
-      const shape = one.length === 2 ? [this.models, ...one] : [this.models * one[0]!];
-      const per = one.reduce((a, b) => a * b, 1);
+      const shape = stacked(one, this.models);
+      const per = sizeOf(one);
       if (v.data.length !== per * this.models) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${per * this.models} (${this.models} models x [${one.join(',')}])`);
       if (v.shape && v.shape.join(',') !== shape.join(',')) throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this population has [${shape.join(',')}]`);
       const so = this.storedShapes[name]!;
-      const perStored = so.reduce((a, b) => a * b, 1);
+      const perStored = sizeOf(so);
       const data = new Float32Array(perStored * this.models);
       const src = Float32Array.from(v.data);
-      for (let k = 0; k < this.models; k++) padInto(data, k * perStored, src.subarray(k * per, (k + 1) * per), one, so);
+      for (let k = 0; k < this.models; k++) copyCorner(data, k * perStored, so, src.subarray(k * per, (k + 1) * per), one);
       stored[name] = { data };
     }
     super.setParams(stored);
@@ -176,16 +177,19 @@ function storedShape(name: string, shape: readonly number[], dims: readonly numb
   return shape.length === 2 ? [dims[l - 1]!, dims[l]!] : [dims[l]!];
 }
 
-/** Write `src` (shape `from`, row-major) into `out` at `at` as the top-left corner of shape `to`, zeros elsewhere (out is zero-filled). */
-function padInto(out: Float32Array | Float64Array, at: number, src: ArrayLike<number>, from: readonly number[], to: readonly number[]): void {
-  const [r, c] = from.length === 2 ? from : [1, from[0]!];
-  const ct = to.length === 2 ? to[1]! : to[0]!;
-  for (let i = 0; i < r!; i++) for (let j = 0; j < c!; j++) out[at + i * ct + j] = src[i * c! + j]!;
+/** One model's tensor of shape `one` stacked for M models: matrices [M, rows, cols], vectors [M·width]. */
+function stacked(one: readonly number[], M: number): number[] {
+  return one.length === 2 ? [M, ...one] : [M * one[0]!];
 }
 
-/** The inverse of padInto: the top-left corner of shape `to` out of `src` (shape `from`), into `out` at `at`. */
-function unpadFrom(out: Float32Array, at: number, src: ArrayLike<number>, from: readonly number[], to: readonly number[]): void {
-  const [r, c] = to.length === 2 ? to : [1, to[0]!];
-  const cf = from.length === 2 ? from[1]! : from[0]!;
-  for (let i = 0; i < r!; i++) for (let j = 0; j < c!; j++) out[at + i * c! + j] = src[i * cf + j]!;
+/**
+ * Copy the common top-left corner of `src` (shape `from`) into `out` at `at` (shape `to`), both row-major matrices or
+ * vectors: into a larger `to` it pads (the rest of `out` stays as it is, zeros), into a smaller one it cuts.
+ */
+function copyCorner(out: Float32Array | Float64Array, at: number, to: readonly number[], src: ArrayLike<number>, from: readonly number[]): void {
+  const [rf, cf] = from.length === 2 ? from : [1, from[0]!];
+  const [rt, ct] = to.length === 2 ? to : [1, to[0]!];
+  const rows = Math.min(rf!, rt!);
+  const cols = Math.min(cf!, ct!);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[at + i * ct! + j] = src[i * cf! + j]!;
 }
