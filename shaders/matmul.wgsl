@@ -240,9 +240,6 @@ struct Tile {
 }
 
 fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
-  let m = params.m;
-  let n = params.n;
-  let k = params.k;
   let total = params.blocks * params.batches;
   let flat = (wid.y * nwg.x + wid.x) * WG + li;
   let g = min(flat, total - 1u);
@@ -251,27 +248,41 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
   let i0 = (blk / params.nb) * 8u;
   let j0 = (blk % params.nb) * 8u;
   let split = wid.z;
+  let kbeg = split * params.kchunk;
+  let kend = min(params.k, kbeg + params.kchunk);
+  let b4 = batch * params.batchB / 4u;
+  // A·B: rows of B at its column vec4s j0/4 and j0/4 + 1 (clamped; a last half block reads a copy)
+  let nv = max(params.n / 4u, 1u);
+  let jb = b4 + min(j0 / 4u, nv - 1u);
+  let jB = b4 + min(j0 / 4u + 1u, nv - 1u);
+  let c = v8Accumulate(i0, j0, batch * params.batchA / 4u, b4, jb, jB, kbeg, kend);
+  return Tile(c, i0, j0, batch, split, select(0u, 1u, flat < total));
+}
+
+// One 4-k step of an 8x8 block: row r of the block (t[2r], t[2r + 1]) += x_r · [p0 p1] (x_r: row r of op(A) over the 4 k).
+fn rank4(t: ptr<function, array<vec4f, 16>>, p0: mat4x4f, p1: mat4x4f, x0: vec4f, x1: vec4f, x2: vec4f, x3: vec4f, x4: vec4f, x5: vec4f, x6: vec4f, x7: vec4f) {
+  (*t)[0] += p0 * x0; (*t)[1] += p1 * x0;
+  (*t)[2] += p0 * x1; (*t)[3] += p1 * x1;
+  (*t)[4] += p0 * x2; (*t)[5] += p1 * x2;
+  (*t)[6] += p0 * x3; (*t)[7] += p1 * x3;
+  (*t)[8] += p0 * x4; (*t)[9] += p1 * x4;
+  (*t)[10] += p0 * x5; (*t)[11] += p1 * x5;
+  (*t)[12] += p0 * x6; (*t)[13] += p1 * x6;
+  (*t)[14] += p0 * x7; (*t)[15] += p1 * x7;
+}
+
+// The 8x8 block at rows i0.., columns j0.. over k in [kbeg, kend), each invocation loading its own operands: A from
+// vec4 a4 on, B from b4 (A·Bᵀ: its rows j0..j0+7) or, for A·B and Aᵀ·B, at the vec4 columns jb and jB of B's rows.
+fn v8Accumulate(i0: u32, j0: u32, a4: u32, b4: u32, jb: u32, jB: u32, kbeg: u32, kend: u32) -> array<vec4f, 16> {
+  let m = params.m;
+  let n = params.n;
   let lda4 = params.lda / 4u;
   let ldb4 = params.ldb / 4u;
-  let a4 = batch * params.batchA / 4u;
-  let b4 = batch * params.batchB / 4u;
-
-  var c00 = vec4f(0.0); var c01 = vec4f(0.0);
-  var c10 = vec4f(0.0); var c11 = vec4f(0.0);
-  var c20 = vec4f(0.0); var c21 = vec4f(0.0);
-  var c30 = vec4f(0.0); var c31 = vec4f(0.0);
-  var c40 = vec4f(0.0); var c41 = vec4f(0.0);
-  var c50 = vec4f(0.0); var c51 = vec4f(0.0);
-  var c60 = vec4f(0.0); var c61 = vec4f(0.0);
-  var c70 = vec4f(0.0); var c71 = vec4f(0.0);
-  let kbeg = split * params.kchunk;
-  let kend = min(k, kbeg + params.kchunk);
+  var t: array<vec4f, 16>;
   if (TRANS_A) {
     // Aᵀ·B: A stored k×m, B k×n; per k one vec4 of 4 rows of op(A) twice and of 4 columns of B twice.
     let ia = a4 + min(i0 / 4u, m / 4u - 1u);
     let iA = a4 + min(i0 / 4u + 1u, m / 4u - 1u);
-    let jb = b4 + min(j0 / 4u, n / 4u - 1u);
-    let jB = b4 + min(j0 / 4u + 1u, n / 4u - 1u);
     var kk = kbeg;
     // 4 k at a time as two 4x4 products (the form the A·B loop below runs fastest in), then the k % 4 tail
     for (; kk + 4u <= kend; kk += 4u) {
@@ -279,14 +290,7 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
       let q1 = transpose(mat4x4f(av[iA + kk * lda4], av[iA + (kk + 1u) * lda4], av[iA + (kk + 2u) * lda4], av[iA + (kk + 3u) * lda4]));
       let p0 = mat4x4f(bv[jb + kk * ldb4], bv[jb + (kk + 1u) * ldb4], bv[jb + (kk + 2u) * ldb4], bv[jb + (kk + 3u) * ldb4]);
       let p1 = mat4x4f(bv[jB + kk * ldb4], bv[jB + (kk + 1u) * ldb4], bv[jB + (kk + 2u) * ldb4], bv[jB + (kk + 3u) * ldb4]);
-      c00 += p0 * q0[0]; c01 += p1 * q0[0];
-      c10 += p0 * q0[1]; c11 += p1 * q0[1];
-      c20 += p0 * q0[2]; c21 += p1 * q0[2];
-      c30 += p0 * q0[3]; c31 += p1 * q0[3];
-      c40 += p0 * q1[0]; c41 += p1 * q1[0];
-      c50 += p0 * q1[1]; c51 += p1 * q1[1];
-      c60 += p0 * q1[2]; c61 += p1 * q1[2];
-      c70 += p0 * q1[3]; c71 += p1 * q1[3];
+      rank4(&t, p0, p1, q0[0], q0[1], q0[2], q0[3], q1[0], q1[1], q1[2], q1[3]);
     }
     // the k % 4 tail, one rank-1 update per k (masking the loads of a last 4x4 step instead costs the whole loop
     // 10-15 % on SwiftShader)
@@ -295,14 +299,14 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
       let x1 = av[iA + kk * lda4];
       let y0 = bv[jb + kk * ldb4];
       let y1 = bv[jB + kk * ldb4];
-      c00 += x0.x * y0; c01 += x0.x * y1;
-      c10 += x0.y * y0; c11 += x0.y * y1;
-      c20 += x0.z * y0; c21 += x0.z * y1;
-      c30 += x0.w * y0; c31 += x0.w * y1;
-      c40 += x1.x * y0; c41 += x1.x * y1;
-      c50 += x1.y * y0; c51 += x1.y * y1;
-      c60 += x1.z * y0; c61 += x1.z * y1;
-      c70 += x1.w * y0; c71 += x1.w * y1;
+      t[0] += x0.x * y0; t[1] += x0.x * y1;
+      t[2] += x0.y * y0; t[3] += x0.y * y1;
+      t[4] += x0.z * y0; t[5] += x0.z * y1;
+      t[6] += x0.w * y0; t[7] += x0.w * y1;
+      t[8] += x1.x * y0; t[9] += x1.x * y1;
+      t[10] += x1.y * y0; t[11] += x1.y * y1;
+      t[12] += x1.z * y0; t[13] += x1.z * y1;
+      t[14] += x1.w * y0; t[15] += x1.w * y1;
     }
   } else {
     // A·B and A·Bᵀ: A stored m×k; per 4 k one vec4 of each of the 8 rows of op(A), and op(B)[kk..kk+3][j0..j0+7]
@@ -315,9 +319,7 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
     let ra5 = a4 + min(i0 + 5u, m - 1u) * lda4;
     let ra6 = a4 + min(i0 + 6u, m - 1u) * lda4;
     let ra7 = a4 + min(i0 + 7u, m - 1u) * lda4;
-    // A·B: rows of B at its column vec4s j0/4 and j0/4 + 1; A·Bᵀ: rows j0..j0+7 of the stored n×k B.
-    let jb = b4 + min(j0 / 4u, max(n / 4u, 1u) - 1u);
-    let jB = b4 + min(j0 / 4u + 1u, max(n / 4u, 1u) - 1u);
+    // A·Bᵀ: rows j0..j0+7 of the stored n×k B.
     let rb0 = b4 + min(j0 + 0u, n - 1u) * ldb4;
     let rb1 = b4 + min(j0 + 1u, n - 1u) * ldb4;
     let rb2 = b4 + min(j0 + 2u, n - 1u) * ldb4;
@@ -338,18 +340,11 @@ fn v8Tile(wid: vec3u, nwg: vec3u, li: u32) -> Tile {
         p0 = mat4x4f(bv[jb + o], bv[jb + o + ldb4], bv[jb + o + 2u * ldb4], bv[jb + o + 3u * ldb4]);
         p1 = mat4x4f(bv[jB + o], bv[jB + o + ldb4], bv[jB + o + 2u * ldb4], bv[jB + o + 3u * ldb4]);
       }
-      let x0 = av[ra0 + q]; c00 += p0 * x0; c01 += p1 * x0;
-      let x1 = av[ra1 + q]; c10 += p0 * x1; c11 += p1 * x1;
-      let x2 = av[ra2 + q]; c20 += p0 * x2; c21 += p1 * x2;
-      let x3 = av[ra3 + q]; c30 += p0 * x3; c31 += p1 * x3;
-      let x4 = av[ra4 + q]; c40 += p0 * x4; c41 += p1 * x4;
-      let x5 = av[ra5 + q]; c50 += p0 * x5; c51 += p1 * x5;
-      let x6 = av[ra6 + q]; c60 += p0 * x6; c61 += p1 * x6;
-      let x7 = av[ra7 + q]; c70 += p0 * x7; c71 += p1 * x7;
+      rank4(&t, p0, p1, av[ra0 + q], av[ra1 + q], av[ra2 + q], av[ra3 + q], av[ra4 + q], av[ra5 + q], av[ra6 + q], av[ra7 + q]);
     }
   }
 
-  return Tile(array<vec4f, 16>(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71), i0, j0, batch, split, select(0u, 1u, flat < total));
+  return t;
 }
 
 // Where a tile's row i starts: the split's partial product [split][batch][m][n], or the batch's block of C.

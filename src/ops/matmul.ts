@@ -1,16 +1,20 @@
 // Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul.wgsl); the host form is in matmul-host.ts.
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
-import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import type { AdapterSummary } from '../gpu/device.ts';
+import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
+import subgroupQuadsWgsl from '../../shaders/subgroup-quads.wgsl?raw';
+import { createBindGroup, getKernel, linkWgsl } from '../gpu/kernel.ts';
+import { createScope, readBuffer, refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
+import { createDispatch, maxWorkgroupsPerDim, runDispatches, type Dispatch } from '../gpu/dispatch.ts';
+import type { AdapterSummary, GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
 /**
  * Which kernel runs: 8x8 blocks with scalar loads (any shape), 4x4 blocks with vec4 loads (aligned dense shapes;
- * the GPUs'), or 8x8 blocks with vec4 loads (aligned shapes, batched and strided too; the CPU adapters').
+ * the GPUs'), 8x8 blocks with vec4 loads (aligned shapes, batched and strided too; the CPU adapters'), or those
+ * with A's loads shared by the 4 lanes of a subgroup over the whole width of every batch (`block8sg`: products
+ * sharing A, on CPU adapters whose subgroups are 4 lanes; shaders/matmul-subgroups.wgsl).
  */
-export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4';
+export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4' | 'block8sg';
 
 export interface MatmulArgs {
   a: TensorRef;
@@ -91,6 +95,50 @@ export function block8vec4Eligible(s: { m: number; n: number; k: number; transA?
   return vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && [s.lda, s.ldb, s.batchA ?? 0, s.batchB ?? 0].every((v) => v % 4 === 0);
 }
 
+const quadProbes = new WeakMap<GpuContext, Promise<boolean>>();
+
+/**
+ * Whether the device forms subgroups as `block8sg` needs them: 4 lanes, invocation i of a workgroup in lane i % 4 of
+ * the subgroup of invocations i - i % 4 .. (SwiftShader). Probed once per device (one small dispatch and readback,
+ * at the first matmul that could use it); false without the `subgroups` feature or with another subgroup size.
+ *   await subgroupQuads(gpu); // true on SwiftShader in Chromium and under Node + Dawn
+ */
+export function subgroupQuads(ctx: GpuContext): Promise<boolean> {
+  if (!ctx.hasSubgroups || ctx.subgroupMinSize !== 4) return Promise.resolve(false);
+  let p = quadProbes.get(ctx);
+  if (!p) {
+    p = probeSubgroupQuads(ctx);
+    quadProbes.set(ctx, p);
+  }
+  return p;
+}
+
+async function probeSubgroupQuads(ctx: GpuContext): Promise<boolean> {
+  const scope = createScope(ctx);
+  try {
+    const kernel = await getKernel(ctx, { name: 'subgroup-quads', source: subgroupQuadsWgsl, entryPoint: 'main' });
+    const groups = 8;
+    const ok = scope.createTensorBuffer(groups * 16 * 4, 'subgroup-quads probe');
+    await runDispatches(ctx, [createDispatch(scope, kernel, { ok }, [groups, 1, 1], 'subgroup-quads probe')], 'subgroup-quads probe');
+    return new Uint32Array(await readBuffer(ctx, ok)).every((v) => v === 1);
+  } finally {
+    scope.destroy();
+  }
+}
+
+/**
+ * Whether `block8sg` can run: block8vec4's alignment, not A·Bᵀ, A shared by every batch (one product, or batchA 0),
+ * n, ldc and the batch offset of C multiples of 4 (it stores vec4s, and a vec4 column belongs to one batch). The
+ * device must pass `subgroupQuads` too.
+ *   block8sgEligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, ldc: 1040, batches: 20, batchA: 0, batchB: 3072 * 52, batchC: 52 }); // true
+ */
+export function block8sgEligible(
+  s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; lda: number; ldb: number; ldc: number; batches?: number; batchA?: number; batchB?: number; batchC?: number },
+): boolean {
+  const shared = (s.batches ?? 1) === 1 || (s.batchA ?? 0) === 0;
+  return !s.transB && shared && block8vec4Eligible(s) && [s.n, s.ldc, s.batchC ?? 0].every((v) => v % 4 === 0);
+}
+
 /**
  * Pick kernel, workgroup size and K splits for a shape on an adapter (CPU: few big workgroups; GPU: many).
  *   const plan = planMatmul(gpu.adapter, { m: 50, n: 100, k: 3072 });
@@ -102,6 +150,8 @@ export function planMatmul(
     m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number; batches?: number; strided?: boolean;
     /** Whether the operands suit block8vec4 (block8vec4Eligible); default false. */
     v8?: boolean;
+    /** Whether they suit block8sg on this device (block8sgEligible and subgroupQuads); default false. */
+    sg?: boolean;
   },
 ): MatmulPlan {
   const cpu = isCpuAdapter(adapter);
@@ -109,21 +159,31 @@ export function planMatmul(
   const shape = `matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}`;
   // main_vec4 reads dense, unbatched operands only
   const aligned = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && batches === 1 && !s.strided;
-  const variant = s.variant ?? (cpu ? (s.v8 ? 'block8vec4' : 'block8') : aligned ? 'vec4' : 'block8');
+  // block8sg's quads of 4 column blocks share a row block: it is picked where that wastes at most ~1/8 of the lanes
+  const wide = Math.ceil((s.n * batches) / 8);
+  const sgFits = 4 * Math.ceil(wide / 4) <= 1.15 * wide;
+  const variant = s.variant ?? (cpu ? (s.sg && sgFits ? 'block8sg' : s.v8 ? 'block8vec4' : 'block8') : aligned ? 'vec4' : 'block8');
   if (variant === 'vec4' && !aligned) {
     throw new Error(`${shape}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
   }
   if (variant === 'block8vec4' && !s.v8) {
     throw new Error(`${shape}: the block8vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, k % 4 == 0 unless transA, not both transposed, and row strides and batch offsets of A and B that are multiples of 4`);
   }
+  if (variant === 'block8sg' && !s.sg) {
+    throw new Error(`${shape}: the block8sg kernel needs block8vec4's alignment, not transB, A shared by every batch, n, ldc and C's batch offset multiples of 4, and a device whose subgroups are 4 consecutive invocations (subgroupQuads)`);
+  }
   const block = variant === 'vec4' ? 4 : 8;
   const wg = s.workgroupSize ?? (cpu ? 16 : 64);
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'workgroupSize', wg);
-  const nb = Math.ceil(s.n / block);
-  const blocks = Math.ceil(s.m / block) * nb;
-  // block8vec4 numbers blocks over every batch (z is the K splits alone); the others launch one grid per batch
-  const flat = variant === 'block8vec4';
-  const groups = Math.ceil((flat ? blocks * batches : blocks) / wg);
+  if (variant === 'block8sg' && wg % 4 !== 0) throw new Error(`${shape}: block8sg needs a workgroup size that is a multiple of 4, got ${wg}`);
+  // block8sg: nb counts column blocks over every batch's columns, `blocks` the quads (4 column blocks of one row block)
+  const sg = variant === 'block8sg';
+  const nb = sg ? wide : Math.ceil(s.n / block);
+  const blocks = Math.ceil(s.m / block) * (sg ? Math.ceil(nb / 4) : nb);
+  // block8vec4 and block8sg number blocks over every batch (z is the K splits alone); the others launch one grid per batch
+  const flat = variant === 'block8vec4' || sg;
+  const invocations = sg ? 4 * blocks : flat ? blocks * batches : blocks;
+  const groups = Math.ceil(invocations / wg);
   // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM.
   const targetGroups = cpu ? 16 : 512;
   const minChunk = cpu ? 64 : 128;
@@ -180,15 +240,19 @@ export async function createMatmul(
   const strided = lda !== ac || ldb !== bc || ldc !== n;
   // vec4 views read whole vec4s only: the bound ranges of A and B must be too
   const v8 = block8vec4Eligible({ m, n, k, transA, transB, lda, ldb, batchA: batch.a, batchB: batch.b }) && refSize(args.a) % 16 === 0 && refSize(args.b) % 16 === 0;
-  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided, v8 });
+  const sg = v8 && block8sgEligible({ m, n, k, transA, transB, lda, ldb, ldc, batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c })
+    && refSize(args.c) % 16 === 0 && isCpuAdapter(scope.ctx.adapter) && await subgroupQuads(scope.ctx);
+  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided, v8, sg });
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
   // block8vec4 stores vec4s too where C's rows and batch blocks start on them (main_v8c)
-  const storeVec4 = plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
-  const entryPoint = storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main' }[plan.variant];
+  const storeVec4 = plan.variant === 'block8sg' || (plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0));
+  const entryPoint = plan.variant === 'block8sg' ? 'main_v8s' : storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main' }[plan.variant];
   const kernel = await getKernel(scope.ctx, {
-    name: 'matmul', source: matmulWgsl, entryPoint,
+    // block8sg: `enable subgroups;` must open the module, then matmul.wgsl (the bindings, Params, v8Accumulate it uses)
+    ...(plan.variant === 'block8sg' ? { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulWgsl, matmulSubgroupsWgsl) } : { name: 'matmul', source: matmulWgsl }),
+    entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
   const uniforms = {
@@ -198,7 +262,7 @@ export async function createMatmul(
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
   const inputs: Record<string, TensorRef> = plan.variant === 'block8' ? { a: args.a, b: args.b } : { av: args.a, bv: args.b };
-  const label = `${op} ${plan.variant}${storeVec4 ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const label = `${op} ${plan.variant}${storeVec4 && plan.variant !== 'block8sg' ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
   const main: Dispatch = {
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, [storeVec4 ? 'cv' : 'c']: target, bias, params }),
