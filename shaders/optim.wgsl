@@ -18,7 +18,7 @@
 // f32 (src/ops/optim.ts swaps the alias line below: WGSL has no type overrides). Every rule is written
 // once for both. vec4 loads pay on SwiftShader, where each invocation is a CPU SIMD lane and each load a
 // per-lane gather, and are free on GPUs. Each invocation takes several elements (grid-stride; the host
-// launches about one workgroup per 8·WG elements): many tiny workgroups cost there too.
+// launches about one workgroup per 128·WG elements on CPU adapters, 8·WG on GPUs): many tiny workgroups cost there too.
 
 alias V = vec4f;
 

@@ -5,14 +5,21 @@ import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { refBuffer, refOffset, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { createTensorStore, type StoreLayout, type TensorStore } from '../graph/store.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
+import type { GpuContext } from '../gpu/device.ts';
+import { isCpuAdapter } from './matmul.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { makeRuleConfig, updateRules, type OptimizerRule } from './update-rules.ts';
 
 export { updateRules, updateRuleNames, isUpdateRule, makeRuleConfig, type OptimizerRule } from './update-rules.ts';
 
-/** Workgroup size, and about how many elements (vec4s or f32s) each invocation takes. */
+/**
+ * Workgroup size, and about how many elements (vec4s or f32s) each invocation takes: many on CPU adapters, where
+ * each invocation's setup (its segment's binary search, the model's rate and alive flag: per-lane gathers) costs
+ * as much as several elements (a population-of-20 Adam step: 8 -> 128 a lane took 34 ms to 25 on SwiftShader);
+ * few on GPUs, which want many workgroups.
+ */
 const wg = 64;
-const perInvocation = 8;
+const perInvocation = (ctx: GpuContext) => (isCpuAdapter(ctx.adapter) ? 128 : 8);
 
 /** optim.wgsl with f32 elements, for a parameter whose length is not a multiple of 4 (WGSL has no type overrides). */
 const optimScalarWgsl = scalarVariant(optimWgsl, 'shaders/optim.wgsl');
@@ -59,7 +66,7 @@ async function createUpdateDispatch(
   let groups = 0;
   a.segments.forEach((s, i) => {
     const perModel = s.perModel / unit;
-    const g = Math.max(1, Math.ceil(perModel / (wg * perInvocation)));
+    const g = Math.max(1, Math.ceil(perModel / (wg * perInvocation(scope.ctx))));
     table.set([s.start / unit, perModel, g, groups], i * 4);
     groups += g * a.models;
   });
