@@ -12,8 +12,10 @@ export interface CompiledGraph {
 }
 
 /**
- * Plan buffers, create them in `scope`, and encode every node once, in the order the nodes were added
- * (a topological order by construction), into dispatches.
+ * Plan buffers, create them in `scope`, and encode every node once into dispatches, in the order the nodes were
+ * added (a topological order by construction). The nodes are encoded concurrently (each encode mostly awaits its
+ * pipelines, and the device compiles them side by side); the dispatch list keeps node order, and every encode has
+ * settled before an error is thrown (so none creates buffers in a scope its caller is destroying).
  *   const c = await compileGraph(scope, g, new Map([[W1, w1Buffer]]));
  *   encodeDispatches(pass, c.dispatches);
  */
@@ -27,15 +29,17 @@ export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Valu
     if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: the model must bind it`);
     return slots[slot]!;
   };
-  const dispatches: Dispatch[] = [];
-  for (const node of g.nodes) {
+  const encoded = await Promise.allSettled(g.nodes.map(async (node) => {
     const bound = { inputs: node.inputs.map(bufferOf), outputs: node.outputs.map(bufferOf), updates: node.updates.map(bufferOf) };
     try {
-      dispatches.push(...(await node.op.encode(scope, bound, node)));
+      return await node.op.encode(scope, bound, node);
     } catch (e) {
       const shapes = node.inputs.map((v) => `${v.name}[${v.shape.join(',')}]`).join(', ');
       throw new Error(`graph: encoding ${node.op.name}(${shapes}) failed: ${(e as Error).message}`);
     }
-  }
+  }));
+  const failed = encoded.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  const dispatches = encoded.flatMap((r) => (r as PromiseFulfilledResult<Dispatch[]>).value);
   return { dispatches, plan, bufferOf };
 }
