@@ -1,14 +1,12 @@
 // Times CIFAR-10 parsing + preprocessing in Node: on the sample (scaled to 60000 images) and on a full-size synthetic set.
 //
-// Run (Node 20 cannot strip types, and nothing here needs Vitest):
-//   npx esbuild bench/data-bench.ts --bundle --platform=node --format=esm --log-level=warning | node --input-type=module
+// Run (Node 20 cannot strip types, and nothing here needs Vitest; the bundler inlines the library's WGSL as text):
+//   node bench/build-node.mjs bench/data-bench.ts bench/dist/data-bench.mjs && node bench/dist/data-bench.mjs
 // A figure, not a test: it prints, it never fails. $CIFAR10_DIR overrides where the sample is.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { RECORD_BYTES, parseCIFAR10Files } from '../src/data/cifar10.ts';
-import { makeCIFAR10Data, makeCIFAR10Uint8 } from '../src/data/splits.ts';
-import type { SplitOptions } from '../src/data/splits.ts';
+import { RECORD_BYTES, makeCIFAR10Data, makeCIFAR10Uint8, parseCIFAR10Files, type SplitOptions } from '../src/index.ts';
 
 const dir = resolve(process.env.CIFAR10_DIR || '../shared/cifar10');
 const files = new Map(['data_batch_1.bin', 'test_batch.bin', 'batches.meta.txt'].map((n) => [n, new Uint8Array(readFileSync(join(dir, n)))]));
