@@ -1,7 +1,7 @@
 // 8x8 vec4 blocks with A's loads shared by the 4 lanes of a subgroup (main_v8s, variant `block8sg`): the CPU adapters'
 // kernel for products that share A (one product, or a batch with batchA = 0: the first layer of a population,
 // X · [W¹ … Wᴹ]), where subgroups are 4 lanes (SwiftShader). src/ops/matmul.ts links it after matmul.wgsl (its
-// Params, bindings, biasAt, WG, TRANS_A, v8Accumulate) behind `enable subgroups;`.
+// Params, bindings, biasAt, WG, TRANS_A, rank4) behind `enable subgroups;`.
 //
 // Why: SwiftShader runs 4 invocations as the 4 lanes of a CPU SIMD group and turns every storage load into a
 // per-lane gather, so in block8vec4 the 4 lanes each pay the 8 vec4 loads of A per 4 k even when they read the
@@ -36,10 +36,10 @@ fn wideLd() -> u32 {
 
 // Bias of the 4 columns at vec4 column g4 (zero with a split: reduce adds it).
 fn wideBias(g4: u32) -> vec4f {
-  if (!HAS_BIAS || params.splits > 1u) { return vec4f(0.0); }
+  if (params.splits > 1u) { return vec4f(0.0); }
   let col = wideColumn(g4);
   let j = col.x * params.batchBias + 4u * col.y;
-  return vec4f(bias[j], bias[j + 1u], bias[j + 2u], bias[j + 3u]);
+  return vec4f(biasAt(j), biasAt(j + 1u), biasAt(j + 2u), biasAt(j + 3u));
 }
 
 @compute @workgroup_size(WG)
@@ -106,9 +106,9 @@ fn main_v8s(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let b0 = wideBias(ga);
   let b1 = wideBias(gb);
   // row 0 of the two vec4 columns, then rows ld vec4s apart (one division per column, not per store)
-  let oa = wideC(wid.z, ga) + i0 * wideLd();
-  let ob = wideC(wid.z, gb) + i0 * wideLd();
   let ld = wideLd();
+  let oa = wideC(wid.z, ga) + i0 * ld;
+  let ob = wideC(wid.z, gb) + i0 * ld;
   // unrolled: constant indices into t (a computed one is a per-lane gather from memory on SwiftShader)
   if (i0 + 0u < m) { cv[oa] = t[0] + b0; if (second) { cv[ob] = t[1] + b1; } }
   if (i0 + 1u < m) { cv[oa + ld] = t[2] + b0; if (second) { cv[ob + ld] = t[3] + b1; } }

@@ -247,11 +247,12 @@ export async function createMatmul(
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
   // block8vec4 stores vec4s too where C's rows and batch blocks start on them (main_v8c)
-  const storeVec4 = plan.variant === 'block8sg' || (plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0));
-  const entryPoint = plan.variant === 'block8sg' ? 'main_v8s' : storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main' }[plan.variant];
+  const storeVec4 = plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
+  const sgKernel = plan.variant === 'block8sg';
+  const entryPoint = storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main', block8sg: 'main_v8s' }[plan.variant];
   const kernel = await getKernel(scope.ctx, {
-    // block8sg: `enable subgroups;` must open the module, then matmul.wgsl (the bindings, Params, v8Accumulate it uses)
-    ...(plan.variant === 'block8sg' ? { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulWgsl, matmulSubgroupsWgsl) } : { name: 'matmul', source: matmulWgsl }),
+    // block8sg: `enable subgroups;` must open the module, then matmul.wgsl (the bindings, Params, rank4 it uses)
+    ...(sgKernel ? { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulWgsl, matmulSubgroupsWgsl) } : { name: 'matmul', source: matmulWgsl }),
     entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
@@ -262,10 +263,11 @@ export async function createMatmul(
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
   const inputs: Record<string, TensorRef> = plan.variant === 'block8' ? { a: args.a, b: args.b } : { av: args.a, bv: args.b };
-  const label = `${op} ${plan.variant}${storeVec4 && plan.variant !== 'block8sg' ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const label = `${op} ${plan.variant}${storeVec4 ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
   const main: Dispatch = {
     kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, [storeVec4 ? 'cv' : 'c']: target, bias, params }),
+    // main_v8c and main_v8s store vec4s (the `cv` view of C)
+    bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, [storeVec4 || sgKernel ? 'cv' : 'c']: target, bias, params }),
     workgroups: plan.workgroups,
     label,
   };
