@@ -1,7 +1,7 @@
 // 8x8 vec4 blocks with A's loads shared by the 4 lanes of a subgroup (main_v8s, variant `block8sg`): the CPU adapters'
 // kernel for products that share A (one product, or a batch with batchA = 0: the first layer of a population,
-// X · [W¹ … Wᴹ]), where subgroups are 4 lanes (SwiftShader). src/ops/matmul.ts links it after matmul.wgsl (its
-// Params, bindings, biasAt, WG, TRANS_A, rank4) behind `enable subgroups;`.
+// X · [W¹ … Wᴹ]), where subgroups are 4 lanes (SwiftShader). src/ops/matmul.ts links it behind `enable subgroups;`,
+// shaders/lib/matmul-common.wgsl (Params, bindings, biasAt, WG, TRANS_A) and shaders/matmul-v8.wgsl (rank4).
 //
 // Why: SwiftShader runs 4 invocations as the 4 lanes of a CPU SIMD group and turns every storage load into a
 // per-lane gather, so in block8vec4 the 4 lanes each pay the 8 vec4 loads of A per 4 k even when they read the

@@ -1,5 +1,8 @@
-// Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul.wgsl); the host form is in matmul-host.ts.
+// Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul*.wgsl behind
+// shaders/lib/matmul-common.wgsl); the host form is in matmul-host.ts.
+import matmulCommonWgsl from '../../shaders/lib/matmul-common.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
+import matmulV8Wgsl from '../../shaders/matmul-v8.wgsl?raw';
 import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
 import subgroupQuadsWgsl from '../../shaders/subgroup-quads.wgsl?raw';
 import { createBindGroup, getKernel, linkWgsl } from '../gpu/kernel.ts';
@@ -203,6 +206,16 @@ function layoutName(transA?: boolean, transB?: boolean): string {
 }
 
 /**
+ * The linked WGSL of a variant's kernel file (and `reduce`'s, with `block8`'s): the common declarations first, and
+ * for block8sg `enable subgroups;` before them (it must open the module) and block8vec4's accumulation (rank4).
+ */
+function matmulSource(variant: MatmulVariant): { name: string; source: string } {
+  if (variant === 'block8sg') return { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulCommonWgsl, matmulV8Wgsl, matmulSubgroupsWgsl) };
+  if (variant === 'block8vec4') return { name: 'matmul-v8', source: linkWgsl(matmulCommonWgsl, matmulV8Wgsl) };
+  return { name: 'matmul', source: linkWgsl(matmulCommonWgsl, matmulWgsl) };
+}
+
+/**
  * Record C (m×n) = op(A)·op(B) (+ bias[n] on every row), all row-major f32; op(A) is m×k (A stored k×m
  * when transA), op(B) is k×n (B stored n×k when transB). One dispatch, or two when K is split.
  *   const mm = await createMatmul(scope, { a: x, b: w, c: out, bias: b, m: 50, n: 100, k: 3072 });
@@ -251,8 +264,7 @@ export async function createMatmul(
   const sgKernel = plan.variant === 'block8sg';
   const entryPoint = storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main', block8sg: 'main_v8s' }[plan.variant];
   const kernel = await getKernel(scope.ctx, {
-    // block8sg: `enable subgroups;` must open the module, then matmul.wgsl (the bindings, Params, rank4 it uses)
-    ...(sgKernel ? { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulWgsl, matmulSubgroupsWgsl) } : { name: 'matmul', source: matmulWgsl }),
+    ...matmulSource(plan.variant),
     entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
@@ -273,7 +285,7 @@ export async function createMatmul(
   };
   if (!split) return [main];
   const reduceWg = 64;
-  const reduce = await getKernel(scope.ctx, { name: 'matmul', source: matmulWgsl, entryPoint: 'reduce', constants: { HAS_BIAS: +hasBias, WG: reduceWg } });
+  const reduce = await getKernel(scope.ctx, { ...matmulSource('block8'), entryPoint: 'reduce', constants: { HAS_BIAS: +hasBias, WG: reduceWg } });
   const reduceParams = scope.createUniformBuffer(reduce, 'params', uniforms, `${op} reduce params`);
   return [main, {
     kernel: reduce,

@@ -7,6 +7,9 @@ import { linkWgsl, reflectKernel } from '../../src/gpu/kernel.ts';
 const dir = new URL('../../shaders/', import.meta.url);
 const columns = readFileSync(new URL('lib/columns.wgsl', dir), 'utf8');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
+const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
+/** The modules src/ops links in front of a file: matmul's common declarations (and block8vec4's for the subgroup kernel), else the column helpers. */
+const prelude = (f: string) => (f === 'matmul-subgroups.wgsl' ? [read('lib/matmul-common.wgsl'), read('matmul-v8.wgsl')] : f.startsWith('matmul') ? [read('lib/matmul-common.wgsl')] : [columns]);
 
 /** The source with override `k` given the value `v`, written by hand (not by the code under test). */
 function withOverride(source: string, k: string, v: number): string {
@@ -17,7 +20,7 @@ describe('reflectKernel with one parse per source', () => {
   it('gives, for every entry point of every shader and its workgroup overrides, what a fresh parse of the substituted source gives', () => {
     let checked = 0;
     for (const f of files) {
-      const source = linkWgsl(columns, readFileSync(new URL(f, dir), 'utf8'));
+      const source = linkWgsl(...prelude(f), read(f));
       const fresh = new WgslReflect(source);
       const sizeOverrides = ['WG', 'COLS', 'ROWS'].filter((k) => new RegExp(`override\\s+${k}\\b`).test(source));
       for (const e of fresh.entry.compute) {
