@@ -26,6 +26,10 @@ export default defineConfig({
     timeout: 120_000,
     // the dev server serves CIFAR-10 to the pages from here (the sample beside the checkout unless set)
     // and a full-size set (made by the full-scale specs at test time, see test/helpers/full-size-cifar10.ts) at /data/cifar10-full/
-    env: { WB_E2E: '1', CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10'), CIFAR10_FULL_DIR: fullSizeDir },
+    env: {
+      WB_E2E: '1',
+      CIFAR10_DIR: process.env.CIFAR10_DIR || resolve(import.meta.dirname, '../shared/cifar10'),
+      CIFAR10_FULL_DIR: fullSizeDir,
+    },
   },
 });

@@ -11,13 +11,25 @@ export default defineConfig({
   // Pre-bundle every dependency up front from every page, so no page is reloaded mid-test by a late dependency discovery.
   optimizeDeps: {
     entries: ['demo/**/*.html', 'e2e/**/*.html', 'bench/**/*.html'],
-    include: ['wgsl_reflect', 'uplot', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-core/dist/register_all_gradients'],
+    include: [
+      'wgsl_reflect',
+      'uplot',
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-core/dist/register_all_gradients',
+    ],
   },
   // The e2e server runs without HMR: an edit elsewhere must not reload a page in the middle of a test.
   // The e2e server is cross-origin isolated too, so the full-scale specs can read performance.measureUserAgentSpecificMemory().
   server: {
-    host: '127.0.0.1', port: 5173, strictPort: false, fs: { allow: ['.', '../shared'] }, hmr: process.env.WB_E2E ? false : undefined,
-    headers: process.env.WB_E2E ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : undefined,
+    host: '127.0.0.1',
+    port: 5173,
+    strictPort: false,
+    fs: { allow: ['.', '../shared'] },
+    hmr: process.env.WB_E2E ? false : undefined,
+    headers: process.env.WB_E2E
+      ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+      : undefined,
   },
   // the demo's CPU reference worker (demo/cpu-worker.ts) is an ES module, like the page
   worker: { format: 'es' },

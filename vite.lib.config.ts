@@ -17,7 +17,8 @@ export default defineConfig({
     },
     rollupOptions: {
       // Dependencies stay imports; `?raw` WGSL is inlined as strings by Vite itself.
-      external: (id) => id.startsWith('node:') || id === 'webgpu' || id === 'vite' || id === 'wgsl_reflect' || id.startsWith('wgsl_reflect/'),
+      external: (id) =>
+        id.startsWith('node:') || id === 'webgpu' || id === 'vite' || id === 'wgsl_reflect' || id.startsWith('wgsl_reflect/'),
       // wgsl_reflect's `main` is CommonJS inside a `type: module` package, which plain Node cannot load: import its ESM file.
       output: { paths: { wgsl_reflect: 'wgsl_reflect/wgsl_reflect.module.js' }, chunkFileNames: 'chunks/[name]-[hash].js' },
     },

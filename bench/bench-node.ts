@@ -9,8 +9,11 @@ import type { SolverData } from '../src/node.ts';
 async function loadData(): Promise<SolverData> {
   const u8 = await getCIFAR10Uint8({ numTraining: 3000, numValidation: 1000, numTest: 0, download: false });
   return {
-    XTrain: { data: u8.train.images.subarray(0, 1000 * 3072), shape: [1000, 3, 32, 32] }, yTrain: u8.train.labels.subarray(0, 1000),
-    XVal: { data: u8.val.images, shape: [1000, 3, 32, 32] }, yVal: u8.val.labels, meanImage: u8.meanImage,
+    XTrain: { data: u8.train.images.subarray(0, 1000 * 3072), shape: [1000, 3, 32, 32] },
+    yTrain: u8.train.labels.subarray(0, 1000),
+    XVal: { data: u8.val.images, shape: [1000, 3, 32, 32] },
+    yVal: u8.val.labels,
+    meanImage: u8.meanImage,
   };
 }
 
@@ -18,13 +21,23 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const gpu = await requestGpu();
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const report = await runBench(gpu, args.only, { reps: args.reps, detail: args.detail, sweepEpochs: args.sweepEpochs, peers: {}, log, loadData });
+  const report = await runBench(gpu, args.only, {
+    reps: args.reps,
+    detail: args.detail,
+    sweepEpochs: args.sweepEpochs,
+    peers: {},
+    log,
+    loadData,
+  });
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
   gpu.device.destroy();
 }
 
-main().then(() => process.exit(0), (e: Error) => {
-  process.stderr.write(`bench-node failed: ${process.env.BENCH_DEBUG ? e.stack : e.message}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    process.stderr.write(`bench-node failed: ${process.env.BENCH_DEBUG ? e.stack : e.message}\n`);
+    process.exit(1);
+  },
+);

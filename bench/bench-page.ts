@@ -14,7 +14,10 @@ declare global {
 const q = new URLSearchParams(location.search);
 const status = document.querySelector('[data-testid=status]')!;
 const logEl = document.querySelector('[data-testid=log]')!;
-const log = (line: string) => { console.log(line); logEl.textContent += `${line}\n`; };
+const log = (line: string) => {
+  console.log(line);
+  logEl.textContent += `${line}\n`;
+};
 
 /** The seed's small_data from the dev server's CIFAR-10 (as bench-node.ts): 1000 training images and 1000 validation images, uint8 + mean image. */
 async function loadData(): Promise<SolverData> {
@@ -23,8 +26,11 @@ async function loadData(): Promise<SolverData> {
   const u8 = makeCIFAR10Uint8(batches, { numTraining: Math.min(3000, held - 1000), numValidation: 1000, numTest: 0 });
   const n = Math.min(1000, u8.train.count);
   return {
-    XTrain: { data: u8.train.images.subarray(0, n * 3072), shape: [n, 3, 32, 32] }, yTrain: u8.train.labels.subarray(0, n),
-    XVal: { data: u8.val.images, shape: [u8.val.count, 3, 32, 32] }, yVal: u8.val.labels, meanImage: u8.meanImage,
+    XTrain: { data: u8.train.images.subarray(0, n * 3072), shape: [n, 3, 32, 32] },
+    yTrain: u8.train.labels.subarray(0, n),
+    XVal: { data: u8.val.images, shape: [u8.val.count, 3, 32, 32] },
+    yVal: u8.val.labels,
+    meanImage: u8.meanImage,
   };
 }
 
@@ -52,4 +58,6 @@ async function main(): Promise<BenchReport> {
 }
 
 window.benchDone = main();
-window.benchDone.catch((e: Error) => { status.textContent = `error: ${e.message}`; });
+window.benchDone.catch((e: Error) => {
+  status.textContent = `error: ${e.message}`;
+});

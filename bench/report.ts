@@ -32,7 +32,8 @@ export async function runBench(gpu: GpuContext, only: string | null, opts: Bench
   return report;
 }
 
-const num = (v: unknown, digits = 2) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : v === null || v === undefined ? '-' : String(v));
+const num = (v: unknown, digits = 2) =>
+  typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : v === null || v === undefined ? '-' : String(v);
 
 function table(head: string[], rows: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -47,55 +48,142 @@ function table(head: string[], rows: string[][]): string {
  */
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
-  out.push(`adapter: ${r.adapter.vendor} / ${r.adapter.architecture} ${r.adapter.description} (${r.adapter.runtime}); timer: ${r.timer}; median (and best) of ${r.reps}`);
-  const mm = r.matmul as {
-    m: number; n: number; k: number; transA: boolean; transB: boolean; ms: number; gflops: number; bestGflops: number;
-    tfjsMs: number | null; tfjsGflops: number | null; tfjsBestGflops: number | null; check: number; kernel: string; alternatives?: Record<string, number>;
-  }[] | undefined;
+  out.push(
+    `adapter: ${r.adapter.vendor} / ${r.adapter.architecture} ${r.adapter.description} (${r.adapter.runtime}); timer: ${r.timer}; median (and best) of ${r.reps}`,
+  );
+  const mm = r.matmul as
+    | {
+        m: number;
+        n: number;
+        k: number;
+        transA: boolean;
+        transB: boolean;
+        ms: number;
+        gflops: number;
+        bestGflops: number;
+        tfjsMs: number | null;
+        tfjsGflops: number | null;
+        tfjsBestGflops: number | null;
+        check: number;
+        kernel: string;
+        alternatives?: Record<string, number>;
+      }[]
+    | undefined;
   if (Array.isArray(mm)) {
     out.push('', `matmul (ours: ${r.matmulTimer}; TF.js: ${r.tfjsTimer ?? 'not run'})`);
-    out.push(table(['shape m x n x k', 'layout', 'ms', 'GFLOPS', 'best', 'TF.js ms', 'TF.js GFLOPS', 'best', 'vs TF.js', 'check'], mm.map((f) => [
-      `${f.m} x ${f.n} x ${f.k}`, `${f.transA ? 'Aᵀ' : 'A'}·${f.transB ? 'Bᵀ' : 'B'}`, num(f.ms, 3), num(f.gflops), num(f.bestGflops),
-      num(f.tfjsMs, 3), num(f.tfjsGflops), num(f.tfjsBestGflops),
-      f.tfjsGflops ? `${(f.gflops / f.tfjsGflops).toFixed(2)}x` : '-', f.check.toExponential(1),
-    ])));
+    out.push(
+      table(
+        ['shape m x n x k', 'layout', 'ms', 'GFLOPS', 'best', 'TF.js ms', 'TF.js GFLOPS', 'best', 'vs TF.js', 'check'],
+        mm.map((f) => [
+          `${f.m} x ${f.n} x ${f.k}`,
+          `${f.transA ? 'Aᵀ' : 'A'}·${f.transB ? 'Bᵀ' : 'B'}`,
+          num(f.ms, 3),
+          num(f.gflops),
+          num(f.bestGflops),
+          num(f.tfjsMs, 3),
+          num(f.tfjsGflops),
+          num(f.tfjsBestGflops),
+          f.tfjsGflops ? `${(f.gflops / f.tfjsGflops).toFixed(2)}x` : '-',
+          f.check.toExponential(1),
+        ]),
+      ),
+    );
     for (const f of mm) out.push(`  ${f.m}x${f.n}x${f.k}: ${f.kernel}`);
     const alts = mm.filter((f) => f.alternatives);
     if (alts.length) {
       out.push('', 'matmul alternatives (GFLOPS)');
-      for (const f of alts) out.push(`  ${f.m}x${f.n}x${f.k}: ` + Object.entries(f.alternatives!).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', '));
+      for (const f of alts)
+        out.push(
+          `  ${f.m}x${f.n}x${f.k}: ` +
+            Object.entries(f.alternatives!)
+              .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+              .join(', '),
+        );
     }
   }
   const bn = r.bnBackward;
   if (Array.isArray(bn)) {
     out.push('', 'batchnorm backward (graph vs alternative)');
-    out.push(table(['N x D', 'graph ms', 'alt ms', 'speedup', 'graph GB/s', 'alt GB/s', 'passes g/a'], (bn as Record<string, number>[]).map((f) => [
-      `${f.n} x ${f.d}`, num(f.graphMs, 3), num(f.altMs, 3), `${num(f.speedup)}x`, num(f.graphGBps), num(f.altGBps), `${f.graphPasses}/${f.altPasses}`,
-    ])));
+    out.push(
+      table(
+        ['N x D', 'graph ms', 'alt ms', 'speedup', 'graph GB/s', 'alt GB/s', 'passes g/a'],
+        (bn as Record<string, number>[]).map((f) => [
+          `${f.n} x ${f.d}`,
+          num(f.graphMs, 3),
+          num(f.altMs, 3),
+          `${num(f.speedup)}x`,
+          num(f.graphGBps),
+          num(f.altGBps),
+          `${f.graphPasses}/${f.altPasses}`,
+        ]),
+      ),
+    );
   } else if (bn !== undefined) {
     out.push('', `batchnorm backward: ${String(bn)}`);
   }
-  const tr = r.training as { net: string; batch: number; backwardVariant: string; useBatchnorm: boolean; msPerStep: number; dispatchesPerStep: number; tfjsMsPerStep: number | null; checkpointMs?: number; checkpointBytes?: number }[] | undefined;
+  const tr = r.training as
+    | {
+        net: string;
+        batch: number;
+        backwardVariant: string;
+        useBatchnorm: boolean;
+        msPerStep: number;
+        dispatchesPerStep: number;
+        tfjsMsPerStep: number | null;
+        checkpointMs?: number;
+        checkpointBytes?: number;
+      }[]
+    | undefined;
   if (Array.isArray(tr)) {
     out.push('', 'training step (Adam, wall clock per step over queued steps)');
-    out.push(table(['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'checkpoint ms (MiB)', 'TF.js ms/step', 'vs TF.js'], tr.map((f) => [
-      f.net, String(f.batch), f.useBatchnorm ? f.backwardVariant : '-', num(f.msPerStep, 2), String(f.dispatchesPerStep),
-      f.checkpointMs === undefined ? '-' : `${num(f.checkpointMs, 2)} (${num((f.checkpointBytes ?? 0) / 2 ** 20, 2)})`,
-      num(f.tfjsMsPerStep, 1), f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',
-    ])));
+    out.push(
+      table(
+        ['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'checkpoint ms (MiB)', 'TF.js ms/step', 'vs TF.js'],
+        tr.map((f) => [
+          f.net,
+          String(f.batch),
+          f.useBatchnorm ? f.backwardVariant : '-',
+          num(f.msPerStep, 2),
+          String(f.dispatchesPerStep),
+          f.checkpointMs === undefined ? '-' : `${num(f.checkpointMs, 2)} (${num((f.checkpointBytes ?? 0) / 2 ** 20, 2)})`,
+          num(f.tfjsMsPerStep, 1),
+          f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',
+        ]),
+      ),
+    );
   }
   const ex = r.experiments as { batchnormSeconds: number; sweepSeconds: number; sweep: { status: string }[] } | string | undefined;
   if (typeof ex === 'string') out.push('', `experiments: ${ex}`);
   else if (ex) {
-    out.push('', `experiments: batchnorm vs baseline ${num(ex.batchnormSeconds)} s; weight-scale sweep (${ex.sweep.length} trainings) ${num(ex.sweepSeconds)} s, ` +
-      `${ex.sweep.filter((x) => x.status === 'diverged').length} diverged`);
+    out.push(
+      '',
+      `experiments: batchnorm vs baseline ${num(ex.batchnormSeconds)} s; weight-scale sweep (${ex.sweep.length} trainings) ${num(ex.sweepSeconds)} s, ` +
+        `${ex.sweep.filter((x) => x.status === 'diverged').length} diverged`,
+    );
   }
-  const sw = r.sweep as { models: number; steps: number; sequentialMs: number; batchedMs: number; speedup: number; bytesPerModel: number; maxModels: number; maxLossDiff: number; maxFirstStepLossDiff: number; stepsOnly: { steps: number; sequentialMs: number; batchedMs: number; speedup: number } } | string | undefined;
+  const sw = r.sweep as
+    | {
+        models: number;
+        steps: number;
+        sequentialMs: number;
+        batchedMs: number;
+        speedup: number;
+        bytesPerModel: number;
+        maxModels: number;
+        maxLossDiff: number;
+        maxFirstStepLossDiff: number;
+        stepsOnly: { steps: number; sequentialMs: number; batchedMs: number; speedup: number };
+      }
+    | string
+    | undefined;
   if (typeof sw === 'string') out.push('', `sweep: ${sw}`);
   else if (sw) {
-    out.push('', `sweep (${sw.models} models x ${sw.steps} steps): sequential ${num(sw.sequentialMs / 1000)} s, batched ${num(sw.batchedMs / 1000)} s, ` +
-      `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a population; ` +
-      `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`);
+    out.push(
+      '',
+      `sweep (${sw.models} models x ${sw.steps} steps): sequential ${num(sw.sequentialMs / 1000)} s, batched ${num(sw.batchedMs / 1000)} s, ` +
+        `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a population; ` +
+        `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`,
+    );
   }
   return out.join('\n');
 }
@@ -106,13 +194,23 @@ export function formatReport(r: BenchReport): string {
  *   parseBenchArgs(['--only', 'matmul', '--json']); // { json: true, only: 'matmul', reps: 10, detail: false, sweepEpochs: null }
  *   parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10']); // the seed's 10 epochs on a CPU adapter too
  */
-export function parseBenchArgs(argv: readonly string[]): { json: boolean; only: string | null; reps: number; detail: boolean; sweepEpochs: number | null } {
-  const value = (flag: string) => { const i = argv.indexOf(flag); return i >= 0 ? argv[i + 1] ?? null : null; };
+export function parseBenchArgs(argv: readonly string[]): {
+  json: boolean;
+  only: string | null;
+  reps: number;
+  detail: boolean;
+  sweepEpochs: number | null;
+} {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? (argv[i + 1] ?? null) : null;
+  };
   const reps = Number(value('--reps') ?? 10);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`bench: --reps must be a positive integer, got ${value('--reps')}`);
   const epochs = value('--sweep-epochs');
   const sweepEpochs = epochs === null ? null : Number(epochs);
-  if (sweepEpochs !== null && (!Number.isInteger(sweepEpochs) || sweepEpochs < 1)) throw new Error(`bench: --sweep-epochs must be a positive integer, got ${epochs}`);
+  if (sweepEpochs !== null && (!Number.isInteger(sweepEpochs) || sweepEpochs < 1))
+    throw new Error(`bench: --sweep-epochs must be a positive integer, got ${epochs}`);
   const withValue = ['--only', '--reps', '--sweep-epochs'];
   const known = new Set(['--json', '--detail', ...withValue]);
   argv.forEach((a, i) => {

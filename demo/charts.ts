@@ -108,7 +108,12 @@ function finite(v: number | null | undefined): v is number {
  *   c.setData([1, 2, 3], [[2.3, 2.2, 2.1], [2.3, 2.0, 1.9]]);
  */
 export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
-  const plot = h('div', { class: 'plot', 'data-testid': `${spec.id}-chart`, role: 'img', 'aria-label': `${spec.title}: ${spec.yLabel} against ${spec.xLabel}` });
+  const plot = h('div', {
+    class: 'plot',
+    'data-testid': `${spec.id}-chart`,
+    role: 'img',
+    'aria-label': `${spec.title}: ${spec.yLabel} against ${spec.xLabel}`,
+  });
   const caption = h('figcaption', { 'data-testid': `${spec.id}-points`, class: 'points' }, 'no data yet');
   const root = h('figure', { class: 'chart', id: spec.id }, h('div', { class: 'chart-title' }, spec.title), plot, caption);
   container.append(root);
@@ -131,8 +136,10 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
       ctx.lineWidth = 2 * px;
       const r = 5 * px;
       ctx.beginPath();
-      ctx.moveTo(cx - r, cy - r); ctx.lineTo(cx + r, cy + r);
-      ctx.moveTo(cx + r, cy - r); ctx.lineTo(cx - r, cy + r);
+      ctx.moveTo(cx - r, cy - r);
+      ctx.lineTo(cx + r, cy + r);
+      ctx.moveTo(cx + r, cy - r);
+      ctx.lineTo(cx - r, cy + r);
       ctx.stroke();
       ctx.fillStyle = '#b00';
       ctx.font = `${11 * px}px system-ui, sans-serif`;
@@ -152,7 +159,11 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
     },
     axes: [
       spec.logX
-        ? { label: spec.xLabel, values: (_u, vals) => vals.map((v) => (v == null ? '' : isDecade(v) ? `1e${Math.round(Math.log10(v))}` : tickText(v))), ...logAxis }
+        ? {
+            label: spec.xLabel,
+            values: (_u, vals) => vals.map((v) => (v == null ? '' : isDecade(v) ? `1e${Math.round(Math.log10(v))}` : tickText(v))),
+            ...logAxis,
+          }
         : { label: spec.xLabel, incrs: integerSteps }, // iterations and epochs are whole numbers
       spec.logY
         ? { label: spec.yLabel, size: 60, incrs: logYSteps, values: (_u, vals) => vals.map(logYTick) }
@@ -161,7 +172,10 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
     series: [
       { label: spec.xLabel },
       ...spec.series.map((s) => ({
-        label: s.label, stroke: s.color, width: 2, dash: s.dash,
+        label: s.label,
+        stroke: s.color,
+        width: 2,
+        dash: s.dash,
         points: { show: s.points ?? false, size: 6, fill: s.color },
         spanGaps: true,
       })),
@@ -188,8 +202,9 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
       const clean = ys.map((y) => y.map((v) => (finite(v) ? toY(v) : null)));
       u.setData([x, ...clean] as uPlot.AlignedData, true);
       const counts = chart.pointCounts();
-      caption.textContent = spec.series.map((s, i) => `${s.label}: ${counts[i]} points`).join(' · ')
-        + (markers.length ? ` · ${markers.length} marked diverged` : '');
+      caption.textContent =
+        spec.series.map((s, i) => `${s.label}: ${counts[i]} points`).join(' · ') +
+        (markers.length ? ` · ${markers.length} marked diverged` : '');
     },
     data: () => ({ x: xs, ys: yss, markers }),
     pointCounts: () => yss.map((y) => y.filter(finite).length),
@@ -204,7 +219,10 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
       let lx = 60 * px;
       for (const s of spec.series) {
         const w = (34 + measure.measureText(s.label).width / px) * px;
-        if (lx + w > src.width && lines[lines.length - 1]!.length) { lines.push([]); lx = 60 * px; }
+        if (lx + w > src.width && lines[lines.length - 1]!.length) {
+          lines.push([]);
+          lx = 60 * px;
+        }
         lines[lines.length - 1]!.push({ s, x: lx });
         lx += w;
       }
@@ -235,7 +253,9 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
           ctx.fillText(s.label, x + 24 * px, y);
         }
       });
-      return new Promise<Blob>((resolve, reject) => canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'));
+      return new Promise<Blob>((resolve, reject) =>
+        canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('toBlob failed'))), 'image/png'),
+      );
     },
     destroy() {
       ro.disconnect();

@@ -33,4 +33,3 @@ export interface Panel {
   /** Trained parameters, one file per model, when the panel trains. */
   safetensors?(): Promise<{ name: string; bytes: Uint8Array }[]>;
 }
-

@@ -50,9 +50,13 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
     const r = e.data;
     const p = pending.get(r.id);
     pending.delete(r.id);
-    if (r.ok) p?.resolve(r.value); else p?.reject(new Error(r.message));
+    if (r.ok) p?.resolve(r.value);
+    else p?.reject(new Error(r.message));
   };
-  worker.onerror = (e) => { e.preventDefault(); failAll(new Error(`the CPU reference worker failed: ${e.message || 'it could not be loaded'}`)); };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    failAll(new Error(`the CPU reference worker failed: ${e.message || 'it could not be loaded'}`));
+  };
   const call = <T>(method: CpuWorkerMethod, args: unknown[] = [], transfer: Transferable[] = []): Promise<T> => {
     if (failure) return Promise.reject(failure);
     const id = nextId++;
@@ -62,15 +66,30 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
     });
   };
   // A bad option fails `create` in the worker; the worker then answers every later call with that error.
-  call('create', [hiddenDims, {
-    normalization: options.normalization, weightScale: options.weightScale, seed: options.seed, reg: options.reg ?? 0,
-    inputDim: options.inputDim ?? 3072, numClasses: options.numClasses ?? 10, backwardVariant: options.backwardVariant ?? 'graph',
-  }]).catch(() => {});
+  call('create', [
+    hiddenDims,
+    {
+      normalization: options.normalization,
+      weightScale: options.weightScale,
+      seed: options.seed,
+      reg: options.reg ?? 0,
+      inputDim: options.inputDim ?? 3072,
+      numClasses: options.numClasses ?? 10,
+      backwardVariant: options.backwardVariant ?? 'graph',
+    },
+  ]).catch(() => {});
   const model: TrainableModel = {
-    attachData: (d) => { const { data, transfer } = compactData(d); return call('attachData', [data], transfer); },
+    attachData: (d) => {
+      const { data, transfer } = compactData(d);
+      return call('attachData', [data], transfer);
+    },
     setUpdateRule: (rule, config) => call('setUpdateRule', [rule, config]),
     // the Solver does not wait for this one; a failure is kept and fails the next call
-    setLearningRate: (lr) => { call('setLearningRate', [lr]).catch((e: Error) => { failure ??= e; }); },
+    setLearningRate: (lr) => {
+      call('setLearningRate', [lr]).catch((e: Error) => {
+        failure ??= e;
+      });
+    },
     step: (indices) => call<number>('step', [indices]),
     accuracy: (split, indices) => call<number>('accuracy', [split, indices]),
     snapshot: () => call('snapshot'),
@@ -80,7 +99,10 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
     model,
     kind: 'cpu',
     async saveSafetensors() {
-      const { params, bn } = await call<{ params: Record<string, Tensor>; bn: { runningMean?: Float64Array; runningVar?: Float64Array }[] }>('export');
+      const { params, bn } = await call<{
+        params: Record<string, Tensor>;
+        bn: { runningMean?: Float64Array; runningVar?: Float64Array }[];
+      }>('export');
       const tensors: Record<string, { data: ArrayLike<number>; shape: number[] }> = { ...params };
       bn.forEach((b, i) => {
         if (b.runningMean) tensors[`running_mean${i + 1}`] = { data: b.runningMean, shape: [b.runningMean.length] };

@@ -2,7 +2,11 @@
 import { createReferenceTrainer, reference, type TrainableModel } from '../src/index.ts';
 
 /** A request from the page: call `method` of the worker's model with `args`; answered with the same `id`. */
-export interface CpuWorkerRequest { id: number; method: CpuWorkerMethod; args: unknown[] }
+export interface CpuWorkerRequest {
+  id: number;
+  method: CpuWorkerMethod;
+  args: unknown[];
+}
 /** The answer: the method's value, or the message of what it threw. */
 export type CpuWorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
 
@@ -16,7 +20,8 @@ let createFailure: Error | null = null;
 
 function need(): Trainer {
   if (createFailure) throw createFailure;
-  if (!trainer) throw new Error(net ? 'CPU worker: the training data was released (releaseData)' : 'CPU worker: no network yet (create comes first)');
+  if (!trainer)
+    throw new Error(net ? 'CPU worker: the training data was released (releaseData)' : 'CPU worker: no network yet (create comes first)');
   return trainer;
 }
 

@@ -33,19 +33,29 @@ const hint =
  *   const ds = createDatasetPanel(document.querySelector('#dataset')!, null);
  *   const dataset = await ds.latest();
  */
-export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): { latest: () => Promise<Dataset>; current: () => Dataset | null } {
+export function createDatasetPanel(
+  root: HTMLElement,
+  dataUrl: string | null,
+): { latest: () => Promise<Dataset>; current: () => Dataset | null } {
   const status = byTestId(root, 'dataset-status');
   const bar = byTestId(root, 'dataset-progress') as HTMLProgressElement;
   const input = root.querySelector<HTMLInputElement>('input[type=file]')!;
   let current: Dataset | null = null;
   let resolveReady!: (d: Dataset) => void;
-  const ready = new Promise<Dataset>((r) => { resolveReady = r; });
+  const ready = new Promise<Dataset>((r) => {
+    resolveReady = r;
+  });
 
   const cacheBox = byTestId(root, 'dataset-cache');
-  const setCache = (state: string, text: string): void => { cacheBox.dataset.state = state; cacheBox.textContent = text; };
+  const setCache = (state: string, text: string): void => {
+    cacheBox.dataset.state = state;
+    cacheBox.textContent = text;
+  };
   let loads = 0;
   let loading: Promise<void> = Promise.resolve();
-  const load = (files?: File[]): void => { loading = loadNow(files); };
+  const load = (files?: File[]): void => {
+    loading = loadNow(files);
+  };
   const loadNow = async (files?: File[]) => {
     const n = ++loads;
     status.textContent = 'loading CIFAR-10…';
@@ -58,9 +68,13 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
         files,
         onProgress: (p) => {
           if (n !== loads) return; // a newer load (a drop) owns the box
-          if (p.total) { bar.max = p.total; bar.value = p.received; }
+          if (p.total) {
+            bar.max = p.total;
+            bar.value = p.received;
+          }
           const amount = p.total ? `${formatBytes(p.received)} of ${formatBytes(p.total)}` : p.received ? formatBytes(p.received) : '';
-          status.textContent = p.phase === 'cache' ? 'CIFAR-10: reading the IndexedDB cache…' : `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
+          status.textContent =
+            p.phase === 'cache' ? 'CIFAR-10: reading the IndexedDB cache…' : `CIFAR-10: ${p.phase}${amount ? ` ${amount}` : ''}…`;
         },
       });
       if (n !== loads) return; // a newer load (a drop) was started meanwhile: its data wins, whichever ends first
@@ -69,33 +83,51 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
       // views of the loaded buffers, not copies: the page holds one copy of the pixels
       const u8 = makeCIFAR10Uint8(res.batches, experimentSplits(held, res.batches.test.count));
       current = { u8, source: res.source, cacheHit: res.cacheHit };
-      bar.max = 1; bar.value = 1;
+      bar.max = 1;
+      bar.value = 1;
       status.dataset.state = 'ready';
       status.dataset.source = res.cacheHit ? 'cache' : 'fresh';
-      status.textContent = `CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images `
-        + `(${res.source}${res.cacheHit ? ', from the IndexedDB cache' : ''}; ${seconds(res.loadMs)})`;
+      status.textContent =
+        `CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images ` +
+        `(${res.source}${res.cacheHit ? ', from the IndexedDB cache' : ''}; ${seconds(res.loadMs)})`;
       if (res.cacheHit) {
-        setCache('hit', `Read from the IndexedDB cache (stored ${new Date(res.cached!.storedAt).toLocaleString()}, ${formatBytes(res.cached!.bytes)}): `
-          + `no download and no parse this time${res.cacheNote ? `; ${res.cacheNote}` : ''}.`);
+        setCache(
+          'hit',
+          `Read from the IndexedDB cache (stored ${new Date(res.cached!.storedAt).toLocaleString()}, ${formatBytes(res.cached!.bytes)}): ` +
+            `no download and no parse this time${res.cacheNote ? `; ${res.cacheNote}` : ''}.`,
+        );
       } else {
-        setCache('writing', `${res.cacheNote ? `${res.cacheNote}. ` : ''}${files ? 'Read' : 'Downloaded'} and parsed in ${seconds(res.loadMs)}; caching in IndexedDB for the next load…`);
+        setCache(
+          'writing',
+          `${res.cacheNote ? `${res.cacheNote}. ` : ''}${files ? 'Read' : 'Downloaded'} and parsed in ${seconds(res.loadMs)}; caching in IndexedDB for the next load…`,
+        );
         void res.cacheWrite.then((w) => {
           if (n !== loads) return; // a newer load owns the box
-          if (w.stored) setCache('stored', `Cached in IndexedDB (${formatBytes(w.manifest.bytes)} in ${seconds(w.ms)}): the next load skips the download and the parse.`);
+          if (w.stored)
+            setCache(
+              'stored',
+              `Cached in IndexedDB (${formatBytes(w.manifest.bytes)} in ${seconds(w.ms)}): the next load skips the download and the parse.`,
+            );
           else setCache('failed', `Not cached (${w.reason}): the next load downloads and parses again. Training is not affected.`);
         });
       }
       resolveReady(current);
     } catch (e) {
       if (n !== loads) return;
-      bar.max = 1; bar.value = 0;
+      bar.max = 1;
+      bar.value = 0;
       status.dataset.state = 'error';
       status.textContent = `CIFAR-10 not loaded: ${(e as Error).message}. ${hint}`;
     }
   };
 
-  input.addEventListener('change', () => { if (input.files?.length) load(Array.from(input.files)); });
-  root.addEventListener('dragover', (e) => { e.preventDefault(); root.classList.add('drop'); });
+  input.addEventListener('change', () => {
+    if (input.files?.length) load(Array.from(input.files));
+  });
+  root.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    root.classList.add('drop');
+  });
   root.addEventListener('dragleave', () => root.classList.remove('drop'));
   root.addEventListener('drop', (e) => {
     e.preventDefault();
@@ -105,6 +137,9 @@ export function createDatasetPanel(root: HTMLElement, dataUrl: string | null): {
   });
   load();
   // a load that fails leaves the previous dataset in use (or keeps waiting for the first one)
-  const latest = async (): Promise<Dataset> => { await loading; return current ?? ready; };
+  const latest = async (): Promise<Dataset> => {
+    await loading;
+    return current ?? ready;
+  };
   return { latest, current: () => current };
 }

@@ -12,7 +12,9 @@ export function byTestId(root: ParentNode, id: string): HTMLElement {
  *   const b = h('button', { type: 'button', 'data-testid': 'x' }, 'Start');
  */
 export function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
 ): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -30,7 +32,10 @@ if (channel) channel.port1.onmessage = () => waiting.shift()?.();
  */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {
-    if (!channel) { setTimeout(resolve, 0); return; }
+    if (!channel) {
+      setTimeout(resolve, 0);
+      return;
+    }
     waiting.push(resolve);
     channel.port2.postMessage(0);
   });

@@ -46,7 +46,9 @@ export interface DatasetSummary {
 }
 
 declare global {
-  interface Window { demo: DemoHandle }
+  interface Window {
+    demo: DemoHandle;
+  }
 }
 
 const { state, errors } = readPageState(location.search);
@@ -56,8 +58,12 @@ urlErrors.textContent = errors.join('; ');
 let resolveReady!: () => void;
 let resolveAutorun!: () => void;
 const handle: DemoHandle = {
-  ready: new Promise((r) => { resolveReady = r; }),
-  autorunDone: new Promise((r) => { resolveAutorun = r; }),
+  ready: new Promise((r) => {
+    resolveReady = r;
+  }),
+  autorunDone: new Promise((r) => {
+    resolveAutorun = r;
+  }),
   gpu: null,
   panels: {},
   results: () => ({
@@ -69,7 +75,11 @@ const handle: DemoHandle = {
     const chart = charts.get(id);
     if (!chart) throw new Error(`no chart "${id}" (have ${[...charts.keys()].join(', ')})`);
     const blob = await chart.toPng();
-    return new Promise((resolve) => { const r = new FileReader(); r.onload = () => resolve(r.result as string); r.readAsDataURL(blob); });
+    return new Promise((resolve) => {
+      const r = new FileReader();
+      r.onload = () => resolve(r.result as string);
+      r.readAsDataURL(blob);
+    });
   },
   chartIds: () => [...charts.keys()],
   charts,
@@ -91,8 +101,9 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
     const gpu = await requestGpu();
     const a = gpu.adapter;
     adapterEl.dataset.state = 'ready';
-    adapterEl.textContent = `${a.vendor || 'unknown vendor'} / ${a.architecture || 'unknown architecture'}${a.description ? ` (${a.description})` : ''}`
-      + ` · timestamp-query: ${gpu.hasTimestampQuery ? 'yes' : 'no (wall-clock timing)'}`;
+    adapterEl.textContent =
+      `${a.vendor || 'unknown vendor'} / ${a.architecture || 'unknown architecture'}${a.description ? ` (${a.description})` : ''}` +
+      ` · timestamp-query: ${gpu.hasTimestampQuery ? 'yes' : 'no (wall-clock timing)'}`;
     watchGpu(gpu);
     return { gpu, error: null };
   } catch (e) {
@@ -101,8 +112,10 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
     adapterEl.textContent = 'WebGPU is not available in this browser.';
     missing.hidden = false;
     missing.textContent = message.includes('WebGPU is not available') ? message : `${webgpuMissingMessage} (${message})`;
-    missing.append(document.createElement('br'),
-      'The training panels still run on the float64 CPU reference (slowly); the forward check and the speedup benchmark need WebGPU.');
+    missing.append(
+      document.createElement('br'),
+      'The training panels still run on the float64 CPU reference (slowly); the forward check and the speedup benchmark need WebGPU.',
+    );
     return { gpu: null, error: message };
   }
 }
@@ -121,7 +134,9 @@ function watchGpu(gpu: GpuContext): void {
   void gpu.lost.then((info) => {
     if (handle.gpu !== gpu) return; // a device this page already replaced
     byTestId(document, 'adapter').dataset.state = 'lost';
-    gpuNotice(`The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). A run in progress goes on from its last checkpoint on a new device.`);
+    gpuNotice(
+      `The GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''}). A run in progress goes on from its last checkpoint on a new device.`,
+    );
   });
 }
 
@@ -146,7 +161,12 @@ function setupModelChoice(gpu: GpuContext | null): () => ModelKind {
   }
   for (const r of radios) {
     r.checked = r.value === state.model;
-    r.addEventListener('change', () => { if (r.checked) { state.model = r.value as ModelKind; syncUrl(); } });
+    r.addEventListener('change', () => {
+      if (r.checked) {
+        state.model = r.value as ModelKind;
+        syncUrl();
+      }
+    });
   }
   return () => state.model;
 }
@@ -171,13 +191,20 @@ function setupShare(panels: Partial<Record<PanelName, Panel>>): void {
   byTestId(document, 'share-copy').addEventListener('click', () => {
     const url = update();
     navigator.clipboard.writeText(url).then(
-      () => { note.textContent = 'link copied'; },
-      () => { note.textContent = 'copying was refused here: select the link above and copy it'; },
+      () => {
+        note.textContent = 'link copied';
+      },
+      () => {
+        note.textContent = 'copying was refused here: select the link above and copy it';
+      },
     );
   });
   byTestId(document, 'share-all-json').addEventListener('click', () => {
     const any = Object.values(panels).some((p) => p.results());
-    if (!any) { note.textContent = 'run a panel first'; return; }
+    if (!any) {
+      note.textContent = 'run a panel first';
+      return;
+    }
     download(toJson(handle.results()), 'webgpu-batchnorm-results.json', 'application/json');
     note.textContent = 'saved webgpu-batchnorm-results.json';
   });
@@ -190,7 +217,14 @@ async function main(): Promise<void> {
     const d = dataset.current();
     if (!d) return null;
     const { train, val, test, meanImage } = d.u8;
-    return { source: d.source, cacheHit: d.cacheHit, train: train.count, val: val.count, test: test.count, meanImage: Array.from(meanImage) };
+    return {
+      source: d.source,
+      cacheHit: d.cacheHit,
+      train: train.count,
+      val: val.count,
+      test: test.count,
+      meanImage: Array.from(meanImage),
+    };
   };
   const { gpu, error } = await acquireGpu();
   handle.gpu = gpu;
@@ -211,16 +245,27 @@ async function main(): Promise<void> {
     speedup: createSpeedupPanel(body('speedup'), ctx),
   };
   handle.panels = panels;
-  setDeviceHooks({ requestDevice: () => replaceGpu(ctx), notice: gpuNotice, loseAt: state.loseGpuAt, lose: () => handle.gpu?.device.destroy() });
+  setDeviceHooks({
+    requestDevice: () => replaceGpu(ctx),
+    notice: gpuNotice,
+    loseAt: state.loseGpuAt,
+    lose: () => handle.gpu?.device.destroy(),
+  });
   showKernels(document);
   const live = byTestId(document, 'math-live-conclusion');
   const where = gpu ? `${gpu.adapter.vendor} / ${gpu.adapter.architecture}` : 'no GPU';
   document.addEventListener('demo:sweep', (e) => {
-    live.textContent = describeSweep((e as CustomEvent<SweepPoint[]>).detail, `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`);
+    live.textContent = describeSweep(
+      (e as CustomEvent<SweepPoint[]>).detail,
+      `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`,
+    );
   });
   const liveBatch = byTestId(document, 'math-batchsize-live');
   document.addEventListener('demo:batchsize', (e) => {
-    liveBatch.textContent = describeBatchSize((e as CustomEvent<TrainRecord[]>).detail, `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`);
+    liveBatch.textContent = describeBatchSize(
+      (e as CustomEvent<TrainRecord[]>).detail,
+      `${state.model === 'gpu' ? 'WebGPU network' : 'CPU reference'}, ${where}`,
+    );
   });
   setupShare(panels);
   document.body.dataset.ready = 'true';

@@ -58,17 +58,25 @@ export function createRunControl(container: HTMLElement, id: string, hooks: RunH
     pause.disabled = !active;
     stop.disabled = !active;
     pause.textContent = s === 'paused' ? 'Resume' : 'Pause';
-    if (!active) { const w = waiters; waiters = []; w.forEach((f) => f(s)); }
+    if (!active) {
+      const w = waiters;
+      waiters = [];
+      w.forEach((f) => f(s));
+    }
   };
 
   const control: RunControl = {
-    get state() { return state; },
+    get state() {
+      return state;
+    },
     setProgress(done, total, unit = 'steps') {
       bar.max = Math.max(total, 1);
       bar.value = Math.min(done, total);
       rate.textContent = rateText(done, total, unit, elapsed());
     },
-    setDetail(text) { detail.textContent = text; },
+    setDetail(text) {
+      detail.textContent = text;
+    },
     async run() {
       if (state === 'running' || state === 'paused') return;
       stopRequested = false;
@@ -78,7 +86,10 @@ export function createRunControl(container: HTMLElement, id: string, hooks: RunH
       setState('running', 'running');
       try {
         await hooks.start();
-        setState(stopRequested ? 'stopped' : 'done', stopRequested ? `stopped after ${elapsed().toFixed(1)} s` : `done in ${elapsed().toFixed(1)} s`);
+        setState(
+          stopRequested ? 'stopped' : 'done',
+          stopRequested ? `stopped after ${elapsed().toFixed(1)} s` : `done in ${elapsed().toFixed(1)} s`,
+        );
       } catch (e) {
         console.warn(e);
         setState('error', `error: ${(e as Error).message}`);
@@ -90,10 +101,17 @@ export function createRunControl(container: HTMLElement, id: string, hooks: RunH
     },
   };
 
-  start.addEventListener('click', () => { void control.run(); });
+  start.addEventListener('click', () => {
+    void control.run();
+  });
   pause.addEventListener('click', () => {
-    if (state === 'running') { hooks.pause(); setState('paused', 'paused'); }
-    else if (state === 'paused') { hooks.resume(); setState('running', 'running'); }
+    if (state === 'running') {
+      hooks.pause();
+      setState('paused', 'paused');
+    } else if (state === 'paused') {
+      hooks.resume();
+      setState('running', 'running');
+    }
   });
   stop.addEventListener('click', () => {
     if (state !== 'running' && state !== 'paused') return;

@@ -50,12 +50,21 @@ export function createSettingsForm(container: HTMLElement, panel: PanelName, set
       const problems: string[] = [];
       const out: PanelSettings = {};
       fields.forEach((f, i) => {
-        try { out[f.key] = parseField(f, inputs[i]!.value); } catch (e) { problems.push((e as Error).message); }
+        try {
+          out[f.key] = parseField(f, inputs[i]!.value);
+        } catch (e) {
+          problems.push((e as Error).message);
+        }
       });
-      if (problems.length) { error.textContent = problems.join('; '); throw new Error(problems.join('; ')); }
+      if (problems.length) {
+        error.textContent = problems.join('; ');
+        throw new Error(problems.join('; '));
+      }
       Object.assign(settings, out);
       return out;
     },
-    setDisabled(disabled) { for (const i of inputs) i.disabled = disabled; },
+    setDisabled(disabled) {
+      for (const i of inputs) i.disabled = disabled;
+    },
   };
 }

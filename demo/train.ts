@@ -20,7 +20,17 @@ export function setDeviceHooks(hooks: DeviceHooks): void {
  */
 export function pageEnv(ctx: DemoContext): ExperimentEnv {
   return {
-    kind: ctx.modelKind(), gpu: ctx.gpu, gpuError: ctx.gpuError, yieldToEventLoop, device: deviceHooks,
-    cpuNet: (o) => createCpuModel(o.hiddenDims, { normalization: o.normalization ?? null, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant }),
+    kind: ctx.modelKind(),
+    gpu: ctx.gpu,
+    gpuError: ctx.gpuError,
+    yieldToEventLoop,
+    device: deviceHooks,
+    cpuNet: (o) =>
+      createCpuModel(o.hiddenDims, {
+        normalization: o.normalization ?? null,
+        weightScale: o.weightScale,
+        seed: o.seed,
+        backwardVariant: o.backwardVariant,
+      }),
   };
 }

@@ -44,22 +44,37 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
     { key: 'warmup', label: 'warm-up batches (test mode)', type: 'int', default: 50, min: 1, max: 10000 },
     { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1 },
   ],
-  batchnorm: training([100, 100, 100, 100, 100], [
-    { key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 },
-  ]),
-  sweep: training([50, 50, 50, 50, 50, 50, 50], [
-    { key: 'numScales', label: 'weight scales', type: 'int', default: 20, min: 1, max: 200, help: 'logspace(from, to, num)' },
-    { key: 'fromExp', label: 'from 10^', type: 'float', default: -4 },
-    { key: 'toExp', label: 'to 10^', type: 'float', default: 0 },
-    { key: 'training', label: 'training', type: 'enum', default: 'batched', options: ['batched', 'sequential'], help: 'batched: every scale of a network in one population on the GPU; sequential: one run after another' },
-  ]),
+  batchnorm: training([100, 100, 100, 100, 100], [{ key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 }]),
+  sweep: training(
+    [50, 50, 50, 50, 50, 50, 50],
+    [
+      { key: 'numScales', label: 'weight scales', type: 'int', default: 20, min: 1, max: 200, help: 'logspace(from, to, num)' },
+      { key: 'fromExp', label: 'from 10^', type: 'float', default: -4 },
+      { key: 'toExp', label: 'to 10^', type: 'float', default: 0 },
+      {
+        key: 'training',
+        label: 'training',
+        type: 'enum',
+        default: 'batched',
+        options: ['batched', 'sequential'],
+        help: 'batched: every scale of a network in one population on the GPU; sequential: one run after another',
+      },
+    ],
+  ),
   // cs231n's run_batchsize_experiments: the baseline at batch 5, the normalized net at 5, 10 and 50, Adam at 10^-3.5.
   batchsize: [
     { key: 'hidden', label: 'hidden layers', type: 'dims', default: [100, 100, 100, 100, 100], help: 'sizes, e.g. 100x5 or 100,50' },
     { key: 'numTrain', label: 'training images', type: 'int', default: 1000, min: 1, max: 49000 },
     { key: 'numVal', label: 'validation images', type: 'int', default: 1000, min: 1, max: 1000 },
     { key: 'epochs', label: 'epochs', type: 'int', default: 10, min: 1, max: 1000 },
-    { key: 'normalization', label: 'normalization', type: 'enum', default: 'both', options: ['both', 'batchnorm', 'layernorm'], help: 'both: the two experiments, one baseline' },
+    {
+      key: 'normalization',
+      label: 'normalization',
+      type: 'enum',
+      default: 'both',
+      options: ['both', 'batchnorm', 'layernorm'],
+      help: 'both: the two experiments, one baseline',
+    },
     { key: 'batchSizes', label: 'batch sizes (normalized)', type: 'dims', default: [5, 10, 50], help: 'e.g. 5,10,50' },
     { key: 'baselineBatch', label: 'batch size (baseline)', type: 'int', default: 5, min: 1, max: 4096 },
     { key: 'updateRule', label: 'update rule', type: 'enum', default: 'adam', options: ['adam', 'rmsprop', 'sgd_momentum', 'sgd'] },
@@ -68,7 +83,20 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
     { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1, help: 'initial weights and minibatches' },
   ],
   speedup: [
-    { key: 'sizes', label: 'sizes N×D', type: 'sizes', default: [[100, 500], [200, 500], [500, 500], [1000, 500], [100, 2000], [1000, 2000]], help: 'e.g. 100x500, 1000x500' },
+    {
+      key: 'sizes',
+      label: 'sizes N×D',
+      type: 'sizes',
+      default: [
+        [100, 500],
+        [200, 500],
+        [500, 500],
+        [1000, 500],
+        [100, 2000],
+        [1000, 2000],
+      ],
+      help: 'e.g. 100x500, 1000x500',
+    },
     { key: 'reps', label: 'timed repetitions', type: 'int', default: 20, min: 1, max: 1000 },
   ],
 };
@@ -188,12 +216,19 @@ export function readPageState(search: string): { state: PageState; errors: strin
       known.add(name);
       const text = q.get(name);
       if (text === null) continue;
-      try { panels[p][f.key] = parseField(f, text); } catch (e) { errors.push(`URL ${name}: ${(e as Error).message}`); }
+      try {
+        panels[p][f.key] = parseField(f, text);
+      } catch (e) {
+        errors.push(`URL ${name}: ${(e as Error).message}`);
+      }
     }
   }
   for (const k of q.keys()) if (!known.has(k)) errors.push(`URL parameter "${k}" is not known (ignored)`);
   const run: PanelName[] = [];
-  for (const r of (q.get('run') ?? 'batchnorm').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const r of (q.get('run') ?? 'batchnorm')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if ((panelNames as readonly string[]).includes(r)) run.push(r as PanelName);
     else errors.push(`URL run=${r}: not a panel (${panelNames.join(', ')})`);
   }
@@ -202,7 +237,8 @@ export function readPageState(search: string): { state: PageState; errors: strin
   const autorun = q.get('autorun');
   const lose = q.get('loseGpuAt');
   const loseGpuAt = lose === null ? null : Number(lose);
-  if (loseGpuAt !== null && !(Number.isInteger(loseGpuAt) && loseGpuAt >= 1)) errors.push(`URL loseGpuAt=${lose}: must be a step number >= 1`);
+  if (loseGpuAt !== null && !(Number.isInteger(loseGpuAt) && loseGpuAt >= 1))
+    errors.push(`URL loseGpuAt=${lose}: must be a step number >= 1`);
   return {
     state: {
       run,

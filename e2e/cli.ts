@@ -11,8 +11,13 @@ const root = resolve(import.meta.dirname, '..');
  */
 export function runCli(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(root, 'scripts', 'experiment.mjs'), ...args], { cwd: root, timeout: 200_000 }, (err, stdout, stderr) => {
-      done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(root, 'scripts', 'experiment.mjs'), ...args],
+      { cwd: root, timeout: 200_000 },
+      (err, stdout, stderr) => {
+        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      },
+    );
   });
 }

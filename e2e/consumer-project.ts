@@ -43,7 +43,14 @@ export interface ConsumerProject {
 export function createConsumerProject(): ConsumerProject {
   const dir = mkdtempSync(join(tmpdir(), 'wb-consumer-'));
   const env = cleanNpmEnv();
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: root, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as { filename: string }[];
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', dir], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ) as { filename: string }[];
   const tarball = join(dir, packed[0]!.filename);
   const ours = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
   const pin = (name: string) => `${name}@${ours.devDependencies[name]}`;
@@ -51,14 +58,31 @@ export function createConsumerProject(): ConsumerProject {
   for (const f of readdirSync(join(root, 'e2e/consumer'))) copyFileSync(join(root, 'e2e/consumer', f), join(dir, f));
   const run = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {
     try {
-      return execFileSync(cmd, args, { cwd: dir, env: { ...env, ...extra }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+      return execFileSync(cmd, args, {
+        cwd: dir,
+        env: { ...env, ...extra },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 << 20,
+      });
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string; message: string };
       throw new Error(`${cmd} ${args.join(' ')} failed in ${dir}:\n${err.stdout ?? ''}\n${err.stderr ?? err.message}`);
     }
   };
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'error',
-    `./${packed[0]!.filename}`, pin('webgpu'), pin('typescript'), pin('vite'), pin('@types/node')]);
+  run('npm', [
+    'install',
+    '--prefer-offline',
+    '--no-audit',
+    '--no-fund',
+    '--loglevel',
+    'error',
+    `./${packed[0]!.filename}`,
+    pin('webgpu'),
+    pin('typescript'),
+    pin('vite'),
+    pin('@types/node'),
+  ]);
   return { dir, tarball, run };
 }
 
@@ -72,11 +96,17 @@ const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 export async function serveStatic(dir: string, dataDir: string): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const [base, rel] = path.startsWith('/cifar10/') ? [dataDir, path.slice('/cifar10/'.length)] : [dir, path === '/' ? 'index.html' : path.slice(1)];
+    const [base, rel] = path.startsWith('/cifar10/')
+      ? [dataDir, path.slice('/cifar10/'.length)]
+      : [dir, path === '/' ? 'index.html' : path.slice(1)];
     const file = join(base, normalize(rel));
-    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) { res.writeHead(404).end(`not found: ${path}`); return; }
+    if (!file.startsWith(base) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end(`not found: ${path}`);
+      return;
+    }
     res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'content-length': statSync(file).size });
-    if (req.method === 'HEAD') res.end(); else createReadStream(file).pipe(res);
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(file).pipe(res);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address() as { port: number };

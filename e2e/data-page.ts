@@ -36,7 +36,10 @@ async function run(opts: BrowserLoadOptions): Promise<void> {
     show('source', r.source);
     show('cache-hit', String(r.cacheHit));
     show('train-batches', train.map((b) => `${b.name}:${b.count}`).join(' '));
-    show('train-count', train.reduce((s, b) => s + b.count, 0));
+    show(
+      'train-count',
+      train.reduce((s, b) => s + b.count, 0),
+    );
     show('test-count', test.count);
     show('train-histogram', labelHistogram(train[0].labels).join(' '));
     show('test-histogram', labelHistogram(test.labels).join(' '));
@@ -81,17 +84,28 @@ async function bench(full: boolean): Promise<void> {
   show('bench-sample-ms', sampleMs.toFixed(1));
   show('bench-scaled-ms', ((sampleMs * 60000) / 5000).toFixed(0));
   if (full) {
-    const big = new Map([['batches.meta.txt', files.get('batches.meta.txt')!], ['test_batch.bin', tile(files.get('test_batch.bin')!, 10000)]]);
+    const big = new Map([
+      ['batches.meta.txt', files.get('batches.meta.txt')!],
+      ['test_batch.bin', tile(files.get('test_batch.bin')!, 10000)],
+    ]);
     for (let b = 1; b <= 5; b++) big.set(`data_batch_${b}.bin`, tile(files.get('data_batch_1.bin')!, 10000));
-    show('bench-full-ms', timeParsePreprocess((n) => big.get(n), { numTraining: 49000, numValidation: 1000, numTest: 10000 }, 4).toFixed(0));
+    show(
+      'bench-full-ms',
+      timeParsePreprocess((n) => big.get(n), { numTraining: 49000, numValidation: 1000, numTest: 10000 }, 4).toFixed(0),
+    );
   }
   show('status', 'ready');
 }
 
 const input = document.querySelector<HTMLInputElement>('[data-testid="file-input"]')!;
-input.addEventListener('change', () => { if (input.files?.length) void run({ files: Array.from(input.files) }); });
+input.addEventListener('change', () => {
+  if (input.files?.length) void run({ files: Array.from(input.files) });
+});
 const drop = document.querySelector<HTMLElement>('[data-testid="drop-zone"]')!;
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();

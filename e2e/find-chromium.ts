@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chromium } from 'playwright';
 
 export const chromiumInstallHint =
-  'No Chromium found for the WebGPU browser tests. Install Debian\'s: `sudo apt-get install -y chromium` ' +
+  "No Chromium found for the WebGPU browser tests. Install Debian's: `sudo apt-get install -y chromium` " +
   '(gives /usr/bin/chromium), or point CHROMIUM_PATH at a Chrome/Chromium executable, ' +
   'or run `npx playwright install chromium` where downloads are allowed.';
 

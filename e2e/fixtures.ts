@@ -10,7 +10,9 @@ export interface Harness {
 export const test = base.extend<{ harness: Harness }>({
   harness: async ({ page }, use) => {
     const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto('/e2e/harness.html');
     const adapter = await page.evaluate(async () => {

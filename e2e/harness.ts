@@ -40,6 +40,10 @@ window.check = check;
 window.gpuReady = lib.requestGpu({ debug: true });
 const el = document.querySelector('[data-testid=adapter]')!;
 window.gpuReady.then(
-  (gpu) => { el.textContent = `${gpu.adapter.vendor} / ${gpu.adapter.architecture} (timestamp-query: ${gpu.hasTimestampQuery})`; },
-  (e: Error) => { el.textContent = `error: ${e.message}`; },
+  (gpu) => {
+    el.textContent = `${gpu.adapter.vendor} / ${gpu.adapter.architecture} (timestamp-query: ${gpu.hasTimestampQuery})`;
+  },
+  (e: Error) => {
+    el.textContent = `error: ${e.message}`;
+  },
 );

@@ -15,7 +15,9 @@ const server = await createServer({
   // no HMR: an edit to a source file must not reload the page in the middle of a measurement
   server: { host: '127.0.0.1', port: Number(process.env.BENCH_PORT ?? 5190), strictPort: false, hmr: false },
   // Pre-bundle TF.js up front: discovering it mid-run would make Vite reload the page.
-  optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-core/dist/register_all_gradients'] },
+  optimizeDeps: {
+    include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-core/dist/register_all_gradients'],
+  },
 });
 let browser;
 let code = 0;
@@ -27,7 +29,12 @@ try {
   // `npm run experiment` finds them ($CIFAR10_DIR, data/, the sample in ../shared/cifar10; no download here)
   if (args.only && /experiments|sweep/.test(args.only)) {
     const { findData } = await import('./experiment/find-data.mjs');
-    const found = await findData(root, () => server.ssrLoadModule('/src/data/locate.ts'), undefined, (m) => process.stderr.write(`${m}\n`));
+    const found = await findData(
+      root,
+      () => server.ssrLoadModule('/src/data/locate.ts'),
+      undefined,
+      (m) => process.stderr.write(`${m}\n`),
+    );
     process.env.CIFAR10_DIR = found.dir;
   }
   await server.listen();
@@ -45,7 +52,7 @@ try {
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
 } catch (e) {
-  process.stderr.write(`bench failed: ${process.env.BENCH_DEBUG ? e?.stack : e?.message ?? e}\n`);
+  process.stderr.write(`bench failed: ${process.env.BENCH_DEBUG ? e?.stack : (e?.message ?? e)}\n`);
   code = 1;
 } finally {
   await browser?.close();

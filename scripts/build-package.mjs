@@ -16,7 +16,8 @@ run(bin('tsc'), ['-p', 'tsconfig.build.json']);
 /** Every .d.ts under dir, recursively. */
 function declarationFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? declarationFiles(join(dir, e.name)) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []);
+    e.isDirectory() ? declarationFiles(join(dir, e.name)) : e.name.endsWith('.d.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 // The sources import each other as './x.ts' (Vite and tsc's allowImportingTsExtensions); a consumer's tsc resolves './x.js' to x.d.ts.

@@ -52,7 +52,8 @@ async function main() {
     state.model = opts.runner.model ?? 'gpu';
     if (opts.runner.loseGpuAt !== undefined) {
       state.loseGpuAt = Number(opts.runner.loseGpuAt);
-      if (!Number.isInteger(state.loseGpuAt) || state.loseGpuAt < 1) throw new Error(`--lose-gpu-at must be a step number >= 1, got ${opts.runner.loseGpuAt}`);
+      if (!Number.isInteger(state.loseGpuAt) || state.loseGpuAt < 1)
+        throw new Error(`--lose-gpu-at must be a step number >= 1, got ${opts.runner.loseGpuAt}`);
     }
 
     let out;
@@ -63,11 +64,25 @@ async function main() {
       say(`${opts.command}: ${cmd.what} (Node, Dawn)`);
       if (trains) say(`CIFAR-10: ${data.dir} (${data.how})`);
       const bar = createProgressBar();
-      const r = await nodeRunner.runInNode({ command: opts.command, panel: cmd.panel, settings: state.panels[cmd.panel], model: state.model, dataDir: data.dir, bar, say });
+      const r = await nodeRunner.runInNode({
+        command: opts.command,
+        panel: cmd.panel,
+        settings: state.panels[cmd.panel],
+        model: state.model,
+        dataDir: data.dir,
+        bar,
+        say,
+      });
       bar.done(`${opts.command}: ${r.status}`);
       const record = {
-        command: opts.command, runtime: 'node', status: r.status, adapter: r.adapter, node: process.version,
-        data: data.dir, dataset: r.dataset, results: r.results,
+        command: opts.command,
+        runtime: 'node',
+        status: r.status,
+        adapter: r.adapter,
+        node: process.version,
+        data: data.dir,
+        dataset: r.dataset,
+        results: r.results,
       };
       let files = [];
       if (r.results && cmd.panel !== 'forward') {
@@ -86,7 +101,10 @@ async function main() {
     mkdirSync(outDir, { recursive: true });
     const record = { ...out.record, wallSeconds: (performance.now() - started) / 1000 };
     const written = [];
-    const put = (name, content) => { writeFileSync(join(outDir, name), content); written.push(join(outDir, name)); };
+    const put = (name, content) => {
+      writeFileSync(join(outDir, name), content);
+      written.push(join(outDir, name));
+    };
     put(`${opts.command}.json`, toJson(record));
     if (out.rows.length) put(`${opts.command}.csv`, toCsv(out.rows));
     for (const f of out.files) put(f.name, f.bytes);

@@ -9,19 +9,25 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const purpose = process.argv.includes('--for') ? process.argv[process.argv.indexOf('--for') + 1] : 'test';
 
-function say(msg) { process.stderr.write(`[setup] ${msg}\n`); }
+function say(msg) {
+  process.stderr.write(`[setup] ${msg}\n`);
+}
 
 /**
  * As root on Debian/Ubuntu (what `.ci/run` does), install Debian packages; elsewhere, or with WB_NO_APT=1, do
  * nothing and let the caller explain. Returns whether the install ran and succeeded.
  */
 function aptInstall(packages) {
-  if (process.env.WB_NO_APT || process.getuid?.() !== 0 || !existsSync('/etc/debian_version') || !existsSync('/usr/bin/apt-get')) return false;
+  if (process.env.WB_NO_APT || process.getuid?.() !== 0 || !existsSync('/etc/debian_version') || !existsSync('/usr/bin/apt-get'))
+    return false;
   say(`installing ${packages.join(' ')} from Debian (apt-get, as root; WB_NO_APT=1 turns this off) ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   const install = update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
-  if (!install || install.status !== 0) { say(`apt-get install ${packages.join(' ')} failed; see the output above.`); return false; }
+  if (!install || install.status !== 0) {
+    say(`apt-get install ${packages.join(' ')} failed; see the output above.`);
+    return false;
+  }
   return true;
 }
 
@@ -31,7 +37,10 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000)) {
   say('installing npm dependencies (npm ci) ...');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) { say('npm ci failed; see the output above.'); process.exit(1); }
+  if (r.status !== 0) {
+    say('npm ci failed; see the output above.');
+    process.exit(1);
+  }
 }
 
 // 2. the browser (tests and the CLI drive Chromium; `npm start` only serves the page; `npm run experiment -- ... --runtime
@@ -45,11 +54,17 @@ if (purpose === 'test' || purpose === 'browser' || purpose === 'experiment') {
   let found = candidates.find((p) => existsSync(p));
   if (!found) {
     try {
-      const out = execSync(`node -e "import('playwright').then(p=>console.log(p.chromium.executablePath()))"`, { cwd: root, encoding: 'utf8' }).trim();
+      const out = execSync(`node -e "import('playwright').then(p=>console.log(p.chromium.executablePath()))"`, {
+        cwd: root,
+        encoding: 'utf8',
+      }).trim();
       if (out && existsSync(out)) found = out;
-    } catch { /* no playwright browser */ }
+    } catch {
+      /* no playwright browser */
+    }
   }
-  if (!found && aptInstall(['chromium'])) found = candidates.find((p) => existsSync(p)) ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+  if (!found && aptInstall(['chromium']))
+    found = candidates.find((p) => existsSync(p)) ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
   if (!found && purpose === 'experiment') {
     say('no Chromium: `--runtime node` still runs every experiment (JSON and CSV, no PNG charts); the default page runtime needs one');
     say('  (Debian/Ubuntu: sudo apt-get install -y chromium, or set CHROMIUM_PATH=/path/to/chrome).');
@@ -65,7 +80,8 @@ if (purpose === 'test' || purpose === 'browser' || purpose === 'experiment') {
 // 3. the Vulkan loader, which Node's WebGPU (the `webgpu` package, Dawn) needs to reach SwiftShader or a GPU.
 if (purpose === 'test' && process.platform === 'linux') {
   const hasVulkan = spawnSync('sh', ['-c', "ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1 '"]).status === 0;
-  if (!hasVulkan && !aptInstall(['libvulkan1'])) say('no libvulkan.so.1: Node WebGPU (Dawn) needs it (Debian/Ubuntu: sudo apt-get install -y libvulkan1).');
+  if (!hasVulkan && !aptInstall(['libvulkan1']))
+    say('no libvulkan.so.1: Node WebGPU (Dawn) needs it (Debian/Ubuntu: sudo apt-get install -y libvulkan1).');
 }
 
 // 4. CIFAR-10 for the data tests and experiments: say where it will come from.

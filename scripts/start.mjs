@@ -8,12 +8,17 @@ import { findData } from './experiment/find-data.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
-const opt = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+const opt = (name) => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
 const port = Number(opt('--port') ?? 5173);
 const log = (m) => process.stderr.write(`${m}\n`);
 
 const server = await createServer({
-  root, configFile: join(root, 'vite.config.ts'), clearScreen: false,
+  root,
+  configFile: join(root, 'vite.config.ts'),
+  clearScreen: false,
   server: { host: '127.0.0.1', port, strictPort: false, open: argv.includes('--open') ? '/demo/' : false },
 });
 try {

@@ -28,21 +28,30 @@ export async function createTfjsTrainingPeer(): Promise<TrainingPeer> {
       const x = tf.randomUniform([spec.batch, spec.inputDim], -1, 1);
       const labels = tf.oneHot(tf.randomUniform([spec.batch], 0, spec.numClasses, 'int32'), spec.numClasses);
       const opt = tf.train.adam(1e-3);
-      const step = () => opt.minimize(() => {
-        let h: tf.Tensor2D = x as tf.Tensor2D;
-        layers.forEach(({ W, b, bn }, l) => {
-          h = tf.add(tf.matMul(h, W), b);
-          if (l === layers.length - 1) return;
-          if (bn) {
-            const { mean, variance } = tf.moments(h, 0);
-            h = tf.batchNorm(h, mean, variance, bn.beta, bn.gamma, 1e-5) as tf.Tensor2D;
-          }
-          h = tf.relu(h);
-        });
-        return tf.losses.softmaxCrossEntropy(labels, h) as tf.Scalar;
-      }, true, vars)!;
+      const step = () =>
+        opt.minimize(
+          () => {
+            let h: tf.Tensor2D = x as tf.Tensor2D;
+            layers.forEach(({ W, b, bn }, l) => {
+              h = tf.add(tf.matMul(h, W), b);
+              if (l === layers.length - 1) return;
+              if (bn) {
+                const { mean, variance } = tf.moments(h, 0);
+                h = tf.batchNorm(h, mean, variance, bn.beta, bn.gamma, 1e-5) as tf.Tensor2D;
+              }
+              h = tf.relu(h);
+            });
+            return tf.losses.softmaxCrossEntropy(labels, h) as tf.Scalar;
+          },
+          true,
+          vars,
+        )!;
       try {
-        for (let i = 0; i < 3; i++) { const l = step(); await l.data(); l.dispose(); }
+        for (let i = 0; i < 3; i++) {
+          const l = step();
+          await l.data();
+          l.dispose();
+        }
         const t0 = performance.now();
         const losses: tf.Scalar[] = [];
         for (let i = 0; i < steps; i++) losses.push(step());

@@ -34,7 +34,9 @@ export async function createTfjsPeer(): Promise<MatmulPeer> {
         for (let i = 0; i < reps; i++) {
           if (timestamps) {
             let c: tf.Tensor | undefined;
-            const info = await tf.time(() => { c = tf.matMul(a, b, s.transA, s.transB); });
+            const info = await tf.time(() => {
+              c = tf.matMul(a, b, s.transA, s.transB);
+            });
             await c!.data();
             c!.dispose();
             if (typeof info.kernelMs !== 'number') throw new Error(`TF.js tf.time gave no kernel time: ${JSON.stringify(info.kernelMs)}`);

@@ -4,7 +4,10 @@ import { makeRandom, type BenchSection } from './types.ts';
 import type { Dispatch } from '../../src/index.ts';
 
 /** The seed's size (N=100, D=500) and a large batch. */
-export const bnShapes = [{ n: 100, d: 500 }, { n: 4096, d: 1024 }];
+export const bnShapes = [
+  { n: 100, d: 500 },
+  { n: 4096, d: 1024 },
+];
 
 export interface BnBackwardFigure {
   n: number;
@@ -35,22 +38,43 @@ export const bnBackwardSection: BenchSection = {
         const t = (data: Float32Array, label: string) => scope.createTensorBuffer(data, label);
         const positive = (len: number, seed: number) => makeRandom(len, seed).map((v) => 0.5 + Math.abs(v));
         const common = {
-          dout: t(makeRandom(n * d, 11), 'dout'), xhat: t(makeRandom(n * d, 12), 'xhat'), invStd: t(positive(d, 13), 'invStd'),
-          gamma: t(positive(d, 14), 'gamma'), dx: scope.createTensorBuffer(n * d * 4, 'dx'),
-          dgamma: scope.createTensorBuffer(d * 4, 'dgamma'), dbeta: scope.createTensorBuffer(d * 4, 'dbeta'), n, d,
+          dout: t(makeRandom(n * d, 11), 'dout'),
+          xhat: t(makeRandom(n * d, 12), 'xhat'),
+          invStd: t(positive(d, 13), 'invStd'),
+          gamma: t(positive(d, 14), 'gamma'),
+          dx: scope.createTensorBuffer(n * d * 4, 'dx'),
+          dgamma: scope.createTensorBuffer(d * 4, 'dgamma'),
+          dbeta: scope.createTensorBuffer(d * 4, 'dbeta'),
+          n,
+          d,
         };
         // The graph variant reads the seed's cache (x and mean); the alternative needs only xhat and invStd.
-        const graph = await createBatchNormBackward(scope, { ...common, variant: 'graph', x: t(makeRandom(n * d, 15), 'x'), mean: t(makeRandom(d, 16), 'mean') });
+        const graph = await createBatchNormBackward(scope, {
+          ...common,
+          variant: 'graph',
+          x: t(makeRandom(n * d, 15), 'x'),
+          mean: t(makeRandom(d, 16), 'mean'),
+        });
         const alt = await createBatchNormBackward(scope, { ...common, variant: 'alternative' });
-        const time = async (list: Dispatch[]) => (await timeComputePasses(gpu, (pass) => encodeDispatches(pass, list), { reps: opts.reps, warmup: 2 })).medianMs;
+        const time = async (list: Dispatch[]) =>
+          (await timeComputePasses(gpu, (pass) => encodeDispatches(pass, list), { reps: opts.reps, warmup: 2 })).medianMs;
         const graphMs = await time(graph);
         const altMs = await time(alt);
         const bytes = 12 * n * d;
         const fig: BnBackwardFigure = {
-          n, d, graphMs, altMs, speedup: graphMs / altMs,
-          graphGBps: bytes / (graphMs * 1e6), altGBps: bytes / (altMs * 1e6), graphPasses: graph.length, altPasses: alt.length,
+          n,
+          d,
+          graphMs,
+          altMs,
+          speedup: graphMs / altMs,
+          graphGBps: bytes / (graphMs * 1e6),
+          altGBps: bytes / (altMs * 1e6),
+          graphPasses: graph.length,
+          altPasses: alt.length,
         };
-        opts.log(`batchnorm backward n=${n} d=${d}: graph ${graphMs.toFixed(3)} ms (${graph.length} passes), alternative ${altMs.toFixed(3)} ms (${alt.length}), speedup ${fig.speedup.toFixed(2)}x`);
+        opts.log(
+          `batchnorm backward n=${n} d=${d}: graph ${graphMs.toFixed(3)} ms (${graph.length} passes), alternative ${altMs.toFixed(3)} ms (${alt.length}), speedup ${fig.speedup.toFixed(2)}x`,
+        );
         out.push(fig);
       } finally {
         scope.destroy();

@@ -17,9 +17,13 @@ export const defaultSections = ['matmul', 'bn', 'training'];
  *   selectSections('');                      // every section
  */
 export function selectSections(only: string | null | undefined): BenchSection[] {
-  const names = (only ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const names = (only ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (!names.length) return sections.filter((s) => defaultSections.includes(s.name));
   const unknown = names.filter((n) => !sections.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`bench: unknown section(s) ${unknown.join(', ')}; sections are ${sections.map((s) => s.name).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`bench: unknown section(s) ${unknown.join(', ')}; sections are ${sections.map((s) => s.name).join(', ')}`);
   return sections.filter((s) => names.includes(s.name));
 }

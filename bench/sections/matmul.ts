@@ -1,5 +1,15 @@
 // Benchmark section: matmul GFLOPS at the training shapes and 256³, 512³, ours (auto plan) beside a peer (TF.js) when given.
-import { createScope, readF32, encodeDispatches, timeComputePasses, type TimerKind, createMatmul, planMatmul, vec4Eligible, type MatmulVariant } from '../../src/index.ts';
+import {
+  createScope,
+  readF32,
+  encodeDispatches,
+  timeComputePasses,
+  type TimerKind,
+  createMatmul,
+  planMatmul,
+  vec4Eligible,
+  type MatmulVariant,
+} from '../../src/index.ts';
 import type { GpuContext } from '../../src/index.ts';
 import { makeRandom, type BenchSection } from './types.ts';
 
@@ -47,7 +57,12 @@ export interface MatmulFigure {
 const gflops = (s: { m: number; n: number; k: number }, ms: number) => (2 * s.m * s.n * s.k) / (ms * 1e6);
 
 async function timeOne(
-  gpu: GpuContext, s: MatmulShape, bufs: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer }, reps: number, variant?: MatmulVariant, splits?: number,
+  gpu: GpuContext,
+  s: MatmulShape,
+  bufs: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer },
+  reps: number,
+  variant?: MatmulVariant,
+  splits?: number,
 ): Promise<{ ms: number; minMs: number; kind: TimerKind; label: string }> {
   const scope = createScope(gpu);
   try {
@@ -63,8 +78,8 @@ function sampledError(s: MatmulShape, a: Float32Array, b: Float32Array, c: Float
   let maxErr = 0;
   let maxRef = 0;
   for (let t = 0; t < 64; t++) {
-    const i = Math.floor(((t * 7919) % 997) / 997 * s.m);
-    const j = Math.floor(((t * 104729) % 991) / 991 * s.n);
+    const i = Math.floor((((t * 7919) % 997) / 997) * s.m);
+    const j = Math.floor((((t * 104729) % 991) / 991) * s.n);
     let ref = 0;
     for (let p = 0; p < s.k; p++) ref += (s.transA ? a[p * s.m + i]! : a[i * s.k + p]!) * (s.transB ? b[j * s.k + p]! : b[p * s.n + j]!);
     maxRef = Math.max(maxRef, Math.abs(ref));
@@ -88,13 +103,29 @@ export const matmulSection: BenchSection = {
       try {
         const a = makeRandom(s.m * s.k, 1 + s.m);
         const b = makeRandom(s.k * s.n, 2 + s.n);
-        const bufs = { a: scope.createTensorBuffer(a, 'bench a'), b: scope.createTensorBuffer(b, 'bench b'), c: scope.createTensorBuffer(s.m * s.n * 4, 'bench c') };
+        const bufs = {
+          a: scope.createTensorBuffer(a, 'bench a'),
+          b: scope.createTensorBuffer(b, 'bench b'),
+          c: scope.createTensorBuffer(s.m * s.n * 4, 'bench c'),
+        };
         const ours = await timeOne(gpu, s, bufs, opts.reps);
         timer = ours.kind;
         const check = sampledError(s, a, b, await readF32(gpu, bufs.c, s.m * s.n));
         const fig: MatmulFigure = {
-          m: s.m, n: s.n, k: s.k, transA: s.transA, transB: s.transB, what: s.what,
-          kernel: ours.label, ms: ours.ms, gflops: gflops(s, ours.ms), bestGflops: gflops(s, ours.minMs), tfjsMs: null, tfjsGflops: null, tfjsBestGflops: null, check,
+          m: s.m,
+          n: s.n,
+          k: s.k,
+          transA: s.transA,
+          transB: s.transB,
+          what: s.what,
+          kernel: ours.label,
+          ms: ours.ms,
+          gflops: gflops(s, ours.ms),
+          bestGflops: gflops(s, ours.minMs),
+          tfjsMs: null,
+          tfjsGflops: null,
+          tfjsBestGflops: null,
+          check,
         };
         if (opts.detail) {
           fig.alternatives = {};
@@ -113,8 +144,10 @@ export const matmulSection: BenchSection = {
           fig.tfjsGflops = gflops(s, t.medianMs);
           fig.tfjsBestGflops = gflops(s, t.minMs);
         }
-        opts.log(`matmul ${s.m}x${s.n}x${s.k} ${s.what}: ${fig.gflops.toFixed(2)} GFLOPS (${fig.ms.toFixed(2)} ms, ${fig.kernel})` +
-          (fig.tfjsGflops !== null ? `; ${peer!.name} ${fig.tfjsGflops.toFixed(2)} GFLOPS` : ''));
+        opts.log(
+          `matmul ${s.m}x${s.n}x${s.k} ${s.what}: ${fig.gflops.toFixed(2)} GFLOPS (${fig.ms.toFixed(2)} ms, ${fig.kernel})` +
+            (fig.tfjsGflops !== null ? `; ${peer!.name} ${fig.tfjsGflops.toFixed(2)} GFLOPS` : ''),
+        );
         out.push(fig);
       } finally {
         scope.destroy();

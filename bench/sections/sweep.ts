@@ -16,7 +16,16 @@ async function sequential(gpu: GpuContext, data: SolverData, numEpochs: number):
   for (const ws of scales) {
     for (const [i, useBatchnorm] of [true, false].entries()) {
       const { record, net } = await trainOne({
-        kind: 'gpu', gpu, data, label: useBatchnorm ? 'batchnorm' : 'baseline', hiddenDims, useBatchnorm, weightScale: ws, seed: 0, backwardVariant, ...solverSettings(numEpochs),
+        kind: 'gpu',
+        gpu,
+        data,
+        label: useBatchnorm ? 'batchnorm' : 'baseline',
+        hiddenDims,
+        useBatchnorm,
+        weightScale: ws,
+        seed: 0,
+        backwardVariant,
+        ...solverSettings(numEpochs),
       });
       net.destroy();
       out[i]!.push(record);
@@ -33,8 +42,15 @@ async function batched(gpu: GpuContext, data: SolverData, numEpochs: number) {
   for (const useBatchnorm of [true, false]) {
     const before = gpu.stats.bytesLive;
     const { records, population } = await trainPopulation({
-      gpu, data, label: useBatchnorm ? 'batchnorm' : 'baseline', hiddenDims, useBatchnorm, seed: 0, backwardVariant,
-      members: scales.map((weightScale) => ({ weightScale })), ...solverSettings(numEpochs),
+      gpu,
+      data,
+      label: useBatchnorm ? 'batchnorm' : 'baseline',
+      hiddenDims,
+      useBatchnorm,
+      seed: 0,
+      backwardVariant,
+      members: scales.map((weightScale) => ({ weightScale })),
+      ...solverSettings(numEpochs),
     });
     // parameters, gradients, state, the update rule's slots and the compiled plans' buffers (the data was released)
     bytesPerModel = Math.max(bytesPerModel, (gpu.stats.bytesLive - before) / scales.length);
@@ -52,8 +68,15 @@ async function batched(gpu: GpuContext, data: SolverData, numEpochs: number) {
  * another, then of the two populations, on the same rows; milliseconds from the first step to the last loss.
  */
 async function stepsOnly(gpu: GpuContext, data: SolverData, steps: number): Promise<{ sequentialMs: number; batchedMs: number }> {
-  const rows = Array.from({ length: steps }, (_, t) => Uint32Array.from({ length: 50 }, (_, i) => (t * 50 + i * 7) % data.XTrain.shape[0]!));
-  const run = async (model: { attachData(d: SolverData): Promise<void>; setUpdateRule(r: string, c: Record<string, number>): Promise<void>; stepModels(i: Uint32Array): Promise<Float64Array>; destroy(): Promise<void> }) => {
+  const rows = Array.from({ length: steps }, (_, t) =>
+    Uint32Array.from({ length: 50 }, (_, i) => (t * 50 + i * 7) % data.XTrain.shape[0]!),
+  );
+  const run = async (model: {
+    attachData(d: SolverData): Promise<void>;
+    setUpdateRule(r: string, c: Record<string, number>): Promise<void>;
+    stepModels(i: Uint32Array): Promise<Float64Array>;
+    destroy(): Promise<void>;
+  }) => {
     await model.attachData(data);
     await model.setUpdateRule('adam', { learningRate: 1e-3 });
     await model.stepModels(rows[0]!); // compiles the plan: not timed
@@ -64,9 +87,18 @@ async function stepsOnly(gpu: GpuContext, data: SolverData, steps: number): Prom
     return ms;
   };
   let sequentialMs = 0;
-  for (const ws of scales) for (const useBatchnorm of [true, false]) sequentialMs += await run(await FullyConnectedNeuralNet.create(gpu, hiddenDims, { useBatchnorm, weightScale: ws, backwardVariant }));
+  for (const ws of scales)
+    for (const useBatchnorm of [true, false])
+      sequentialMs += await run(await FullyConnectedNeuralNet.create(gpu, hiddenDims, { useBatchnorm, weightScale: ws, backwardVariant }));
   let batchedMs = 0;
-  for (const useBatchnorm of [true, false]) batchedMs += await run(await FullyConnectedPopulation.create(gpu, hiddenDims, { useBatchnorm, backwardVariant, members: scales.map((weightScale) => ({ weightScale })) }));
+  for (const useBatchnorm of [true, false])
+    batchedMs += await run(
+      await FullyConnectedPopulation.create(gpu, hiddenDims, {
+        useBatchnorm,
+        backwardVariant,
+        members: scales.map((weightScale) => ({ weightScale })),
+      }),
+    );
   return { sequentialMs, batchedMs };
 }
 
@@ -112,22 +144,37 @@ export const sweepSection: BenchSection = {
     // scale amplifies it over the steps: its first steps agree to ~1e-7, later ones drift, as two f32 runs do)
     let maxLossDiff = 0;
     let maxFirstStepLossDiff = 0;
-    seq.forEach((list, i) => list.forEach((r, k) => r.lossHistory.forEach((l, j) => {
-      const b = bat.records[i]![k]!.lossHistory[j];
-      if (b === undefined || !Number.isFinite(l)) return;
-      maxLossDiff = Math.max(maxLossDiff, Math.abs(b - l) / Math.abs(l));
-      if (j === 0) maxFirstStepLossDiff = Math.max(maxFirstStepLossDiff, Math.abs(b - l) / Math.abs(l));
-    })));
+    seq.forEach((list, i) =>
+      list.forEach((r, k) =>
+        r.lossHistory.forEach((l, j) => {
+          const b = bat.records[i]![k]!.lossHistory[j];
+          if (b === undefined || !Number.isFinite(l)) return;
+          maxLossDiff = Math.max(maxLossDiff, Math.abs(b - l) / Math.abs(l));
+          if (j === 0) maxFirstStepLossDiff = Math.max(maxFirstStepLossDiff, Math.abs(b - l) / Math.abs(l));
+        }),
+      ),
+    );
     const steps10 = await stepsOnly(gpu, data, 10);
-    opts.log(`sweep steps alone (10 a model): sequential ${(steps10.sequentialMs / 1000).toFixed(2)} s, batched ${(steps10.batchedMs / 1000).toFixed(2)} s`);
+    opts.log(
+      `sweep steps alone (10 a model): sequential ${(steps10.sequentialMs / 1000).toFixed(2)} s, batched ${(steps10.batchedMs / 1000).toFixed(2)} s`,
+    );
     const { vendor, architecture, description } = gpu.adapter;
     return {
       sweep: {
-        models: scales.length * 2, steps, epochs: numEpochs, sequentialMs, batchedMs, speedup: sequentialMs / batchedMs,
+        models: scales.length * 2,
+        steps,
+        epochs: numEpochs,
+        sequentialMs,
+        batchedMs,
+        speedup: sequentialMs / batchedMs,
         stepsOnly: { steps: 10, ...steps10, speedup: steps10.sequentialMs / steps10.batchedMs },
-        bytesPerModel: Math.round(bat.bytesPerModel), maxModels: bat.maxModels, maxLossDiff, maxFirstStepLossDiff,
+        bytesPerModel: Math.round(bat.bytesPerModel),
+        maxModels: bat.maxModels,
+        maxLossDiff,
+        maxFirstStepLossDiff,
         adapter: `${vendor} / ${architecture} ${description}`.trim(),
-        sequential: conclusions(seq), batched: conclusions(bat.records),
+        sequential: conclusions(seq),
+        batched: conclusions(bat.records),
       },
     };
   },

@@ -20,7 +20,10 @@ export interface TrainingFigure {
 /** The peer trains the same network with its own ops (TF.js needs the browser: null elsewhere). */
 export interface TrainingPeer {
   name: string;
-  msPerStep(spec: { hiddenDims: number[]; useBatchnorm: boolean; batch: number; inputDim: number; numClasses: number }, steps: number): Promise<number>;
+  msPerStep(
+    spec: { hiddenDims: number[]; useBatchnorm: boolean; batch: number; inputDim: number; numClasses: number },
+    steps: number,
+  ): Promise<number>;
 }
 
 const hiddenDims = [100, 100, 100, 100, 100];
@@ -28,11 +31,20 @@ const rows = 1000;
 
 function makeData(seed: number) {
   let s = seed;
-  const next = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s; };
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s;
+  };
   const images = Uint8Array.from({ length: rows * 3072 }, () => next() >>> 24);
   const labels = Uint8Array.from({ length: rows }, () => next() % 10);
   const mean = new Float32Array(3072).fill(127.5);
-  return { XTrain: { data: images, shape: [rows, 3, 32, 32] }, yTrain: labels, XVal: { data: images, shape: [rows, 3, 32, 32] }, yVal: labels, meanImage: mean };
+  return {
+    XTrain: { data: images, shape: [rows, 3, 32, 32] },
+    yTrain: labels,
+    XVal: { data: images, shape: [rows, 3, 32, 32] },
+    yVal: labels,
+    meanImage: mean,
+  };
 }
 
 /**
@@ -54,7 +66,11 @@ export const trainingSection: BenchSection = {
       { useBatchnorm: false, backwardVariant: 'graph' as const },
     ];
     let s = 1;
-    const indices = () => Uint32Array.from({ length: batch }, () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s % rows; });
+    const indices = () =>
+      Uint32Array.from({ length: batch }, () => {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        return s % rows;
+      });
     for (const c of configs) {
       const net = await FullyConnectedNeuralNet.create(gpu, hiddenDims, { ...c, weightScale: 2e-2, seed: 1 });
       try {
@@ -68,19 +84,31 @@ export const trainingSection: BenchSection = {
         const last = await Promise.all(losses);
         const msPerStep = (performance.now() - t0) / steps;
         if (!last.every(Number.isFinite)) throw new Error(`training bench: non-finite loss ${last.find((l) => !Number.isFinite(l))}`);
-        if (gpu.stats.submits - submits0 !== steps) throw new Error(`training bench: ${gpu.stats.submits - submits0} submits for ${steps} steps`);
+        if (gpu.stats.submits - submits0 !== steps)
+          throw new Error(`training bench: ${gpu.stats.submits - submits0} submits for ${steps} steps`);
         const reads: number[] = [];
         for (let i = 0; i < 5; i++) reads.push((await net.checkpoint(steps)).readMs);
         const checkpointMs = reads.sort((a, b) => a - b)[2]!;
         const checkpointBytes = net.checkpointed!.bytes;
-        const tfjsMsPerStep = peer && c.backwardVariant === 'graph'
-          ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
-          : null;
+        const tfjsMsPerStep =
+          peer && c.backwardVariant === 'graph'
+            ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
+            : null;
         const fig: TrainingFigure = {
-          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`, batch, ...c, msPerStep, steps, dispatchesPerStep: await net.dispatchesPerStep(batch), tfjsMsPerStep, checkpointMs, checkpointBytes,
+          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`,
+          batch,
+          ...c,
+          msPerStep,
+          steps,
+          dispatchesPerStep: await net.dispatchesPerStep(batch),
+          tfjsMsPerStep,
+          checkpointMs,
+          checkpointBytes,
         };
-        opts.log(`training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
-          (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''));
+        opts.log(
+          `training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
+            (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''),
+        );
         out.push(fig);
       } finally {
         await net.destroy();

@@ -8,7 +8,10 @@ export interface MatmulPeer {
   /** How the peer was timed, e.g. 'tf.time kernelMs (timestamp-query)'. */
   timer: string;
   /** Median and best milliseconds of one op(A)·op(B) with A, B stored as given (row-major f32), after its own warmup. */
-  time(s: { m: number; n: number; k: number; transA: boolean; transB: boolean }, reps: number): Promise<{ medianMs: number; minMs: number }>;
+  time(
+    s: { m: number; n: number; k: number; transA: boolean; transB: boolean },
+    reps: number,
+  ): Promise<{ medianMs: number; minMs: number }>;
 }
 
 export interface BenchOptions {

@@ -1,7 +1,17 @@
 // Experiment 1 (the seed's "very deep net with batchnorm"), DOM-free: batchnorm then baseline, trained in turn, and their records.
 import type { Solver, SolverData, SolverProgress, TrainedNet } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { adapterRecord, iterationsOf, trainOne, whereOf, type ExperimentEnv, type ModelLabel, type ProgressSink, type SolverGate, type TrainRecord } from './common.ts';
+import {
+  adapterRecord,
+  iterationsOf,
+  trainOne,
+  whereOf,
+  type ExperimentEnv,
+  type ModelLabel,
+  type ProgressSink,
+  type SolverGate,
+  type TrainRecord,
+} from './common.ts';
 
 /** The seed's order: the batchnorm network first. */
 export const batchnormLabels: ModelLabel[] = ['batchnorm', 'baseline'];
@@ -30,7 +40,12 @@ export interface BatchnormResult {
  *   const r = await runBatchnormExperiment(settings, data, { kind: 'gpu', gpu }, { progress, gate: createGate(), onRecord: (_r, m) => m.destroy() });
  *   r.models.batchnorm.bestValAcc;
  */
-export async function runBatchnormExperiment(s: PanelSettings, data: SolverData, env: ExperimentEnv, hooks: BatchnormHooks): Promise<BatchnormResult> {
+export async function runBatchnormExperiment(
+  s: PanelSettings,
+  data: SolverData,
+  env: ExperimentEnv,
+  hooks: BatchnormHooks,
+): Promise<BatchnormResult> {
   const perModel = iterationsOf(s);
   const total = perModel * batchnormLabels.length;
   const records: TrainRecord[] = [];
@@ -38,9 +53,15 @@ export async function runBatchnormExperiment(s: PanelSettings, data: SolverData,
   for (const [i, label] of batchnormLabels.entries()) {
     if (hooks.gate.stopped) break;
     hooks.onStart?.(label, i);
-    hooks.progress.setDetail(`${label} network (${env.kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), ${i + 1} of ${batchnormLabels.length}`);
+    hooks.progress.setDetail(
+      `${label} network (${env.kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), ${i + 1} of ${batchnormLabels.length}`,
+    );
     const { record, model } = await trainOne(env, {
-      label, settings: s, weightScale: s.weightScale as number, data, gate: hooks.gate,
+      label,
+      settings: s,
+      weightScale: s.weightScale as number,
+      data,
+      gate: hooks.gate,
       onProgress: (p, solver) => {
         hooks.progress.setProgress(i * perModel + p.iteration, total);
         hooks.onProgress?.(label, p, solver);
@@ -52,7 +73,10 @@ export async function runBatchnormExperiment(s: PanelSettings, data: SolverData,
   const seconds = (performance.now() - t0) / 1000;
   hooks.progress.setDetail(`${records.length} models trained in ${seconds.toFixed(1)} s on ${whereOf(env)}`);
   return {
-    experiment: 'batchnorm', settings: { ...s, model: env.kind }, adapter: adapterRecord(env), seconds,
+    experiment: 'batchnorm',
+    settings: { ...s, model: env.kind },
+    adapter: adapterRecord(env),
+    seconds,
     models: Object.fromEntries(records.map((r) => [r.label, r])),
   };
 }

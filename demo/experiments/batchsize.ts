@@ -1,7 +1,16 @@
 // cs231n's batch-size experiments (run_batchsize_experiments), DOM-free: a baseline and batchnorm / layer norm nets at several batch sizes.
 import type { Normalization, Solver, SolverData, SolverProgress, TrainedNet } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { adapterRecord, iterationsOf, trainOne, whereOf, type ExperimentEnv, type ProgressSink, type SolverGate, type TrainRecord } from './common.ts';
+import {
+  adapterRecord,
+  iterationsOf,
+  trainOne,
+  whereOf,
+  type ExperimentEnv,
+  type ProgressSink,
+  type SolverGate,
+  type TrainRecord,
+} from './common.ts';
 
 /** One training of the experiment: which normalization, at which batch size. */
 export interface BatchRun {
@@ -16,7 +25,7 @@ export interface BatchRun {
  *   batchRuns({ normalization: 'batchnorm', batchSizes: [5, 10, 50], baselineBatch: 5 }); // baseline@5, batchnorm@5, @10, @50
  */
 export function batchRuns(s: PanelSettings): BatchRun[] {
-  const which = s.normalization === 'both' ? ['batchnorm', 'layernorm'] as const : [s.normalization as 'batchnorm' | 'layernorm'];
+  const which = s.normalization === 'both' ? (['batchnorm', 'layernorm'] as const) : [s.normalization as 'batchnorm' | 'layernorm'];
   const runs: BatchRun[] = [{ label: `baseline, batch ${s.baselineBatch}`, normalization: null, batchSize: s.baselineBatch as number }];
   for (const n of which) for (const b of s.batchSizes as number[]) runs.push({ label: `${n}, batch ${b}`, normalization: n, batchSize: b });
   return runs;
@@ -45,7 +54,12 @@ export interface BatchSizeResult {
  *   const r = await runBatchSize(settings, data, { kind: 'gpu', gpu }, { progress, gate: createGate(), onRecord: (_i, _r, m) => m.destroy() });
  *   r.runs.map((x) => x.bestValAcc);
  */
-export async function runBatchSize(s: PanelSettings, data: SolverData, env: ExperimentEnv, hooks: BatchSizeHooks): Promise<BatchSizeResult> {
+export async function runBatchSize(
+  s: PanelSettings,
+  data: SolverData,
+  env: ExperimentEnv,
+  hooks: BatchSizeHooks,
+): Promise<BatchSizeResult> {
   const runs = batchRuns(s);
   const total = runs.reduce((a, r) => a + iterationsOf(s, r.batchSize), 0);
   const records: TrainRecord[] = [];
@@ -56,7 +70,13 @@ export async function runBatchSize(s: PanelSettings, data: SolverData, env: Expe
     hooks.onStart?.(i, r);
     hooks.progress.setDetail(`${r.label} (${env.kind === 'gpu' ? 'WebGPU' : 'CPU float64 reference'}), run ${i + 1} of ${runs.length}`);
     const { record, model } = await trainOne(env, {
-      label: r.label, normalization: r.normalization, batchSize: r.batchSize, settings: s, weightScale: s.weightScale as number, data, gate: hooks.gate,
+      label: r.label,
+      normalization: r.normalization,
+      batchSize: r.batchSize,
+      settings: s,
+      weightScale: s.weightScale as number,
+      data,
+      gate: hooks.gate,
       onProgress: (p, solver) => {
         hooks.progress.setProgress(before + p.iteration, total);
         hooks.onProgress?.(i, p, solver);
@@ -77,7 +97,21 @@ export async function runBatchSize(s: PanelSettings, data: SolverData, env: Expe
  */
 export function batchSizeCsvRows(records: TrainRecord[]): Record<string, unknown>[] {
   return records.flatMap((r) => [
-    ...r.trainAccHistory.map((value, x) => ({ run: r.label, normalization: r.normalization ?? 'none', batchSize: r.batchSize, series: 'trainAcc', x, value })),
-    ...r.valAccHistory.map((value, x) => ({ run: r.label, normalization: r.normalization ?? 'none', batchSize: r.batchSize, series: 'valAcc', x, value })),
+    ...r.trainAccHistory.map((value, x) => ({
+      run: r.label,
+      normalization: r.normalization ?? 'none',
+      batchSize: r.batchSize,
+      series: 'trainAcc',
+      x,
+      value,
+    })),
+    ...r.valAccHistory.map((value, x) => ({
+      run: r.label,
+      normalization: r.normalization ?? 'none',
+      batchSize: r.batchSize,
+      series: 'valAcc',
+      x,
+      value,
+    })),
   ]);
 }

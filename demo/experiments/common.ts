@@ -1,5 +1,17 @@
 // What every experiment runs on, DOM-free (the page and the Node CLI share it): the run's environment, pause/stop, progress, one training.
-import { trainOne as trainNet, type GpuContext, type ModelKind, type Normalization, type NetChoice, type Solver, type SolverData, type SolverProgress, type TrainedNet, type TrainRecord, type CIFAR10Uint8 } from '../../src/index.ts';
+import {
+  trainOne as trainNet,
+  type GpuContext,
+  type ModelKind,
+  type Normalization,
+  type NetChoice,
+  type Solver,
+  type SolverData,
+  type SolverProgress,
+  type TrainedNet,
+  type TrainRecord,
+  type CIFAR10Uint8,
+} from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
 
 export type { TrainRecord } from '../../src/index.ts';
@@ -68,9 +80,18 @@ export function createGate(): SolverGate {
   return { current: null, paused: false, stopped: false };
 }
 
-export function pauseGate(g: SolverGate): void { g.paused = true; g.current?.pause(); }
-export function resumeGate(g: SolverGate): void { g.paused = false; g.current?.resume(); }
-export function stopGate(g: SolverGate): void { g.stopped = true; g.current?.abort(); }
+export function pauseGate(g: SolverGate): void {
+  g.paused = true;
+  g.current?.pause();
+}
+export function resumeGate(g: SolverGate): void {
+  g.paused = false;
+  g.current?.resume();
+}
+export function stopGate(g: SolverGate): void {
+  g.stopped = true;
+  g.current?.abort();
+}
 
 /** Pause/stop for the experiments that run no Solver (forward check, speedup): `wait()` between passes. */
 export interface PassGate {
@@ -94,11 +115,24 @@ export function createPassGate(): PassGate {
     pause() {
       if (held) return;
       let release!: () => void;
-      held = { promise: new Promise<void>((r) => { release = r; }), release };
+      held = {
+        promise: new Promise<void>((r) => {
+          release = r;
+        }),
+        release,
+      };
     },
-    resume() { held?.release(); held = null; },
-    stop() { g.stopped = true; g.resume(); },
-    async wait() { if (held) await held.promise; },
+    resume() {
+      held?.release();
+      held = null;
+    },
+    stop() {
+      g.stopped = true;
+      g.resume();
+    },
+    async wait() {
+      if (held) await held.promise;
+    },
   };
   return g;
 }
@@ -176,18 +210,33 @@ export async function trainOne(env: ExperimentEnv, a: TrainArgs): Promise<{ reco
   if (env.kind === 'gpu' && env.gpu?.lostInfo && hooks) env.gpu = await hooks.requestDevice();
   try {
     const { record, net } = await trainNet({
-      kind: env.kind, gpu: env.gpu, data: a.data, label: a.label, hiddenDims: s.hidden as number[], normalization,
-      weightScale: a.weightScale, seed: s.seed as number, backwardVariant: pageBackwardVariant, yieldToEventLoop: env.yieldToEventLoop,
+      kind: env.kind,
+      gpu: env.gpu,
+      data: a.data,
+      label: a.label,
+      hiddenDims: s.hidden as number[],
+      normalization,
+      weightScale: a.weightScale,
+      seed: s.seed as number,
+      backwardVariant: pageBackwardVariant,
+      yieldToEventLoop: env.yieldToEventLoop,
       cpuNet: env.cpuNet,
-      updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize, numEpochs: s.epochs as number,
-      numTrainSamples: 1000, numValSamples: null,
+      updateRule: s.updateRule as string,
+      learningRate: s.lr as number,
+      batchSize,
+      numEpochs: s.epochs as number,
+      numTrainSamples: 1000,
+      numValSamples: null,
       onSolver: (solver) => {
         a.gate.current = solver;
         if (a.gate.paused) solver.pause();
         if (a.gate.stopped) solver.abort();
       },
       onProgress: (p, solver) => {
-        if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) { hooks.loseAt = null; hooks.lose(); }
+        if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
+          hooks.loseAt = null;
+          hooks.lose();
+        }
         a.onProgress(p, solver);
       },
       requestDevice: hooks?.requestDevice,

@@ -58,7 +58,11 @@ function activations(rng: Rng, n: number, d1: number, w1: Tensor, w2: Tensor): T
 
 /** Batchnorm forward on the GPU for host data; the running statistics live in `running` across calls. */
 async function gpuForward(
-  gpu: GpuContext, a: Tensor, gamma: ArrayLike<number>, beta: ArrayLike<number>, mode: 'train' | 'test',
+  gpu: GpuContext,
+  a: Tensor,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  mode: 'train' | 'test',
   running: { mean: GPUBuffer; var: GPUBuffer },
 ): Promise<Float32Array> {
   const [n, d] = a.shape as [number, number];
@@ -67,7 +71,13 @@ async function gpuForward(
     const x = scope.createTensorBuffer(Float32Array.from(a.data), 'a');
     const out = scope.createTensorBuffer(n * d * 4, 'out');
     const list = await createBatchNormForward(scope, {
-      x, out, n, d, mode, runningMean: running.mean, runningVar: running.var,
+      x,
+      out,
+      n,
+      d,
+      mode,
+      runningMean: running.mean,
+      runningVar: running.var,
       gamma: scope.createTensorBuffer(Float32Array.from(gamma), 'gamma'),
       beta: scope.createTensorBuffer(Float32Array.from(beta), 'beta'),
     });
@@ -97,8 +107,16 @@ export async function runForwardCheck(s: PanelSettings, env: ExperimentEnv, hook
   const { progress, gate } = hooks;
   const results: CaseResult[] = [];
   const show = () => hooks.onCases?.(results);
-  const pass = async () => { await env.yieldToEventLoop?.(); await gate.wait(); return gate.stopped; };
-  const n = s.n as number, d1 = s.d1 as number, d2 = s.d2 as number, d3 = s.d3 as number, warmup = s.warmup as number;
+  const pass = async () => {
+    await env.yieldToEventLoop?.();
+    await gate.wait();
+    return gate.stopped;
+  };
+  const n = s.n as number,
+    d1 = s.d1 as number,
+    d2 = s.d2 as number,
+    d3 = s.d3 as number,
+    warmup = s.warmup as number;
   const total = 3 + warmup;
   let done = 0;
   const tick = () => progress.setProgress(++done, total, 'passes');
@@ -145,7 +163,13 @@ export async function runForwardCheck(s: PanelSettings, env: ExperimentEnv, hook
     const aTest = activations(rng, n, d1, v1, v2);
     const ref = forwardBatchNormalization(aTest, ones, zeros, bnParam).out;
     const out = await gpuForward(gpu, aTest, ones, zeros, 'test', running);
-    results.push({ name: 'test', title: `after, test mode (running averages of ${warmup} batches)`, cpu: columnStats(ref.data, n, d3), gpu: columnStats(out, n, d3), error: compare(out, ref.data) });
+    results.push({
+      name: 'test',
+      title: `after, test mode (running averages of ${warmup} batches)`,
+      cpu: columnStats(ref.data, n, d3),
+      gpu: columnStats(out, n, d3),
+      error: compare(out, ref.data),
+    });
     tick();
     show();
     const worst = Math.max(...results.filter((r) => r.error).map((r) => r.error!.normRatio));
@@ -161,7 +185,14 @@ export async function runForwardCheck(s: PanelSettings, env: ExperimentEnv, hook
  *   forwardCsvRows(result.cases)[0]; // { case: 'before', feature: 0, cpuMean: ..., cpuStd: ..., gpuMean: '', gpuStd: '' }
  */
 export function forwardCsvRows(cases: CaseResult[]): Record<string, unknown>[] {
-  return cases.flatMap((r) => r.cpu.means.map((_, j) => ({
-    case: r.name, feature: j, cpuMean: r.cpu.means[j], cpuStd: r.cpu.stds[j], gpuMean: r.gpu?.means[j] ?? '', gpuStd: r.gpu?.stds[j] ?? '',
-  })));
+  return cases.flatMap((r) =>
+    r.cpu.means.map((_, j) => ({
+      case: r.name,
+      feature: j,
+      cpuMean: r.cpu.means[j],
+      cpuStd: r.cpu.stds[j],
+      gpuMean: r.gpu?.means[j] ?? '',
+      gpuStd: r.gpu?.stds[j] ?? '',
+    })),
+  );
 }

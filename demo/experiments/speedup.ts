@@ -1,6 +1,13 @@
 // The seed's cell 6 on the GPU, DOM-free: batchnorm backward as the staged graph vs the closed form, timed with timestamp queries.
 import {
-  createBatchNormBackward, createBatchNormForward, createScope, encodeDispatches, readF32, reference, timeComputePasses, runDispatches,
+  createBatchNormBackward,
+  createBatchNormForward,
+  createScope,
+  encodeDispatches,
+  readF32,
+  reference,
+  timeComputePasses,
+  runDispatches,
 } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
 import { adapterRecord, type ExperimentEnv, type PassGate, type ProgressSink } from './common.ts';
@@ -35,7 +42,11 @@ export interface SpeedupResult {
 /** Median wall time of `f` over `reps` runs (ms). */
 function timeCpu(f: () => void, reps: number): number {
   const t: number[] = [];
-  for (let i = 0; i < reps; i++) { const t0 = performance.now(); f(); t.push(performance.now() - t0); }
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    f();
+    t.push(performance.now() - t0);
+  }
   t.sort((a, b) => a - b);
   return t[Math.floor(t.length / 2)]!;
 }
@@ -72,16 +83,34 @@ export async function runSpeedup(s: PanelSettings, env: ExperimentEnv, hooks: Sp
     const dout = rng.randnTensor([n, d]);
     const scope = createScope(gpu);
     try {
-      const buf = (data: ArrayLike<number> | number, label: string) => scope.createTensorBuffer(typeof data === 'number' ? data : Float32Array.from(data), label);
+      const buf = (data: ArrayLike<number> | number, label: string) =>
+        scope.createTensorBuffer(typeof data === 'number' ? data : Float32Array.from(data), label);
       const xb = buf(x.data, 'x');
       const gb = buf(gamma, 'gamma');
       const saved = { mean: buf(d * 4, 'mean'), invStd: buf(d * 4, 'invStd'), xhat: buf(n * d * 4, 'xhat') };
       const fwd = await createBatchNormForward(scope, {
-        x: xb, gamma: gb, beta: buf(beta, 'beta'), out: buf(n * d * 4, 'out'), runningMean: buf(d * 4, 'rm'), runningVar: buf(d * 4, 'rv'),
-        n, d, mode: 'train', saved,
+        x: xb,
+        gamma: gb,
+        beta: buf(beta, 'beta'),
+        out: buf(n * d * 4, 'out'),
+        runningMean: buf(d * 4, 'rm'),
+        runningVar: buf(d * 4, 'rv'),
+        n,
+        d,
+        mode: 'train',
+        saved,
       });
       await runDispatches(gpu, fwd, 'speedup forward');
-      const common = { dout: buf(dout.data, 'dout'), xhat: saved.xhat, invStd: saved.invStd, gamma: gb, dgamma: buf(d * 4, 'dgamma'), dbeta: buf(d * 4, 'dbeta'), n, d };
+      const common = {
+        dout: buf(dout.data, 'dout'),
+        xhat: saved.xhat,
+        invStd: saved.invStd,
+        gamma: gb,
+        dgamma: buf(d * 4, 'dgamma'),
+        dbeta: buf(d * 4, 'dbeta'),
+        n,
+        d,
+      };
       const dxGraph = buf(n * d * 4, 'dx graph');
       const dxAlt = buf(n * d * 4, 'dx alternative');
       const graph = await createBatchNormBackward(scope, { ...common, dx: dxGraph, variant: 'graph', x: xb, mean: saved.mean });
@@ -97,8 +126,16 @@ export async function runSpeedup(s: PanelSettings, env: ExperimentEnv, hooks: Sp
       const cg = timeCpu(() => backwardBatchNormalization(dout, cache), cpuReps);
       const ca = timeCpu(() => backwardBatchNormalizationAlternative(dout, cache), cpuReps);
       rows.push({
-        n, d, timer: tg.kind, graphMs: tg.medianMs, alternativeMs: ta.medianMs, speedup: tg.medianMs / ta.medianMs,
-        dxDifference: diff, cpuGraphMs: cg, cpuAlternativeMs: ca, cpuSpeedup: cg / ca,
+        n,
+        d,
+        timer: tg.kind,
+        graphMs: tg.medianMs,
+        alternativeMs: ta.medianMs,
+        speedup: tg.medianMs / ta.medianMs,
+        dxDifference: diff,
+        cpuGraphMs: cg,
+        cpuAlternativeMs: ca,
+        cpuSpeedup: cg / ca,
       });
     } finally {
       scope.destroy();

@@ -1,7 +1,18 @@
 // Experiment 2 (the seed's "batch normalization and initialization"), DOM-free: both networks at each weight scale, with a swappable trainer.
 import { trainPopulation, type SolverData } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { adapterRecord, iterationsOf, pageBackwardVariant, trainOne, whereOf, type ExperimentEnv, type ModelLabel, type ProgressSink, type SolverGate, type TrainRecord } from './common.ts';
+import {
+  adapterRecord,
+  iterationsOf,
+  pageBackwardVariant,
+  trainOne,
+  whereOf,
+  type ExperimentEnv,
+  type ModelLabel,
+  type ProgressSink,
+  type SolverGate,
+  type TrainRecord,
+} from './common.ts';
 
 /**
  * numpy's logspace(from, to, num): num points evenly spaced in log10 from 10^from to 10^to.
@@ -57,10 +68,16 @@ export const trainSequentially: PopulationTrainer = async (members, run) => {
   let doneBefore = 0;
   for (const m of members) {
     if (run.gate.stopped) break;
-    run.onDetail(`weight scale ${m.scaleIndex + 1} / ${scales} (${m.weightScale.toExponential(2)}): ${m.label} network on ${whereOf(run.env)}`);
+    run.onDetail(
+      `weight scale ${m.scaleIndex + 1} / ${scales} (${m.weightScale.toExponential(2)}): ${m.label} network on ${whereOf(run.env)}`,
+    );
     const t = performance.now();
     const { record, model } = await trainOne(run.env, {
-      label: m.label, settings: run.settings, weightScale: m.weightScale, data: run.data, gate: run.gate,
+      label: m.label,
+      settings: run.settings,
+      weightScale: m.weightScale,
+      data: run.data,
+      gate: run.gate,
       onProgress: (p) => run.onSteps(doneBefore + p.iteration),
     });
     model.destroy();
@@ -78,7 +95,8 @@ export const trainSequentially: PopulationTrainer = async (members, run) => {
  */
 export const trainBatched: PopulationTrainer = async (members, run) => {
   const hooks = run.env.device;
-  if (!run.env.gpu || run.env.kind !== 'gpu') throw new Error('batched training needs the WebGPU network (the CPU reference trains one net at a time)');
+  if (!run.env.gpu || run.env.kind !== 'gpu')
+    throw new Error('batched training needs the WebGPU network (the CPU reference trains one net at a time)');
   const s = run.settings;
   const perModel = iterationsOf(s);
   let doneBefore = 0;
@@ -91,23 +109,38 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
     if (run.env.gpu?.lostInfo && hooks) run.env.gpu = await hooks.requestDevice();
     try {
       const { records, population } = await trainPopulation({
-        gpu: run.env.gpu!, data: run.data, label, hiddenDims: s.hidden as number[], normalization: label === 'batchnorm' ? 'batchnorm' : null,
-        seed: s.seed as number, backwardVariant: pageBackwardVariant, members: group.map((m) => ({ weightScale: m.weightScale })),
-        updateRule: s.updateRule as string, learningRate: s.lr as number, batchSize: s.batchSize as number, numEpochs: s.epochs as number,
-        numTrainSamples: 1000, numValSamples: null,
+        gpu: run.env.gpu!,
+        data: run.data,
+        label,
+        hiddenDims: s.hidden as number[],
+        normalization: label === 'batchnorm' ? 'batchnorm' : null,
+        seed: s.seed as number,
+        backwardVariant: pageBackwardVariant,
+        members: group.map((m) => ({ weightScale: m.weightScale })),
+        updateRule: s.updateRule as string,
+        learningRate: s.lr as number,
+        batchSize: s.batchSize as number,
+        numEpochs: s.epochs as number,
+        numTrainSamples: 1000,
+        numValSamples: null,
         onSolver: (solver) => {
           run.gate.current = solver;
           if (run.gate.paused) solver.pause();
           if (run.gate.stopped) solver.abort();
         },
         onProgress: (p) => {
-          if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) { hooks.loseAt = null; hooks.lose(); }
+          if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
+            hooks.loseAt = null;
+            hooks.lose();
+          }
           run.onSteps(doneBefore + p.iteration * group.length);
         },
         requestDevice: hooks?.requestDevice,
         onRecovery: (r) => {
           run.env.gpu = r.gpu; // the other population trains on the new device too
-          hooks?.notice(`GPU device lost at step ${r.iteration} (${label} population of ${group.length}): continuing on a new device from epoch ${r.epoch}`);
+          hooks?.notice(
+            `GPU device lost at step ${r.iteration} (${label} population of ${group.length}): continuing on a new device from epoch ${r.epoch}`,
+          );
         },
       });
       if (records[0]?.status === 'device-lost') hooks?.notice(`${label} population: ${records[0].message}`);
@@ -155,15 +188,22 @@ export async function runSweep(s: PanelSettings, data: SolverData, env: Experime
   const scales = logspace(s.fromExp as number, s.toExp as number, s.numScales as number);
   const results: ScaleResult[] = scales.map((weightScale) => ({ weightScale, runs: {} }));
   hooks.onUpdate?.(results);
-  const members: SweepMember[] = scales.flatMap((weightScale, scaleIndex) => sweepLabels.map((label) => ({ scaleIndex, weightScale, label })));
+  const members: SweepMember[] = scales.flatMap((weightScale, scaleIndex) =>
+    sweepLabels.map((label) => ({ scaleIndex, weightScale, label })),
+  );
   const total = members.length * iterationsOf(s);
   const batched = s.training === 'batched' && env.kind === 'gpu';
   const train = hooks.train ?? (batched ? trainBatched : trainSequentially);
   const secondsPerNetwork: Partial<Record<ModelLabel, number>> = Object.fromEntries(sweepLabels.map((l) => [l, 0]));
   const t0 = performance.now();
   await train(members, {
-    settings: s, data, env, gate: hooks.gate,
-    addSeconds: (label, seconds) => { secondsPerNetwork[label] = (secondsPerNetwork[label] ?? 0) + seconds; },
+    settings: s,
+    data,
+    env,
+    gate: hooks.gate,
+    addSeconds: (label, seconds) => {
+      secondsPerNetwork[label] = (secondsPerNetwork[label] ?? 0) + seconds;
+    },
     onSteps: (done) => hooks.progress.setProgress(done, total),
     onDetail: (text) => hooks.progress.setDetail(text),
     onRecord: (m, record) => {
@@ -173,8 +213,19 @@ export async function runSweep(s: PanelSettings, data: SolverData, env: Experime
   });
   const seconds = (performance.now() - t0) / 1000;
   const training = train === trainBatched ? 'batched' : 'sequential';
-  hooks.progress.setDetail(`${results.flatMap((r) => Object.values(r.runs)).length} runs in ${seconds.toFixed(1)} s on ${whereOf(env)} (${training})`);
-  return { experiment: 'sweep', settings: { ...s, model: env.kind }, adapter: adapterRecord(env), seconds, training, secondsPerNetwork, weightScales: scales, runs: results };
+  hooks.progress.setDetail(
+    `${results.flatMap((r) => Object.values(r.runs)).length} runs in ${seconds.toFixed(1)} s on ${whereOf(env)} (${training})`,
+  );
+  return {
+    experiment: 'sweep',
+    settings: { ...s, model: env.kind },
+    adapter: adapterRecord(env),
+    seconds,
+    training,
+    secondsPerNetwork,
+    weightScales: scales,
+    runs: results,
+  };
 }
 
 /**
@@ -182,8 +233,17 @@ export async function runSweep(s: PanelSettings, data: SolverData, env: Experime
  *   sweepCsvRows(result.runs)[0]; // { weightScale: 1e-4, model: 'batchnorm', status: 'completed', ... }
  */
 export function sweepCsvRows(results: ScaleResult[]): Record<string, unknown>[] {
-  return results.flatMap((r) => Object.values(r.runs).map((t) => ({
-    weightScale: r.weightScale, model: t.label, status: t.status, divergedAt: t.divergedAt ?? '',
-    bestValAcc: t.bestValAcc, bestTrainAcc: t.bestTrainAcc, finalLoss: t.finalLoss, iterations: t.iterations, seconds: t.seconds,
-  })));
+  return results.flatMap((r) =>
+    Object.values(r.runs).map((t) => ({
+      weightScale: r.weightScale,
+      model: t.label,
+      status: t.status,
+      divergedAt: t.divergedAt ?? '',
+      bestValAcc: t.bestValAcc,
+      bestTrainAcc: t.bestTrainAcc,
+      finalLoss: t.finalLoss,
+      iterations: t.iterations,
+      seconds: t.seconds,
+    })),
+  );
 }

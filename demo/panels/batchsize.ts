@@ -42,9 +42,10 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
   });
 
   const table = h('table', { class: 'results', 'data-testid': 'bsize-results' });
-  table.innerHTML = '<thead><tr><th scope="col">run</th><th scope="col">status</th><th scope="col">best val acc</th>'
-    + '<th scope="col">best train acc</th><th scope="col">final loss (mean of last 100)</th><th scope="col">steps</th>'
-    + '<th scope="col">seconds</th></tr></thead>';
+  table.innerHTML =
+    '<thead><tr><th scope="col">run</th><th scope="col">status</th><th scope="col">best val acc</th>' +
+    '<th scope="col">best train acc</th><th scope="col">final loss (mean of last 100)</th><th scope="col">steps</th>' +
+    '<th scope="col">seconds</th></tr></thead>';
   const tbody = h('tbody');
   table.append(tbody);
   const grid = h('div', { class: 'experiments' });
@@ -59,8 +60,12 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
   const layout = (s: PanelSettings) => {
     runs = batchRuns(s);
     live = runs.map(() => null);
-    cells = runs.map((_, i) => ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds'].map((c) => h('td', { 'data-testid': `bsize-${i}-${c}` }, '–')));
-    tbody.replaceChildren(...runs.map((r, i) => h('tr', { 'data-testid': `bsize-row-${i}` }, h('th', { scope: 'row' }, r.label), ...cells[i]!)));
+    cells = runs.map((_, i) =>
+      ['status', 'best-val', 'best-train', 'final-loss', 'steps', 'seconds'].map((c) => h('td', { 'data-testid': `bsize-${i}-${c}` }, '–')),
+    );
+    tbody.replaceChildren(
+      ...runs.map((r, i) => h('tr', { 'data-testid': `bsize-row-${i}` }, h('th', { scope: 'row' }, r.label), ...cells[i]!)),
+    );
     for (const c of chartList) c.chart.destroy();
     chartList = [];
     grid.replaceChildren();
@@ -69,10 +74,27 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
       if (members.length < 2) continue;
       const row = h('div', { class: 'charts' }); // one experiment per row: its training and validation charts side by side
       grid.append(row);
-      const series = members.map((i, k) => ({ label: runs[i]!.label, color: runs[i]!.normalization === null ? colors.baseline : palette[(k - 1) % palette.length]!, points: true }));
-      for (const [field, what] of [['trainAccHistory', 'Training'], ['valAccHistory', 'Validation']] as const) {
+      const series = members.map((i, k) => ({
+        label: runs[i]!.label,
+        color: runs[i]!.normalization === null ? colors.baseline : palette[(k - 1) % palette.length]!,
+        points: true,
+      }));
+      for (const [field, what] of [
+        ['trainAccHistory', 'Training'],
+        ['valAccHistory', 'Validation'],
+      ] as const) {
         const id = `${e.id}-${field === 'trainAccHistory' ? 'train' : 'val'}-acc`;
-        chartList.push({ chart: createChart(row, { id, title: `${what} accuracy: ${e.title} and batch size`, xLabel: 'Epoch', yLabel: 'accuracy', series }), runs: members, field });
+        chartList.push({
+          chart: createChart(row, {
+            id,
+            title: `${what} accuracy: ${e.title} and batch size`,
+            xLabel: 'Epoch',
+            yLabel: 'accuracy',
+            series,
+          }),
+          runs: members,
+          field,
+        });
       }
     }
   };
@@ -84,10 +106,15 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
     for (const { chart, runs: members, field } of chartList) {
       const ys = members.map((i) => live[i]?.[field] ?? []);
       const n = Math.max(0, ...ys.map((y) => y.length));
-      chart.setData(Array.from({ length: n }, (_, k) => k), ys.map((y) => Array.from({ length: n }, (_, k) => y[k] ?? null)));
+      chart.setData(
+        Array.from({ length: n }, (_, k) => k),
+        ys.map((y) => Array.from({ length: n }, (_, k) => y[k] ?? null)),
+      );
     }
   };
-  const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw); };
+  const scheduleRedraw = () => {
+    if (!frame) frame = requestAnimationFrame(redraw);
+  };
 
   const showRecord = (i: number, r: TrainRecord) => {
     const [status, bestVal, bestTrain, finalLoss, steps, seconds] = cells[i]!;
@@ -128,7 +155,9 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
       const result = await runBatchSize(s, data, env, {
         progress: control,
         gate,
-        onStart: (i) => { cells[i]![0]!.textContent = 'building…'; },
+        onStart: (i) => {
+          cells[i]![0]!.textContent = 'building…';
+        },
         onProgress: (i, p, solver) => {
           cells[i]![0]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
           live[i] = { trainAccHistory: solver.trainAccHistory, valAccHistory: solver.valAccHistory };
@@ -150,7 +179,9 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
   const panel: Panel = {
     name: 'batchsize',
     control,
-    get chartIds() { return chartList.map((c) => c.chart.spec.id); },
+    get chartIds() {
+      return chartList.map((c) => c.chart.spec.id);
+    },
     results: () => lastRun,
     csvRows: () => batchSizeCsvRows(records),
     show(result) {
@@ -160,9 +191,13 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
       redraw();
       finish(r);
     },
-    safetensors: async () => Promise.all(models.map(async (m, i) => ({
-      name: `batchsize-${records[i]!.normalization ?? 'baseline'}-batch${records[i]!.batchSize}.safetensors`, bytes: await m.saveSafetensors(),
-    }))),
+    safetensors: async () =>
+      Promise.all(
+        models.map(async (m, i) => ({
+          name: `batchsize-${records[i]!.normalization ?? 'baseline'}-batch${records[i]!.batchSize}.safetensors`,
+          bytes: await m.saveSafetensors(),
+        })),
+      ),
   };
   createDownloads(root, panel, 'bsize');
   return panel;

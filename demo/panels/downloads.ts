@@ -14,7 +14,14 @@ export function createDownloads(root: HTMLElement, panel: Panel, id: string): vo
   const button = (what: string, label: string, act: () => Promise<string>) => {
     const b = h('button', { type: 'button', 'data-testid': `${id}-download-${what}` }, label);
     b.addEventListener('click', () => {
-      act().then((msg) => { note.textContent = msg; }, (e: Error) => { note.textContent = `not saved: ${e.message}`; });
+      act().then(
+        (msg) => {
+          note.textContent = msg;
+        },
+        (e: Error) => {
+          note.textContent = `not saved: ${e.message}`;
+        },
+      );
     });
     return b;
   };
@@ -23,7 +30,10 @@ export function createDownloads(root: HTMLElement, panel: Panel, id: string): vo
     if (!r) throw new Error('run the panel first');
     return r;
   };
-  const row = h('div', { class: 'downloads' }, h('span', { class: 'downloads-label' }, 'Download:'),
+  const row = h(
+    'div',
+    { class: 'downloads' },
+    h('span', { class: 'downloads-label' }, 'Download:'),
     button('json', 'results JSON', async () => {
       download(toJson(need()), `${panel.name}-results.json`, 'application/json');
       return `saved ${panel.name}-results.json`;
@@ -35,19 +45,23 @@ export function createDownloads(root: HTMLElement, panel: Panel, id: string): vo
     }),
   );
   if (panel.chartIds.length) {
-    row.append(button('png', 'charts PNG', async () => {
-      for (const cid of panel.chartIds) download(await charts.get(cid)!.toPng(), `${cid}.png`, 'image/png');
-      return `saved ${panel.chartIds.map((c) => `${c}.png`).join(', ')}`;
-    }));
+    row.append(
+      button('png', 'charts PNG', async () => {
+        for (const cid of panel.chartIds) download(await charts.get(cid)!.toPng(), `${cid}.png`, 'image/png');
+        return `saved ${panel.chartIds.map((c) => `${c}.png`).join(', ')}`;
+      }),
+    );
   }
   if (panel.safetensors) {
-    row.append(button('safetensors', 'parameters (safetensors)', async () => {
-      need();
-      const files = await panel.safetensors!();
-      if (files.length === 0) throw new Error('no trained model kept');
-      for (const f of files) download(f.bytes, f.name);
-      return `saved ${files.map((f) => f.name).join(', ')}`;
-    }));
+    row.append(
+      button('safetensors', 'parameters (safetensors)', async () => {
+        need();
+        const files = await panel.safetensors!();
+        if (files.length === 0) throw new Error('no trained model kept');
+        for (const f of files) download(f.bytes, f.name);
+        return `saved ${files.map((f) => f.name).join(', ')}`;
+      }),
+    );
   }
   row.append(note);
   root.append(row);

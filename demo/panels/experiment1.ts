@@ -31,7 +31,10 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   const settings = ctx.state.panels.batchnorm;
   const form = createSettingsForm(root, 'batchnorm', settings, () => ctx.syncUrl());
   const gate = createGate();
-  const live: Record<ModelLabel, Live> = { batchnorm: { loss: [], trainAcc: [], valAcc: [] }, baseline: { loss: [], trainAcc: [], valAcc: [] } };
+  const live: Record<ModelLabel, Live> = {
+    batchnorm: { loss: [], trainAcc: [], valAcc: [] },
+    baseline: { loss: [], trainAcc: [], valAcc: [] },
+  };
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];
   let lastRun: BatchnormResult | null = null;
@@ -44,9 +47,10 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   });
 
   const table = h('table', { class: 'results', 'data-testid': 'exp1-results' });
-  table.innerHTML = '<thead><tr><th scope="col">model</th><th scope="col">status</th><th scope="col">best val acc</th>'
-    + '<th scope="col">best train acc</th><th scope="col">final loss (mean of last 100)</th><th scope="col">steps</th>'
-    + '<th scope="col">seconds</th><th scope="col">steps/s</th></tr></thead>';
+  table.innerHTML =
+    '<thead><tr><th scope="col">model</th><th scope="col">status</th><th scope="col">best val acc</th>' +
+    '<th scope="col">best train acc</th><th scope="col">final loss (mean of last 100)</th><th scope="col">steps</th>' +
+    '<th scope="col">seconds</th><th scope="col">steps/s</th></tr></thead>';
   const tbody = h('tbody');
   const cells: Record<string, HTMLElement> = {};
   for (const l of labels) {
@@ -63,8 +67,20 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   const grid = h('div', { class: 'charts' });
   root.append(grid);
   const lossChart = createChart(grid, { id: 'exp1-loss', title: 'Training loss', xLabel: 'Iteration', yLabel: 'loss', series });
-  const trainChart = createChart(grid, { id: 'exp1-train-acc', title: 'Training accuracy', xLabel: 'Epoch', yLabel: 'accuracy', series: series.map((s) => ({ ...s, points: true })) });
-  const valChart = createChart(grid, { id: 'exp1-val-acc', title: 'Validation accuracy', xLabel: 'Epoch', yLabel: 'accuracy', series: series.map((s) => ({ ...s, points: true })) });
+  const trainChart = createChart(grid, {
+    id: 'exp1-train-acc',
+    title: 'Training accuracy',
+    xLabel: 'Epoch',
+    yLabel: 'accuracy',
+    series: series.map((s) => ({ ...s, points: true })),
+  });
+  const valChart = createChart(grid, {
+    id: 'exp1-val-acc',
+    title: 'Validation accuracy',
+    xLabel: 'Epoch',
+    yLabel: 'accuracy',
+    series: series.map((s) => ({ ...s, points: true })),
+  });
   const chartList: Chart[] = [lossChart, trainChart, valChart];
 
   let frame = 0;
@@ -73,13 +89,18 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
     const b = live.baseline;
     const n = live.batchnorm;
     const steps = Math.max(b.loss.length, n.loss.length);
-    lossChart.setData(Array.from({ length: steps }, (_, i) => i), [pad(b.loss, steps), pad(n.loss, steps)]);
+    lossChart.setData(
+      Array.from({ length: steps }, (_, i) => i),
+      [pad(b.loss, steps), pad(n.loss, steps)],
+    );
     const checks = Math.max(b.trainAcc.length, n.trainAcc.length);
     const epochs = Array.from({ length: checks }, (_, i) => i);
     trainChart.setData(epochs, [pad(b.trainAcc, checks), pad(n.trainAcc, checks)]);
     valChart.setData(epochs, [pad(b.valAcc, checks), pad(n.valAcc, checks)]);
   };
-  const scheduleRedraw = () => { if (!frame) frame = requestAnimationFrame(redraw); };
+  const scheduleRedraw = () => {
+    if (!frame) frame = requestAnimationFrame(redraw);
+  };
 
   const showRecord = (r: TrainRecord) => {
     const c = (k: string) => cells[`${r.label}-${k}`]!;
@@ -120,7 +141,9 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
       lastRun = await runBatchnormExperiment(s, data, env, {
         progress: control,
         gate,
-        onStart: (label) => { cells[`${label}-status`]!.textContent = 'building…'; },
+        onStart: (label) => {
+          cells[`${label}-status`]!.textContent = 'building…';
+        },
         onProgress: (label, p, solver) => {
           cells[`${label}-status`]!.textContent = `training: epoch ${p.epoch} / ${s.epochs}`;
           live[label] = { loss: solver.lossHistory, trainAcc: solver.trainAccHistory, valAcc: solver.valAccHistory };
@@ -151,9 +174,13 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
       for (const r of Object.values(lastRun.models)) addRecord(r);
       redraw();
     },
-    safetensors: async () => Promise.all(models.map(async (m, i) => ({
-      name: `batchnorm-experiment-${records[i]!.label}.safetensors`, bytes: await m.saveSafetensors(),
-    }))),
+    safetensors: async () =>
+      Promise.all(
+        models.map(async (m, i) => ({
+          name: `batchnorm-experiment-${records[i]!.label}.safetensors`,
+          bytes: await m.saveSafetensors(),
+        })),
+      ),
   };
   createDownloads(root, panel, 'exp1');
   return panel;

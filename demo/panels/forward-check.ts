@@ -30,23 +30,44 @@ export function createForwardCheckPanel(root: HTMLElement, ctx: DemoContext): Pa
   });
   const verdict = h('p', { 'data-testid': 'forward-verdict', class: 'summary' }, 'not run yet');
   const table = h('table', { class: 'results', 'data-testid': 'forward-results' });
-  table.innerHTML = '<thead><tr><th scope="col">case</th><th scope="col">CPU float64: means / stds</th>'
-    + '<th scope="col">GPU float32: means / stds</th><th scope="col">GPU vs CPU output</th></tr></thead>';
+  table.innerHTML =
+    '<thead><tr><th scope="col">case</th><th scope="col">CPU float64: means / stds</th>' +
+    '<th scope="col">GPU float32: means / stds</th><th scope="col">GPU vs CPU output</th></tr></thead>';
   const tbody = h('tbody');
   table.append(tbody);
   root.append(verdict, table);
 
   const render = () => {
-    tbody.replaceChildren(...results.map((r) => h('tr', {},
-      h('th', { scope: 'row' }, r.title),
-      h('td', {}, h('div', { 'data-testid': `forward-${r.name}-cpu-means` }, `means ${fmtList(r.cpu.means)}`),
-        h('div', { 'data-testid': `forward-${r.name}-cpu-stds` }, `stds ${fmtList(r.cpu.stds)}`)),
-      h('td', {}, ...(r.gpu
-        ? [h('div', { 'data-testid': `forward-${r.name}-gpu-means` }, `means ${fmtList(r.gpu.means)}`),
-          h('div', { 'data-testid': `forward-${r.name}-gpu-stds` }, `stds ${fmtList(r.gpu.stds)}`)]
-        : [r.name === 'before' ? '(the same input)' : '–'])),
-      h('td', { 'data-testid': `forward-${r.name}-error` }, r.error ? `max |Δ| ${fmt(r.error.maxAbs, 2)}, ‖Δ‖/‖ref‖ ${fmt(r.error.normRatio, 2)}` : '–'),
-    )));
+    tbody.replaceChildren(
+      ...results.map((r) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, r.title),
+          h(
+            'td',
+            {},
+            h('div', { 'data-testid': `forward-${r.name}-cpu-means` }, `means ${fmtList(r.cpu.means)}`),
+            h('div', { 'data-testid': `forward-${r.name}-cpu-stds` }, `stds ${fmtList(r.cpu.stds)}`),
+          ),
+          h(
+            'td',
+            {},
+            ...(r.gpu
+              ? [
+                  h('div', { 'data-testid': `forward-${r.name}-gpu-means` }, `means ${fmtList(r.gpu.means)}`),
+                  h('div', { 'data-testid': `forward-${r.name}-gpu-stds` }, `stds ${fmtList(r.gpu.stds)}`),
+                ]
+              : [r.name === 'before' ? '(the same input)' : '–']),
+          ),
+          h(
+            'td',
+            { 'data-testid': `forward-${r.name}-error` },
+            r.error ? `max |Δ| ${fmt(r.error.maxAbs, 2)}, ‖Δ‖/‖ref‖ ${fmt(r.error.normRatio, 2)}` : '–',
+          ),
+        ),
+      ),
+    );
   };
 
   async function run(): Promise<void> {
@@ -57,7 +78,14 @@ export function createForwardCheckPanel(root: HTMLElement, ctx: DemoContext): Pa
     render();
     try {
       const env = pageEnv(ctx);
-      const r = await runForwardCheck(s, env, { progress: control, gate, onCases: (c) => { results = c; render(); } });
+      const r = await runForwardCheck(s, env, {
+        progress: control,
+        gate,
+        onCases: (c) => {
+          results = c;
+          render();
+        },
+      });
       if (!r) return;
       const worst = r.worstNormRatio;
       const ok = worst < 1e-4;

@@ -2,14 +2,22 @@
 import { fmt, h } from '../dom.ts';
 import type { TrainRecord } from '../train.ts';
 
-const shaders = import.meta.glob(['../../shaders/batchnorm-*.wgsl', '../../shaders/layernorm.wgsl', '../../shaders/row-sum*.wgsl'], { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
+const shaders = import.meta.glob(['../../shaders/batchnorm-*.wgsl', '../../shaders/layernorm.wgsl', '../../shaders/row-sum*.wgsl'], {
+  query: '?raw',
+  import: 'default',
+  eager: true,
+}) as Record<string, string>;
 
 /** The kernels shown beside each question, by file and entry point. */
 const kernelsOf: Record<string, [string, string[]][]> = {
   forward: [['batchnorm-forward.wgsl', ['stats', 'normalize', 'normalizeTest']]],
   backward: [['batchnorm-backward.wgsl', ['sumDoutXhat', 'dxAlternative', 'dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']]],
   batchsize: [['batchnorm-forward.wgsl', ['trainColumns']]],
-  layernorm: [['layernorm.wgsl', ['forward', 'backward']], ['row-sum-subgroups.wgsl', ['rowSum']], ['batchnorm-backward.wgsl', ['sumsColumns']]],
+  layernorm: [
+    ['layernorm.wgsl', ['forward', 'backward']],
+    ['row-sum-subgroups.wgsl', ['rowSum']],
+    ['batchnorm-backward.wgsl', ['sumsColumns']],
+  ],
 };
 
 /**
@@ -26,7 +34,10 @@ export function extractWgslFunction(source: string, name: string): string | null
   let seen = false;
   for (let i = at; i < lines.length; i++) {
     for (const ch of lines[i]!) {
-      if (ch === '{') { depth++; seen = true; } else if (ch === '}') depth--;
+      if (ch === '{') {
+        depth++;
+        seen = true;
+      } else if (ch === '}') depth--;
     }
     if (seen && depth === 0) return lines.slice(start, i + 1).join('\n');
   }
@@ -42,9 +53,12 @@ export function showKernels(root: ParentNode): void {
       const src = Object.entries(shaders).find(([p]) => p.endsWith(`/${file}`))?.[1];
       for (const name of names) {
         const code = src ? extractWgslFunction(src, name) : null;
-        const d = h('details', { 'data-testid': `kernel-${name}` },
+        const d = h(
+          'details',
+          { 'data-testid': `kernel-${name}` },
           h('summary', {}, h('code', {}, `${file}: ${name}`)),
-          h('pre', {}, h('code', {}, code ?? `(${name} not found in shaders/${file})`)));
+          h('pre', {}, h('code', {}, code ?? `(${name} not found in shaders/${file})`)),
+        );
         if (name === names[0]) d.open = true;
         box.append(d);
       }
@@ -73,13 +87,15 @@ export function describeSweep(points: SweepPoint[], adapter: string): string {
   const stuck = (l: 'baseline' | 'batchnorm') => done.filter((p) => p.runs[l]!.bestValAcc <= chance).map((p) => p.weightScale);
   const diverged = (l: 'baseline' | 'batchnorm') => done.filter((p) => p.runs[l]!.status === 'diverged').map((p) => p.weightScale);
   const better = done.filter((p) => p.runs.batchnorm!.bestValAcc > p.runs.baseline!.bestValAcc).length;
-  return `This page's sweep (${done.length} scales, ${done[0]!.weightScale.toExponential(1)} to ${done[done.length - 1]!.weightScale.toExponential(1)}, ${adapter}): `
-    + `best validation accuracy ${range(get('batchnorm', (t) => t.bestValAcc))} with batchnorm, ${range(get('baseline', (t) => t.bestValAcc))} without; `
-    + `batchnorm is ahead at ${better} of ${done.length} scales. `
-    + `Near chance (best val ≤ ${chance}): baseline at ${scaleList(stuck('baseline'))}; batchnorm at ${scaleList(stuck('batchnorm'))}. `
-    + `Diverged: baseline at ${scaleList(diverged('baseline'))}; batchnorm at ${scaleList(diverged('batchnorm'))}. `
-    + `Final training loss ${range(get('batchnorm', (t) => t.finalLoss).filter(Number.isFinite))} with batchnorm, `
-    + `${range(get('baseline', (t) => t.finalLoss).filter(Number.isFinite))} without.`;
+  return (
+    `This page's sweep (${done.length} scales, ${done[0]!.weightScale.toExponential(1)} to ${done[done.length - 1]!.weightScale.toExponential(1)}, ${adapter}): ` +
+    `best validation accuracy ${range(get('batchnorm', (t) => t.bestValAcc))} with batchnorm, ${range(get('baseline', (t) => t.bestValAcc))} without; ` +
+    `batchnorm is ahead at ${better} of ${done.length} scales. ` +
+    `Near chance (best val ≤ ${chance}): baseline at ${scaleList(stuck('baseline'))}; batchnorm at ${scaleList(stuck('batchnorm'))}. ` +
+    `Diverged: baseline at ${scaleList(diverged('baseline'))}; batchnorm at ${scaleList(diverged('batchnorm'))}. ` +
+    `Final training loss ${range(get('batchnorm', (t) => t.finalLoss).filter(Number.isFinite))} with batchnorm, ` +
+    `${range(get('baseline', (t) => t.finalLoss).filter(Number.isFinite))} without.`
+  );
 }
 
 /**
@@ -89,12 +105,19 @@ export function describeSweep(points: SweepPoint[], adapter: string): string {
  */
 export function describeBatchSize(records: TrainRecord[], adapter: string): string {
   if (records.length === 0) return 'Run the batch-size experiments on this page and this paragraph reads their curves.';
-  const line = (r: TrainRecord) => `${r.label}: best val ${fmt(r.bestValAcc, 3)}, best train ${fmt(r.bestTrainAcc, 3)}${r.status === 'completed' ? '' : ` (${r.status})`}`;
+  const line = (r: TrainRecord) =>
+    `${r.label}: best val ${fmt(r.bestValAcc, 3)}, best train ${fmt(r.bestTrainAcc, 3)}${r.status === 'completed' ? '' : ` (${r.status})`}`;
   const spread = (n: 'batchnorm' | 'layernorm') => {
     const rs = records.filter((r) => r.normalization === n);
     if (rs.length < 2) return '';
     const of = (f: (r: TrainRecord) => number) => Math.max(...rs.map(f)) - Math.min(...rs.map(f));
-    return ` ${n === 'batchnorm' ? 'Batchnorm' : 'Layer norm'} across batch sizes ${rs.map((r) => r.batchSize).join(', ')}: best val accuracies span ${fmt(of((r) => r.bestValAcc), 3)}, best train ${fmt(of((r) => r.bestTrainAcc), 3)}.`;
+    return ` ${n === 'batchnorm' ? 'Batchnorm' : 'Layer norm'} across batch sizes ${rs.map((r) => r.batchSize).join(', ')}: best val accuracies span ${fmt(
+      of((r) => r.bestValAcc),
+      3,
+    )}, best train ${fmt(
+      of((r) => r.bestTrainAcc),
+      3,
+    )}.`;
   };
   return `This page's run (${adapter}): ${records.map(line).join('; ')}.${spread('batchnorm')}${spread('layernorm')}`;
 }

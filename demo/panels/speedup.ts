@@ -31,25 +31,49 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
   });
   const summary = h('p', { 'data-testid': 'speedup-summary', class: 'summary' }, 'not run yet');
   const table = h('table', { class: 'results', 'data-testid': 'speedup-results' });
-  table.innerHTML = '<thead><tr><th scope="col">N × D</th><th scope="col">GPU graph (ms)</th><th scope="col">GPU alternative (ms)</th>'
-    + '<th scope="col">GPU speedup</th><th scope="col">dx difference</th><th scope="col">CPU graph (ms)</th>'
-    + '<th scope="col">CPU alternative (ms)</th><th scope="col">CPU speedup</th></tr></thead>';
+  table.innerHTML =
+    '<thead><tr><th scope="col">N × D</th><th scope="col">GPU graph (ms)</th><th scope="col">GPU alternative (ms)</th>' +
+    '<th scope="col">GPU speedup</th><th scope="col">dx difference</th><th scope="col">CPU graph (ms)</th>' +
+    '<th scope="col">CPU alternative (ms)</th><th scope="col">CPU speedup</th></tr></thead>';
   const tbody = h('tbody');
   table.append(tbody);
   const grid = h('div', { class: 'charts' });
   root.append(summary, table, grid);
   const chart = createChart(grid, {
-    id: 'speedup-time', title: 'Batchnorm backward on the GPU: time per pass vs size', xLabel: 'N × D (elements)', yLabel: 'ms per pass', logX: true, logY: true,
-    series: [{ label: 'graph', color: colors.graph, points: true }, { label: 'alternative', color: colors.alternative, points: true }],
+    id: 'speedup-time',
+    title: 'Batchnorm backward on the GPU: time per pass vs size',
+    xLabel: 'N × D (elements)',
+    yLabel: 'ms per pass',
+    logX: true,
+    logY: true,
+    series: [
+      { label: 'graph', color: colors.graph, points: true },
+      { label: 'alternative', color: colors.alternative, points: true },
+    ],
   });
 
   const render = () => {
-    tbody.replaceChildren(...rows.map((r, i) => h('tr', { 'data-testid': `speedup-row-${i}` },
-      h('th', { scope: 'row' }, `${r.n} × ${r.d}`), h('td', {}, fmt(r.graphMs, 3)), h('td', {}, fmt(r.alternativeMs, 3)),
-      h('td', { 'data-testid': `speedup-${i}-speedup` }, `${r.speedup.toFixed(2)}×`), h('td', {}, fmt(r.dxDifference, 2)),
-      h('td', {}, fmt(r.cpuGraphMs, 3)), h('td', {}, fmt(r.cpuAlternativeMs, 3)), h('td', {}, `${r.cpuSpeedup.toFixed(2)}×`))));
+    tbody.replaceChildren(
+      ...rows.map((r, i) =>
+        h(
+          'tr',
+          { 'data-testid': `speedup-row-${i}` },
+          h('th', { scope: 'row' }, `${r.n} × ${r.d}`),
+          h('td', {}, fmt(r.graphMs, 3)),
+          h('td', {}, fmt(r.alternativeMs, 3)),
+          h('td', { 'data-testid': `speedup-${i}-speedup` }, `${r.speedup.toFixed(2)}×`),
+          h('td', {}, fmt(r.dxDifference, 2)),
+          h('td', {}, fmt(r.cpuGraphMs, 3)),
+          h('td', {}, fmt(r.cpuAlternativeMs, 3)),
+          h('td', {}, `${r.cpuSpeedup.toFixed(2)}×`),
+        ),
+      ),
+    );
     const sorted = [...rows].sort((a, b) => a.n * a.d - b.n * b.d);
-    chart.setData(sorted.map((r) => r.n * r.d), [sorted.map((r) => r.graphMs), sorted.map((r) => r.alternativeMs)]);
+    chart.setData(
+      sorted.map((r) => r.n * r.d),
+      [sorted.map((r) => r.graphMs), sorted.map((r) => r.alternativeMs)],
+    );
   };
 
   const summarize = (r: SpeedupResult) => {
@@ -57,9 +81,10 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
     if (!seedRow) return;
     const a = r.adapter as { vendor?: string; architecture?: string };
     const where = `${a.vendor || 'adapter'} / ${a.architecture || '?'}`;
-    summary.textContent = `${seedRow.n} × ${seedRow.d}: the closed form is ${seedRow.speedup.toFixed(2)}× the speed of the graph on the GPU `
-      + `(${fmt(seedRow.graphMs, 3)} ms vs ${fmt(seedRow.alternativeMs, 3)} ms per pass, ${seedRow.timer}, ${where}); `
-      + `float64 CPU reference: ${seedRow.cpuSpeedup.toFixed(2)}×`;
+    summary.textContent =
+      `${seedRow.n} × ${seedRow.d}: the closed form is ${seedRow.speedup.toFixed(2)}× the speed of the graph on the GPU ` +
+      `(${fmt(seedRow.graphMs, 3)} ms vs ${fmt(seedRow.alternativeMs, 3)} ms per pass, ${seedRow.timer}, ${where}); ` +
+      `float64 CPU reference: ${seedRow.cpuSpeedup.toFixed(2)}×`;
   };
 
   async function run(): Promise<void> {
@@ -69,7 +94,14 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
     rows = [];
     render();
     try {
-      const r = await runSpeedup(s, pageEnv(ctx), { progress: control, gate, onRows: (x) => { rows = x; render(); } });
+      const r = await runSpeedup(s, pageEnv(ctx), {
+        progress: control,
+        gate,
+        onRows: (x) => {
+          rows = x;
+          render();
+        },
+      });
       if (!r) return;
       summarize(r);
       lastRun = r;

@@ -2,24 +2,34 @@
 
 /** The page panel each command runs, and the id of its run control (progress bar, status). */
 export const commands = {
-  batchnorm: { panel: 'batchnorm', control: 'exp1', what: 'experiment 1: batchnorm vs baseline (the seed\'s deep net)' },
+  batchnorm: { panel: 'batchnorm', control: 'exp1', what: "experiment 1: batchnorm vs baseline (the seed's deep net)" },
   sweep: { panel: 'sweep', control: 'sweep', what: 'experiment 2: the weight-scale sweep, both models per scale' },
-  batchsize: { panel: 'batchsize', control: 'bsize', what: 'cs231n\'s batch-size experiments: baseline at batch 5, batchnorm / layer norm at 5, 10, 50' },
+  batchsize: {
+    panel: 'batchsize',
+    control: 'bsize',
+    what: "cs231n's batch-size experiments: baseline at batch 5, batchnorm / layer norm at 5, 10, 50",
+  },
   forward: { panel: 'forward', control: 'forward', what: 'the batchnorm forward check (seed cells 3-4), GPU vs float64' },
   speedup: { panel: 'speedup', control: 'speedup', what: 'batchnorm backward, graph vs closed form, timed on the GPU' },
 };
 
 /** Options of the runner itself (not settings of a panel). */
 export const runnerOptions = [
-  ['--runtime page|node', 'page (default): the demo page headless in Chromium; node: the same experiment code on Dawn (the `webgpu` package), no browser'],
+  [
+    '--runtime page|node',
+    'page (default): the demo page headless in Chromium; node: the same experiment code on Dawn (the `webgpu` package), no browser',
+  ],
   ['--model gpu|cpu', 'train the WebGPU network (default) or the float64 CPU reference'],
   ['--out DIR', 'output folder (default out/)'],
-  ['--data DIR', 'CIFAR-10 folder, or cifar-10-binary.tar.gz (extracted once to the temp dir); default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download'],
+  [
+    '--data DIR',
+    'CIFAR-10 folder, or cifar-10-binary.tar.gz (extracted once to the temp dir); default $CIFAR10_DIR, data/cifar-10-batches-bin, ../shared/cifar10, else download',
+  ],
   ['--port N', 'port for the Vite server (default: a free one from 5190)'],
-  ['--chromium PATH', 'browser to drive (default $CHROMIUM_PATH, /usr/bin/chromium, Playwright\'s)'],
+  ['--chromium PATH', "browser to drive (default $CHROMIUM_PATH, /usr/bin/chromium, Playwright's)"],
   ['--timeout S', 'give up after S seconds (default: none)'],
   ['--screenshot FILE', 'also save a full-page screenshot after the run'],
-  ['--panel-screenshot FILE', 'also save a screenshot of the command\'s panel after the run'],
+  ['--panel-screenshot FILE', "also save a screenshot of the command's panel after the run"],
   ['--lose-gpu-at N', 'destroy the GPU device when a run reaches step N (once): the run goes on from its last checkpoint on a new device'],
   ['--headed', 'show the browser window'],
   ['--help', 'this text'],
@@ -31,7 +41,16 @@ export function flagOf(key) {
 }
 
 /** Short aliases for the fields people type most. */
-const aliases = { '--train': '--num-train', '--val': '--num-val', '--batch': '--batch-size', '--ws': '--weight-scale', '--scales': '--num-scales', '--from': '--from-exp', '--to': '--to-exp', '--rule': '--update-rule' };
+const aliases = {
+  '--train': '--num-train',
+  '--val': '--num-val',
+  '--batch': '--batch-size',
+  '--ws': '--weight-scale',
+  '--scales': '--num-scales',
+  '--from': '--from-exp',
+  '--to': '--to-exp',
+  '--rule': '--update-rule',
+};
 
 /**
  * The runtime argv asks for, before the full parse (which needs the page's field table): 'page' or 'node'.
@@ -52,8 +71,14 @@ export function parseArgs(argv, panelFields) {
   const args = [...argv];
   while (args.length) {
     let a = args.shift();
-    if (a === '--help' || a === '-h') { out.help = true; continue; }
-    if (a === '--headed') { out.runner.headed = true; continue; }
+    if (a === '--help' || a === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (a === '--headed') {
+      out.runner.headed = true;
+      continue;
+    }
     if (!a.startsWith('--')) {
       if (out.command) throw new Error(`unexpected argument "${a}" (the command is already ${out.command})`);
       if (!commands[a]) throw new Error(`unknown command "${a}" (one of ${Object.keys(commands).join(', ')})`);
@@ -67,8 +92,22 @@ export function parseArgs(argv, panelFields) {
       if (!args.length) throw new Error(`${a} needs a value`);
       value = args.shift();
     }
-    const runnerKey = { '--runtime': 'runtime', '--model': 'model', '--out': 'out', '--data': 'data', '--port': 'port', '--chromium': 'chromium', '--timeout': 'timeout', '--screenshot': 'screenshot', '--panel-screenshot': 'panelScreenshot', '--lose-gpu-at': 'loseGpuAt' }[a];
-    if (runnerKey) { out.runner[runnerKey] = value; continue; }
+    const runnerKey = {
+      '--runtime': 'runtime',
+      '--model': 'model',
+      '--out': 'out',
+      '--data': 'data',
+      '--port': 'port',
+      '--chromium': 'chromium',
+      '--timeout': 'timeout',
+      '--screenshot': 'screenshot',
+      '--panel-screenshot': 'panelScreenshot',
+      '--lose-gpu-at': 'loseGpuAt',
+    }[a];
+    if (runnerKey) {
+      out.runner[runnerKey] = value;
+      continue;
+    }
     if (!out.command) throw new Error(`put the command (${Object.keys(commands).join(', ')}) before ${a}`);
     const field = panelFields[commands[out.command].panel].find((f) => flagOf(f.key) === a);
     if (!field) {
@@ -77,8 +116,10 @@ export function parseArgs(argv, panelFields) {
     }
     out.fieldText[field.key] = value;
   }
-  if (out.runner.model && !['gpu', 'cpu'].includes(out.runner.model)) throw new Error(`--model must be gpu or cpu, got ${out.runner.model}`);
-  if (out.runner.runtime && !['page', 'node'].includes(out.runner.runtime)) throw new Error(`--runtime must be page or node, got ${out.runner.runtime}`);
+  if (out.runner.model && !['gpu', 'cpu'].includes(out.runner.model))
+    throw new Error(`--model must be gpu or cpu, got ${out.runner.model}`);
+  if (out.runner.runtime && !['page', 'node'].includes(out.runner.runtime))
+    throw new Error(`--runtime must be page or node, got ${out.runner.runtime}`);
   return out;
 }
 
@@ -107,8 +148,14 @@ export function helpText(panelFields, formatField) {
   lines.push('Runner options:', ...runnerOptions.map(([f, d]) => `  ${f.padEnd(34)} ${d}`), '');
   lines.push('Aliases: --train = --num-train, --val = --num-val, --batch = --batch-size, --ws = --weight-scale, --scales = --num-scales,');
   lines.push('         --from = --from-exp, --to = --to-exp, --rule = --update-rule', '');
-  lines.push('Examples:', '  npm run experiment -- batchnorm', '  npm run experiment -- batchnorm --train 200 --epochs 2 --hidden 50x2',
+  lines.push(
+    'Examples:',
+    '  npm run experiment -- batchnorm',
+    '  npm run experiment -- batchnorm --train 200 --epochs 2 --hidden 50x2',
     '  npm run experiment -- sweep --scales 5 --epochs 2 --out out/sweep',
-    '  npm run experiment -- batchsize --normalization layernorm', '  npm run experiment -- sweep --runtime node', '  npm run experiment -- speedup --sizes 100x500,1000x500');
+    '  npm run experiment -- batchsize --normalization layernorm',
+    '  npm run experiment -- sweep --runtime node',
+    '  npm run experiment -- speedup --sizes 100x500,1000x500',
+  );
   return lines.join('\n');
 }

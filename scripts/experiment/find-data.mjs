@@ -18,7 +18,11 @@ export async function findData(root, loadLocate, dataOpt, log) {
     if (!/\.(tar\.gz|tgz)$/i.test(path)) throw new Error(`--data ${dataOpt}: not a folder of .bin files nor a .tar.gz archive`);
     // an archive: extracted once (streaming) beside the other temporary files, keyed by its name, size and time
     const { size, mtimeMs } = statSync(path);
-    const dir = join(tmpdir(), `webgpu-batchnorm-${basename(path).replace(/[^\w.-]/g, '_')}-${size}-${Math.round(mtimeMs)}`, 'cifar-10-batches-bin');
+    const dir = join(
+      tmpdir(),
+      `webgpu-batchnorm-${basename(path).replace(/[^\w.-]/g, '_')}-${size}-${Math.round(mtimeMs)}`,
+      'cifar-10-batches-bin',
+    );
     if (!existsSync(dir)) {
       log(`CIFAR-10: extracting ${path} to ${dir}`);
       const { extractCIFAR10Archive } = await loadLocate();
@@ -41,4 +45,3 @@ export async function findData(root, loadLocate, dataOpt, log) {
   const loc = await locateCIFAR10({ cacheDir: join(root, 'data'), log });
   return { dir: loc.dir, how: loc.source };
 }
-

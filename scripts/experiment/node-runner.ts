@@ -1,13 +1,30 @@
 // `npm run experiment -- <command> --runtime node`: the experiments' own code (demo/experiments/) in Node on Dawn, no browser.
 // Bundled by scripts/bundle-node.mjs (Node 20 strips no types); scripts/experiment.mjs parses the options and writes the files.
-import { experimentSplits, makeSolverData, createGate, createPassGate, rateText, type ExperimentEnv, type ProgressSink } from '../../demo/experiments/common.ts';
+import {
+  experimentSplits,
+  makeSolverData,
+  createGate,
+  createPassGate,
+  rateText,
+  type ExperimentEnv,
+  type ProgressSink,
+} from '../../demo/experiments/common.ts';
 import { batchnormCsvRows, runBatchnormExperiment } from '../../demo/experiments/batchnorm.ts';
 import { batchSizeCsvRows, runBatchSize } from '../../demo/experiments/batchsize.ts';
 import { forwardCsvRows, runForwardCheck } from '../../demo/experiments/forward.ts';
 import { runSpeedup, speedupCsvRows } from '../../demo/experiments/speedup.ts';
 import { runSweep, sweepCsvRows } from '../../demo/experiments/sweep.ts';
 import type { PanelName, PanelSettings } from '../../demo/url-state.ts';
-import { extractCIFAR10Archive, locateCIFAR10, makeCIFAR10Uint8, readCIFAR10Dir, requestGpu, type CIFAR10Uint8, type GpuContext, type ModelKind } from '../../src/node.ts';
+import {
+  extractCIFAR10Archive,
+  locateCIFAR10,
+  makeCIFAR10Uint8,
+  readCIFAR10Dir,
+  requestGpu,
+  type CIFAR10Uint8,
+  type GpuContext,
+  type ModelKind,
+} from '../../src/node.ts';
 
 export * as urlState from '../../demo/url-state.ts';
 export { toCsv, toJson } from '../../demo/export.ts';
@@ -57,7 +74,10 @@ function terminalProgress(bar: TerminalBar): ProgressSink {
       Object.assign(state, { value: done, max: total, rate: rateText(done, total, unit, (performance.now() - t0) / 1000) });
       bar.update(state);
     },
-    setDetail(text) { state.detail = text; bar.update(state); },
+    setDetail(text) {
+      state.detail = text;
+      bar.update(state);
+    },
   };
 }
 
@@ -77,11 +97,21 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
     if (a.model === 'gpu' || a.panel === 'forward' || a.panel === 'speedup') throw e;
   }
   try {
-    if (gpu) a.say(`adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`);
+    if (gpu)
+      a.say(
+        `adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`,
+      );
     const env: ExperimentEnv = { kind: a.model, gpu, gpuError };
     const u8 = a.dataDir ? loadSplits(a.dataDir) : null;
     const dataset = u8
-      ? { source: a.dataDir, cacheHit: false, train: u8.train.count, val: u8.val.count, test: u8.test.count, meanImage: Array.from(u8.meanImage) }
+      ? {
+          source: a.dataDir,
+          cacheHit: false,
+          train: u8.train.count,
+          val: u8.val.count,
+          test: u8.test.count,
+          meanImage: Array.from(u8.meanImage),
+        }
       : null;
     if (u8) a.say(`CIFAR-10 ready: ${u8.train.count} training, ${u8.val.count} validation, ${u8.test.count} test images`);
     const s = a.settings;
@@ -91,7 +121,12 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
       return makeSolverData(u8, s.numTrain as number, s.numVal as number);
     };
     const gate = createGate();
-    const stopOnSignal = () => { a.say('stopping after the current step (Ctrl-C again to quit)'); gate.stopped = true; gate.current?.abort(); process.off('SIGINT', stopOnSignal); };
+    const stopOnSignal = () => {
+      a.say('stopping after the current step (Ctrl-C again to quit)');
+      gate.stopped = true;
+      gate.current?.abort();
+      process.off('SIGINT', stopOnSignal);
+    };
     process.on('SIGINT', stopOnSignal);
     let results: object | null = null;
     let rows: Record<string, unknown>[] = [];

@@ -9,7 +9,9 @@ export async function openDemoPage(demo, url, { chromiumPath, headed = false } =
   const browser = await chromium.launch({ executablePath, headless: !headed, args });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 2 }); // crisp chart PNGs
   const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.text()} ${m.location().url}`);
+  });
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
@@ -37,7 +39,10 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
   say(`${opts.command}: ${cmd.what}`);
   say(`CIFAR-10: ${data.dir} (${data.how})`);
   say(`page: ${url}`);
-  const { browser, page, errors, executablePath } = await openDemoPage(demo, url, { chromiumPath: opts.runner.chromium, headed: opts.runner.headed });
+  const { browser, page, errors, executablePath } = await openDemoPage(demo, url, {
+    chromiumPath: opts.runner.chromium,
+    headed: opts.runner.headed,
+  });
   try {
     say(`browser: ${executablePath}`);
     say(`adapter: ${await page.locator('[data-testid="adapter"]').textContent()}`);
@@ -50,30 +55,49 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
     const deadline = opts.runner.timeout ? Date.now() + Number(opts.runner.timeout) * 1000 : Infinity;
     const id = cmd.control;
     for (;;) {
-      const snap = await page.evaluate(([cid, seen]) => {
-        const q = (s) => document.querySelector(`[data-testid="${s}"]`);
-        const p = q(`${cid}-progress`);
-        return {
-          done: document.body.dataset.autorun === 'done',
-          value: Number(p?.value ?? 0), max: Number(p?.max ?? 1),
-          rate: q(`${cid}-rate`)?.textContent ?? '', detail: q(`${cid}-detail`)?.textContent ?? '',
-          status: q(`${cid}-status`)?.textContent ?? '', dataset: q('dataset-status')?.textContent ?? '',
-          datasetState: q('dataset-status')?.dataset.state,
-          gpuEvents: (window.demo?.gpuEvents ?? []).slice(seen),
-        };
-      }, [id, gpuSeen]);
+      const snap = await page.evaluate(
+        ([cid, seen]) => {
+          const q = (s) => document.querySelector(`[data-testid="${s}"]`);
+          const p = q(`${cid}-progress`);
+          return {
+            done: document.body.dataset.autorun === 'done',
+            value: Number(p?.value ?? 0),
+            max: Number(p?.max ?? 1),
+            rate: q(`${cid}-rate`)?.textContent ?? '',
+            detail: q(`${cid}-detail`)?.textContent ?? '',
+            status: q(`${cid}-status`)?.textContent ?? '',
+            dataset: q('dataset-status')?.textContent ?? '',
+            datasetState: q('dataset-status')?.dataset.state,
+            gpuEvents: (window.demo?.gpuEvents ?? []).slice(seen),
+          };
+        },
+        [id, gpuSeen],
+      );
       if (snap.datasetState === 'error') throw new Error(snap.dataset);
       if (snap.datasetState !== 'ready' || !datasetLine.startsWith('CIFAR-10 ready')) {
         // until the data is in, say what the dataset box says (download, cache), not just "waiting"
         const phase = snap.dataset.replace(/[\d.]+ (MiB|KiB|B)\b/g, '#'); // a new line per phase, not per byte count
-        if (snap.dataset && phase !== datasetLine) { bar.done(); say(snap.dataset); }
+        if (snap.dataset && phase !== datasetLine) {
+          bar.done();
+          say(snap.dataset);
+        }
         datasetLine = phase;
       }
       // GPU errors (naming the kernel), device losses and recoveries: the page's status line, each new one printed
-      if (snap.gpuEvents.length) { bar.done(); for (const line of snap.gpuEvents) say(`GPU: ${line}`); gpuSeen += snap.gpuEvents.length; }
+      if (snap.gpuEvents.length) {
+        bar.done();
+        for (const line of snap.gpuEvents) say(`GPU: ${line}`);
+        gpuSeen += snap.gpuEvents.length;
+      }
       bar.update(snap);
-      if (snap.done) { bar.done(`${opts.command}: ${snap.status}`); break; }
-      if (Date.now() > deadline) { bar.done(); throw new Error(`gave up after --timeout ${opts.runner.timeout} s (${snap.status}, ${snap.rate})`); }
+      if (snap.done) {
+        bar.done(`${opts.command}: ${snap.status}`);
+        break;
+      }
+      if (Date.now() > deadline) {
+        bar.done();
+        throw new Error(`gave up after --timeout ${opts.runner.timeout} s (${snap.status}, ${snap.rate})`);
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
 
@@ -82,8 +106,15 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
     if (cacheNote) say(`CIFAR-10 cache: ${cacheNote}`);
     const results = await page.evaluate(() => window.demo.results());
     const record = {
-      command: opts.command, runtime: 'page', status, url, adapter: results.adapter, userAgent: results.userAgent,
-      data: data.dir, dataset: await page.evaluate(() => window.demo.datasetSummary()), results: results.panels[cmd.panel],
+      command: opts.command,
+      runtime: 'page',
+      status,
+      url,
+      adapter: results.adapter,
+      userAgent: results.userAgent,
+      data: data.dir,
+      dataset: await page.evaluate(() => window.demo.datasetSummary()),
+      results: results.panels[cmd.panel],
     };
     const rows = await page.evaluate((p) => window.demo.panels[p].csvRows(), cmd.panel);
     const files = await chartPngs(page, cmd.panel);

@@ -21,7 +21,8 @@ export async function renderCharts(root, panel, results, { chromiumPath, say = (
     const url = `${demo.server.resolvedUrls.local[0]}demo/?run=${panel}&data=${encodeURIComponent('/no-data/')}`;
     const { browser, page } = await openDemoPage(demo, url, { chromiumPath: executable });
     try {
-      if (!(await page.evaluate((p) => typeof window.demo.panels[p]?.show === 'function', panel))) return { files: [], skipped: `the ${panel} panel has no charts` };
+      if (!(await page.evaluate((p) => typeof window.demo.panels[p]?.show === 'function', panel)))
+        return { files: [], skipped: `the ${panel} panel has no charts` };
       await page.evaluate(([p, r]) => window.demo.panels[p].show(r), [panel, results]);
       return { files: await chartPngs(page, panel) };
     } finally {

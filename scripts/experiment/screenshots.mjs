@@ -8,8 +8,9 @@ import { chromium } from 'playwright';
 import { createDemoServer } from './server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const query = process.argv[2]
-  ?? 'run=forward,speedup,batchnorm,sweep&autorun=1&s.numScales=10&s.epochs=5&p.sizes=100x500,200x500,500x500,1000x500,100x2000&p.reps=10';
+const query =
+  process.argv[2] ??
+  'run=forward,speedup,batchnorm,sweep&autorun=1&s.numScales=10&s.epochs=5&p.sizes=100x500,200x500,500x500,1000x500,100x2000&p.reps=10';
 const outDir = resolve(process.argv[3] ?? join(root, 'docs', 'screenshots'));
 
 const demo = await createDemoServer(root);

@@ -10,7 +10,10 @@ import { findData } from './find-data.mjs';
  */
 export async function createDemoServer(root, log = (m) => process.stderr.write(`${m}\n`)) {
   const server = await createServer({
-    root, configFile: join(root, 'vite.config.ts'), logLevel: 'error', clearScreen: false,
+    root,
+    configFile: join(root, 'vite.config.ts'),
+    logLevel: 'error',
+    clearScreen: false,
     server: { host: '127.0.0.1', port: 5190, strictPort: false, hmr: false },
   });
   const urlState = await server.ssrLoadModule('/demo/url-state.ts');

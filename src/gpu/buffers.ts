@@ -39,7 +39,7 @@ export function refSize(r: TensorRef): number {
  *   refOffset({ buffer: buf, offset: 256, size: 16 }); // 256
  */
 export function refOffset(r: TensorRef): number {
-  return 'buffer' in r ? r.offset ?? 0 : 0;
+  return 'buffer' in r ? (r.offset ?? 0) : 0;
 }
 
 function padded(byteLength: number): number {
@@ -80,8 +80,10 @@ export function createScope(ctx: GpuContext): GpuScope {
     createUniformBuffer(kernel, name, values, label) {
       const bytes = makeUniformData(kernel, name, values);
       const buffer = ctx.device.createBuffer({
-        label: label ?? `${kernel.name}.${name}`, size: bytes.byteLength,
-        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, mappedAtCreation: true,
+        label: label ?? `${kernel.name}.${name}`,
+        size: bytes.byteLength,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        mappedAtCreation: true,
       });
       new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes));
       buffer.unmap();
@@ -105,7 +107,11 @@ export async function readBuffer(ctx: GpuContext, ref: TensorRef, byteLength = r
   const size = padded(byteLength);
   const src = refBuffer(ref);
   offset += refOffset(ref);
-  const staging = ctx.device.createBuffer({ label: `readback ${src.label}`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = ctx.device.createBuffer({
+    label: `readback ${src.label}`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   try {
     const enc = ctx.device.createCommandEncoder({ label: 'readback' });
     enc.copyBufferToBuffer(src, offset, staging, 0, size);

@@ -103,8 +103,9 @@ async function nodeGpu(): Promise<GPU> {
  */
 export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuContext> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string'
-    && typeof (globalThis as { window?: unknown }).window === 'undefined';
+  const isNode =
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
+    typeof (globalThis as { window?: unknown }).window === 'undefined';
   const gpu = options.gpu ?? (isNode ? await nodeGpu() : nav?.gpu);
   if (!gpu) throw new Error(webgpuMissingMessage);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
@@ -128,13 +129,17 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
   const info = adapter.info ?? ({} as GPUAdapterInfo);
-  const ctx = createGpu(device, {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description: info.description ?? '',
-    runtime: isNode ? 'node' : 'browser',
-  }, options.debug ?? false);
+  const ctx = createGpu(
+    device,
+    {
+      vendor: info.vendor ?? '',
+      architecture: info.architecture ?? '',
+      device: info.device ?? '',
+      description: info.description ?? '',
+      runtime: isNode ? 'node' : 'browser',
+    },
+    options.debug ?? false,
+  );
   ctx.recreate = () => requestGpu(options);
   return ctx;
 }
@@ -160,11 +165,15 @@ export function createGpu(device: GPUDevice, adapter?: AdapterSummary, debug = f
     errors: [],
     onError(listener) {
       listeners.add(listener);
-      return () => { listeners.delete(listener); };
+      return () => {
+        listeners.delete(listener);
+      };
     },
   };
   const listeners = new Set<(e: GpuErrorRecord) => void>();
-  device.lost.then((info) => { ctx.lostInfo = info; });
+  device.lost.then((info) => {
+    ctx.lostInfo = info;
+  });
   device.addEventListener('uncapturederror', (event) => {
     const record = makeGpuErrorRecord((event as GPUUncapturedErrorEvent).error);
     ctx.errors.push(record);
@@ -188,19 +197,35 @@ function instrument(device: GPUDevice, stats: GpuStats): void {
     const destroy = buffer.destroy.bind(buffer);
     let destroyed = false;
     buffer.destroy = () => {
-      if (!destroyed) { destroyed = true; stats.buffersLive--; stats.bytesLive -= desc.size; }
+      if (!destroyed) {
+        destroyed = true;
+        stats.buffersLive--;
+        stats.bytesLive -= desc.size;
+      }
       destroy();
     };
     return buffer;
   };
   const createBindGroup = device.createBindGroup.bind(device);
-  device.createBindGroup = (desc: GPUBindGroupDescriptor) => { stats.bindGroupsCreated++; return createBindGroup(desc); };
+  device.createBindGroup = (desc: GPUBindGroupDescriptor) => {
+    stats.bindGroupsCreated++;
+    return createBindGroup(desc);
+  };
   const createPipeline = device.createComputePipeline.bind(device);
-  device.createComputePipeline = (desc: GPUComputePipelineDescriptor) => { stats.pipelinesCreated++; return createPipeline(desc); };
+  device.createComputePipeline = (desc: GPUComputePipelineDescriptor) => {
+    stats.pipelinesCreated++;
+    return createPipeline(desc);
+  };
   const createPipelineAsync = device.createComputePipelineAsync.bind(device);
-  device.createComputePipelineAsync = (desc: GPUComputePipelineDescriptor) => { stats.pipelinesCreated++; return createPipelineAsync(desc); };
+  device.createComputePipelineAsync = (desc: GPUComputePipelineDescriptor) => {
+    stats.pipelinesCreated++;
+    return createPipelineAsync(desc);
+  };
   const submit = device.queue.submit.bind(device.queue);
-  device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => { stats.submits++; submit(buffers); };
+  device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+    stats.submits++;
+    submit(buffers);
+  };
 }
 
 /**
@@ -212,7 +237,13 @@ function instrument(device: GPUDevice, stats: GpuStats): void {
 export function makeGpuErrorRecord(error: GPUError): GpuErrorRecord {
   const message = String(error.message ?? error).replace(/\u0000/g, '');
   const ctor = (error as { constructor?: { name?: string } }).constructor?.name ?? '';
-  const kind = ctor.includes('Validation') ? 'validation' : ctor.includes('OutOfMemory') ? 'out-of-memory' : ctor.includes('Internal') ? 'internal' : 'unknown';
+  const kind = ctor.includes('Validation')
+    ? 'validation'
+    : ctor.includes('OutOfMemory')
+      ? 'out-of-memory'
+      : ctor.includes('Internal')
+        ? 'internal'
+        : 'unknown';
   const groups = [...message.matchAll(/^\s*>\s*"(.*)"\s*$/gm)].map((m) => m[1]!);
   const pipeline = /ComputePipeline "([^"]+)"/.exec(message)?.[1] ?? null;
   return { kind, message, kernel: groups[0] ?? pipeline };

@@ -28,7 +28,13 @@ export function gridFor(n: number, perWorkgroup: number): [number, number, numbe
  *   const d = createDispatch(scope, kernel, { x, out, params }, gridFor(n, 256), 'relu n=1000');
  *   await runDispatches(gpu, [d]);
  */
-export function createDispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, TensorRef>, workgroups: [number, number, number], label: string): Dispatch {
+export function createDispatch(
+  scope: GpuScope,
+  kernel: Kernel,
+  resources: Record<string, TensorRef>,
+  workgroups: [number, number, number],
+  label: string,
+): Dispatch {
   return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
@@ -54,7 +60,12 @@ export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dis
  *   await submitDispatches(gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot, 0, 16));
  *   await gpu.device.queue.onSubmittedWorkDone();
  */
-export async function submitDispatches(ctx: GpuContext, list: readonly Dispatch[], label = 'run', after?: (enc: GPUCommandEncoder) => void): Promise<void> {
+export async function submitDispatches(
+  ctx: GpuContext,
+  list: readonly Dispatch[],
+  label = 'run',
+  after?: (enc: GPUCommandEncoder) => void,
+): Promise<void> {
   assertNotLost(ctx);
   const { device } = ctx;
   if (ctx.debug) device.pushErrorScope('validation');

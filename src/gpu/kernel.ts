@@ -2,7 +2,15 @@
 import type { GpuContext } from './device.ts';
 import { reflectKernel, type BindingInfo, type KernelSpec, type UniformLayout } from './reflection.ts';
 
-export { reflectKernel, type BindingInfo, type BindingKind, type KernelReflection, type KernelSpec, type UniformField, type UniformLayout } from './reflection.ts';
+export {
+  reflectKernel,
+  type BindingInfo,
+  type BindingKind,
+  type KernelReflection,
+  type KernelSpec,
+  type UniformField,
+  type UniformLayout,
+} from './reflection.ts';
 
 export interface Kernel {
   name: string;
@@ -16,7 +24,9 @@ export interface Kernel {
 }
 
 function keyOf(spec: KernelSpec): string {
-  const consts = Object.entries(spec.constants ?? {}).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`);
+  const consts = Object.entries(spec.constants ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
   return `${spec.name}:${spec.entryPoint ?? 'main'}:${consts.join(',')}:${hash(spec.source)}`;
 }
 
@@ -51,7 +61,9 @@ async function compileKernel(ctx: GpuContext, spec: KernelSpec, key: string): Pr
   const info = await module.getCompilationInfo();
   const errors = info.messages.filter((m) => m.type === 'error');
   if (errors.length) {
-    throw new Error(`kernel ${label}: WGSL compilation failed:\n` + errors.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.message}`).join('\n'));
+    throw new Error(
+      `kernel ${label}: WGSL compilation failed:\n` + errors.map((m) => `  line ${m.lineNum}:${m.linePos} ${m.message}`).join('\n'),
+    );
   }
   const groups = new Map<number, GPUBindGroupLayoutEntry[]>();
   for (const b of Object.values(bindings)) {
@@ -72,7 +84,9 @@ async function compileKernel(ctx: GpuContext, spec: KernelSpec, key: string): Pr
       compute: { module, entryPoint, constants: spec.constants ?? {} },
     });
   } catch (e) {
-    throw new Error(`kernel ${label} (constants ${JSON.stringify(spec.constants ?? {})}): pipeline creation failed: ${(e as Error).message}`);
+    throw new Error(
+      `kernel ${label} (constants ${JSON.stringify(spec.constants ?? {})}): pipeline creation failed: ${(e as Error).message}`,
+    );
   }
   return { name: spec.name, entryPoint, key, pipeline, bindGroupLayouts, bindings, uniforms, workgroupSize };
 }
@@ -83,12 +97,17 @@ async function compileKernel(ctx: GpuContext, spec: KernelSpec, key: string): Pr
  *   pass.setBindGroup(0, bg);
  */
 export function createBindGroup(
-  ctx: GpuContext, kernel: Kernel, resources: Record<string, GPUBuffer | GPUBufferBinding>, group = 0,
+  ctx: GpuContext,
+  kernel: Kernel,
+  resources: Record<string, GPUBuffer | GPUBufferBinding>,
+  group = 0,
 ): GPUBindGroup {
   const wanted = Object.values(kernel.bindings).filter((b) => b.group === group);
   for (const name of Object.keys(resources)) {
     if (!kernel.bindings[name] || kernel.bindings[name]!.group !== group) {
-      throw new Error(`kernel ${kernel.name}.${kernel.entryPoint}: no binding named "${name}" in group ${group} (has ${wanted.map((b) => b.name).join(', ')})`);
+      throw new Error(
+        `kernel ${kernel.name}.${kernel.entryPoint}: no binding named "${name}" in group ${group} (has ${wanted.map((b) => b.name).join(', ')})`,
+      );
     }
   }
   const entries: GPUBindGroupEntry[] = wanted.map((b) => {
@@ -104,14 +123,19 @@ export function createBindGroup(
  *   const bytes = makeUniformData(k, 'params', { n: 1024, scale: 0.5 });
  *   device.queue.writeBuffer(paramsBuf, 0, bytes);
  */
-export function makeUniformData(kernel: Kernel | import('./reflection.ts').KernelReflection, name: string, values: Record<string, number | number[]>): ArrayBuffer {
+export function makeUniformData(
+  kernel: Kernel | import('./reflection.ts').KernelReflection,
+  name: string,
+  values: Record<string, number | number[]>,
+): ArrayBuffer {
   const layout = kernel.uniforms[name];
   const where = 'name' in kernel ? `kernel ${kernel.name}` : 'kernel';
   if (!layout) throw new Error(`${where}: no uniform named "${name}"`);
   const bytes = new ArrayBuffer(Math.max(16, Math.ceil(layout.size / 16) * 16));
   const view = new DataView(bytes);
   for (const key of Object.keys(values)) {
-    if (!layout.fields[key]) throw new Error(`${where}: uniform ${name} has no field "${key}" (fields: ${Object.keys(layout.fields).join(', ')})`);
+    if (!layout.fields[key])
+      throw new Error(`${where}: uniform ${name} has no field "${key}" (fields: ${Object.keys(layout.fields).join(', ')})`);
   }
   for (const [field, f] of Object.entries(layout.fields)) {
     if (field.startsWith('_')) continue; // padding

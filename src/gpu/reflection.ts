@@ -70,7 +70,9 @@ export function reflectKernel(spec: KernelSpec): KernelReflection {
   const reflect = parsed(spec.source);
   const entry = reflect.entry.compute.find((e) => e.name === entryPoint);
   if (!entry) {
-    throw new Error(`kernel ${spec.name}: no @compute entry point "${entryPoint}" (has ${reflect.entry.compute.map((e) => e.name).join(', ')})`);
+    throw new Error(
+      `kernel ${spec.name}: no @compute entry point "${entryPoint}" (has ${reflect.entry.compute.map((e) => e.name).join(', ')})`,
+    );
   }
   const bindings: Record<string, BindingInfo> = {};
   const uniforms: Record<string, UniformLayout> = {};
@@ -114,10 +116,16 @@ function reflectedWorkgroupSize(reflect: WgslReflect, entryPoint: string): [numb
  * `@workgroup_size` term that names a given constant takes its value, the others keep the reflected ones.
  * Null when the attribute is not a list of names and literals (then the substituted source is parsed).
  */
-function workgroupSizeOf(reflect: WgslReflect, entryPoint: string, constants: Record<string, number> = {}): [number, number, number] | null {
+function workgroupSizeOf(
+  reflect: WgslReflect,
+  entryPoint: string,
+  constants: Record<string, number> = {},
+): [number, number, number] | null {
   const base = reflectedWorkgroupSize(reflect, entryPoint);
   if (Object.keys(constants).length === 0) return base;
-  const fn = (reflect as unknown as { _functions?: Map<string, { node?: { attributes?: { name: string; value: unknown }[] | null } }> })._functions?.get(entryPoint);
+  const fn = (
+    reflect as unknown as { _functions?: Map<string, { node?: { attributes?: { name: string; value: unknown }[] | null } }> }
+  )._functions?.get(entryPoint);
   const attr = fn?.node?.attributes?.find((x) => x.name === 'workgroup_size');
   if (!attr) return null;
   const terms = Array.isArray(attr.value) ? attr.value : [attr.value];

@@ -36,24 +36,39 @@ export function submitCheckpoint(gpu: GpuContext, iteration: number, src: Checkp
   const buffers = [src.params, src.state, ...slotNames.map((n) => src.update!.slots[n]!)];
   const update = src.update && { rule: src.update.rule, config: { ...src.update.config } };
   let total = 0;
-  const at = buffers.map((b) => { const o = total; total += b.size; return o; });
+  const at = buffers.map((b) => {
+    const o = total;
+    total += b.size;
+    return o;
+  });
   const t0 = performance.now();
-  const staging = device.createBuffer({ label: 'checkpoint staging', size: total, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    label: 'checkpoint staging',
+    size: total,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   const enc = device.createCommandEncoder({ label: 'checkpoint copies' });
   buffers.forEach((b, i) => enc.copyBufferToBuffer(b, 0, staging, at[i]!, b.size));
   device.queue.submit([enc.finish()]);
-  return staging.mapAsync(GPUMapMode.READ).then(() => {
-    const all = staging.getMappedRange();
-    const [params, state, ...slots] = buffers.map((b, i) => new Float32Array(all.slice(at[i]!, at[i]! + b.size)));
-    staging.destroy();
-    return {
-      iteration, params: params!, state: state!, bytes: total, readMs: performance.now() - t0,
-      update: update && { ...update, slots: Object.fromEntries(slotNames.map((n, i) => [n, slots[i]!])) },
-    };
-  }, (e: unknown) => {
-    staging.destroy();
-    throw e;
-  });
+  return staging.mapAsync(GPUMapMode.READ).then(
+    () => {
+      const all = staging.getMappedRange();
+      const [params, state, ...slots] = buffers.map((b, i) => new Float32Array(all.slice(at[i]!, at[i]! + b.size)));
+      staging.destroy();
+      return {
+        iteration,
+        params: params!,
+        state: state!,
+        bytes: total,
+        readMs: performance.now() - t0,
+        update: update && { ...update, slots: Object.fromEntries(slotNames.map((n, i) => [n, slots[i]!])) },
+      };
+    },
+    (e: unknown) => {
+      staging.destroy();
+      throw e;
+    },
+  );
 }
 
 /**
@@ -62,11 +77,14 @@ export function submitCheckpoint(gpu: GpuContext, iteration: number, src: Checkp
  *   named.W1; // Float32Array of W1's values
  */
 export function unflattenStore(layout: StoreLayout, flat: Float32Array): Record<string, Float32Array> {
-  if (flat.byteLength !== layout.bytes) throw new Error(`checkpoint: a store copy of ${flat.byteLength} bytes does not fit a layout of ${layout.bytes}`);
-  return Object.fromEntries(layout.names.map((n) => {
-    const e = layout.entries[n]!;
-    return [n, flat.slice(e.offset / 4, e.offset / 4 + e.count)];
-  }));
+  if (flat.byteLength !== layout.bytes)
+    throw new Error(`checkpoint: a store copy of ${flat.byteLength} bytes does not fit a layout of ${layout.bytes}`);
+  return Object.fromEntries(
+    layout.names.map((n) => {
+      const e = layout.entries[n]!;
+      return [n, flat.slice(e.offset / 4, e.offset / 4 + e.count)];
+    }),
+  );
 }
 
 /**
@@ -76,7 +94,10 @@ export function unflattenStore(layout: StoreLayout, flat: Float32Array): Record<
  */
 export function checkpointTensors(c: ModelCheckpoint, params: StoreLayout, state: StoreLayout): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
-  for (const [layout, flat] of [[params, c.params], [state, c.state]] as const) {
+  for (const [layout, flat] of [
+    [params, c.params],
+    [state, c.state],
+  ] as const) {
     for (const [name, data] of Object.entries(unflattenStore(layout, flat))) out[name] = { data, shape: [...layout.entries[name]!.shape] };
   }
   return out;
@@ -89,9 +110,12 @@ export function checkpointTensors(c: ModelCheckpoint, params: StoreLayout, state
  */
 export function assertCheckpointFits(c: ModelCheckpoint, params: StoreLayout, state: StoreLayout, where: string): void {
   if (!(c?.params instanceof Float32Array) || !(c.state instanceof Float32Array)) throw new Error(`${where}: not a ModelCheckpoint`);
-  if (c.params.byteLength !== params.bytes) throw new Error(`${where}: the checkpoint's params are ${c.params.byteLength} bytes, this model's ${params.bytes}`);
-  if (c.state.byteLength !== state.bytes) throw new Error(`${where}: the checkpoint's state is ${c.state.byteLength} bytes, this model's ${state.bytes}`);
+  if (c.params.byteLength !== params.bytes)
+    throw new Error(`${where}: the checkpoint's params are ${c.params.byteLength} bytes, this model's ${params.bytes}`);
+  if (c.state.byteLength !== state.bytes)
+    throw new Error(`${where}: the checkpoint's state is ${c.state.byteLength} bytes, this model's ${state.bytes}`);
   for (const [slot, data] of Object.entries(c.update?.slots ?? {})) {
-    if (data.byteLength !== params.bytes) throw new Error(`${where}: the checkpoint's ${slot} slot is ${data.byteLength} bytes, this model's params ${params.bytes}`);
+    if (data.byteLength !== params.bytes)
+      throw new Error(`${where}: the checkpoint's ${slot} slot is ${data.byteLength} bytes, this model's params ${params.bytes}`);
   }
 }

@@ -29,15 +29,17 @@ export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Valu
     if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: the model must bind it`);
     return slots[slot]!;
   };
-  const encoded = await Promise.allSettled(g.nodes.map(async (node) => {
-    const bound = { inputs: node.inputs.map(bufferOf), outputs: node.outputs.map(bufferOf), updates: node.updates.map(bufferOf) };
-    try {
-      return await node.op.encode(scope, bound, node);
-    } catch (e) {
-      const shapes = node.inputs.map((v) => `${v.name}[${v.shape.join(',')}]`).join(', ');
-      throw new Error(`graph: encoding ${node.op.name}(${shapes}) failed: ${(e as Error).message}`);
-    }
-  }));
+  const encoded = await Promise.allSettled(
+    g.nodes.map(async (node) => {
+      const bound = { inputs: node.inputs.map(bufferOf), outputs: node.outputs.map(bufferOf), updates: node.updates.map(bufferOf) };
+      try {
+        return await node.op.encode(scope, bound, node);
+      } catch (e) {
+        const shapes = node.inputs.map((v) => `${v.name}[${v.shape.join(',')}]`).join(', ');
+        throw new Error(`graph: encoding ${node.op.name}(${shapes}) failed: ${(e as Error).message}`);
+      }
+    }),
+  );
   const failed = encoded.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
   const dispatches = encoded.flatMap((r) => (r as PromiseFulfilledResult<Dispatch[]>).value);

@@ -4,7 +4,11 @@ import type { Graph, Value } from './graph.ts';
 import type { StoreLayout, TensorStore } from './store.ts';
 
 /** A named tensor with its initial values (row-major). */
-export interface TensorInit { name: string; shape: number[]; data: ArrayLike<number> }
+export interface TensorInit {
+  name: string;
+  shape: number[];
+  data: ArrayLike<number>;
+}
 
 /**
  * The programs a model compiles: 'train' (forward, backward, update: the whole step), 'grads' (forward and
@@ -88,7 +92,16 @@ export interface ModelDefinition {
   /** Check and upload a dataset (the Solver's), one DataSplit per split. */
   uploadData(scope: GpuScope, data: unknown): { train: DataSplit; val: DataSplit };
   /** Check and convert the rows and labels of a direct call (notebook-style `loss(X, y)`) into feeds. */
-  directFeeds(X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): { batch: number; feeds: Record<string, Float32Array | Uint32Array> };
-  createUpdateState(scope: GpuScope, rule: string, config: Record<string, number>, layout: StoreLayout, models: number): Promise<ModelUpdateState>;
+  directFeeds(
+    X: { data: ArrayLike<number>; shape: number[] },
+    y?: ArrayLike<number>,
+  ): { batch: number; feeds: Record<string, Float32Array | Uint32Array> };
+  createUpdateState(
+    scope: GpuScope,
+    rule: string,
+    config: Record<string, number>,
+    layout: StoreLayout,
+    models: number,
+  ): Promise<ModelUpdateState>;
   metadata: Record<string, string>;
 }

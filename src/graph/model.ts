@@ -9,7 +9,15 @@ import { createReadbackRing } from './readback-ring.ts';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.ts';
 import { createTensorStore, makeStoreLayout, modelRanges, type TensorStore } from './store.ts';
 import {
-  aliveValueName, hyperValueName, ratesValueName, type DataSplit, type ModelDefinition, type ModelUpdateState, type ProgramGraph, type ProgramKind, type ProgramRequest,
+  aliveValueName,
+  hyperValueName,
+  ratesValueName,
+  type DataSplit,
+  type ModelDefinition,
+  type ModelUpdateState,
+  type ProgramGraph,
+  type ProgramKind,
+  type ProgramRequest,
 } from './model-definition.ts';
 
 /** One compiled program: its dispatches, the buffers the host feeds, its own loss / correct buffers. */
@@ -61,7 +69,8 @@ export class GraphModel {
     this.gpu = gpu;
     this.definition = definition;
     this.models = definition.models ?? 1;
-    if (!Number.isInteger(this.models) || this.models < 1) throw new Error(`${definition.name}: models must be an integer >= 1, got ${definition.models}`);
+    if (!Number.isInteger(this.models) || this.models < 1)
+      throw new Error(`${definition.name}: models must be an integer >= 1, got ${definition.models}`);
     this.scope = createScope(gpu);
     const init = (list: ModelDefinition['params']) => Object.fromEntries(list.map((t) => [t.name, t.data]));
     const paramLayout = makeStoreLayout(definition.params);
@@ -72,7 +81,13 @@ export class GraphModel {
   }
 
   /** Bind every value of a program to its buffer, by kind and name (see ProgramGraph). */
-  private bind(program: ProgramGraph, scope: GpuScope, split: DataSplit | undefined, feeds: Record<string, GPUBuffer>, own: Map<Value, GPUBuffer>): Map<Value, TensorRef> {
+  private bind(
+    program: ProgramGraph,
+    scope: GpuScope,
+    split: DataSplit | undefined,
+    feeds: Record<string, GPUBuffer>,
+    own: Map<Value, GPUBuffer>,
+  ): Map<Value, TensorRef> {
     const m = new Map<Value, TensorRef>(own);
     for (const [name, v] of Object.entries(program.grads)) m.set(v, this.grads.ref(name));
     for (const [name, v] of Object.entries(program.feeds)) {
@@ -121,7 +136,17 @@ export class GraphModel {
           if (correct) own.set(program.correct!, correct);
           const feeds: Record<string, GPUBuffer> = {};
           const compiled = await compileGraph(scope, program.graph, this.bind(program, scope, split, feeds, own));
-          return { scope, program, dispatches: compiled.dispatches, feeds, loss, correct, usesData: !!split, usesRule: kind === 'train', bufferOf: compiled.bufferOf };
+          return {
+            scope,
+            program,
+            dispatches: compiled.dispatches,
+            feeds,
+            loss,
+            correct,
+            usesData: !!split,
+            usesRule: kind === 'train',
+            bufferOf: compiled.bufferOf,
+          };
         } catch (e) {
           scope.destroy();
           this.plans.delete(key); // a later call may try again; nothing half-built stays cached
@@ -200,14 +225,18 @@ export class GraphModel {
     const u = this.update;
     if (!u) throw new Error('setLearningRate: call setUpdateRule first');
     const list = typeof lr === 'number' ? [lr] : lr;
-    if (typeof lr !== 'number' && lr.length !== this.models) throw new Error(`setLearningRate: ${lr.length} learning rates for ${this.models} models`);
-    list.forEach((v) => { if (!Number.isFinite(v) || v < 0) throw new Error(`setLearningRate: ${v} is not a finite learning rate >= 0`); });
+    if (typeof lr !== 'number' && lr.length !== this.models)
+      throw new Error(`setLearningRate: ${lr.length} learning rates for ${this.models} models`);
+    list.forEach((v) => {
+      if (!Number.isFinite(v) || v < 0) throw new Error(`setLearningRate: ${v} is not a finite learning rate >= 0`);
+    });
     this.stepTail = this.stepTail.then(() => u.state.setLearningRate(lr));
   }
 
   /** Queue one training step on rows `indices`; resolves to its loss when the GPU has finished it (one model; see stepModels). */
   step(indices: Uint32Array): Promise<number> {
-    if (this.models !== 1) throw new Error(`step: ${this.definition.name} is a population of ${this.models} models; stepModels gives each one's loss`);
+    if (this.models !== 1)
+      throw new Error(`step: ${this.definition.name} is a population of ${this.models} models; stepModels gives each one's loss`);
     return this.stepModels(indices).then((l) => l[0]!);
   }
 
@@ -219,7 +248,10 @@ export class GraphModel {
   stepModels(indices: Uint32Array): Promise<Float64Array> {
     // Steps are encoded strictly one after another (each may wait for a free readback slot), losses arrive later.
     const submitted = this.stepTail.then(() => this.submitStep(indices));
-    this.stepTail = submitted.then(() => undefined, () => undefined);
+    this.stepTail = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
     return submitted.then((r) => r.loss);
   }
 
@@ -244,7 +276,8 @@ export class GraphModel {
 
   /** Fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode); one model (see accuracyModels). */
   async accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number> {
-    if (this.models !== 1) throw new Error(`accuracy: ${this.definition.name} is a population of ${this.models} models; accuracyModels gives each one's`);
+    if (this.models !== 1)
+      throw new Error(`accuracy: ${this.definition.name} is a population of ${this.models} models; accuracyModels gives each one's`);
     return (await this.accuracyModels(split, indices))[0]!;
   }
 
@@ -267,7 +300,9 @@ export class GraphModel {
       clear.clearBuffer(plan.correct!);
       device.queue.submit([clear.finish()]);
       await submitDispatches(this.gpu, plan.dispatches, 'accuracy');
-      new Uint32Array(await readBuffer(this.gpu, plan.correct!, this.models * 4)).forEach((c, k) => { correct[k]! += c; });
+      new Uint32Array(await readBuffer(this.gpu, plan.correct!, this.models * 4)).forEach((c, k) => {
+        correct[k]! += c;
+      });
     }
     return correct.map((c) => c / indices.length);
   }
@@ -275,11 +310,15 @@ export class GraphModel {
   /** Run a direct program (rows given as matrices) once and wait for it. */
   private async runDirect(kind: 'grads' | 'scores', X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Plan> {
     assertNotLost(this.gpu);
-    if (this.models !== 1) throw new Error(`loss: ${this.definition.name} is a population of ${this.models} models; train it with PopulationSolver, or take one model's parameters into a single net`);
+    if (this.models !== 1)
+      throw new Error(
+        `loss: ${this.definition.name} is a population of ${this.models} models; train it with PopulationSolver, or take one model's parameters into a single net`,
+      );
     const { batch, feeds } = this.definition.directFeeds(X, y);
     await this.stepTail;
     const plan = await this.plan(kind, batch);
-    for (const [name, data] of Object.entries(feeds)) this.gpu.device.queue.writeBuffer(plan.feeds[name]!, 0, data as Float32Array<ArrayBuffer>);
+    for (const [name, data] of Object.entries(feeds))
+      this.gpu.device.queue.writeBuffer(plan.feeds[name]!, 0, data as Float32Array<ArrayBuffer>);
     await runDispatches(this.gpu, plan.dispatches, kind);
     return plan;
   }
@@ -291,8 +330,14 @@ export class GraphModel {
    *   const scores = await model.loss(X);
    */
   async loss(X: { data: ArrayLike<number>; shape: number[] }): Promise<Float32Array>;
-  async loss(X: { data: ArrayLike<number>; shape: number[] }, y: ArrayLike<number>): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
-  async loss(X: { data: ArrayLike<number>; shape: number[] }, y?: ArrayLike<number>): Promise<Float32Array | { loss: number; grads: Record<string, Float32Array> }> {
+  async loss(
+    X: { data: ArrayLike<number>; shape: number[] },
+    y: ArrayLike<number>,
+  ): Promise<{ loss: number; grads: Record<string, Float32Array> }>;
+  async loss(
+    X: { data: ArrayLike<number>; shape: number[] },
+    y?: ArrayLike<number>,
+  ): Promise<Float32Array | { loss: number; grads: Record<string, Float32Array> }> {
     if (y === undefined) {
       const plan = await this.runDirect('scores', X);
       const scores = plan.program.scores!;
@@ -324,10 +369,14 @@ export class GraphModel {
   setParams(values: Record<string, { data: ArrayLike<number>; shape?: number[] }>): void {
     for (const [name, v] of Object.entries(values)) {
       const store = this.params.has(name) ? this.params : this.state.has(name) ? this.state : null;
-      if (!store) throw new Error(`setParams: no tensor named ${name} (have ${[...this.params.layout.names, ...this.state.layout.names].join(', ')})`);
+      if (!store)
+        throw new Error(
+          `setParams: no tensor named ${name} (have ${[...this.params.layout.names, ...this.state.layout.names].join(', ')})`,
+        );
       const e = store.layout.entries[name]!;
       if (v.data.length !== e.count) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${e.count}`);
-      if (v.shape && v.shape.join(',') !== e.shape.join(',')) throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this model has [${e.shape.join(',')}]`);
+      if (v.shape && v.shape.join(',') !== e.shape.join(','))
+        throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this model has [${e.shape.join(',')}]`);
       this.gpu.device.queue.writeBuffer(store.buffer, e.offset, Float32Array.from(v.data));
     }
   }
@@ -336,7 +385,12 @@ export class GraphModel {
   async saveSafetensors(): Promise<Uint8Array> {
     const tensors = await this.getParams();
     const from = this.paramsSource();
-    return encodeSafetensors(tensors, from.source === 'checkpoint' ? { ...this.definition.metadata, checkpointIteration: String(from.iteration) } : this.definition.metadata);
+    return encodeSafetensors(
+      tensors,
+      from.source === 'checkpoint'
+        ? { ...this.definition.metadata, checkpointIteration: String(from.iteration) }
+        : this.definition.metadata,
+    );
   }
 
   /** Load a safetensors file with this model's tensor names and shapes (a CPU reference export loads too). */
@@ -361,7 +415,11 @@ export class GraphModel {
   /** Put a snapshot back. */
   async restore(snapshot: unknown): Promise<void> {
     const s = snapshot as { params: Float32Array; state: Float32Array };
-    if (!(s?.params instanceof Float32Array) || s.params.byteLength !== this.params.buffer.size || s.state.byteLength !== this.state.buffer.size) {
+    if (
+      !(s?.params instanceof Float32Array) ||
+      s.params.byteLength !== this.params.buffer.size ||
+      s.state.byteLength !== this.state.buffer.size
+    ) {
       throw new Error(`${this.definition.name}.restore: not a snapshot of this model`);
     }
     await this.stepTail;
@@ -382,16 +440,30 @@ export class GraphModel {
       assertNotLost(this.gpu);
       const u = this.update;
       const slots = u && Object.fromEntries(Object.entries(u.state.slots).map(([n, store]) => [n, store.buffer]));
-      const read = submitCheckpoint(this.gpu, iteration, { params: this.params.buffer, state: this.state.buffer, update: u && { rule: u.rule, config: u.state.config, slots: slots! } });
-      return { done: read.then((c) => { if (!this.lastCheckpoint || this.lastCheckpoint.iteration <= iteration) this.lastCheckpoint = c; return c; }) };
+      const read = submitCheckpoint(this.gpu, iteration, {
+        params: this.params.buffer,
+        state: this.state.buffer,
+        update: u && { rule: u.rule, config: u.state.config, slots: slots! },
+      });
+      return {
+        done: read.then((c) => {
+          if (!this.lastCheckpoint || this.lastCheckpoint.iteration <= iteration) this.lastCheckpoint = c;
+          return c;
+        }),
+      };
     });
-    this.stepTail = submitted.then(() => undefined, () => undefined);
+    this.stepTail = submitted.then(
+      () => undefined,
+      () => undefined,
+    );
     return submitted.then((r) => r.done);
   }
 
   /** Where `getParams` and `saveSafetensors` answer from: the device, or (once it is lost) the host checkpoint of an iteration. */
   paramsSource(): { source: 'device' } | { source: 'checkpoint'; iteration: number } {
-    return this.gpu.lostInfo && this.lastCheckpoint ? { source: 'checkpoint', iteration: this.lastCheckpoint.iteration } : { source: 'device' };
+    return this.gpu.lostInfo && this.lastCheckpoint
+      ? { source: 'checkpoint', iteration: this.lastCheckpoint.iteration }
+      : { source: 'device' };
   }
 
   /** The newest host checkpoint read back, or null. */
@@ -401,7 +473,10 @@ export class GraphModel {
 
   private checkpointParams(): Record<string, NamedTensor> {
     const c = this.lastCheckpoint;
-    if (!c) throw new Error(`${this.definition.name}: the GPU device was lost (${this.gpu.lostInfo?.reason}: ${this.gpu.lostInfo?.message}) before any host checkpoint was taken`);
+    if (!c)
+      throw new Error(
+        `${this.definition.name}: the GPU device was lost (${this.gpu.lostInfo?.reason}: ${this.gpu.lostInfo?.message}) before any host checkpoint was taken`,
+      );
     return checkpointTensors(c, this.params.layout, this.state.layout);
   }
 
@@ -419,19 +494,33 @@ export class GraphModel {
     this.plans.clear();
     const name = this.definition.name;
     const made: GpuScope[] = [];
-    const newScope = () => { const sc = createScope(gpu); made.push(sc); return sc; };
+    const newScope = () => {
+      const sc = createScope(gpu);
+      made.push(sc);
+      return sc;
+    };
     try {
       const scope = newScope();
       const params = createTensorStore(scope, this.params.layout, `${name} params`, unflattenStore(this.params.layout, checkpoint.params));
       const grads = createTensorStore(scope, this.params.layout, `${name} grads`);
       const state = createTensorStore(scope, this.state.layout, `${name} state`, unflattenStore(this.state.layout, checkpoint.state));
       let data: GraphModel['data'] = null;
-      if (this.attached !== undefined) { const ds = newScope(); data = { scope: ds, ...this.definition.uploadData(ds, this.attached) }; }
+      if (this.attached !== undefined) {
+        const ds = newScope();
+        data = { scope: ds, ...this.definition.uploadData(ds, this.attached) };
+      }
       let update: GraphModel['update'] = null;
       if (checkpoint.update) {
         const us = newScope();
-        const u = await this.definition.createUpdateState(us, checkpoint.update.rule, checkpoint.update.config, this.params.layout, this.models);
-        for (const [slot, values] of Object.entries(checkpoint.update.slots)) gpu.device.queue.writeBuffer(u.slots[slot]!.buffer, 0, values as Float32Array<ArrayBuffer>);
+        const u = await this.definition.createUpdateState(
+          us,
+          checkpoint.update.rule,
+          checkpoint.update.config,
+          this.params.layout,
+          this.models,
+        );
+        for (const [slot, values] of Object.entries(checkpoint.update.slots))
+          gpu.device.queue.writeBuffer(u.slots[slot]!.buffer, 0, values as Float32Array<ArrayBuffer>);
         update = { scope: us, rule: checkpoint.update.rule, state: u };
       }
       this.gpu = gpu;
@@ -448,7 +537,11 @@ export class GraphModel {
       for (const sc of made) sc.destroy();
       throw e;
     }
-    for (const p of old.plans) p.then((plan) => plan.scope.destroy(), () => undefined);
+    for (const p of old.plans)
+      p.then(
+        (plan) => plan.scope.destroy(),
+        () => undefined,
+      );
     for (const s of old.scopes) s?.destroy();
     old.ring.destroy();
   }

@@ -53,7 +53,10 @@ export function planBuffers(g: Graph, external: ReadonlySet<Value> = new Set()):
       }
       let slot: number;
       if (best >= 0) slot = free.splice(best, 1)[0]!;
-      else { slot = slotBytes.length; slotBytes.push(bytes); }
+      else {
+        slot = slotBytes.length;
+        slotBytes.push(bytes);
+      }
       slotOf.set(v.id, slot);
       const last = v.keep ? end : (lastUse.get(v.id) ?? i);
       releaseAt.set(last, [...(releaseAt.get(last) ?? []), slot]);

@@ -23,7 +23,10 @@ export function createReadbackRing(gpu: GpuContext, size = 4) {
         if (s && s.buf.size >= bytes) continue;
         if (s?.busy) await s.busy.catch(() => 0);
         s?.buf.destroy();
-        slots[k] = { buf: gpu.device.createBuffer({ label: `readback ${k}`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }), busy: null };
+        slots[k] = {
+          buf: gpu.device.createBuffer({ label: `readback ${k}`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+          busy: null,
+        };
       }
       const slot = slots[i]!;
       if (slot.busy) await slot.busy.catch(() => 0);

@@ -1,6 +1,9 @@
 // safetensors (Hugging Face's format): an 8-byte little-endian header length, a JSON header, then the raw tensor bytes.
 
-export interface NamedTensor { data: Float32Array; shape: number[] }
+export interface NamedTensor {
+  data: Float32Array;
+  shape: number[];
+}
 
 /**
  * Encode tensors as a safetensors file: u64 little-endian header length, JSON header (`dtype`, `shape`,
@@ -9,7 +12,9 @@ export interface NamedTensor { data: Float32Array; shape: number[] }
  *   encodeSafetensors(referenceParams, { model: 'reference' }, 'F64');               // the float64 reference's
  */
 export function encodeSafetensors(
-  tensors: Record<string, { data: ArrayLike<number>; shape: number[] }>, metadata: Record<string, string> = {}, dtype: 'F32' | 'F64' = 'F32',
+  tensors: Record<string, { data: ArrayLike<number>; shape: number[] }>,
+  metadata: Record<string, string> = {},
+  dtype: 'F32' | 'F64' = 'F32',
 ): Uint8Array {
   const size = dtype === 'F32' ? 4 : 8;
   const names = Object.keys(tensors).sort();
@@ -61,7 +66,8 @@ export function decodeSafetensors(bytes: Uint8Array): Record<string, NamedTensor
     if (h.dtype !== 'F32') throw new Error(`safetensors: ${name} has dtype ${h.dtype}; only F32 is supported`);
     const [b, e] = h.data_offsets;
     const n = h.shape.reduce((a, c) => a * c, 1);
-    if (e - b !== 4 * n || base + e > bytes.length) throw new Error(`safetensors: ${name} offsets [${b}, ${e}] do not fit shape [${h.shape.join(',')}] or the file`);
+    if (e - b !== 4 * n || base + e > bytes.length)
+      throw new Error(`safetensors: ${name} offsets [${b}, ${e}] do not fit shape [${h.shape.join(',')}] or the file`);
     out[name] = { data: new Float32Array(bytes.slice(base + b, base + e).buffer), shape: h.shape };
   }
   return out;

@@ -43,12 +43,18 @@ export interface TensorStore {
  *   const params = createTensorStore(scope, layout, 'params', { W1: w1, b1: b1 });
  *   params.ref('W1'); // { buffer, offset: 0, size: 60 }
  */
-export function createTensorStore(scope: GpuScope, layout: StoreLayout, label: string, init: Record<string, ArrayLike<number>> = {}): TensorStore {
+export function createTensorStore(
+  scope: GpuScope,
+  layout: StoreLayout,
+  label: string,
+  init: Record<string, ArrayLike<number>> = {},
+): TensorStore {
   const data = new Float32Array(layout.bytes / 4);
   for (const [name, values] of Object.entries(init)) {
     const e = layout.entries[name];
     if (!e) throw new Error(`store ${label}: no tensor named ${name}`);
-    if (values.length !== e.count) throw new Error(`store ${label}: ${name} has ${values.length} values, its shape [${e.shape.join(',')}] needs ${e.count}`);
+    if (values.length !== e.count)
+      throw new Error(`store ${label}: ${name} has ${values.length} values, its shape [${e.shape.join(',')}] needs ${e.count}`);
     data.set(values, e.offset / 4);
   }
   const buffer = scope.createTensorBuffer(data, label);

@@ -3,7 +3,15 @@ import type { GpuScope } from '../gpu/buffers.ts';
 import { addBackward } from '../graph/autodiff.ts';
 import { expectShape, Graph, type Value } from '../graph/graph.ts';
 import {
-  aliveValueName, hyperValueName, ratesValueName, slotValueName, type DataSplit, type ModelDefinition, type ProgramGraph, type ProgramRequest, type TensorInit,
+  aliveValueName,
+  hyperValueName,
+  ratesValueName,
+  slotValueName,
+  type DataSplit,
+  type ModelDefinition,
+  type ProgramGraph,
+  type ProgramRequest,
+  type TensorInit,
 } from '../graph/model-definition.ts';
 import { accuracyOp } from '../ops/accuracy.ts';
 import { addOp } from '../ops/add.ts';
@@ -67,11 +75,18 @@ function rowsOf(g: Graph, spec: ClassifierSpec, r: ProgramRequest, feeds: Record
   });
   const indices = (feeds.indices = g.value('indices', [r.batch], 'data', 'u32'));
   const at = { dim: D, rows, chunks, chunkRows };
-  const [x] = format === 'uint8'
-    ? g.apply(gatherImagesOp, [...X, indices, g.value('meanImage', [D], 'data')], at)
-    : g.apply(gatherRowsOp, [...X, indices], { ...at, dtype: 'f32' });
+  const [x] =
+    format === 'uint8'
+      ? g.apply(gatherImagesOp, [...X, indices, g.value('meanImage', [D], 'data')], at)
+      : g.apply(gatherRowsOp, [...X, indices], { ...at, dtype: 'f32' });
   x!.noGrad = true;
-  const [y] = g.apply(gatherRowsOp, [g.value('y', [rows], 'data', 'u32'), indices], { dim: 1, rows, chunks: 1, chunkRows: rows, dtype: 'u32' });
+  const [y] = g.apply(gatherRowsOp, [g.value('y', [rows], 'data', 'u32'), indices], {
+    dim: 1,
+    rows,
+    chunks: 1,
+    chunkRows: rows,
+    dtype: 'u32',
+  });
   return { x: x!, y };
 }
 
@@ -98,7 +113,8 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   const penalties: { w: Value; reg: number | readonly number[] }[] = [];
   const mode = r.kind === 'train' || r.kind === 'grads' ? 'train' : 'test';
   const penalize = (w: Value, reg: number | readonly number[]) => {
-    if (M > 1 && (typeof reg === 'number' || reg.length !== M)) throw new Error(`${spec.name}: penalize(${w.name}) needs one reg per model (${M})`);
+    if (M > 1 && (typeof reg === 'number' || reg.length !== M))
+      throw new Error(`${spec.name}: penalize(${w.name}) needs one reg per model (${M})`);
     penalties.push({ w, reg });
   };
   const ctx: ForwardContext = { g, mode, param: (n) => declare(n, 'param'), state: (n) => declare(n, 'state'), penalize };
@@ -119,7 +135,9 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   const [dscores] = g.apply(softmaxLossOp, [scores, y!], { lossIndex: 0, models: M, lossStride: S }, [loss]);
   const params = spec.params.map((t) => ctx.param(t.name));
   const grads = addBackward(g, new Map([[scores, dscores!]]), params, { add: addOp });
-  params.forEach((p) => { out.grads[p.name] = grads.get(p)!; });
+  params.forEach((p) => {
+    out.grads[p.name] = grads.get(p)!;
+  });
   penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1, lossStride: S }, [grads.get(w)!, loss]));
   if (r.kind === 'train') {
     const rule = r.rule as OptimizerRule;
@@ -151,7 +169,8 @@ export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
       const data = input as SolverData;
       const anyU8 = data.XTrain.data instanceof Uint8Array || data.XVal.data instanceof Uint8Array;
       if (anyU8 && !data.meanImage) throw new Error('attachData: uint8 images need data.meanImage');
-      if (data.meanImage && data.meanImage.length !== D) throw new Error(`attachData: meanImage has ${data.meanImage.length} values, the net takes inputDim ${D}`);
+      if (data.meanImage && data.meanImage.length !== D)
+        throw new Error(`attachData: meanImage has ${data.meanImage.length} values, the net takes inputDim ${D}`);
       const meanImage = scope.createTensorBuffer(data.meanImage ? Float32Array.from(data.meanImage) : new Float32Array(D), 'mean image');
       const split = (X: SolverData['XTrain'], y: ArrayLike<number>, name: string): DataSplit => {
         const s = uploadSplit(scope, X, y, name, D, C, spec.upload);
@@ -167,9 +186,12 @@ export function makeClassifier(spec: ClassifierSpec): ModelDefinition {
       if (y === undefined) return { batch: n, feeds: { X: Float32Array.from(X.data) } };
       if (y.length !== n) throw new Error(`${spec.name}: ${y.length} labels for ${n} rows`);
       const labels = Uint32Array.from(y);
-      labels.forEach((c, i) => { if (c >= C) throw new Error(`${spec.name}.loss: label ${c} at row ${i} is outside 0..${C - 1}`); });
+      labels.forEach((c, i) => {
+        if (c >= C) throw new Error(`${spec.name}.loss: label ${c} at row ${i} is outside 0..${C - 1}`);
+      });
       return { batch: n, feeds: { X: Float32Array.from(X.data), y: labels } };
     },
-    createUpdateState: (scope, rule, config, layout, models) => createUpdateRuleState(scope, rule as OptimizerRule, config, layout, 'setUpdateRule', models),
+    createUpdateState: (scope, rule, config, layout, models) =>
+      createUpdateRuleState(scope, rule as OptimizerRule, config, layout, 'setUpdateRule', models),
   };
 }

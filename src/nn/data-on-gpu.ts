@@ -3,10 +3,19 @@ import type { GpuScope } from '../gpu/buffers.ts';
 import type { SolverSplit } from '../solver/model.ts';
 
 /** One uploaded split; `format` says which gather reads it; `X` holds `chunkRows` rows a chunk (the last may hold fewer). */
-export interface SplitOnGpu { name: string; X: GPUBuffer[]; chunkRows: number; y: GPUBuffer; rows: number; format: 'uint8' | 'words' }
+export interface SplitOnGpu {
+  name: string;
+  X: GPUBuffer[];
+  chunkRows: number;
+  y: GPUBuffer;
+  rows: number;
+  format: 'uint8' | 'words';
+}
 
 /** Options of the upload: the largest chunk, in bytes (default: the device's binding and buffer limits). */
-export interface UploadOptions { maxChunkBytes?: number }
+export interface UploadOptions {
+  maxChunkBytes?: number;
+}
 
 /**
  * Rows per chunk for rows of `rowBytes` under the device's limits (or `maxChunkBytes`): every chunk is one
@@ -20,7 +29,10 @@ export function chunkRowsFor(limits: GPUSupportedLimits, rowBytes: number, rows:
   // whole rows, and a whole number of 4-byte words for the u32 view (16 bytes for the vec4 gather)
   const perChunk = Math.floor((limit - 16) / rowBytes);
   if (perChunk < 1) {
-    const which = limit < binding ? `maxChunkBytes ${maxChunkBytes}` : `the device's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize}) / maxBufferSize (${limits.maxBufferSize})`;
+    const which =
+      limit < binding
+        ? `maxChunkBytes ${maxChunkBytes}`
+        : `the device's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize}) / maxBufferSize (${limits.maxBufferSize})`;
     throw new Error(`one row of ${rowBytes} bytes does not fit ${which}; a chunk needs at least ${rowBytes + 16} bytes`);
   }
   return Math.min(rows, perChunk);
@@ -35,11 +47,18 @@ export function chunkRowsFor(limits: GPUSupportedLimits, rowBytes: number, rows:
  *   train.format; // 'uint8'
  */
 export function uploadSplit(
-  scope: GpuScope, X: SolverSplit['X'], y: ArrayLike<number>, name: string, inputDim: number, numClasses: number, opts: UploadOptions = {},
+  scope: GpuScope,
+  X: SolverSplit['X'],
+  y: ArrayLike<number>,
+  name: string,
+  inputDim: number,
+  numClasses: number,
+  opts: UploadOptions = {},
 ): SplitOnGpu {
   const rows = X.shape[0]!;
   const dim = X.data.length / rows;
-  if (dim !== inputDim) throw new Error(`${name}: shape [${X.shape.join(',')}] has ${dim} features per row, the net takes inputDim ${inputDim}`);
+  if (dim !== inputDim)
+    throw new Error(`${name}: shape [${X.shape.join(',')}] has ${dim} features per row, the net takes inputDim ${inputDim}`);
   if (y.length !== rows) throw new Error(`${name}: ${y.length} labels for ${rows} rows`);
   const labels = Uint32Array.from(y);
   for (let i = 0; i < rows; i++) {

@@ -55,9 +55,14 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       if (penalized) ctx.penalize(W, reg);
       [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
       if (l === L) break;
-      if (spec.normalization === 'batchnorm') { // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
-        [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
-          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true }, [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)]);
+      if (spec.normalization === 'batchnorm') {
+        // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
+        [h] = g.apply(
+          batchNormOp,
+          [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
+          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true },
+          [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)],
+        );
       } else {
         if (spec.normalization === 'layernorm') {
           // a population: each model's block of a row normalized alone, over its real features only
@@ -87,16 +92,24 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
 
   private constructor(gpu: GpuContext, hiddenDims: number[], ref: ReferenceNet, spec: NetSpec, maxChunkBytes?: number) {
     const tensors = Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data }));
-    super(gpu, makeClassifier({
-      name: 'FullyConnectedNeuralNet',
-      inputDim: ref.inputDim,
-      numClasses: ref.numClasses,
-      params: tensors.filter((t) => !t.name.startsWith('running')),
-      state: tensors.filter((t) => t.name.startsWith('running')),
-      forward: fcForward(spec),
-      metadata: { format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(hiddenDims), useBatchnorm: String(ref.useBatchnorm), normalization: String(ref.normalization) },
-      upload: { maxChunkBytes },
-    }));
+    super(
+      gpu,
+      makeClassifier({
+        name: 'FullyConnectedNeuralNet',
+        inputDim: ref.inputDim,
+        numClasses: ref.numClasses,
+        params: tensors.filter((t) => !t.name.startsWith('running')),
+        state: tensors.filter((t) => t.name.startsWith('running')),
+        forward: fcForward(spec),
+        metadata: {
+          format: 'webgpu-batchnorm',
+          hiddenDims: JSON.stringify(hiddenDims),
+          useBatchnorm: String(ref.useBatchnorm),
+          normalization: String(ref.normalization),
+        },
+        upload: { maxChunkBytes },
+      }),
+    );
     this.spec = spec;
     this.hiddenDims = [...hiddenDims];
     this.numLayers = ref.numLayers;
@@ -110,11 +123,24 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
     // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
     const ref = await ReferenceNet.create(hiddenDims, refOptions);
-    const spec = { dims: [ref.inputDim, ...hiddenDims, ref.numClasses], normalization: ref.normalization, reg: ref.reg, eps, momentum, backwardVariant: ref.backwardVariant };
+    const spec = {
+      dims: [ref.inputDim, ...hiddenDims, ref.numClasses],
+      normalization: ref.normalization,
+      reg: ref.reg,
+      eps,
+      momentum,
+      backwardVariant: ref.backwardVariant,
+    };
     return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }
 
-  get reg(): number { return this.spec.reg; }
-  get inputDim(): number { return this.spec.dims[0]!; }
-  get numClasses(): number { return this.spec.dims[this.spec.dims.length - 1]!; }
+  get reg(): number {
+    return this.spec.reg;
+  }
+  get inputDim(): number {
+    return this.spec.dims[0]!;
+  }
+  get numClasses(): number {
+    return this.spec.dims[this.spec.dims.length - 1]!;
+  }
 }

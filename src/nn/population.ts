@@ -51,7 +51,14 @@ export class FullyConnectedPopulation extends GraphModel {
   /** Each tensor's shape in one model as stored: every hidden width rounded up to a multiple of 4 (see `storedDims`). */
   private readonly storedShapes: Record<string, number[]>;
 
-  private constructor(gpu: GpuContext, hiddenDims: number[], refs: ReferenceNet[], spec: NetSpec, members: Required<PopulationMember>[], maxChunkBytes?: number) {
+  private constructor(
+    gpu: GpuContext,
+    hiddenDims: number[],
+    refs: ReferenceNet[],
+    spec: NetSpec,
+    members: Required<PopulationMember>[],
+    maxChunkBytes?: number,
+  ) {
     const M = refs.length;
     const perModel = refs.map((r) => r.namedTensors());
     const names = Object.keys(perModel[0]!);
@@ -63,17 +70,25 @@ export class FullyConnectedPopulation extends GraphModel {
       perModel.forEach((t, k) => copyCorner(data, k * per, one, t[name]!.data, t[name]!.shape));
       return { name, shape: stacked(one, M), data };
     });
-    super(gpu, makeClassifier({
-      name: 'FullyConnectedPopulation',
-      inputDim: refs[0]!.inputDim,
-      numClasses: refs[0]!.numClasses,
-      models: M,
-      params: tensors.filter((t) => !t.name.startsWith('running')),
-      state: tensors.filter((t) => t.name.startsWith('running')),
-      forward: fcForward(spec),
-      metadata: { format: 'webgpu-batchnorm', models: String(M), hiddenDims: JSON.stringify(hiddenDims), normalization: String(refs[0]!.normalization) },
-      upload: { maxChunkBytes },
-    }));
+    super(
+      gpu,
+      makeClassifier({
+        name: 'FullyConnectedPopulation',
+        inputDim: refs[0]!.inputDim,
+        numClasses: refs[0]!.numClasses,
+        models: M,
+        params: tensors.filter((t) => !t.name.startsWith('running')),
+        state: tensors.filter((t) => t.name.startsWith('running')),
+        forward: fcForward(spec),
+        metadata: {
+          format: 'webgpu-batchnorm',
+          models: String(M),
+          hiddenDims: JSON.stringify(hiddenDims),
+          normalization: String(refs[0]!.normalization),
+        },
+        upload: { maxChunkBytes },
+      }),
+    );
     this.hiddenDims = [...hiddenDims];
     this.members = members;
     this.normalization = refs[0]!.normalization;
@@ -98,14 +113,17 @@ export class FullyConnectedPopulation extends GraphModel {
   /** Every parameter and state tensor by name, all models stacked, in the real widths (the stored zero units left out). */
   override async getParams(): Promise<Record<string, NamedTensor>> {
     const stored = await super.getParams();
-    return Object.fromEntries(Object.entries(stored).map(([name, t]) => {
-      const one = this.modelShapes[name]!;
-      const per = sizeOf(one);
-      const perStored = t.data.length / this.models;
-      const data = new Float32Array(per * this.models);
-      for (let k = 0; k < this.models; k++) copyCorner(data, k * per, one, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!);
-      return [name, { data, shape: stacked(one, this.models) }];
-    }));
+    return Object.fromEntries(
+      Object.entries(stored).map(([name, t]) => {
+        const one = this.modelShapes[name]!;
+        const per = sizeOf(one);
+        const perStored = t.data.length / this.models;
+        const data = new Float32Array(per * this.models);
+        for (let k = 0; k < this.models; k++)
+          copyCorner(data, k * per, one, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!);
+        return [name, { data, shape: stacked(one, this.models) }];
+      }),
+    );
   }
 
   /** Overwrite tensors by name, all models stacked in the real widths (as getParams gives them); the stored zero units stay zero. */
@@ -116,8 +134,12 @@ export class FullyConnectedPopulation extends GraphModel {
       if (!one) throw new Error(`setParams: no tensor named ${name} (have ${Object.keys(this.modelShapes).join(', ')})`);
       const shape = stacked(one, this.models);
       const per = sizeOf(one);
-      if (v.data.length !== per * this.models) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${per * this.models} (${this.models} models x [${one.join(',')}])`);
-      if (v.shape && v.shape.join(',') !== shape.join(',')) throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this population has [${shape.join(',')}]`);
+      if (v.data.length !== per * this.models)
+        throw new Error(
+          `setParams: ${name} has ${v.data.length} values, expected ${per * this.models} (${this.models} models x [${one.join(',')}])`,
+        );
+      if (v.shape && v.shape.join(',') !== shape.join(','))
+        throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this population has [${shape.join(',')}]`);
       const so = this.storedShapes[name]!;
       const perStored = sizeOf(so);
       const data = new Float32Array(perStored * this.models);
@@ -134,14 +156,30 @@ export class FullyConnectedPopulation extends GraphModel {
     if (!Array.isArray(members) || members.length < 1) throw new Error('FullyConnectedPopulation: members must list at least one model');
     const refs = members.map((m, k) => {
       const unknown = Object.keys(m).filter((key) => !['weightScale', 'seed', 'reg'].includes(key));
-      if (unknown.length) throw new Error(`FullyConnectedPopulation: members[${k}] has unknown key "${unknown[0]}" (expected weightScale, seed, reg)`);
-      return new ReferenceNet(hiddenDims, { ...shared, weightScale: m.weightScale ?? weightScale, seed: m.seed ?? seed, reg: m.reg ?? reg });
+      if (unknown.length)
+        throw new Error(`FullyConnectedPopulation: members[${k}] has unknown key "${unknown[0]}" (expected weightScale, seed, reg)`);
+      return new ReferenceNet(hiddenDims, {
+        ...shared,
+        weightScale: m.weightScale ?? weightScale,
+        seed: m.seed ?? seed,
+        reg: m.reg ?? reg,
+      });
     });
-    const resolved = refs.map((r, k) => ({ weightScale: members[k]!.weightScale ?? weightScale ?? 1e-2, seed: members[k]!.seed ?? seed ?? 0, reg: r.reg }));
+    const resolved = refs.map((r, k) => ({
+      weightScale: members[k]!.weightScale ?? weightScale ?? 1e-2,
+      seed: members[k]!.seed ?? seed ?? 0,
+      reg: r.reg,
+    }));
     const r0 = refs[0]!;
     const spec: NetSpec = {
-      dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses], normalization: r0.normalization, reg: 0, eps, momentum,
-      backwardVariant: r0.backwardVariant, regs: refs.map((r) => r.reg), features: [r0.inputDim, ...hiddenDims, r0.numClasses],
+      dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses],
+      normalization: r0.normalization,
+      reg: 0,
+      eps,
+      momentum,
+      backwardVariant: r0.backwardVariant,
+      regs: refs.map((r) => r.reg),
+      features: [r0.inputDim, ...hiddenDims, r0.numClasses],
     };
     return new FullyConnectedPopulation(gpu, hiddenDims, refs, spec, resolved, maxChunkBytes);
   }
@@ -153,17 +191,23 @@ export class FullyConnectedPopulation extends GraphModel {
   async modelParams(k: number): Promise<Record<string, NamedTensor>> {
     if (!Number.isInteger(k) || k < 0 || k >= this.models) throw new Error(`modelParams: model ${k} is not in 0..${this.models - 1}`);
     const all = await this.getParams();
-    return Object.fromEntries(Object.entries(all).map(([name, t]) => {
-      const per = t.data.length / this.models;
-      return [name, { data: t.data.slice(k * per, (k + 1) * per), shape: [...this.modelShapes[name]!] }];
-    }));
+    return Object.fromEntries(
+      Object.entries(all).map(([name, t]) => {
+        const per = t.data.length / this.models;
+        return [name, { data: t.data.slice(k * per, (k + 1) * per), shape: [...this.modelShapes[name]!] }];
+      }),
+    );
   }
 
   /** Model k as a safetensors file with the single net's names and shapes (it loads into a FullyConnectedNeuralNet). */
   async saveModelSafetensors(k: number): Promise<Uint8Array> {
     return encodeSafetensors(await this.modelParams(k), {
-      format: 'webgpu-batchnorm', hiddenDims: JSON.stringify(this.hiddenDims), useBatchnorm: String(this.useBatchnorm),
-      normalization: String(this.normalization), weightScale: String(this.members[k]!.weightScale), seed: String(this.members[k]!.seed),
+      format: 'webgpu-batchnorm',
+      hiddenDims: JSON.stringify(this.hiddenDims),
+      useBatchnorm: String(this.useBatchnorm),
+      normalization: String(this.normalization),
+      weightScale: String(this.members[k]!.weightScale),
+      seed: String(this.members[k]!.seed),
     });
   }
 }
@@ -173,7 +217,8 @@ const roundUp4 = (d: number) => Math.ceil(d / 4) * 4;
 /** A tensor's stored shape in one model: W{l} [dims[l-1], dims[l]], the vectors of layer l [dims[l]] (dims as stored). */
 function storedShape(name: string, shape: readonly number[], dims: readonly number[]): number[] {
   const l = Number(/(\d+)$/.exec(name)?.[1]);
-  if (!Number.isInteger(l) || l < 1 || l >= dims.length) throw new Error(`FullyConnectedPopulation: tensor ${name} names no layer of ${dims.length - 1}`);
+  if (!Number.isInteger(l) || l < 1 || l >= dims.length)
+    throw new Error(`FullyConnectedPopulation: tensor ${name} names no layer of ${dims.length - 1}`);
   return shape.length === 2 ? [dims[l - 1]!, dims[l]!] : [dims[l]!];
 }
 
@@ -186,7 +231,13 @@ function stacked(one: readonly number[], M: number): number[] {
  * Copy the common top-left corner of `src` (shape `from`) into `out` at `at` (shape `to`), both row-major matrices or
  * vectors: into a larger `to` it pads (the rest of `out` stays as it is, zeros), into a smaller one it cuts.
  */
-function copyCorner(out: Float32Array | Float64Array, at: number, to: readonly number[], src: ArrayLike<number>, from: readonly number[]): void {
+function copyCorner(
+  out: Float32Array | Float64Array,
+  at: number,
+  to: readonly number[],
+  src: ArrayLike<number>,
+  from: readonly number[],
+): void {
   const [rf, cf] = from.length === 2 ? from : [1, from[0]!];
   const [rt, ct] = to.length === 2 ? to : [1, to[0]!];
   const rows = Math.min(rf!, rt!);

@@ -39,15 +39,18 @@ export class ResidualMLP extends GraphModel implements TrainableModel {
   readonly hiddenDim: number;
 
   private constructor(gpu: GpuContext, ref: ReferenceResidualMLP) {
-    super(gpu, makeClassifier({
-      name: 'ResidualMLP',
-      inputDim: ref.inputDim,
-      numClasses: ref.numClasses,
-      params: Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
-      state: [],
-      forward: residualForward(ref.reg),
-      metadata: { format: 'webgpu-batchnorm', model: 'ResidualMLP', hiddenDim: String(ref.hiddenDim) },
-    }));
+    super(
+      gpu,
+      makeClassifier({
+        name: 'ResidualMLP',
+        inputDim: ref.inputDim,
+        numClasses: ref.numClasses,
+        params: Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
+        state: [],
+        forward: residualForward(ref.reg),
+        metadata: { format: 'webgpu-batchnorm', model: 'ResidualMLP', hiddenDim: String(ref.hiddenDim) },
+      }),
+    );
     this.hiddenDim = ref.hiddenDim;
   }
 

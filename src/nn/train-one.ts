@@ -43,8 +43,14 @@ const cpuAccuracyChunk = 100;
 
 function createCpuNet(o: NetChoice): TrainedNet {
   const net = new ReferenceNet(o.hiddenDims, {
-    normalization: o.normalization, useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, reg: o.reg ?? 0,
-    inputDim: o.inputDim ?? 3072, numClasses: o.numClasses ?? 10, backwardVariant: o.backwardVariant,
+    normalization: o.normalization,
+    useBatchnorm: o.useBatchnorm,
+    weightScale: o.weightScale,
+    seed: o.seed,
+    reg: o.reg ?? 0,
+    inputDim: o.inputDim ?? 3072,
+    numClasses: o.numClasses ?? 10,
+    backwardVariant: o.backwardVariant,
   });
   const inner = createReferenceTrainer(net);
   const pause = o.yieldToEventLoop ?? (async () => {});
@@ -68,7 +74,11 @@ function createCpuNet(o: NetChoice): TrainedNet {
     model,
     kind: 'cpu',
     releaseData: async () => {},
-    saveSafetensors: async () => encodeSafetensors(net.namedTensors(), { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: JSON.stringify(o.hiddenDims) }),
+    saveSafetensors: async () =>
+      encodeSafetensors(net.namedTensors(), {
+        model: 'FullyConnectedNeuralNet (float64 reference)',
+        hiddenDims: JSON.stringify(o.hiddenDims),
+      }),
     destroy() {},
   };
 }
@@ -78,14 +88,30 @@ function createCpuNet(o: NetChoice): TrainedNet {
  *   const m = await createTrainableNet('gpu', gpu, { hiddenDims: [100, 100], useBatchnorm: true, weightScale: 2e-2, seed: 0, backwardVariant: 'graph' });
  *   await new Solver(m.model, data, { updateRule: 'adam' }).train(); m.destroy();
  */
-export async function createTrainableNet(kind: ModelKind, gpu: GpuContext | null, o: NetChoice & { cpuNet?: (o: NetChoice) => TrainedNet }): Promise<TrainedNet> {
+export async function createTrainableNet(
+  kind: ModelKind,
+  gpu: GpuContext | null,
+  o: NetChoice & { cpuNet?: (o: NetChoice) => TrainedNet },
+): Promise<TrainedNet> {
   if (kind === 'cpu') return (o.cpuNet ?? createCpuNet)(o);
   if (!gpu) throw new Error('no WebGPU device: choose the CPU reference');
   const net = await FullyConnectedNeuralNet.create(gpu, o.hiddenDims, {
-    normalization: o.normalization, useBatchnorm: o.useBatchnorm, weightScale: o.weightScale, seed: o.seed, backwardVariant: o.backwardVariant,
-    reg: o.reg ?? 0, inputDim: o.inputDim ?? 3072, numClasses: o.numClasses ?? 10,
+    normalization: o.normalization,
+    useBatchnorm: o.useBatchnorm,
+    weightScale: o.weightScale,
+    seed: o.seed,
+    backwardVariant: o.backwardVariant,
+    reg: o.reg ?? 0,
+    inputDim: o.inputDim ?? 3072,
+    numClasses: o.numClasses ?? 10,
   });
-  return { model: net, kind: 'gpu', saveSafetensors: () => net.saveSafetensors(), releaseData: () => net.releaseData(), destroy: () => void net.destroy() };
+  return {
+    model: net,
+    kind: 'gpu',
+    saveSafetensors: () => net.saveSafetensors(),
+    releaseData: () => net.releaseData(),
+    destroy: () => void net.destroy(),
+  };
 }
 
 /** What one training leaves behind: the Solver's histories and the seed's summary figures. */
@@ -165,22 +191,44 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
   const net = await createTrainableNet(a.kind, a.gpu, a);
   try {
     const solver: Solver = new Solver(net.model, a.data, {
-      updateRule: a.updateRule, optimConfig: { learningRate: a.learningRate }, batchSize: a.batchSize, numEpochs: a.numEpochs,
-      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples, numValSamples: a.numValSamples ?? null,
-      verbose: false, printEvery: 200, seed: a.seed, onProgress: (p) => a.onProgress?.(p, solver),
-      onDeviceLost: a.onDeviceLost, requestDevice: a.requestDevice, onRecovery: a.onRecovery,
+      updateRule: a.updateRule,
+      optimConfig: { learningRate: a.learningRate },
+      batchSize: a.batchSize,
+      numEpochs: a.numEpochs,
+      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples,
+      numValSamples: a.numValSamples ?? null,
+      verbose: false,
+      printEvery: 200,
+      seed: a.seed,
+      onProgress: (p) => a.onProgress?.(p, solver),
+      onDeviceLost: a.onDeviceLost,
+      requestDevice: a.requestDevice,
+      onRecovery: a.onRecovery,
     });
     a.onSolver?.(solver);
     const r = await solver.train();
     if (r.status !== 'device-lost') await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
     const record: TrainRecord = {
-      label: a.label, kind: a.kind, normalization: normalizationOf(net, a), batchSize: a.batchSize, weightScale: a.weightScale, backwardVariant: a.backwardVariant,
-      status: r.status, divergedAt: r.divergedAt, message: r.message, iterations: r.iterations,
-      lossHistory: solver.lossHistory.slice(), trainAccHistory: solver.trainAccHistory.slice(), valAccHistory: solver.valAccHistory.slice(),
+      label: a.label,
+      kind: a.kind,
+      normalization: normalizationOf(net, a),
+      batchSize: a.batchSize,
+      weightScale: a.weightScale,
+      backwardVariant: a.backwardVariant,
+      status: r.status,
+      divergedAt: r.divergedAt,
+      message: r.message,
+      iterations: r.iterations,
+      lossHistory: solver.lossHistory.slice(),
+      trainAccHistory: solver.trainAccHistory.slice(),
+      valAccHistory: solver.valAccHistory.slice(),
       bestValAcc: solver.valAccHistory.length ? Math.max(...solver.valAccHistory) : NaN,
       bestTrainAcc: solver.trainAccHistory.length ? Math.max(...solver.trainAccHistory) : NaN,
-      finalLoss: meanOfLast(solver.lossHistory), seconds: r.seconds, stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
-      recoveries: r.recoveries, checkpointIteration: r.checkpointIteration,
+      finalLoss: meanOfLast(solver.lossHistory),
+      seconds: r.seconds,
+      stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
+      recoveries: r.recoveries,
+      checkpointIteration: r.checkpointIteration,
     };
     return { record, net };
   } catch (e) {

@@ -37,28 +37,56 @@ export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yi
  */
 export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records: TrainRecord[]; population: FullyConnectedPopulation }> {
   const population = await FullyConnectedPopulation.create(a.gpu, a.hiddenDims, {
-    normalization: a.normalization, useBatchnorm: a.useBatchnorm, seed: a.seed, backwardVariant: a.backwardVariant, reg: a.reg ?? 0,
-    inputDim: a.inputDim ?? 3072, numClasses: a.numClasses ?? 10, members: a.members,
+    normalization: a.normalization,
+    useBatchnorm: a.useBatchnorm,
+    seed: a.seed,
+    backwardVariant: a.backwardVariant,
+    reg: a.reg ?? 0,
+    inputDim: a.inputDim ?? 3072,
+    numClasses: a.numClasses ?? 10,
+    members: a.members,
   });
   try {
     const solver: PopulationSolver = new PopulationSolver(population, a.data, {
-      updateRule: a.updateRule, optimConfig: { learningRate: a.learningRate }, learningRates: a.learningRates, batchSize: a.batchSize, numEpochs: a.numEpochs,
-      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples, numValSamples: a.numValSamples ?? null,
-      verbose: false, printEvery: 200, seed: a.seed, onProgress: (p) => a.onProgress?.(p, solver),
-      onDeviceLost: a.onDeviceLost, requestDevice: a.requestDevice, onRecovery: a.onRecovery,
+      updateRule: a.updateRule,
+      optimConfig: { learningRate: a.learningRate },
+      learningRates: a.learningRates,
+      batchSize: a.batchSize,
+      numEpochs: a.numEpochs,
+      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples,
+      numValSamples: a.numValSamples ?? null,
+      verbose: false,
+      printEvery: 200,
+      seed: a.seed,
+      onProgress: (p) => a.onProgress?.(p, solver),
+      onDeviceLost: a.onDeviceLost,
+      requestDevice: a.requestDevice,
+      onRecovery: a.onRecovery,
     });
     a.onSolver?.(solver);
     const r = await solver.train();
     await population.releaseData();
     const records = r.members.map((m, k): TrainRecord => ({
-      label: a.label, kind: 'gpu', normalization: population.normalization, batchSize: a.batchSize, weightScale: a.members[k]!.weightScale,
-      backwardVariant: population.backwardVariant, status: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.status : m.status,
-      divergedAt: m.divergedAt, message: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.message : m.message, iterations: m.iterations,
-      lossHistory: solver.lossHistories[k]!.slice(), trainAccHistory: solver.trainAccHistories[k]!.slice(), valAccHistory: solver.valAccHistories[k]!.slice(),
+      label: a.label,
+      kind: 'gpu',
+      normalization: population.normalization,
+      batchSize: a.batchSize,
+      weightScale: a.members[k]!.weightScale,
+      backwardVariant: population.backwardVariant,
+      status: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.status : m.status,
+      divergedAt: m.divergedAt,
+      message: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.message : m.message,
+      iterations: m.iterations,
+      lossHistory: solver.lossHistories[k]!.slice(),
+      trainAccHistory: solver.trainAccHistories[k]!.slice(),
+      valAccHistory: solver.valAccHistories[k]!.slice(),
       bestValAcc: solver.valAccHistories[k]!.length ? Math.max(...solver.valAccHistories[k]!) : NaN,
       bestTrainAcc: solver.trainAccHistories[k]!.length ? Math.max(...solver.trainAccHistories[k]!) : NaN,
-      finalLoss: meanOfLast(solver.lossHistories[k]!), seconds: r.seconds, stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
-      recoveries: r.recoveries, checkpointIteration: r.checkpointIteration,
+      finalLoss: meanOfLast(solver.lossHistories[k]!),
+      seconds: r.seconds,
+      stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
+      recoveries: r.recoveries,
+      checkpointIteration: r.checkpointIteration,
     }));
     return { records, population };
   } catch (e) {

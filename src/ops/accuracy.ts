@@ -39,12 +39,14 @@ export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<
   const kernel = await getKernel(scope.ctx, { name: 'accuracy', source: accuracyWgsl, constants: { WG: 64 } });
   const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, correctIndex, models }, `${op} params`);
   const [x] = gridFor(a.n, 64);
-  return [{
-    kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }),
-    workgroups: [x, models, 1],
-    label: op,
-  }];
+  return [
+    {
+      kernel,
+      bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }),
+      workgroups: [x, models, 1],
+      label: op,
+    },
+  ];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
@@ -52,7 +54,9 @@ export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<
 /** Adds the number of rows of scores [n, c] whose argmax equals y into the counter (an update); per model with `models`. */
 export const accuracyOp: OpDef<{ models?: number }> = {
   name: 'accuracy',
-  outputs() { return []; },
+  outputs() {
+    return [];
+  },
   encode(scope, { inputs: [scores, y], updates: [correct] }, node) {
     const models = node.attrs.models ?? 1;
     const [n, cols] = node.inputs[0]!.shape as [number, number];

@@ -18,7 +18,12 @@ const addScalarWgsl = scalarVariant(addWgsl, 'shaders/add.wgsl');
 export async function createAdd(scope: GpuScope, a: { a: TensorRef; b: TensorRef; out: TensorRef; n: number }): Promise<Dispatch> {
   const op = `add n=${a.n}`;
   assertCount(op, 'n', a.n);
-  for (const [name, buf] of [['a', a.a], ['b', a.b], ['out', a.out]] as const) assertBuffer(op, name, buf, a.n);
+  for (const [name, buf] of [
+    ['a', a.a],
+    ['b', a.b],
+    ['out', a.out],
+  ] as const)
+    assertBuffer(op, name, buf, a.n);
   const vec4 = a.n % 4 === 0;
   const kernel = await getKernel(scope.ctx, { name: 'add', source: vec4 ? addWgsl : addScalarWgsl, constants: { WG: wg } });
   const count = vec4 ? a.n / 4 : a.n;

@@ -10,7 +10,8 @@ const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
 /** M of w [D, M], whose first size must be x's row length D. */
 function checkW(fn: string, x: HostTensor, w: HostTensor, d: number): number {
   const [rows, m] = hostShape(fn, 'w', w, 'matrix');
-  if (rows !== d) throw new Error(`${fn}: x has shape ${fmt(x.shape)} (N x D with D = ${d}) but w has shape ${fmt(w.shape)}, expected [${d}, M]`);
+  if (rows !== d)
+    throw new Error(`${fn}: x has shape ${fmt(x.shape)} (N x D with D = ${d}) but w has shape ${fmt(w.shape)}, expected [${d}, M]`);
   return m!;
 }
 
@@ -23,14 +24,18 @@ export async function affineForward(gpu: GpuContext, x: HostTensor, w: HostTenso
   const fn = 'affineForward';
   const [n, d] = hostShape(fn, 'x', x, 'rows') as [number, number];
   const m = checkW(fn, x, w, d);
-  if (b.shape.length !== 1 || b.shape[0] !== m || b.data.length !== m) throw new Error(`${fn}: w has shape ${fmt(w.shape)} but b has shape ${fmt(b.shape)}, expected [${m}]`);
+  if (b.shape.length !== 1 || b.shape[0] !== m || b.data.length !== m)
+    throw new Error(`${fn}: w has shape ${fmt(w.shape)} but b has shape ${fmt(b.shape)}, expected [${m}]`);
   return withScope(gpu, async (scope) => {
     const out = scope.createTensorBuffer(n * m * 4, 'affine out');
     const list = await createAffineForward(scope, {
       x: scope.createTensorBuffer(toF32(x.data), 'affine x'),
       w: scope.createTensorBuffer(toF32(w.data), 'affine w'),
       b: scope.createTensorBuffer(toF32(b.data), 'affine b'),
-      out, n, d, m,
+      out,
+      n,
+      d,
+      m,
     });
     await runDispatches(gpu, list, `${fn} n=${n} d=${d} m=${m}`);
     return { out: { data: await readF32(gpu, out, n * m), shape: [n, m] } };
@@ -43,7 +48,10 @@ export async function affineForward(gpu: GpuContext, x: HostTensor, w: HostTenso
  *   dx.shape; // x.shape
  */
 export async function affineBackward(
-  gpu: GpuContext, dout: HostTensor, x: HostTensor, w: HostTensor,
+  gpu: GpuContext,
+  dout: HostTensor,
+  x: HostTensor,
+  w: HostTensor,
 ): Promise<{ dx: F32Tensor; dw: F32Tensor; db: F32Tensor }> {
   const fn = 'affineBackward';
   const [n, d] = hostShape(fn, 'x', x, 'rows') as [number, number];
@@ -59,7 +67,12 @@ export async function affineBackward(
       x: scope.createTensorBuffer(toF32(x.data), 'affine x'),
       w: scope.createTensorBuffer(toF32(w.data), 'affine w'),
       dout: scope.createTensorBuffer(toF32(dout.data), 'affine dout'),
-      dx, dw, db, n, d, m,
+      dx,
+      dw,
+      db,
+      n,
+      d,
+      m,
     });
     await runDispatches(gpu, list, `${fn} n=${n} d=${d} m=${m}`);
     return {

@@ -29,7 +29,8 @@ export async function createColumnSum(scope: GpuScope, a: { x: TensorRef; y: Ten
  *   await runDispatches(gpu, fwd);
  */
 export async function createAffineForward(
-  scope: GpuScope, a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef; n: number; d: number; m: number },
+  scope: GpuScope,
+  a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef; n: number; d: number; m: number },
 ): Promise<Dispatch[]> {
   return createMatmul(scope, { a: a.x, b: a.w, c: a.out, bias: a.b, m: a.n, n: a.m, k: a.d });
 }
@@ -45,8 +46,8 @@ export async function createAffineBackward(
 ): Promise<Dispatch[]> {
   const { n, d, m } = a;
   const list: Dispatch[] = [];
-  if (a.dx) list.push(...await createMatmul(scope, { a: a.dout, b: a.w, c: a.dx, m: n, n: d, k: m, transB: true }));
-  list.push(...await createMatmul(scope, { a: a.x, b: a.dout, c: a.dw, m: d, n: m, k: n, transA: true }));
+  if (a.dx) list.push(...(await createMatmul(scope, { a: a.dout, b: a.w, c: a.dx, m: n, n: d, k: m, transB: true })));
+  list.push(...(await createMatmul(scope, { a: a.x, b: a.dout, c: a.dw, m: d, n: m, k: n, transA: true })));
   list.push(await createColumnSum(scope, { x: a.dout, y: a.db, rows: n, cols: m }));
   return list;
 }
@@ -88,6 +89,16 @@ export const affineGradOp: OpDef<{ withDx: boolean }> = {
     const { withDx } = node.attrs;
     const [dx, dw, db] = withDx ? outputs : [undefined, ...outputs];
     const [xv, wv] = node.inputs;
-    return createAffineBackward(scope, { x: x!, w: w!, dout: dout!, dx, dw: dw!, db: db!, n: xv!.shape[0]!, d: wv!.shape[0]!, m: wv!.shape[1]! });
+    return createAffineBackward(scope, {
+      x: x!,
+      w: w!,
+      dout: dout!,
+      dx,
+      dw: dw!,
+      db: db!,
+      n: xv!.shape[0]!,
+      d: wv!.shape[0]!,
+      m: wv!.shape[1]!,
+    });
   },
 };

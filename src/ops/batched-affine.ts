@@ -21,12 +21,21 @@ export interface BatchedAffineShape {
  *   await runDispatches(gpu, fwd);
  */
 export async function createBatchedAffineForward(
-  scope: GpuScope, a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef }, s: BatchedAffineShape,
+  scope: GpuScope,
+  a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef },
+  s: BatchedAffineShape,
 ): Promise<Dispatch[]> {
   const { n, models: M, k, h } = s;
   return createMatmul(scope, {
-    a: a.x, b: a.w, c: a.out, bias: a.b, m: n, n: h, k,
-    lda: s.shared ? k : M * k, ldc: M * h,
+    a: a.x,
+    b: a.w,
+    c: a.out,
+    bias: a.b,
+    m: n,
+    n: h,
+    k,
+    lda: s.shared ? k : M * k,
+    ldc: M * h,
     batch: { count: M, a: s.shared ? 0 : k, b: k * h, c: h, bias: h },
   });
 }
@@ -38,21 +47,43 @@ export async function createBatchedAffineForward(
  *   await runDispatches(gpu, bwd);
  */
 export async function createBatchedAffineBackward(
-  scope: GpuScope, a: { x: TensorRef; w: TensorRef; dout: TensorRef; dx?: TensorRef; dw: TensorRef; db: TensorRef }, s: BatchedAffineShape,
+  scope: GpuScope,
+  a: { x: TensorRef; w: TensorRef; dout: TensorRef; dx?: TensorRef; dw: TensorRef; db: TensorRef },
+  s: BatchedAffineShape,
 ): Promise<Dispatch[]> {
   const { n, models: M, k, h } = s;
   const list: Dispatch[] = [];
   if (a.dx) {
     if (s.shared) throw new Error('batched affine: a shared input has no per-model gradient (the models read the same rows)');
-    list.push(...await createMatmul(scope, {
-      a: a.dout, b: a.w, c: a.dx, m: n, n: k, k: h, transB: true, lda: M * h, ldc: M * k,
-      batch: { count: M, a: h, b: k * h, c: k },
-    }));
+    list.push(
+      ...(await createMatmul(scope, {
+        a: a.dout,
+        b: a.w,
+        c: a.dx,
+        m: n,
+        n: k,
+        k: h,
+        transB: true,
+        lda: M * h,
+        ldc: M * k,
+        batch: { count: M, a: h, b: k * h, c: k },
+      })),
+    );
   }
-  list.push(...await createMatmul(scope, {
-    a: a.x, b: a.dout, c: a.dw, m: k, n: h, k: n, transA: true, lda: s.shared ? k : M * k, ldb: M * h,
-    batch: { count: M, a: s.shared ? 0 : k, b: h, c: k * h },
-  }));
+  list.push(
+    ...(await createMatmul(scope, {
+      a: a.x,
+      b: a.dout,
+      c: a.dw,
+      m: k,
+      n: h,
+      k: n,
+      transA: true,
+      lda: s.shared ? k : M * k,
+      ldb: M * h,
+      batch: { count: M, a: s.shared ? 0 : k, b: h, c: k * h },
+    })),
+  );
   list.push(await createColumnSum(scope, { x: a.dout, y: a.db, rows: n, cols: M * h }));
   return list;
 }
@@ -73,7 +104,9 @@ export const batchedAffineOp: OpDef = {
     if (w!.shape.length !== 3) throw new Error(`batched_affine: W has shape [${w!.shape.join(',')}], expected [models, in, out]`);
     const [M, k, h] = w!.shape as [number, number, number];
     if (x!.shape.length !== 2 || (x!.shape[1] !== k && x!.shape[1] !== M * k)) {
-      throw new Error(`batched_affine: x has shape [${x!.shape.join(',')}], expected [*, ${k}] (shared) or [*, ${M * k}] (${M} models x ${k})`);
+      throw new Error(
+        `batched_affine: x has shape [${x!.shape.join(',')}], expected [*, ${k}] (shared) or [*, ${M * k}] (${M} models x ${k})`,
+      );
     }
     expectShape('batched_affine', 'b', b!.shape, [M * h]);
     return [{ name: `${w!.name}·x`, shape: [x!.shape[0]!, M * h] }];
@@ -102,6 +135,10 @@ export const batchedAffineGradOp: OpDef<{ withDx: boolean }> = {
   },
   encode(scope, { inputs: [x, w, dout], outputs }, node) {
     const [dx, dw, db] = node.attrs.withDx ? outputs : [undefined, ...outputs];
-    return createBatchedAffineBackward(scope, { x: x!, w: w!, dout: dout!, dx, dw: dw!, db: db! }, shapeOf(node.inputs[0]!, node.inputs[1]!));
+    return createBatchedAffineBackward(
+      scope,
+      { x: x!, w: w!, dout: dout!, dx, dw: dw!, db: db! },
+      shapeOf(node.inputs[0]!, node.inputs[1]!),
+    );
   },
 };

@@ -45,12 +45,18 @@ const bnParamKeys = new Set(['mode', 'eps', 'momentum', 'runningMean', 'runningV
  *   const { out, cache } = await forwardBatchNormalization(gpu, { data: x, shape: [200, 3] }, [1, 1, 1], [0, 0, 0], bnParam);
  */
 export async function forwardBatchNormalization(
-  gpu: GpuContext, x: HostTensor, gamma: ArrayLike<number>, beta: ArrayLike<number>, bnParam: GpuBnParam,
+  gpu: GpuContext,
+  x: HostTensor,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  bnParam: GpuBnParam,
 ): Promise<{ out: F32Tensor; cache: GpuBatchNormCache }> {
   const fn = 'forwardBatchNormalization';
   const [n, d] = hostShape(fn, 'x', x, 'matrix') as [number, number];
-  for (const key of Object.keys(bnParam)) if (!bnParamKeys.has(key)) throw new Error(`${fn}: unknown bnParam key "${key}" (expected ${[...bnParamKeys].join(', ')})`);
-  if (bnParam.mode !== 'train' && bnParam.mode !== 'test') throw new Error(`${fn}: bnParam.mode must be "train" or "test", got ${JSON.stringify(bnParam.mode)}`);
+  for (const key of Object.keys(bnParam))
+    if (!bnParamKeys.has(key)) throw new Error(`${fn}: unknown bnParam key "${key}" (expected ${[...bnParamKeys].join(', ')})`);
+  if (bnParam.mode !== 'train' && bnParam.mode !== 'test')
+    throw new Error(`${fn}: bnParam.mode must be "train" or "test", got ${JSON.stringify(bnParam.mode)}`);
   const checkLength = (name: string, v: ArrayLike<number>) => {
     if (v.length !== d) throw new Error(`${fn}: ${name} has shape [${v.length}], expected [${d}]`);
   };
@@ -64,18 +70,47 @@ export async function forwardBatchNormalization(
   const mode = bnParam.mode;
   return withScope(gpu, async (scope) => {
     const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
-    const [xb, gb, bb, rm, rv] = [t(x.data, 'x'), t(gamma, 'gamma'), t(beta, 'beta'), t(runningMean, 'runningMean'), t(runningVar, 'runningVar')];
+    const [xb, gb, bb, rm, rv] = [
+      t(x.data, 'x'),
+      t(gamma, 'gamma'),
+      t(beta, 'beta'),
+      t(runningMean, 'runningMean'),
+      t(runningVar, 'runningVar'),
+    ];
     const out = scope.createTensorBuffer(n * d * 4, 'out');
-    const saved = mode === 'train'
-      ? { mean: scope.createTensorBuffer(d * 4, 'mean'), invStd: scope.createTensorBuffer(d * 4, 'invStd'), xhat: scope.createTensorBuffer(n * d * 4, 'xhat') }
-      : undefined;
+    const saved =
+      mode === 'train'
+        ? {
+            mean: scope.createTensorBuffer(d * 4, 'mean'),
+            invStd: scope.createTensorBuffer(d * 4, 'invStd'),
+            xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
+          }
+        : undefined;
     const list = await createBatchNormForward(scope, {
-      x: xb, gamma: gb, beta: bb, out, runningMean: rm, runningVar: rv, n, d, mode, eps, momentum: bnParam.momentum, saved,
+      x: xb,
+      gamma: gb,
+      beta: bb,
+      out,
+      runningMean: rm,
+      runningVar: rv,
+      n,
+      d,
+      mode,
+      eps,
+      momentum: bnParam.momentum,
+      saved,
     });
     await runDispatches(gpu, list, fn);
     const cache: GpuBatchNormCache = {
-      mode, n, d, eps, x: Float32Array.from(x.data), gamma: Float32Array.from(gamma),
-      mean: new Float32Array(0), invStd: new Float32Array(0), xhat: new Float32Array(0),
+      mode,
+      n,
+      d,
+      eps,
+      x: Float32Array.from(x.data),
+      gamma: Float32Array.from(gamma),
+      mean: new Float32Array(0),
+      invStd: new Float32Array(0),
+      xhat: new Float32Array(0),
     };
     if (saved) {
       runningMean.set(await readF32(gpu, rm, d));
@@ -89,7 +124,11 @@ export async function forwardBatchNormalization(
 }
 
 async function backward(
-  gpu: GpuContext, fn: string, variant: 'graph' | 'alternative', dout: HostTensor, cache: GpuBatchNormCache,
+  gpu: GpuContext,
+  fn: string,
+  variant: 'graph' | 'alternative',
+  dout: HostTensor,
+  cache: GpuBatchNormCache,
 ): Promise<BatchNormGradients> {
   if (cache.mode !== 'train') throw new Error(`${fn}: the cache comes from a test-mode forward; backward is defined for train mode only`);
   const [n, d] = hostShape(fn, 'dout', dout, 'matrix') as [number, number];
@@ -100,12 +139,24 @@ async function backward(
     const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
     const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
     const list = await createBatchNormBackward(scope, {
-      dout: t(dout.data, 'dout'), xhat: t(cache.xhat, 'xhat'), invStd: t(cache.invStd, 'invStd'), gamma: t(cache.gamma, 'gamma'),
-      dx, dgamma, dbeta, n, d, variant,
+      dout: t(dout.data, 'dout'),
+      xhat: t(cache.xhat, 'xhat'),
+      invStd: t(cache.invStd, 'invStd'),
+      gamma: t(cache.gamma, 'gamma'),
+      dx,
+      dgamma,
+      dbeta,
+      n,
+      d,
+      variant,
       ...(variant === 'graph' ? { x: t(cache.x, 'x'), mean: t(cache.mean, 'mean') } : {}),
     });
     await runDispatches(gpu, list, fn);
-    return { dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] }, dgamma: await readF32(gpu, dgamma, d), dbeta: await readF32(gpu, dbeta, d) };
+    return {
+      dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] },
+      dgamma: await readF32(gpu, dgamma, d),
+      dbeta: await readF32(gpu, dbeta, d),
+    };
   });
 }
 
@@ -123,6 +174,10 @@ export function backwardBatchNormalization(gpu: GpuContext, dout: HostTensor, ca
  *   const { cache } = await forwardBatchNormalization(gpu, x, gamma, beta, { mode: 'train' });
  *   const { dx } = await backwardBatchNormalizationAlternative(gpu, dout, cache);
  */
-export function backwardBatchNormalizationAlternative(gpu: GpuContext, dout: HostTensor, cache: GpuBatchNormCache): Promise<BatchNormGradients> {
+export function backwardBatchNormalizationAlternative(
+  gpu: GpuContext,
+  dout: HostTensor,
+  cache: GpuBatchNormCache,
+): Promise<BatchNormGradients> {
   return backward(gpu, 'backwardBatchNormalizationAlternative', 'alternative', dout, cache);
 }

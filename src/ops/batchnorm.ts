@@ -75,7 +75,13 @@ function tileConstants(t: ColumnTiling): Record<string, number> {
   return { COLS: t.cols, ROWS: t.rows };
 }
 
-function dispatch(scope: GpuScope, kernel: Kernel, resources: Record<string, TensorRef>, workgroups: [number, number, number], label: string): Dispatch {
+function dispatch(
+  scope: GpuScope,
+  kernel: Kernel,
+  resources: Record<string, TensorRef>,
+  workgroups: [number, number, number],
+  label: string,
+): Dispatch {
   return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 
@@ -93,8 +99,17 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   if (a.mode !== 'train' && a.mode !== 'test') throw new Error(`${op}: mode must be "train" or "test", got ${JSON.stringify(a.mode)}`);
-  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta], ['runningMean', a.runningMean], ['runningVar', a.runningVar]] as const) {
+  for (const [name, buf] of [
+    ['x', a.x],
+    ['out', a.out],
+  ] as const)
+    assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [
+    ['gamma', a.gamma],
+    ['beta', a.beta],
+    ['runningMean', a.runningMean],
+    ['runningVar', a.runningVar],
+  ] as const) {
     assertBuffer(op, name, buf, d);
   }
   const eps = a.eps ?? 1e-5;
@@ -104,12 +119,31 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   if (a.mode === 'test') {
     // an invocation: 4 columns x `rows` rows (fewer rows on a GPU: more invocations)
     const rows = Math.max(isCpuAdapter(scope.ctx.adapter) ? 64 : 8, Math.ceil(n / maxWorkgroupsPerDim));
-    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalizeTest', constants: { WG: wgColumns, RELU: a.relu ? 1 : 0 } });
+    const kernel = await getKernel(scope.ctx, {
+      name: 'batchnorm-forward',
+      source: forwardWgsl,
+      entryPoint: 'normalizeTest',
+      constants: { WG: wgColumns, RELU: a.relu ? 1 : 0 },
+    });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: rows, chunks: 1, eps, momentum }, `${op} params`);
     const [gx] = columnGrid(d);
-    return [dispatch(scope, kernel, {
-      x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, params,
-    }, [gx, Math.ceil(n / rows), 1], `${op} normalizeTest`)];
+    return [
+      dispatch(
+        scope,
+        kernel,
+        {
+          x: a.x,
+          gamma: a.gamma,
+          beta: a.beta,
+          out: a.out,
+          runningMean: a.runningMean,
+          runningVar: a.runningVar,
+          params,
+        },
+        [gx, Math.ceil(n / rows), 1],
+        `${op} normalizeTest`,
+      ),
+    ];
   }
 
   const t = columnTiling(n, d);
@@ -125,25 +159,75 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const xhat = a.saved?.xhat ?? scope.createTensorBuffer(4, `${op} xhat (unused)`);
   if (fused) {
     // One chunk: one dispatch, each invocation owning 4 columns over every row.
-    const kernel = await getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'trainColumns', constants: { WG: wgColumns, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 } });
+    const kernel = await getKernel(scope.ctx, {
+      name: 'batchnorm-forward',
+      source: forwardWgsl,
+      entryPoint: 'trainColumns',
+      constants: { WG: wgColumns, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 },
+    });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
-    return [dispatch(scope, kernel, {
-      x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, xhat, params,
-    }, columnGrid(d), `${op} columns`)];
+    return [
+      dispatch(
+        scope,
+        kernel,
+        {
+          x: a.x,
+          gamma: a.gamma,
+          beta: a.beta,
+          out: a.out,
+          runningMean: a.runningMean,
+          runningVar: a.runningVar,
+          mean,
+          invStd,
+          xhat,
+          params,
+        },
+        columnGrid(d),
+        `${op} columns`,
+      ),
+    ];
   }
   // Several chunks: partial statistics per chunk, merged, then normalize elementwise.
   const [stats, merge, normalize] = await Promise.all([
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'stats', constants: tileConstants(t) }),
     getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'merge' }),
-    getKernel(scope.ctx, { name: 'batchnorm-forward', source: forwardWgsl, entryPoint: 'normalize', constants: { WG: wgElementwise, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 } }),
+    getKernel(scope.ctx, {
+      name: 'batchnorm-forward',
+      source: forwardWgsl,
+      entryPoint: 'normalize',
+      constants: { WG: wgElementwise, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 },
+    }),
   ]);
-  const params = scope.createUniformBuffer(stats, 'params', { n, d, chunkRows: t.chunkRows, chunks: t.chunks, eps, momentum }, `${op} params`);
+  const params = scope.createUniformBuffer(
+    stats,
+    'params',
+    { n, d, chunkRows: t.chunkRows, chunks: t.chunks, eps, momentum },
+    `${op} params`,
+  );
   const partMean = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial means`);
   const partM2 = scope.createTensorBuffer(t.chunks * d * 4, `${op} partial M2`);
   return [
-    dispatch(scope, stats, { x: a.x, partMean, partM2, params }, [t.colTiles, t.chunks, 1], `${op} stats (${t.chunks} chunks of ${t.chunkRows} rows)`),
-    dispatch(scope, merge, { runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params }, gridFor(d, 64), `${op} merge`),
-    dispatch(scope, normalize, { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, mean, invStd, xhat, params }, elementwise, `${op} normalize`),
+    dispatch(
+      scope,
+      stats,
+      { x: a.x, partMean, partM2, params },
+      [t.colTiles, t.chunks, 1],
+      `${op} stats (${t.chunks} chunks of ${t.chunkRows} rows)`,
+    ),
+    dispatch(
+      scope,
+      merge,
+      { runningMean: a.runningMean, runningVar: a.runningVar, mean, invStd, partMean, partM2, params },
+      gridFor(d, 64),
+      `${op} merge`,
+    ),
+    dispatch(
+      scope,
+      normalize,
+      { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, mean, invStd, xhat, params },
+      elementwise,
+      `${op} normalize`,
+    ),
   ];
 }
 
@@ -160,10 +244,22 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   const op = `batchnorm.backward(${a.variant}${a.reluOut ? '+relu' : ''}) n=${n} d=${d}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
-  if (a.variant !== 'graph' && a.variant !== 'alternative') throw new Error(`${op}: variant must be "graph" or "alternative", got ${JSON.stringify(a.variant)}`);
+  if (a.variant !== 'graph' && a.variant !== 'alternative')
+    throw new Error(`${op}: variant must be "graph" or "alternative", got ${JSON.stringify(a.variant)}`);
   if ((a.x === undefined) !== (a.mean === undefined)) throw new Error(`${op}: give both x and mean, or neither`);
-  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [['invStd', a.invStd], ['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, d);
+  for (const [name, buf] of [
+    ['dout', a.dout],
+    ['xhat', a.xhat],
+    ['dx', a.dx],
+  ] as const)
+    assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [
+    ['invStd', a.invStd],
+    ['gamma', a.gamma],
+    ['dgamma', a.dgamma],
+    ['dbeta', a.dbeta],
+  ] as const)
+    assertBuffer(op, name, buf, d);
   if (a.x && a.mean) {
     assertBuffer(op, 'x', a.x, n * d);
     assertBuffer(op, 'mean', a.mean, d);
@@ -205,19 +301,41 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     const combine = outB ? combinePair : combineOne;
     const sumB = outB ? partB : scope.createTensorBuffer(4, `${op} unused`);
     const outPartB = outB ?? scope.createTensorBuffer(4, `${op} unused`);
-    list.push(dispatch(scope, combine, { sumA: partA, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`));
+    list.push(
+      dispatch(scope, combine, { sumA: partA, sumB, partA: outA, partB: outPartB, params }, gridFor(d, 64), `${op} ${label} combine`),
+    );
   };
 
   // dbeta = sum dout, dgamma = sum dout * xhat: the graph's last node and the alternative's one reduction.
   reduce(sums, { ...grad, xhat: a.xhat }, a.dbeta, a.dgamma, 'dbeta+dgamma');
   if (a.variant === 'alternative') {
-    list.push(dispatch(scope, await kernels.dxAlt(), {
-      ...grad, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params,
-    }, elementwise, `${op} dx`));
+    list.push(
+      dispatch(
+        scope,
+        await kernels.dxAlt(),
+        {
+          ...grad,
+          xhat: a.xhat,
+          gamma: a.gamma,
+          invStd: a.invStd,
+          sumA: a.dbeta,
+          sumB: a.dgamma,
+          dx: a.dx,
+          params,
+        },
+        elementwise,
+        `${op} dx`,
+      ),
+    );
     return list;
   }
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
-  const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([kernels.dxhatNode(), kernels.dvarNode(), kernels.dmuNode(), kernels.dxNode()]);
+  const [dxhatNode, dvarNode, dmuNode, dxNode] = await Promise.all([
+    kernels.dxhatNode(),
+    kernels.dvarNode(),
+    kernels.dmuNode(),
+    kernels.dxNode(),
+  ]);
   list.push(dispatch(scope, dxhatNode, { ...grad, gamma: a.gamma, dxhat, params }, elementwise, `${op} dxhat`));
   reduce(dvarNode, { dxhat, invStd: a.invStd, ...xmuSource }, divar, null, 'dvar');
   reduce(dmuNode, { dxhat, invStd: a.invStd, sumA: divar, dx1, ...xmuSource }, dx1Sum, null, 'dmu');
@@ -246,8 +364,16 @@ export async function createParamGradSums(scope: GpuScope, a: ParamGradSumsArgs)
   const op = `column sums dout, dout*xhat n=${n} d=${d}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
-  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat]] as const) assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [['dbeta', a.dbeta], ['dgamma', a.dgamma]] as const) assertBuffer(op, name, buf, d);
+  for (const [name, buf] of [
+    ['dout', a.dout],
+    ['xhat', a.xhat],
+  ] as const)
+    assertBuffer(op, name, buf, n * d);
+  for (const [name, buf] of [
+    ['dbeta', a.dbeta],
+    ['dgamma', a.dgamma],
+  ] as const)
+    assertBuffer(op, name, buf, d);
   const t = columnTiling(n, d);
   const kernel = (entryPoint: string, constants: Record<string, number>) =>
     getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
@@ -284,7 +410,10 @@ function graphBuffers(scope: GpuScope, a: BatchNormBackwardArgs, op: string) {
  * row. The alternative is one dispatch; the graph keeps one per node (dbeta/dgamma, dxhat, dvar, dmu, dx).
  */
 async function backwardColumns(
-  scope: GpuScope, a: BatchNormBackwardArgs, op: string, kernel: (entryPoint: string, constants?: Record<string, number>) => Promise<Kernel>,
+  scope: GpuScope,
+  a: BatchNormBackwardArgs,
+  op: string,
+  kernel: (entryPoint: string, constants?: Record<string, number>) => Promise<Kernel>,
 ): Promise<Dispatch[]> {
   const { n, d } = a;
   const relu = { RELU: a.reluOut ? 1 : 0 };
@@ -294,13 +423,32 @@ async function backwardColumns(
   if (a.variant === 'alternative') {
     const k = await kernel('alternativeColumns', { ...wg, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
-    return [dispatch(scope, k, {
-      ...grad, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx, params,
-    }, columnGrid(d, 8), `${op} columns: sums + dx`)];
+    return [
+      dispatch(
+        scope,
+        k,
+        {
+          ...grad,
+          xhat: a.xhat,
+          gamma: a.gamma,
+          invStd: a.invStd,
+          partA: a.dbeta,
+          partB: a.dgamma,
+          dx: a.dx,
+          params,
+        },
+        columnGrid(d, 8),
+        `${op} columns: sums + dx`,
+      ),
+    ];
   }
   const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
   const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
-    kernel('sumsColumns', { ...wg, ...relu }), kernel('dxhatColumns', { ...wg, ...relu }), kernel('dvarColumns', useX), kernel('dmuColumns', useX), kernel('dxColumns', wg),
+    kernel('sumsColumns', { ...wg, ...relu }),
+    kernel('dxhatColumns', { ...wg, ...relu }),
+    kernel('dvarColumns', useX),
+    kernel('dmuColumns', useX),
+    kernel('dxColumns', wg),
   ]);
   const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
   const { dxhat, dx1, divar, dx1Sum, xmuSource } = graphBuffers(scope, a, op);
@@ -316,7 +464,13 @@ async function backwardColumns(
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
 /** `relu`: the op is batchnorm then ReLU in one pass each way (out = max(0, bn(x)); backward masks by out > 0). */
-export interface BatchNormAttrs { mode: 'train' | 'test'; eps: number; momentum: number; variant: 'graph' | 'alternative'; relu?: boolean }
+export interface BatchNormAttrs {
+  mode: 'train' | 'test';
+  eps: number;
+  momentum: number;
+  variant: 'graph' | 'alternative';
+  relu?: boolean;
+}
 
 /**
  * Batchnorm over inputs [x, gamma, beta] updating [runningMean, runningVar]; train mode also outputs the
@@ -330,14 +484,30 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
     const d = gamma!.shape[0]!;
     const out = [{ name: `${relu ? 'relu(bn' : 'bn'}(${x!.name})${relu ? ')' : ''}`, shape: [...x!.shape] }];
     return mode === 'train'
-      ? [...out, { name: `mean(${x!.name})`, shape: [d] }, { name: `invStd(${x!.name})`, shape: [d] }, { name: `xhat(${x!.name})`, shape: [...x!.shape] }]
+      ? [
+          ...out,
+          { name: `mean(${x!.name})`, shape: [d] },
+          { name: `invStd(${x!.name})`, shape: [d] },
+          { name: `xhat(${x!.name})`, shape: [...x!.shape] },
+        ]
       : out;
   },
   encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat], updates: [runningMean, runningVar] }, node) {
     const { mode, eps, momentum, relu } = node.attrs;
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormForward(scope, {
-      x: x!, gamma: gamma!, beta: beta!, out: out!, runningMean: runningMean!, runningVar: runningVar!, n, d, mode, eps, momentum, relu,
+      x: x!,
+      gamma: gamma!,
+      beta: beta!,
+      out: out!,
+      runningMean: runningMean!,
+      runningVar: runningVar!,
+      n,
+      d,
+      mode,
+      eps,
+      momentum,
+      relu,
       saved: mode === 'train' ? { mean: mean!, invStd: invStd!, xhat: xhat! } : undefined,
     });
   },
@@ -355,13 +525,28 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
 export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative' }> = {
   name: 'batchnorm_grad',
   outputs([dout, , , gamma]) {
-    return [{ name: `d(bn in)`, shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
+    return [
+      { name: `d(bn in)`, shape: [...dout!.shape] },
+      { name: 'dgamma', shape: [...gamma!.shape] },
+      { name: 'dbeta', shape: [...gamma!.shape] },
+    ];
   },
   encode(scope, { inputs: [dout, xhat, invStd, gamma, x, mean, reluOut], outputs: [dx, dgamma, dbeta] }, node) {
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormBackward(scope, {
-      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d,
-      variant: node.attrs.variant, x: x!, mean: mean!, reluOut,
+      dout: dout!,
+      xhat: xhat!,
+      invStd: invStd!,
+      gamma: gamma!,
+      dx: dx!,
+      dgamma: dgamma!,
+      dbeta: dbeta!,
+      n,
+      d,
+      variant: node.attrs.variant,
+      x: x!,
+      mean: mean!,
+      reluOut,
     });
   },
 };

@@ -27,7 +27,9 @@ export async function createGatherRows(
   return chunks.map((c) => ({
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, {
-      src: c.buffer, indices: a.indices, out: a.out,
+      src: c.buffer,
+      indices: a.indices,
+      out: a.out,
       params: scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows, base: c.base, chunkRows: c.rows }),
     }),
     workgroups: gridFor(a.batch * a.dim, kernel.workgroupSize[0]),
@@ -49,6 +51,14 @@ export const gatherRowsOp: OpDef<{ dim: number; rows: number; chunks: number; ch
   },
   encode(scope, { inputs, outputs: [out] }, node) {
     const { dim, rows, chunks, chunkRows } = node.attrs;
-    return createGatherRows(scope, { src: inputs.slice(0, chunks), chunkRows, indices: inputs[chunks]!, out: out!, batch: node.inputs[chunks]!.shape[0]!, dim, rows });
+    return createGatherRows(scope, {
+      src: inputs.slice(0, chunks),
+      chunkRows,
+      indices: inputs[chunks]!,
+      out: out!,
+      batch: node.inputs[chunks]!.shape[0]!,
+      dim,
+      rows,
+    });
   },
 };

@@ -54,7 +54,8 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
   assertCount(op, 'count', a.count);
   const chunks = chunkList(op, a.images, a.count, a.chunkRows);
   for (const c of chunks) {
-    if (c.rows * a.dim > 0xffffffff) throw new Error(`${op}: ${c.rows} images x dim = ${c.rows * a.dim} bytes in one chunk do not fit u32 addressing`);
+    if (c.rows * a.dim > 0xffffffff)
+      throw new Error(`${op}: ${c.rows} images x dim = ${c.rows * a.dim} bytes in one chunk do not fit u32 addressing`);
     assertBuffer(op, chunks.length > 1 ? `images chunk at image ${c.base}` : 'images', c.buffer, Math.ceil((c.rows * a.dim) / 4));
   }
   assertBuffer(op, 'mean', a.mean, a.dim);
@@ -66,17 +67,38 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
     ? await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, entryPoint: 'rows16', constants: { WG: wgRows } })
     : await getKernel(scope.ctx, { name: 'gather', source: gatherWgsl, constants: { WG: 256 } });
   return chunks.map((c) => {
-    const uniform = scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, count: a.count, base: c.base, rows: c.rows }, `${op} params`);
+    const uniform = scope.createUniformBuffer(
+      kernel,
+      'params',
+      { batch: a.batch, dim: a.dim, count: a.count, base: c.base, rows: c.rows },
+      `${op} params`,
+    );
     const label = `${op}${rows16 ? ' rows16' : ''}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`;
     return rows16
       ? {
-        kernel, label, workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1] as [number, number, number],
-        bindGroup: createBindGroup(scope.ctx, kernel, { images16: c.buffer, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform }),
-      }
+          kernel,
+          label,
+          workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1] as [number, number, number],
+          bindGroup: createBindGroup(scope.ctx, kernel, {
+            images16: c.buffer,
+            mean4: a.mean,
+            indices: a.indices,
+            out4: a.out,
+            params: uniform,
+          }),
+        }
       : {
-        kernel, label, workgroups: gridFor(a.batch * a.dim, 256),
-        bindGroup: createBindGroup(scope.ctx, kernel, { images: c.buffer, mean: a.mean, indices: a.indices, out: a.out, params: uniform }),
-      };
+          kernel,
+          label,
+          workgroups: gridFor(a.batch * a.dim, 256),
+          bindGroup: createBindGroup(scope.ctx, kernel, {
+            images: c.buffer,
+            mean: a.mean,
+            indices: a.indices,
+            out: a.out,
+            params: uniform,
+          }),
+        };
   });
 }
 
@@ -95,6 +117,15 @@ export const gatherImagesOp: OpDef<{ dim: number; rows: number; chunks: number; 
   encode(scope, { inputs, outputs: [out] }, node) {
     const { dim, rows, chunks, chunkRows } = node.attrs;
     const batch = node.inputs[chunks]!.shape[0]!;
-    return createGather(scope, { images: inputs.slice(0, chunks), chunkRows, mean: inputs[chunks + 1]!, indices: inputs[chunks]!, out: out!, batch, dim, count: rows });
+    return createGather(scope, {
+      images: inputs.slice(0, chunks),
+      chunkRows,
+      mean: inputs[chunks + 1]!,
+      indices: inputs[chunks]!,
+      out: out!,
+      batch,
+      dim,
+      count: rows,
+    });
   },
 };

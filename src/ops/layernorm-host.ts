@@ -34,28 +34,54 @@ const lnParamKeys = new Set(['eps', 'reduction']);
  *   const { dx } = await backwardLayerNormalization(gpu, dout, cache);
  */
 export async function forwardLayerNormalization(
-  gpu: GpuContext, x: HostTensor, gamma: ArrayLike<number>, beta: ArrayLike<number>, lnParam: GpuLnParam = {},
+  gpu: GpuContext,
+  x: HostTensor,
+  gamma: ArrayLike<number>,
+  beta: ArrayLike<number>,
+  lnParam: GpuLnParam = {},
 ): Promise<{ out: F32Tensor; cache: GpuLayerNormCache }> {
   const fn = 'forwardLayerNormalization';
   const [n, d] = hostShape(fn, 'x', x, 'matrix') as [number, number];
   for (const key of Object.keys(lnParam)) {
-    if (!lnParamKeys.has(key)) throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps, reduction; layer norm has no mode and no running statistics)`);
+    if (!lnParamKeys.has(key))
+      throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps, reduction; layer norm has no mode and no running statistics)`);
   }
-  for (const [name, v] of [['gamma', gamma], ['beta', beta]] as const) {
+  for (const [name, v] of [
+    ['gamma', gamma],
+    ['beta', beta],
+  ] as const) {
     if (v.length !== d) throw new Error(`${fn}: ${name} has shape [${v.length}], expected [${d}]`);
   }
   const eps = lnParam.eps ?? 1e-5;
   return withScope(gpu, async (scope) => {
     const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
     const out = scope.createTensorBuffer(n * d * 4, 'out');
-    const saved = { mean: scope.createTensorBuffer(n * 4, 'mean'), invStd: scope.createTensorBuffer(n * 4, 'invStd'), xhat: scope.createTensorBuffer(n * d * 4, 'xhat') };
+    const saved = {
+      mean: scope.createTensorBuffer(n * 4, 'mean'),
+      invStd: scope.createTensorBuffer(n * 4, 'invStd'),
+      xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
+    };
     const list = await createLayerNormForward(scope, {
-      x: t(x.data, 'x'), gamma: t(gamma, 'gamma'), beta: t(beta, 'beta'), out, n, d, eps, saved, reduction: lnParam.reduction,
+      x: t(x.data, 'x'),
+      gamma: t(gamma, 'gamma'),
+      beta: t(beta, 'beta'),
+      out,
+      n,
+      d,
+      eps,
+      saved,
+      reduction: lnParam.reduction,
     });
     await runDispatches(gpu, list, fn);
     const cache: GpuLayerNormCache = {
-      n, d, eps, reduction: lnParam.reduction, gamma: Float32Array.from(gamma),
-      mean: await readF32(gpu, saved.mean, n), invStd: await readF32(gpu, saved.invStd, n), xhat: await readF32(gpu, saved.xhat, n * d),
+      n,
+      d,
+      eps,
+      reduction: lnParam.reduction,
+      gamma: Float32Array.from(gamma),
+      mean: await readF32(gpu, saved.mean, n),
+      invStd: await readF32(gpu, saved.invStd, n),
+      xhat: await readF32(gpu, saved.xhat, n * d),
     };
     return { out: { data: await readF32(gpu, out, n * d), shape: [n, d] }, cache };
   });
@@ -76,10 +102,22 @@ export async function backwardLayerNormalization(gpu: GpuContext, dout: HostTens
     const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
     const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
     const list = await createLayerNormBackward(scope, {
-      dout: t(dout.data, 'dout'), xhat: t(cache.xhat, 'xhat'), invStd: t(cache.invStd, 'invStd'), gamma: t(cache.gamma, 'gamma'),
-      dx, dgamma, dbeta, n, d, reduction: cache.reduction,
+      dout: t(dout.data, 'dout'),
+      xhat: t(cache.xhat, 'xhat'),
+      invStd: t(cache.invStd, 'invStd'),
+      gamma: t(cache.gamma, 'gamma'),
+      dx,
+      dgamma,
+      dbeta,
+      n,
+      d,
+      reduction: cache.reduction,
     });
     await runDispatches(gpu, list, fn);
-    return { dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] }, dgamma: await readF32(gpu, dgamma, d), dbeta: await readF32(gpu, dbeta, d) };
+    return {
+      dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] },
+      dgamma: await readF32(gpu, dgamma, d),
+      dbeta: await readF32(gpu, dbeta, d),
+    };
   });
 }

@@ -73,7 +73,9 @@ const wgRow = 64;
 export function rowReduction(ctx: GpuContext, asked?: RowReduction): RowReduction {
   const can = ctx.hasSubgroups && ctx.subgroupMinSize > 0;
   if (asked === 'subgroups' && !can) {
-    throw new Error(`layernorm: reduction 'subgroups' needs the device feature "subgroups" and the adapter's subgroupMinSize (hasSubgroups ${ctx.hasSubgroups}, subgroupMinSize ${ctx.subgroupMinSize})`);
+    throw new Error(
+      `layernorm: reduction 'subgroups' needs the device feature "subgroups" and the adapter's subgroupMinSize (hasSubgroups ${ctx.hasSubgroups}, subgroupMinSize ${ctx.subgroupMinSize})`,
+    );
   }
   if (asked !== undefined && asked !== 'subgroups' && asked !== 'workgroup') {
     throw new Error(`layernorm: reduction must be "subgroups" or "workgroup", got ${JSON.stringify(asked)}`);
@@ -81,7 +83,12 @@ export function rowReduction(ctx: GpuContext, asked?: RowReduction): RowReductio
   return asked ?? (can ? 'subgroups' : 'workgroup');
 }
 
-function layerNormKernel(scope: GpuScope, reduction: RowReduction, entryPoint: string, constants: Record<string, number> = {}): Promise<Kernel> {
+function layerNormKernel(
+  scope: GpuScope,
+  reduction: RowReduction,
+  entryPoint: string,
+  constants: Record<string, number> = {},
+): Promise<Kernel> {
   const sub = reduction === 'subgroups';
   // The subgroup prelude's `enable subgroups;` must open the module, so the prelude goes first.
   return getKernel(scope.ctx, {
@@ -105,8 +112,16 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [['x', a.x], ['out', a.out]] as const) assertBuffer(op, name, buf, rows * d);
-  for (const [name, buf] of [['gamma', a.gamma], ['beta', a.beta]] as const) assertBuffer(op, name, buf, models * d);
+  for (const [name, buf] of [
+    ['x', a.x],
+    ['out', a.out],
+  ] as const)
+    assertBuffer(op, name, buf, rows * d);
+  for (const [name, buf] of [
+    ['gamma', a.gamma],
+    ['beta', a.beta],
+  ] as const)
+    assertBuffer(op, name, buf, models * d);
   if (a.saved) {
     assertBuffer(op, 'saved.mean', a.saved.mean, rows);
     assertBuffer(op, 'saved.invStd', a.saved.invStd, rows);
@@ -117,12 +132,24 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
   const kernel = await layerNormKernel(scope, reduction, 'forward', { SAVE: a.saved ? 1 : 0 });
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps, models, features }, `${op} params`);
   const unused = (label: string) => scope.createTensorBuffer(4, `${op} ${label} (unused)`);
-  return [dispatch(scope, kernel, {
-    x: a.x, gamma: a.gamma, beta: a.beta, out: a.out,
-    mean: a.saved?.mean ?? scope.createTensorBuffer(rows * 4, `${op} mean`),
-    invStd: a.saved?.invStd ?? scope.createTensorBuffer(rows * 4, `${op} invStd`),
-    xhat: a.saved?.xhat ?? unused('xhat'), params,
-  }, gridFor(rows, 1), op)];
+  return [
+    dispatch(
+      scope,
+      kernel,
+      {
+        x: a.x,
+        gamma: a.gamma,
+        beta: a.beta,
+        out: a.out,
+        mean: a.saved?.mean ?? scope.createTensorBuffer(rows * 4, `${op} mean`),
+        invStd: a.saved?.invStd ?? scope.createTensorBuffer(rows * 4, `${op} invStd`),
+        xhat: a.saved?.xhat ?? unused('xhat'),
+        params,
+      },
+      gridFor(rows, 1),
+      op,
+    ),
+  ];
 }
 
 /**
@@ -138,21 +165,41 @@ export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackw
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [['dout', a.dout], ['xhat', a.xhat], ['dx', a.dx]] as const) assertBuffer(op, name, buf, rows * d);
+  for (const [name, buf] of [
+    ['dout', a.dout],
+    ['xhat', a.xhat],
+    ['dx', a.dx],
+  ] as const)
+    assertBuffer(op, name, buf, rows * d);
   assertBuffer(op, 'invStd', a.invStd, rows);
-  for (const [name, buf] of [['gamma', a.gamma], ['dgamma', a.dgamma], ['dbeta', a.dbeta]] as const) assertBuffer(op, name, buf, models * d);
+  for (const [name, buf] of [
+    ['gamma', a.gamma],
+    ['dgamma', a.dgamma],
+    ['dbeta', a.dbeta],
+  ] as const)
+    assertBuffer(op, name, buf, models * d);
   const kernel = await layerNormKernel(scope, reduction, 'backward');
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps: 0, models, features }, `${op} params`);
   return [
-    dispatch(scope, kernel, { dout: a.dout, gamma: a.gamma, savedXhat: a.xhat, savedInvStd: a.invStd, dx: a.dx, params }, gridFor(rows, 1), `${op} dx`),
+    dispatch(
+      scope,
+      kernel,
+      { dout: a.dout, gamma: a.gamma, savedXhat: a.xhat, savedInvStd: a.invStd, dx: a.dx, params },
+      gridFor(rows, 1),
+      `${op} dx`,
+    ),
     // dgamma, dbeta: column sums of [n, models·d] (every model's at once; the unreal columns' dout and xhat are 0)
-    ...await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d: models * d }),
+    ...(await createParamGradSums(scope, { dout: a.dout, xhat: a.xhat, dbeta: a.dbeta, dgamma: a.dgamma, n, d: models * d })),
   ];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
-export interface LayerNormAttrs { eps: number; reduction?: RowReduction; blocks?: ModelBlocks }
+export interface LayerNormAttrs {
+  eps: number;
+  reduction?: RowReduction;
+  blocks?: ModelBlocks;
+}
 
 /**
  * Layer norm over inputs [x, gamma, beta]; outputs out, and the saved mean, 1/σ (per row) and x̂ that backward
@@ -165,22 +212,38 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
     expectShape('layernorm', 'beta', beta!.shape, gamma!.shape);
     const rows = x!.shape[0]! * (attrs.blocks?.models ?? 1);
     return [
-      { name: `ln(${x!.name})`, shape: [...x!.shape] }, { name: `lnMean(${x!.name})`, shape: [rows] },
-      { name: `lnInvStd(${x!.name})`, shape: [rows] }, { name: `lnXhat(${x!.name})`, shape: [...x!.shape] },
+      { name: `ln(${x!.name})`, shape: [...x!.shape] },
+      { name: `lnMean(${x!.name})`, shape: [rows] },
+      { name: `lnInvStd(${x!.name})`, shape: [rows] },
+      { name: `lnXhat(${x!.name})`, shape: [...x!.shape] },
     ];
   },
   encode(scope, { inputs: [x, gamma, beta], outputs: [out, mean, invStd, xhat] }, node) {
     const [n, width] = node.inputs[0]!.shape as [number, number];
     const { blocks } = node.attrs;
     return createLayerNormForward(scope, {
-      x: x!, gamma: gamma!, beta: beta!, out: out!, n, d: width / (blocks?.models ?? 1), eps: node.attrs.eps, reduction: node.attrs.reduction, blocks,
+      x: x!,
+      gamma: gamma!,
+      beta: beta!,
+      out: out!,
+      n,
+      d: width / (blocks?.models ?? 1),
+      eps: node.attrs.eps,
+      reduction: node.attrs.reduction,
+      blocks,
       saved: { mean: mean!, invStd: invStd!, xhat: xhat! },
     });
   },
   backward(g, node, [dout]) {
     const [, gamma] = node.inputs;
     const [, , invStd, xhat] = node.outputs;
-    const [dx, dgamma, dbeta] = g.apply(layerNormGradOp, [dout!, xhat!, invStd!, gamma!], { reduction: node.attrs.reduction, blocks: node.attrs.blocks }, [], 'grad');
+    const [dx, dgamma, dbeta] = g.apply(
+      layerNormGradOp,
+      [dout!, xhat!, invStd!, gamma!],
+      { reduction: node.attrs.reduction, blocks: node.attrs.blocks },
+      [],
+      'grad',
+    );
     return [dx!, dgamma!, dbeta!];
   },
 };
@@ -188,13 +251,27 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
 export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBlocks }> = {
   name: 'layernorm_grad',
   outputs([dout, , , gamma]) {
-    return [{ name: 'd(ln in)', shape: [...dout!.shape] }, { name: 'dgamma', shape: [...gamma!.shape] }, { name: 'dbeta', shape: [...gamma!.shape] }];
+    return [
+      { name: 'd(ln in)', shape: [...dout!.shape] },
+      { name: 'dgamma', shape: [...gamma!.shape] },
+      { name: 'dbeta', shape: [...gamma!.shape] },
+    ];
   },
   encode(scope, { inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }, node) {
     const [n, width] = node.inputs[0]!.shape as [number, number];
     const { blocks } = node.attrs;
     return createLayerNormBackward(scope, {
-      dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta!, n, d: width / (blocks?.models ?? 1), reduction: node.attrs.reduction, blocks,
+      dout: dout!,
+      xhat: xhat!,
+      invStd: invStd!,
+      gamma: gamma!,
+      dx: dx!,
+      dgamma: dgamma!,
+      dbeta: dbeta!,
+      n,
+      d: width / (blocks?.models ?? 1),
+      reduction: node.attrs.reduction,
+      blocks,
     });
   },
 };

@@ -11,7 +11,10 @@ import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts
  *   shape; // [50, 100]
  */
 export async function matmul(
-  gpu: GpuContext, a: HostTensor, b: HostTensor, opts: { transA?: boolean; transB?: boolean; bias?: HostTensor } = {},
+  gpu: GpuContext,
+  a: HostTensor,
+  b: HostTensor,
+  opts: { transA?: boolean; transB?: boolean; bias?: HostTensor } = {},
 ): Promise<F32Tensor> {
   const { transA = false, transB = false } = opts;
   const [ar, ac] = hostShape('matmul', 'a', a, 'matrix') as [number, number];
@@ -19,7 +22,9 @@ export async function matmul(
   const [m, k] = transA ? [ac, ar] : [ar, ac];
   const [kb, n] = transB ? [bc, br] : [br, bc];
   if (k !== kb) {
-    throw new Error(`matmul: ${transA ? 'aᵀ' : 'a'} is ${m}x${k} (a has shape [${a.shape.join(',')}]) but ${transB ? 'bᵀ' : 'b'} is ${kb}x${n} (b has shape [${b.shape.join(',')}]); inner sizes differ`);
+    throw new Error(
+      `matmul: ${transA ? 'aᵀ' : 'a'} is ${m}x${k} (a has shape [${a.shape.join(',')}]) but ${transB ? 'bᵀ' : 'b'} is ${kb}x${n} (b has shape [${b.shape.join(',')}]); inner sizes differ`,
+    );
   }
   if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== n || opts.bias.data.length !== n)) {
     throw new Error(`matmul: bias has shape [${opts.bias.shape.join(',')}], expected [${n}]`);
@@ -31,7 +36,11 @@ export async function matmul(
       b: scope.createTensorBuffer(toF32(b.data), 'matmul b'),
       c,
       bias: opts.bias ? scope.createTensorBuffer(toF32(opts.bias.data), 'matmul bias') : undefined,
-      m, n, k, transA, transB,
+      m,
+      n,
+      k,
+      transA,
+      transB,
     });
     await runDispatches(gpu, list, `matmul ${m}x${n}x${k}`);
     return { data: await readF32(gpu, c, m * n), shape: [m, n] };

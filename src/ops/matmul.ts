@@ -74,7 +74,9 @@ export interface MatmulPlan {
  *   isCpuAdapter({ vendor: 'nvidia', architecture: 'hopper', device: '', description: '', runtime: 'node' }); // false
  */
 export function isCpuAdapter(adapter: AdapterSummary): boolean {
-  return /swiftshader|llvmpipe|lavapipe|warp|software|cpu/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description} ${adapter.device}`);
+  return /swiftshader|llvmpipe|lavapipe|warp|software|cpu/i.test(
+    `${adapter.vendor} ${adapter.architecture} ${adapter.description} ${adapter.device}`,
+  );
 }
 
 /**
@@ -93,7 +95,17 @@ export function vec4Eligible(m: number, n: number, k: number, transA = false, tr
  *   block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchA: 0, batchB: 3072 * 52 }); // true
  *   block8vec4Eligible({ m: 50, n: 50, k: 3072, lda: 3072, ldb: 50, batchA: 0, batchB: 0 });        // false: rows of B are 50 floats
  */
-export function block8vec4Eligible(s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; lda: number; ldb: number; batchA?: number; batchB?: number }): boolean {
+export function block8vec4Eligible(s: {
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  lda: number;
+  ldb: number;
+  batchA?: number;
+  batchB?: number;
+}): boolean {
   if (s.transA && s.transB) return false;
   return vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && [s.lda, s.ldb, s.batchA ?? 0, s.batchB ?? 0].every((v) => v % 4 === 0);
 }
@@ -135,9 +147,20 @@ async function probeSubgroupQuads(ctx: GpuContext): Promise<boolean> {
  * device must pass `subgroupQuads` too.
  *   block8sgEligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, ldc: 1040, batches: 20, batchA: 0, batchB: 3072 * 52, batchC: 52 }); // true
  */
-export function block8sgEligible(
-  s: { m: number; n: number; k: number; transA?: boolean; transB?: boolean; lda: number; ldb: number; ldc: number; batches?: number; batchA?: number; batchB?: number; batchC?: number },
-): boolean {
+export function block8sgEligible(s: {
+  m: number;
+  n: number;
+  k: number;
+  transA?: boolean;
+  transB?: boolean;
+  lda: number;
+  ldb: number;
+  ldc: number;
+  batches?: number;
+  batchA?: number;
+  batchB?: number;
+  batchC?: number;
+}): boolean {
   const shared = (s.batches ?? 1) === 1 || (s.batchA ?? 0) === 0;
   return !s.transB && shared && block8vec4Eligible(s) && [s.n, s.ldc, s.batchC ?? 0].every((v) => v % 4 === 0);
 }
@@ -150,7 +173,16 @@ export function block8sgEligible(
 export function planMatmul(
   adapter: AdapterSummary,
   s: {
-    m: number; n: number; k: number; transA?: boolean; transB?: boolean; variant?: MatmulVariant; splits?: number; workgroupSize?: number; batches?: number; strided?: boolean;
+    m: number;
+    n: number;
+    k: number;
+    transA?: boolean;
+    transB?: boolean;
+    variant?: MatmulVariant;
+    splits?: number;
+    workgroupSize?: number;
+    batches?: number;
+    strided?: boolean;
     /** Whether the operands suit block8vec4 (block8vec4Eligible); default false. */
     v8?: boolean;
     /** Whether they suit block8sg on this device (block8sgEligible and subgroupQuads); default false. */
@@ -167,18 +199,25 @@ export function planMatmul(
   const sgFits = 4 * Math.ceil(wide / 4) <= 1.15 * wide;
   const variant = s.variant ?? (cpu ? (s.sg && sgFits ? 'block8sg' : s.v8 ? 'block8vec4' : 'block8') : aligned ? 'vec4' : 'block8');
   if (variant === 'vec4' && !aligned) {
-    throw new Error(`${shape}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`);
+    throw new Error(
+      `${shape}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`,
+    );
   }
   if (variant === 'block8vec4' && !s.v8) {
-    throw new Error(`${shape}: the block8vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, k % 4 == 0 unless transA, not both transposed, and row strides and batch offsets of A and B that are multiples of 4`);
+    throw new Error(
+      `${shape}: the block8vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, k % 4 == 0 unless transA, not both transposed, and row strides and batch offsets of A and B that are multiples of 4`,
+    );
   }
   if (variant === 'block8sg' && !s.sg) {
-    throw new Error(`${shape}: the block8sg kernel needs block8vec4's alignment, not transB, A shared by every batch, n, ldc and C's batch offset multiples of 4, and a device whose subgroups are 4 consecutive invocations (subgroupQuads)`);
+    throw new Error(
+      `${shape}: the block8sg kernel needs block8vec4's alignment, not transB, A shared by every batch, n, ldc and C's batch offset multiples of 4, and a device whose subgroups are 4 consecutive invocations (subgroupQuads)`,
+    );
   }
   const block = variant === 'vec4' ? 4 : 8;
   const wg = s.workgroupSize ?? (cpu ? 16 : 64);
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'workgroupSize', wg);
-  if (variant === 'block8sg' && wg % 4 !== 0) throw new Error(`${shape}: block8sg needs a workgroup size that is a multiple of 4, got ${wg}`);
+  if (variant === 'block8sg' && wg % 4 !== 0)
+    throw new Error(`${shape}: block8sg needs a workgroup size that is a multiple of 4, got ${wg}`);
   // block8sg: nb counts column blocks over every batch's columns, `blocks` the quads (4 column blocks of one row block)
   const sg = variant === 'block8sg';
   const nb = sg ? wide : Math.ceil(s.n / block);
@@ -197,7 +236,10 @@ export function planMatmul(
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const y = Math.ceil(groups / x);
   const z = flat ? splits : splits * batches;
-  if (y > maxWorkgroupsPerDim || z > maxWorkgroupsPerDim) throw new Error(`matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`);
+  if (y > maxWorkgroupsPerDim || z > maxWorkgroupsPerDim)
+    throw new Error(
+      `matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`,
+    );
   return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, z] };
 }
 
@@ -210,7 +252,8 @@ function layoutName(transA?: boolean, transB?: boolean): string {
  * for block8sg `enable subgroups;` before them (it must open the module) and block8vec4's accumulation (rank4).
  */
 function matmulSource(variant: MatmulVariant): { name: string; source: string } {
-  if (variant === 'block8sg') return { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulCommonWgsl, matmulV8Wgsl, matmulSubgroupsWgsl) };
+  if (variant === 'block8sg')
+    return { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulCommonWgsl, matmulV8Wgsl, matmulSubgroupsWgsl) };
   if (variant === 'block8vec4') return { name: 'matmul-v8', source: linkWgsl(matmulCommonWgsl, matmulV8Wgsl) };
   return { name: 'matmul', source: linkWgsl(matmulCommonWgsl, matmulWgsl) };
 }
@@ -221,10 +264,7 @@ function matmulSource(variant: MatmulVariant): { name: string; source: string } 
  *   const mm = await createMatmul(scope, { a: x, b: w, c: out, bias: b, m: 50, n: 100, k: 3072 });
  *   await runDispatches(gpu, mm);
  */
-export async function createMatmul(
-  scope: GpuScope,
-  args: MatmulArgs,
-): Promise<Dispatch[]> {
+export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<Dispatch[]> {
   const { m, n, k, transA = false, transB = false } = args;
   const batch = args.batch ?? { count: 1, a: 0, b: 0, c: 0, bias: 0 };
   const op = `matmul ${batch.count > 1 ? `${batch.count}x ` : ''}${m}x${n}x${k} (${layoutName(transA, transB)})`;
@@ -238,7 +278,11 @@ export async function createMatmul(
   const lda = args.lda ?? ac;
   const ldb = args.ldb ?? bc;
   const ldc = args.ldc ?? n;
-  for (const [name, ld, cols] of [['lda', lda, ac], ['ldb', ldb, bc], ['ldc', ldc, n]] as const) {
+  for (const [name, ld, cols] of [
+    ['lda', lda, ac],
+    ['ldb', ldb, bc],
+    ['ldc', ldc, n],
+  ] as const) {
     if (!Number.isInteger(ld) || ld < cols) throw new Error(`${op}: ${name} ${ld} is below the ${cols} columns of the stored operand`);
   }
   for (const key of ['a', 'b', 'c', 'bias'] as const) assertCount(op, `batch.${key}`, batch[key] ?? 0, 0);
@@ -248,29 +292,66 @@ export async function createMatmul(
   assertBuffer(op, transB ? 'b (n×k)' : 'b (k×n)', args.b, extent(batch.b, br, ldb, bc));
   assertBuffer(op, 'c (m×n)', args.c, extent(batch.c, m, ldc, n));
   if (args.bias) assertBuffer(op, 'bias (n)', args.bias, (batch.count - 1) * (batch.bias ?? 0) + n);
-  if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b)) throw new Error(`${op}: c must not be the same buffer as a or b`);
+  if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b))
+    throw new Error(`${op}: c must not be the same buffer as a or b`);
 
   const strided = lda !== ac || ldb !== bc || ldc !== n;
   // vec4 views read whole vec4s only: the bound ranges of A and B must be too
-  const v8 = block8vec4Eligible({ m, n, k, transA, transB, lda, ldb, batchA: batch.a, batchB: batch.b }) && refSize(args.a) % 16 === 0 && refSize(args.b) % 16 === 0;
-  const sg = v8 && block8sgEligible({ m, n, k, transA, transB, lda, ldb, ldc, batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c })
-    && refSize(args.c) % 16 === 0 && isCpuAdapter(scope.ctx.adapter) && await subgroupQuads(scope.ctx);
-  const plan = planMatmul(scope.ctx.adapter, { m, n, k, transA, transB, variant: args.variant, splits: args.splits, workgroupSize: args.workgroupSize, batches: batch.count, strided, v8, sg });
+  const v8 =
+    block8vec4Eligible({ m, n, k, transA, transB, lda, ldb, batchA: batch.a, batchB: batch.b }) &&
+    refSize(args.a) % 16 === 0 &&
+    refSize(args.b) % 16 === 0;
+  const sg =
+    v8 &&
+    block8sgEligible({ m, n, k, transA, transB, lda, ldb, ldc, batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c }) &&
+    refSize(args.c) % 16 === 0 &&
+    isCpuAdapter(scope.ctx.adapter) &&
+    (await subgroupQuads(scope.ctx));
+  const plan = planMatmul(scope.ctx.adapter, {
+    m,
+    n,
+    k,
+    transA,
+    transB,
+    variant: args.variant,
+    splits: args.splits,
+    workgroupSize: args.workgroupSize,
+    batches: batch.count,
+    strided,
+    v8,
+    sg,
+  });
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
   // block8vec4 stores vec4s too where C's rows and batch blocks start on them (main_v8c)
-  const storeVec4 = plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
+  const storeVec4 =
+    plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
   const sgKernel = plan.variant === 'block8sg';
-  const entryPoint = storeVec4 ? 'main_v8c' : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main', block8sg: 'main_v8s' }[plan.variant];
+  const entryPoint = storeVec4
+    ? 'main_v8c'
+    : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main', block8sg: 'main_v8s' }[plan.variant];
   const kernel = await getKernel(scope.ctx, {
     ...matmulSource(plan.variant),
     entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
   const uniforms = {
-    m, n, k, kchunk: plan.kchunk, nb: plan.nb, blocks: plan.blocks, splits: plan.splits, lda, ldb, ldc,
-    batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c, batchBias: batch.bias ?? 0,
+    m,
+    n,
+    k,
+    kchunk: plan.kchunk,
+    nb: plan.nb,
+    blocks: plan.blocks,
+    splits: plan.splits,
+    lda,
+    ldb,
+    ldc,
+    batches: batch.count,
+    batchA: batch.a,
+    batchB: batch.b,
+    batchC: batch.c,
+    batchBias: batch.bias ?? 0,
   };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
@@ -285,13 +366,19 @@ export async function createMatmul(
   };
   if (!split) return [main];
   const reduceWg = 64;
-  const reduce = await getKernel(scope.ctx, { ...matmulSource('block8'), entryPoint: 'reduce', constants: { HAS_BIAS: +hasBias, WG: reduceWg } });
+  const reduce = await getKernel(scope.ctx, {
+    ...matmulSource('block8'),
+    entryPoint: 'reduce',
+    constants: { HAS_BIAS: +hasBias, WG: reduceWg },
+  });
   const reduceParams = scope.createUniformBuffer(reduce, 'params', uniforms, `${op} reduce params`);
-  return [main, {
-    kernel: reduce,
-    bindGroup: createBindGroup(scope.ctx, reduce, { part: target, c: args.c, bias, params: reduceParams }),
-    workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
-    label: `${op} reduce ${plan.splits} splits${hasBias ? ' +bias' : ''}`,
-  }];
+  return [
+    main,
+    {
+      kernel: reduce,
+      bindGroup: createBindGroup(scope.ctx, reduce, { part: target, c: args.c, bias, params: reduceParams }),
+      workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
+      label: `${op} reduce ${plan.splits} splits${hasBias ? ' +bias' : ''}`,
+    },
+  ];
 }
-

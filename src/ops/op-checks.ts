@@ -17,7 +17,8 @@ export function assertBuffer(op: string, name: string, buffer: TensorRef, count:
  *   assertCount('softmax', 'n', 0); // Error: softmax: n must be an integer >= 1, got 0
  */
 export function assertCount(op: string, name: string, value: number, min = 1): void {
-  if (!Number.isInteger(value) || value < min || value > 0xffffffff) throw new Error(`${op}: ${name} must be an integer >= ${min}, got ${value}`);
+  if (!Number.isInteger(value) || value < min || value > 0xffffffff)
+    throw new Error(`${op}: ${name} must be an integer >= ${min}, got ${value}`);
 }
 
 /**
@@ -25,13 +26,21 @@ export function assertCount(op: string, name: string, value: number, min = 1): v
  * `chunkRows` and must cover exactly `count` rows.
  *   chunkList('gather', [b0, b1], 49000, 40000); // [{ buffer: b0, base: 0, rows: 40000 }, { buffer: b1, base: 40000, rows: 9000 }]
  */
-export function chunkList(op: string, buffers: TensorRef | TensorRef[], count: number, chunkRows?: number): { buffer: TensorRef; base: number; rows: number }[] {
+export function chunkList(
+  op: string,
+  buffers: TensorRef | TensorRef[],
+  count: number,
+  chunkRows?: number,
+): { buffer: TensorRef; base: number; rows: number }[] {
   const list = Array.isArray(buffers) ? buffers : [buffers];
   if (list.length === 0) throw new Error(`${op}: no data buffer`);
   if (list.length === 1) return [{ buffer: list[0]!, base: 0, rows: count }];
-  if (chunkRows === undefined || !Number.isInteger(chunkRows) || chunkRows < 1) throw new Error(`${op}: ${list.length} chunks need chunkRows (rows per chunk), got ${chunkRows}`);
+  if (chunkRows === undefined || !Number.isInteger(chunkRows) || chunkRows < 1)
+    throw new Error(`${op}: ${list.length} chunks need chunkRows (rows per chunk), got ${chunkRows}`);
   if (Math.ceil(count / chunkRows) !== list.length) {
-    throw new Error(`${op}: ${list.length} chunks of ${chunkRows} rows do not hold ${count} rows (that takes ${Math.ceil(count / chunkRows)})`);
+    throw new Error(
+      `${op}: ${list.length} chunks of ${chunkRows} rows do not hold ${count} rows (that takes ${Math.ceil(count / chunkRows)})`,
+    );
   }
   return list.map((buffer, k) => ({ buffer, base: k * chunkRows, rows: Math.min(chunkRows, count - k * chunkRows) }));
 }

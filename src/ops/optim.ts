@@ -26,7 +26,12 @@ const optimScalarWgsl = scalarVariant(optimWgsl, 'shaders/optim.wgsl');
 
 /** The rule's kernel: vec4 elements when every segment starts and ends on a multiple of 4 f32, else f32; and that unit. */
 async function optimKernel(scope: GpuScope, entryPoint: string, vec4: boolean): Promise<{ kernel: Kernel; unit: number }> {
-  const kernel = await getKernel(scope.ctx, { name: 'optim', source: vec4 ? optimWgsl : optimScalarWgsl, entryPoint, constants: { WG: wg } });
+  const kernel = await getKernel(scope.ctx, {
+    name: 'optim',
+    source: vec4 ? optimWgsl : optimScalarWgsl,
+    entryPoint,
+    constants: { WG: wg },
+  });
   return { kernel, unit: vec4 ? 4 : 1 };
 }
 
@@ -36,9 +41,16 @@ function hyperValues(c: Record<string, number>, t: number): Record<string, numbe
   const beta2 = c.beta2 ?? 0;
   const decayRate = c.decayRate ?? 0;
   return {
-    momentum: c.momentum ?? 0, decayRate, beta1, beta2, epsilon: c.epsilon ?? 0,
-    oneMinusDecayRate: 1 - decayRate, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2,
-    mCorrection: 1 / (1 - beta1 ** t), vCorrection: 1 / (1 - beta2 ** t),
+    momentum: c.momentum ?? 0,
+    decayRate,
+    beta1,
+    beta2,
+    epsilon: c.epsilon ?? 0,
+    oneMinusDecayRate: 1 - decayRate,
+    oneMinusBeta1: 1 - beta1,
+    oneMinusBeta2: 1 - beta2,
+    mCorrection: 1 / (1 - beta1 ** t),
+    vCorrection: 1 / (1 - beta2 ** t),
   };
 }
 
@@ -58,7 +70,9 @@ interface UpdateBindings {
 
 /** One update launch over the segments of w, dw and the rule's state (s1, s2): one table of (segment, model) workgroup runs. */
 async function createUpdateDispatch(
-  scope: GpuScope, rule: OptimizerRule, a: UpdateBindings & { w: TensorRef; dw: TensorRef; state: TensorRef[]; segments: UpdateSegment[]; label: string },
+  scope: GpuScope,
+  rule: OptimizerRule,
+  a: UpdateBindings & { w: TensorRef; dw: TensorRef; state: TensorRef[]; segments: UpdateSegment[]; label: string },
 ): Promise<Dispatch> {
   const vec4 = a.segments.every((s) => s.start % 4 === 0 && s.perModel % 4 === 0);
   const { kernel, unit } = await optimKernel(scope, rule, vec4);
@@ -71,14 +85,23 @@ async function createUpdateDispatch(
     groups += g * a.models;
   });
   const resources: Record<string, TensorRef> = { w: a.w, dw: a.dw, hyper: a.hyper, rates: a.rates, alive: a.alive };
-  resources.shape = scope.createUniformBuffer(kernel, 'shape', { segments: a.segments.length, lossSlots: 0, models: a.models }, `${a.label} shape`);
+  resources.shape = scope.createUniformBuffer(
+    kernel,
+    'shape',
+    { segments: a.segments.length, lossSlots: 0, models: a.models },
+    `${a.label} shape`,
+  );
   resources.segments = scope.createTensorBuffer(table, `${a.label} segments`);
-  a.state.forEach((st, j) => { resources[j === 0 ? 's1' : 's2'] = st; });
+  a.state.forEach((st, j) => {
+    resources[j === 0 ? 's1' : 's2'] = st;
+  });
   for (const name of Object.keys(resources)) if (!kernel.bindings[name]) delete resources[name]; // e.g. sgd reads no hyperparameter
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const elements = a.segments.reduce((n, s) => n + s.perModel * a.models, 0);
   return {
-    kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups: [x, Math.ceil(groups / x), 1],
+    kernel,
+    bindGroup: createBindGroup(scope.ctx, kernel, resources),
+    workgroups: [x, Math.ceil(groups / x), 1],
     label: `${a.label} count=${elements}${vec4 ? ' (vec4)' : ''}${a.models > 1 ? ` models=${a.models}` : ''}`,
   };
 }
@@ -109,7 +132,14 @@ export interface UpdateRuleState {
  *   const s = await createUpdateRuleState(scope, 'adam', { learningRate: 1e-3 }, params.layout);
  *   s.beginStep(); // then submit a plan with an optimizer node
  */
-export async function createUpdateRuleState(scope: GpuScope, rule: OptimizerRule, config: object, layout: StoreLayout | null, where = 'createOptimizer', models = 1): Promise<UpdateRuleState> {
+export async function createUpdateRuleState(
+  scope: GpuScope,
+  rule: OptimizerRule,
+  config: object,
+  layout: StoreLayout | null,
+  where = 'createOptimizer',
+  models = 1,
+): Promise<UpdateRuleState> {
   const c = makeRuleConfig(rule, config, where);
   assertCount(where, 'models', models);
   // adam reads every hyperparameter, so its reflection has the uniform (plain sgd reads none)
@@ -120,9 +150,17 @@ export async function createUpdateRuleState(scope: GpuScope, rule: OptimizerRule
   const rates = scope.createTensorBuffer(lrs, `optimizer ${rule} rates`);
   const alive = scope.createTensorBuffer(new Uint32Array(models).fill(1), `optimizer ${rule} alive`);
   let ratesDirty = false;
-  const slots = layout ? Object.fromEntries(updateRules[rule].slots.map((s) => [s, createTensorStore(scope, layout, `optimizer ${rule} ${s}`)])) : {};
+  const slots = layout
+    ? Object.fromEntries(updateRules[rule].slots.map((s) => [s, createTensorStore(scope, layout, `optimizer ${rule} ${s}`)]))
+    : {};
   return {
-    rule, config: c, hyper, rates, alive, models, slots,
+    rule,
+    config: c,
+    hyper,
+    rates,
+    alive,
+    models,
+    slots,
     beginStep() {
       if (rule === 'adam') c.t! += 1;
       scope.ctx.device.queue.writeBuffer(hyper, 0, makeUniformData(kernel, 'hyper', hyperValues(c, c.t ?? 1)));
@@ -132,7 +170,10 @@ export async function createUpdateRuleState(scope: GpuScope, rule: OptimizerRule
     setLearningRate(lr: number | readonly number[]) {
       const list = typeof lr === 'number' ? new Array<number>(models).fill(lr) : [...lr];
       if (list.length !== models) throw new Error(`optimizer ${rule}: ${list.length} learning rates for ${models} models`);
-      list.forEach((v, k) => { if (!Number.isFinite(v)) throw new Error(`optimizer ${rule}: learning rate${models > 1 ? ` of model ${k}` : ''} must be a finite number, got ${v}`); });
+      list.forEach((v, k) => {
+        if (!Number.isFinite(v))
+          throw new Error(`optimizer ${rule}: learning rate${models > 1 ? ` of model ${k}` : ''} must be a finite number, got ${v}`);
+      });
       lrs = Float32Array.from(list);
       ratesDirty = true;
       if (typeof lr === 'number') c.learningRate = lr;
@@ -180,11 +221,24 @@ export async function createOptimizer(scope: GpuScope, rule: OptimizerRule, conf
   }
   const s = await createUpdateRuleState(scope, rule, config, null);
   const slotNames = updateRules[rule].slots;
-  const state: Record<string, TensorRef[]> = Object.fromEntries(slotNames.map((n) => [n, params.map((p) => scope.createTensorBuffer(p.count * 4, `optimizer ${rule} ${p.name} ${n}`))]));
-  const dispatches = await Promise.all(params.map((p, k) => createUpdateDispatch(scope, rule, {
-    w: p.w, dw: p.dw, state: slotNames.map((n) => state[n]![k]!), hyper: s.hyper, rates: s.rates, alive: s.alive, models: 1,
-    segments: [{ start: 0, perModel: p.count }], label: `optimizer ${rule} ${p.name}`,
-  })));
+  const state: Record<string, TensorRef[]> = Object.fromEntries(
+    slotNames.map((n) => [n, params.map((p) => scope.createTensorBuffer(p.count * 4, `optimizer ${rule} ${p.name} ${n}`))]),
+  );
+  const dispatches = await Promise.all(
+    params.map((p, k) =>
+      createUpdateDispatch(scope, rule, {
+        w: p.w,
+        dw: p.dw,
+        state: slotNames.map((n) => state[n]![k]!),
+        hyper: s.hyper,
+        rates: s.rates,
+        alive: s.alive,
+        models: 1,
+        segments: [{ start: 0, perModel: p.count }],
+        label: `optimizer ${rule} ${p.name}`,
+      }),
+    ),
+  );
   return { rule, dispatches, config: s.config, state, beginStep: s.beginStep, setLearningRate: s.setLearningRate };
 }
 
@@ -204,7 +258,8 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
     if (!updateRules[rule]) throw new Error(`optimizer: unknown update rule "${rule}"`);
     if (inputs.length < 4) throw new Error('optimizer: needs the hyperparameters, rates, alive flags and at least one gradient');
     for (const dw of inputs.slice(3)) {
-      if (sizeOf(dw.shape) % models !== 0) throw new Error(`optimizer: ${dw.name} [${dw.shape.join(',')}] does not split into ${models} models`);
+      if (sizeOf(dw.shape) % models !== 0)
+        throw new Error(`optimizer: ${dw.name} [${dw.shape.join(',')}] does not split into ${models} models`);
     }
     return [];
   },
@@ -212,32 +267,61 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
     const { rule, models = 1 } = node.attrs;
     const k = dws.length;
     const slots = updateRules[rule].slots.length;
-    if (updates.length !== k * (1 + slots)) throw new Error(`optimizer ${rule}: ${updates.length} updated tensors for ${k} parameters with ${slots} state slot(s)`);
+    if (updates.length !== k * (1 + slots))
+      throw new Error(`optimizer ${rule}: ${updates.length} updated tensors for ${k} parameters with ${slots} state slot(s)`);
     const ws = updates.slice(0, k);
     const state = (i: number) => Array.from({ length: slots }, (_, j) => updates[k + j * k + i]!);
     const shared = { hyper: refBuffer(hyper!), rates: rates!, alive: alive!, models };
     const all = [ws, dws, ...Array.from({ length: slots }, (_, j) => updates.slice(k + j * k, k + (j + 1) * k))];
     const base = all.map((list) => refOffset(list[0]!));
-    const aligned = all.every((list, a) => list.every((r, i) => refBuffer(r) === refBuffer(list[0]!) && refOffset(r) - base[a]! === refOffset(ws[i]!) - base[0]!));
+    const aligned = all.every((list, a) =>
+      list.every((r, i) => refBuffer(r) === refBuffer(list[0]!) && refOffset(r) - base[a]! === refOffset(ws[i]!) - base[0]!),
+    );
     if (aligned) {
       const end = Math.max(...ws.map((r) => refOffset(r) + refSize(r)));
       const bytes = Math.min(Math.ceil((end - base[0]!) / 16) * 16, ...all.map((list, a) => refBuffer(list[0]!).size - base[a]!));
       const span = (r: TensorRef): TensorRef => ({ buffer: refBuffer(r), offset: refOffset(r), size: bytes });
       // one model: one segment spans every tensor (and the zero padding between them); a population: one per tensor
       const bound = { ...shared, w: span(ws[0]!), dw: span(dws[0]!), state: state(0).map(span) };
-      if (models === 1) return [await createUpdateDispatch(scope, rule, { ...bound, segments: [{ start: 0, perModel: bytes / 4 }], label: `optimizer ${rule} x${k} tensors (multi-tensor)` })];
+      if (models === 1)
+        return [
+          await createUpdateDispatch(scope, rule, {
+            ...bound,
+            segments: [{ start: 0, perModel: bytes / 4 }],
+            label: `optimizer ${rule} x${k} tensors (multi-tensor)`,
+          }),
+        ];
       // a population: tensors whose per-model blocks are whole vec4s in one launch, the others (biases of odd width) in an f32 one
       const segments = ws.map((w, i) => ({ start: (refOffset(w) - base[0]!) / 4, perModel: sizeOf(node.updates[i]!.shape) / models }));
       const quads = segments.filter((g) => g.perModel % 4 === 0);
       const rest = segments.filter((g) => g.perModel % 4 !== 0);
-      return Promise.all([[quads, 'vec4'], [rest, 'f32']].filter(([list]) => list!.length).map(([list, what]) => createUpdateDispatch(scope, rule, {
-        ...bound, segments: list as UpdateSegment[], label: `optimizer ${rule} x${list!.length} tensors (multi-tensor, ${what as string})`,
-      })));
+      return Promise.all(
+        [
+          [quads, 'vec4'],
+          [rest, 'f32'],
+        ]
+          .filter(([list]) => list!.length)
+          .map(([list, what]) =>
+            createUpdateDispatch(scope, rule, {
+              ...bound,
+              segments: list as UpdateSegment[],
+              label: `optimizer ${rule} x${list!.length} tensors (multi-tensor, ${what as string})`,
+            }),
+          ),
+      );
     }
-    return Promise.all(ws.map((w, i) => createUpdateDispatch(scope, rule, {
-      ...shared, w, dw: dws[i]!, state: state(i), segments: [{ start: 0, perModel: sizeOf(node.updates[i]!.shape) / models }],
-      label: `optimizer ${rule} ${node.updates[i]!.name}`,
-    })));
+    return Promise.all(
+      ws.map((w, i) =>
+        createUpdateDispatch(scope, rule, {
+          ...shared,
+          w,
+          dw: dws[i]!,
+          state: state(i),
+          segments: [{ start: 0, perModel: sizeOf(node.updates[i]!.shape) / models }],
+          label: `optimizer ${rule} ${node.updates[i]!.name}`,
+        }),
+      ),
+    );
   },
 };
 
@@ -249,13 +333,21 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
 export const freezeOp: OpDef<{ models: number; lossSlots: number }> = {
   name: 'freeze',
   outputs([loss], { models, lossSlots }) {
-    if (sizeOf(loss!.shape) !== models * lossSlots) throw new Error(`freeze: loss [${loss!.shape.join(',')}] is not ${models} models x ${lossSlots} slots`);
+    if (sizeOf(loss!.shape) !== models * lossSlots)
+      throw new Error(`freeze: loss [${loss!.shape.join(',')}] is not ${models} models x ${lossSlots} slots`);
     return [];
   },
   async encode(scope, { inputs: [loss], updates: [alive] }, node) {
     const { models, lossSlots } = node.attrs;
     const { kernel } = await optimKernel(scope, 'freeze', true);
     const shape = scope.createUniformBuffer(kernel, 'shape', { segments: 0, lossSlots, models }, `freeze models=${models} shape`);
-    return [{ kernel, bindGroup: createBindGroup(scope.ctx, kernel, { loss: loss!, alive: alive!, shape }), workgroups: [1, 1, 1], label: `freeze models=${models}` }];
+    return [
+      {
+        kernel,
+        bindGroup: createBindGroup(scope.ctx, kernel, { loss: loss!, alive: alive!, shape }),
+        workgroups: [1, 1, 1],
+        label: `freeze models=${models}`,
+      },
+    ];
   },
 };

@@ -40,7 +40,9 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
   assertCount(op, 'models', models);
   assertCount(op, 'lossIndex', a.lossIndex, 0);
   assertCount(op, 'lossStride', lossStride);
-  regs.forEach((r, k) => { if (!Number.isFinite(r)) throw new Error(`${op}: reg${models > 1 ? `[${k}]` : ''} must be a finite number, got ${r}`); });
+  regs.forEach((r, k) => {
+    if (!Number.isFinite(r)) throw new Error(`${op}: reg${models > 1 ? `[${k}]` : ''} must be a finite number, got ${r}`);
+  });
   assertBuffer(op, 'w', a.w, a.count * models);
   assertBuffer(op, 'dw', a.dw, a.count * models);
   assertBuffer(op, 'loss', a.loss, a.lossIndex + (models - 1) * lossStride + 1);
@@ -50,12 +52,27 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
   ]);
   const workgroups = Math.min(maxApplyWorkgroups, Math.ceil(a.count / 4 / (wg * quadsPerInvocation)));
   const partials = workgroups * wg;
-  const params = scope.createUniformBuffer(apply, 'params', { count: a.count, lossIndex: a.lossIndex, lossStride, partials }, `${op} params`);
+  const params = scope.createUniformBuffer(
+    apply,
+    'params',
+    { count: a.count, lossIndex: a.lossIndex, lossStride, partials },
+    `${op} params`,
+  );
   const partial = scope.createTensorBuffer(partials * models * 4, `${op} partial sums`);
   const regBuf = scope.createTensorBuffer(Float32Array.from(regs), `${op} strengths`);
   return [
-    { kernel: apply, bindGroup: createBindGroup(scope.ctx, apply, { w: a.w, dw: a.dw, partial, params, regs: regBuf }), workgroups: [workgroups, models, 1], label: `${op} apply` },
-    { kernel: finish, bindGroup: createBindGroup(scope.ctx, finish, { partial, loss: a.loss, params, regs: regBuf }), workgroups: [models, 1, 1], label: `${op} finish` },
+    {
+      kernel: apply,
+      bindGroup: createBindGroup(scope.ctx, apply, { w: a.w, dw: a.dw, partial, params, regs: regBuf }),
+      workgroups: [workgroups, models, 1],
+      label: `${op} apply`,
+    },
+    {
+      kernel: finish,
+      bindGroup: createBindGroup(scope.ctx, finish, { partial, loss: a.loss, params, regs: regBuf }),
+      workgroups: [models, 1, 1],
+      label: `${op} finish`,
+    },
   ];
 }
 
@@ -64,10 +81,20 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
 /** dW += reg·W and loss[lossIndex] = 0.5·reg·ΣW², in place on [dW, loss]; per model (one reg each, slots lossStride apart) for a population. */
 export const l2Op: OpDef<{ reg: number | readonly number[]; lossIndex: number; lossStride?: number }> = {
   name: 'l2_regularization',
-  outputs() { return []; },
+  outputs() {
+    return [];
+  },
   encode(scope, { inputs: [w], updates: [dw, loss] }, node) {
     const { reg, lossIndex, lossStride } = node.attrs;
     const models = typeof reg === 'number' ? 1 : reg.length;
-    return createL2Regularization(scope, { w: w!, dw: dw!, count: sizeOf(node.inputs[0]!.shape) / models, reg, loss: loss!, lossIndex, lossStride });
+    return createL2Regularization(scope, {
+      w: w!,
+      dw: dw!,
+      count: sizeOf(node.inputs[0]!.shape) / models,
+      reg,
+      loss: loss!,
+      lossIndex,
+      lossStride,
+    });
   },
 };

@@ -13,7 +13,11 @@ const perInvocation = 4;
 const reluScalarWgsl = scalarVariant(reluWgsl, 'shaders/relu.wgsl');
 
 /** The kernel for `n` f32 (vec4 elements when n is a multiple of 4, else f32), its length in those elements and the grid. */
-async function reluKernel(scope: GpuScope, entryPoint: 'forward' | 'backward', n: number): Promise<{ kernel: Kernel; count: number; workgroups: [number, number, number] }> {
+async function reluKernel(
+  scope: GpuScope,
+  entryPoint: 'forward' | 'backward',
+  n: number,
+): Promise<{ kernel: Kernel; count: number; workgroups: [number, number, number] }> {
   const vec4 = n % 4 === 0;
   const kernel = await getKernel(scope.ctx, { name: 'relu', source: vec4 ? reluWgsl : reluScalarWgsl, entryPoint, constants: { WG: wg } });
   const count = vec4 ? n / 4 : n;
@@ -42,7 +46,8 @@ export async function createReluForward(scope: GpuScope, a: { x: TensorRef; y: T
  *   await runDispatches(gpu, [d]);
  */
 export async function createReluBackward(
-  scope: GpuScope, a: { x: TensorRef; dout: TensorRef; dx: TensorRef; n: number },
+  scope: GpuScope,
+  a: { x: TensorRef; dout: TensorRef; dx: TensorRef; n: number },
 ): Promise<Dispatch> {
   const { kernel, count, workgroups } = await reluKernel(scope, 'backward', a.n);
   const params = scope.createUniformBuffer(kernel, 'params', { count });
@@ -58,7 +63,9 @@ export async function createReluBackward(
 
 export const reluOp: OpDef = {
   name: 'relu',
-  outputs([x]) { return [{ name: `relu(${x!.name})`, shape: [...x!.shape] }]; },
+  outputs([x]) {
+    return [{ name: `relu(${x!.name})`, shape: [...x!.shape] }];
+  },
   async encode(scope, { inputs: [x], outputs: [y] }, node) {
     return [await createReluForward(scope, { x: x!, y: y!, n: sizeOf(node.inputs[0]!.shape) })];
   },
@@ -69,7 +76,9 @@ export const reluOp: OpDef = {
 
 export const reluGradOp: OpDef = {
   name: 'relu_grad',
-  outputs([x]) { return [{ name: `d(${x!.name})`, shape: [...x!.shape] }]; },
+  outputs([x]) {
+    return [{ name: `d(${x!.name})`, shape: [...x!.shape] }];
+  },
   async encode(scope, { inputs: [x, dout], outputs: [dx] }, node) {
     return [await createReluBackward(scope, { x: x!, dout: dout!, dx: dx!, n: sizeOf(node.inputs[0]!.shape) })];
   },

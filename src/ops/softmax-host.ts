@@ -16,7 +16,8 @@ export async function softmaxLoss(gpu: GpuContext, scores: HostTensor, y: ArrayL
   const labels = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const label = y[i]!;
-    if (!Number.isInteger(label) || label < 0 || label >= c) throw new Error(`softmaxLoss: y[${i}] = ${label} is not a class index in 0..${c - 1}`);
+    if (!Number.isInteger(label) || label < 0 || label >= c)
+      throw new Error(`softmaxLoss: y[${i}] = ${label} is not a class index in 0..${c - 1}`);
     labels[i] = label;
   }
   return withScope(gpu, async (scope) => {

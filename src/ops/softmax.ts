@@ -43,12 +43,14 @@ export async function createSoftmaxLoss(scope: GpuScope, a: SoftmaxLossArgs): Pr
   assertBuffer(op, 'loss', a.loss, lossIndex + (models - 1) * lossStride + 1);
   const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, constants: { WG: 32 } });
   const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, lossIndex, models, lossStride }, `${op} params`);
-  return [{
-    kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params }),
-    workgroups: [models, 1, 1],
-    label: op,
-  }];
+  return [
+    {
+      kernel,
+      bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params }),
+      workgroups: [models, 1, 1],
+      label: op,
+    },
+  ];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
@@ -61,12 +63,23 @@ export const softmaxLossOp: OpDef<{ lossIndex: number; models?: number; lossStri
   name: 'softmax_loss',
   outputs([scores, y], { models = 1 }) {
     expectShape('softmax_loss', 'y', y!.shape, [scores!.shape[0]!]);
-    if (scores!.shape.length !== 2 || scores!.shape[1]! % models !== 0) throw new Error(`softmax_loss: scores [${scores!.shape.join(',')}] do not split into ${models} models' classes`);
+    if (scores!.shape.length !== 2 || scores!.shape[1]! % models !== 0)
+      throw new Error(`softmax_loss: scores [${scores!.shape.join(',')}] do not split into ${models} models' classes`);
     return [{ name: 'dscores', shape: [...scores!.shape] }];
   },
   encode(scope, { inputs: [scores, y], outputs: [dscores], updates: [loss] }, node) {
     const { lossIndex, models = 1, lossStride = 1 } = node.attrs;
     const [n, cols] = node.inputs[0]!.shape as [number, number];
-    return createSoftmaxLoss(scope, { scores: scores!, y: y!, loss: loss!, lossIndex, dscores: dscores!, n, c: cols / models, models, lossStride });
+    return createSoftmaxLoss(scope, {
+      scores: scores!,
+      y: y!,
+      loss: loss!,
+      lossIndex,
+      dscores: dscores!,
+      n,
+      c: cols / models,
+      models,
+      lossStride,
+    });
   },
 };

@@ -35,14 +35,18 @@ export function isUpdateRule(name: string): name is OptimizerRule {
  *   makeRuleConfig('sgd', { momentum: 0.9 }, 'createOptimizer');       // Error: ... unknown config key "momentum"
  */
 export function makeRuleConfig(rule: string, config: object, where: string): Record<string, number> {
-  if (!isUpdateRule(rule)) throw new Error(`${where}: unknown update rule "${String(rule)}" (expected one of ${updateRuleNames.join(', ')})`);
+  if (!isUpdateRule(rule))
+    throw new Error(`${where}: unknown update rule "${String(rule)}" (expected one of ${updateRuleNames.join(', ')})`);
   const c: Record<string, number> = { ...updateRules[rule].defaults };
   for (const [key, value] of Object.entries(config)) {
-    if (!Object.hasOwn(c, key)) throw new Error(`${where}(${rule}): unknown config key "${key}" (expected one of ${Object.keys(c).join(', ')})`);
+    if (!Object.hasOwn(c, key))
+      throw new Error(`${where}(${rule}): unknown config key "${key}" (expected one of ${Object.keys(c).join(', ')})`);
     if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${where}(${rule}): config.${key} must be a finite number, got ${String(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new Error(`${where}(${rule}): config.${key} must be a finite number, got ${String(value)}`);
     c[key] = value;
   }
-  if (rule === 'adam' && (!Number.isInteger(c.t) || c.t! < 0)) throw new Error(`${where}(${rule}): config.t must be an integer >= 0, got ${c.t}`);
+  if (rule === 'adam' && (!Number.isInteger(c.t) || c.t! < 0))
+    throw new Error(`${where}(${rule}): config.t must be an integer >= 0, got ${c.t}`);
   return c;
 }

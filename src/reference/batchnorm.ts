@@ -108,14 +108,26 @@ export function forwardBatchNormalization(
   // Node 2, xmu = x - mu.
   const xmu = x.data.map((v, k) => v - mu[k % d]);
   // Nodes 3-4, sq = xmu^2 and var = mean(sq): the biased batch variance, second pass (running var in test mode).
-  const variance = train ? columnSums(xmu.map((v) => v * v), n, d).map((s) => s / n) : Float64Array.from(runningVar);
+  const variance = train
+    ? columnSums(
+        xmu.map((v) => v * v),
+        n,
+        d,
+      ).map((s) => s / n)
+    : Float64Array.from(runningVar);
   // Node 5, sqrtvar = sqrt(var + eps); node 6, ivar = 1 / sqrtvar.
   const sqrtvar = variance.map((v) => Math.sqrt(v + eps));
   const ivar = sqrtvar.map((s) => 1 / s);
   // Node 7, xhat = xmu * ivar.
-  const xhat = makeTensor([n, d], xmu.map((v, k) => v * ivar[k % d]));
+  const xhat = makeTensor(
+    [n, d],
+    xmu.map((v, k) => v * ivar[k % d]),
+  );
   // Nodes 8-9, gammax = gamma * xhat and out = gammax + beta.
-  const out = makeTensor([n, d], xhat.data.map((v, k) => gamma[k % d] * v + beta[k % d]));
+  const out = makeTensor(
+    [n, d],
+    xhat.data.map((v, k) => gamma[k % d] * v + beta[k % d]),
+  );
 
   if (train) {
     for (let j = 0; j < d; j++) {
@@ -124,8 +136,17 @@ export function forwardBatchNormalization(
     }
   }
   const cache: BatchNormCache = {
-    mode: bnParam.mode, x, gamma: Float64Array.from(gamma), beta: Float64Array.from(beta), eps,
-    mu, var: variance, xmu, sqrtvar, ivar, xhat,
+    mode: bnParam.mode,
+    x,
+    gamma: Float64Array.from(gamma),
+    beta: Float64Array.from(beta),
+    eps,
+    mu,
+    var: variance,
+    xmu,
+    sqrtvar,
+    ivar,
+    xhat,
   };
   return { out, cache };
 }
@@ -146,10 +167,7 @@ function checkBackward(fn: string, dout: Tensor, cache: BatchNormCache): [number
  *   const { out, cache } = forwardBatchNormalization(x, gamma, beta, { mode: 'train' });
  *   const { dx, dgamma, dbeta } = backwardBatchNormalization(dout, cache);
  */
-export function backwardBatchNormalization(
-  dout: Tensor,
-  cache: BatchNormCache,
-): { dx: Tensor; dgamma: Float64Array; dbeta: Float64Array } {
+export function backwardBatchNormalization(dout: Tensor, cache: BatchNormCache): { dx: Tensor; dgamma: Float64Array; dbeta: Float64Array } {
   const [n, d] = checkBackward('backwardBatchNormalization', dout, cache);
   const { gamma, var: variance, eps, xmu, sqrtvar, ivar, xhat } = cache;
 
@@ -157,10 +175,18 @@ export function backwardBatchNormalization(
   const dbeta = columnSums(dout.data, n, d);
   const dgammax = dout.data;
   // Node 8, gammax = gamma * xhat: dgamma = sum_i dgammax * xhat, dxhat = dgammax * gamma.
-  const dgamma = columnSums(dgammax.map((g, k) => g * xhat.data[k]), n, d);
+  const dgamma = columnSums(
+    dgammax.map((g, k) => g * xhat.data[k]),
+    n,
+    d,
+  );
   const dxhat = dgammax.map((g, k) => g * gamma[k % d]);
   // Node 7, xhat = xmu * ivar: divar = sum_i dxhat * xmu, dxmu1 = dxhat * ivar.
-  const divar = columnSums(dxhat.map((g, k) => g * xmu[k]), n, d);
+  const divar = columnSums(
+    dxhat.map((g, k) => g * xmu[k]),
+    n,
+    d,
+  );
   const dxmu1 = dxhat.map((g, k) => g * ivar[k % d]);
   // Node 6, ivar = 1 / sqrtvar: dsqrtvar = -1 / sqrtvar^2 * divar.
   const dsqrtvar = divar.map((g, j) => (-1 / (sqrtvar[j] * sqrtvar[j])) * g);
@@ -174,7 +200,10 @@ export function backwardBatchNormalization(
   const dx1 = dxmu1.map((g, k) => g + dxmu2[k]);
   const dmu = columnSums(dx1, n, d).map((s) => -s);
   // Node 1, mu = 1/N sum_i x: dx2 = dmu / N for every row; x feeds nodes 1 and 2, so dx = dx1 + dx2.
-  const dx = makeTensor([n, d], dx1.map((g, k) => g + dmu[k % d] / n));
+  const dx = makeTensor(
+    [n, d],
+    dx1.map((g, k) => g + dmu[k % d] / n),
+  );
   return { dx, dgamma, dbeta };
 }
 
@@ -192,7 +221,11 @@ export function backwardBatchNormalizationAlternative(
   const [n, d] = checkBackward('backwardBatchNormalizationAlternative', dout, cache);
   const { gamma, sqrtvar, xhat } = cache;
   const dbeta = columnSums(dout.data, n, d);
-  const dgamma = columnSums(dout.data.map((g, k) => g * xhat.data[k]), n, d);
+  const dgamma = columnSums(
+    dout.data.map((g, k) => g * xhat.data[k]),
+    n,
+    d,
+  );
   const dx = makeTensor(
     [n, d],
     dout.data.map((g, k) => {

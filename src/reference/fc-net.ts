@@ -1,12 +1,7 @@
 // The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm | layernorm] - relu} x (L-1) - affine - softmax.
 import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from './layers.ts';
 import type { AffineCache } from './layers.ts';
-import {
-  backwardBatchNormalization,
-  backwardBatchNormalizationAlternative,
-  forwardBatchNormalization,
-  makeBnParam,
-} from './batchnorm.ts';
+import { backwardBatchNormalization, backwardBatchNormalizationAlternative, forwardBatchNormalization, makeBnParam } from './batchnorm.ts';
 import type { BatchNormCache, BnParam } from './batchnorm.ts';
 import { backwardLayerNormalization, forwardLayerNormalization } from './layernorm.ts';
 import type { LayerNormCache } from './layernorm.ts';
@@ -45,15 +40,21 @@ export type Normalization = 'batchnorm' | 'layernorm' | null;
  *   resolveNormalization({ useBatchnorm: true });             // 'batchnorm'
  *   resolveNormalization({ normalization: 'layernorm' });     // 'layernorm'
  */
-export function resolveNormalization(options: { normalization?: Normalization; useBatchnorm?: boolean }, fn = 'FullyConnectedNeuralNet'): Normalization {
+export function resolveNormalization(
+  options: { normalization?: Normalization; useBatchnorm?: boolean },
+  fn = 'FullyConnectedNeuralNet',
+): Normalization {
   const { normalization, useBatchnorm } = options;
   if (normalization !== undefined && normalization !== null && normalization !== 'batchnorm' && normalization !== 'layernorm') {
     throw new Error(`${fn}: normalization must be "batchnorm", "layernorm" or null, got ${JSON.stringify(normalization)}`);
   }
-  if (useBatchnorm !== undefined && typeof useBatchnorm !== 'boolean') throw new Error(`${fn}: useBatchnorm must be true or false, got ${JSON.stringify(useBatchnorm)}`);
+  if (useBatchnorm !== undefined && typeof useBatchnorm !== 'boolean')
+    throw new Error(`${fn}: useBatchnorm must be true or false, got ${JSON.stringify(useBatchnorm)}`);
   const fromFlag: Normalization | undefined = useBatchnorm === undefined ? undefined : useBatchnorm ? 'batchnorm' : null;
   if (normalization !== undefined && fromFlag !== undefined && (normalization === 'batchnorm') !== useBatchnorm) {
-    throw new Error(`${fn}: useBatchnorm ${useBatchnorm} contradicts normalization ${JSON.stringify(normalization)} (useBatchnorm is an alias; give one)`);
+    throw new Error(
+      `${fn}: useBatchnorm ${useBatchnorm} contradicts normalization ${JSON.stringify(normalization)} (useBatchnorm is an alias; give one)`,
+    );
   }
   return normalization ?? fromFlag ?? null;
 }
@@ -108,7 +109,11 @@ export class FullyConnectedNeuralNet {
    *   const net = await FullyConnectedNeuralNet.create([100, 100], { seed: 1 });
    *   net.params.W1; // as new FullyConnectedNeuralNet([100, 100], { seed: 1 }).params.W1
    */
-  static async create(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}, pause: () => Promise<void> = nextTask): Promise<FullyConnectedNeuralNet> {
+  static async create(
+    hiddenDims: number[],
+    options: FullyConnectedNeuralNetOptions = {},
+    pause: () => Promise<void> = nextTask,
+  ): Promise<FullyConnectedNeuralNet> {
     const net = new FullyConnectedNeuralNet(hiddenDims, options, DEFER_WEIGHTS);
     const draws = net.pendingDraws!;
     net.pendingDraws = null;
@@ -156,7 +161,7 @@ export class FullyConnectedNeuralNet {
     this.reg = reg;
 
     const weights: Tensor[] = [];
-    for (let l = 1; l <= this.numLayers; l++) weights.push(this.params[`W${l}`] = makeTensor([dims[l - 1]!, dims[l]!]));
+    for (let l = 1; l <= this.numLayers; l++) weights.push((this.params[`W${l}`] = makeTensor([dims[l - 1]!, dims[l]!])));
     const draws = this.drawWeights(makeRng(seed), weights, weightScale);
     if (deferred !== DEFER_WEIGHTS) while (!draws.next().done);
     else this.pendingDraws = draws;

@@ -43,7 +43,8 @@ export function forwardLayerNormalization(
   assertLength(fn, 'gamma', gamma, d);
   assertLength(fn, 'beta', beta, d);
   for (const key of Object.keys(lnParam)) {
-    if (key !== 'eps') throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps; layer norm has no mode and no running statistics)`);
+    if (key !== 'eps')
+      throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps; layer norm has no mode and no running statistics)`);
   }
   const eps = lnParam.eps ?? 1e-5;
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${fn}: lnParam.eps must be finite and >= 0, got ${eps}`);
@@ -69,7 +70,14 @@ export function forwardLayerNormalization(
     }
   }
   const cache: LayerNormCache = {
-    x, gamma: Float64Array.from(gamma), beta: Float64Array.from(beta), eps, mu, var: variance, ivar, xhat,
+    x,
+    gamma: Float64Array.from(gamma),
+    beta: Float64Array.from(beta),
+    eps,
+    mu,
+    var: variance,
+    ivar,
+    xhat,
   };
   return { out, cache };
 }
@@ -82,15 +90,16 @@ export function forwardLayerNormalization(
  *   const { cache } = forwardLayerNormalization(x, gamma, beta, {});
  *   const { dx, dgamma, dbeta } = backwardLayerNormalization(dout, cache);
  */
-export function backwardLayerNormalization(
-  dout: Tensor,
-  cache: LayerNormCache,
-): { dx: Tensor; dgamma: Float64Array; dbeta: Float64Array } {
+export function backwardLayerNormalization(dout: Tensor, cache: LayerNormCache): { dx: Tensor; dgamma: Float64Array; dbeta: Float64Array } {
   assertShape('backwardLayerNormalization', 'dout', dout.shape, cache.x.shape);
   const [n, d] = cache.x.shape;
   const { gamma, ivar, xhat } = cache;
   const dbeta = columnSums(dout.data, n, d);
-  const dgamma = columnSums(dout.data.map((g, k) => g * xhat.data[k]), n, d);
+  const dgamma = columnSums(
+    dout.data.map((g, k) => g * xhat.data[k]),
+    n,
+    d,
+  );
   const dx = makeTensor([n, d]);
   for (let i = 0; i < n; i++) {
     let sumA = 0;

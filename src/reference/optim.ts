@@ -58,7 +58,9 @@ function withDefaults<C extends object>(rule: string, w: Float64Array, dw: Float
     if (value === undefined) continue;
     const def = defs[key];
     if (def instanceof Float64Array ? !(value instanceof Float64Array && value.length === w.length) : typeof value !== 'number') {
-      throw new Error(`${rule}: config.${key} must be ${def instanceof Float64Array ? `a Float64Array of length ${w.length}` : 'a number'}`);
+      throw new Error(
+        `${rule}: config.${key} must be ${def instanceof Float64Array ? `a Float64Array of length ${w.length}` : 'a number'}`,
+      );
     }
     out[key] = value;
   }
@@ -116,9 +118,21 @@ export function rmsprop(w: Float64Array, dw: Float64Array, config?: Partial<Rmsp
  *   ({ nextW, config } = adam(nextW, dw2, config));              // config.t === 2
  */
 export function adam(w: Float64Array, dw: Float64Array, config?: Partial<AdamConfig>): Step<AdamConfig> {
-  const c = withDefaults('adam', w, dw, {
-    learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, m: new Float64Array(w.length), v: new Float64Array(w.length), t: 0,
-  }, config);
+  const c = withDefaults(
+    'adam',
+    w,
+    dw,
+    {
+      learningRate: 1e-3,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      m: new Float64Array(w.length),
+      v: new Float64Array(w.length),
+      t: 0,
+    },
+    config,
+  );
   const t = c.t + 1;
   const m = c.m.map((mi, i) => c.beta1 * mi + (1 - c.beta1) * dw[i]);
   const v = c.v.map((vi, i) => c.beta2 * vi + (1 - c.beta2) * dw[i] * dw[i]);

@@ -39,7 +39,8 @@ export class ResidualMLP {
     }
     const { inputDim = 3072, numClasses = 10, reg = 0, weightScale = 1e-2, seed = 0 } = options;
     const dims = [inputDim, hiddenDim, hiddenDim, numClasses];
-    if (!dims.every((d) => Number.isInteger(d) && d > 0)) throw new Error(`ResidualMLP: sizes must be positive integers, got ${JSON.stringify(dims)}`);
+    if (!dims.every((d) => Number.isInteger(d) && d > 0))
+      throw new Error(`ResidualMLP: sizes must be positive integers, got ${JSON.stringify(dims)}`);
     for (const [name, v] of Object.entries({ reg, weightScale })) {
       if (!Number.isFinite(v) || v < 0) throw new Error(`ResidualMLP: ${name} must be a finite number >= 0, got ${v}`);
     }
@@ -59,13 +60,17 @@ export class ResidualMLP {
 
   private forward(X: Tensor, fn: string) {
     const [n, d] = rowsCols(fn, 'X', X.shape);
-    if (d !== this.inputDim) throw new Error(`${fn}: X has shape [${X.shape.join(',')}] (${d} features per row), expected inputDim ${this.inputDim}`);
+    if (d !== this.inputDim)
+      throw new Error(`${fn}: X has shape [${X.shape.join(',')}] (${d} features per row), expected inputDim ${this.inputDim}`);
     const p = this.params;
     const a1 = affineForward({ data: X.data, shape: [n, d] }, p.W1!, p.b1!);
     const h = reluForward(a1.out);
     const a2 = affineForward(h.out, p.W2!, p.b2!);
     const r = reluForward(a2.out);
-    const s = makeTensor(h.out.shape, h.out.data.map((v, i) => v + r.out.data[i]!));
+    const s = makeTensor(
+      h.out.shape,
+      h.out.data.map((v, i) => v + r.out.data[i]!),
+    );
     const a3 = affineForward(s, p.W3!, p.b3!);
     return { scores: a3.out, a1, h, a2, r, a3 };
   }
@@ -85,12 +90,23 @@ export class ResidualMLP {
     const { scores, a1, h, a2, r, a3 } = this.forward(X, 'ResidualMLP.loss');
     const { loss: dataLoss, dx: dscores } = softmaxLoss(scores, y);
     const grads: Record<string, Tensor> = {};
-    const reg = (name: string, dw: Tensor) => makeTensor(dw.shape, dw.data.map((g, i) => g + this.reg * this.params[name]!.data[i]!));
+    const reg = (name: string, dw: Tensor) =>
+      makeTensor(
+        dw.shape,
+        dw.data.map((g, i) => g + this.reg * this.params[name]!.data[i]!),
+      );
     const l3 = affineBackward(dscores, a3.cache);
     const l2 = affineBackward(reluBackward(l3.dx, r.cache), a2.cache);
-    const dh = makeTensor(l3.dx.shape, l3.dx.data.map((g, i) => g + l2.dx.data[i]!)); // skip + block
+    const dh = makeTensor(
+      l3.dx.shape,
+      l3.dx.data.map((g, i) => g + l2.dx.data[i]!),
+    ); // skip + block
     const l1 = affineBackward(reluBackward(dh, h.cache), a1.cache);
-    for (const [k, l] of [[1, l1], [2, l2], [3, l3]] as const) {
+    for (const [k, l] of [
+      [1, l1],
+      [2, l2],
+      [3, l3],
+    ] as const) {
       grads[`W${k}`] = reg(`W${k}`, l.dw);
       grads[`b${k}`] = l.db;
     }

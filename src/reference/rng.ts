@@ -18,7 +18,10 @@ export interface Rng {
 }
 
 /** sfc32's four words and the spare Box–Muller normal. */
-export interface RngState { words: [number, number, number, number]; spare: number | null }
+export interface RngState {
+  words: [number, number, number, number];
+  spare: number | null;
+}
 
 const TWO_POW_32 = 4294967296;
 
@@ -81,7 +84,8 @@ export function makeRng(seed: number): Rng {
   };
   const getState = (): RngState => ({ words: [a, b, c, d], spare });
   const setState = (st: RngState): void => {
-    if (!Array.isArray(st?.words) || st.words.length !== 4 || !st.words.every(Number.isInteger)) throw new Error('Rng.setState: not a state from getState()');
+    if (!Array.isArray(st?.words) || st.words.length !== 4 || !st.words.every(Number.isInteger))
+      throw new Error('Rng.setState: not a state from getState()');
     [a, b, c, d] = st.words;
     spare = st.spare;
   };

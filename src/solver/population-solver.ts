@@ -3,7 +3,15 @@ import { makeRng, type Rng } from '../reference/rng.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import type { SolverData, TrainableModel } from './model.ts';
 import { SolverRun } from './solver-run.ts';
-import { createCheckpointKeeper, isRecoverable, recoverFromLoss, uncapturedGpuError, type LoopCheckpoint, type RecoverableModel, type Recovery } from './recovery.ts';
+import {
+  createCheckpointKeeper,
+  isRecoverable,
+  recoverFromLoss,
+  uncapturedGpuError,
+  type LoopCheckpoint,
+  type RecoverableModel,
+  type Recovery,
+} from './recovery.ts';
 import { accuracyRows, readSolverSettings, sampleRows, type SolverOptions, type SolverResult, type SolverSettings } from './solver.ts';
 
 /** What a PopulationSolver trains: a GraphModel with `models` > 1 (e.g. FullyConnectedPopulation) implements it. */
@@ -107,7 +115,9 @@ export class PopulationSolver extends SolverRun {
     const lr = this.settings.optimConfig.learningRate ?? updateRules[this.settings.updateRule as OptimizerRule].defaults.learningRate!;
     this.learningRates = options.learningRates ? [...options.learningRates] : new Array<number>(M).fill(lr);
     if (this.learningRates.length !== M) throw new Error(`PopulationSolver: ${this.learningRates.length} learningRates for ${M} models`);
-    this.learningRates.forEach((r, k) => { if (!Number.isFinite(r) || r < 0) throw new Error(`PopulationSolver: learningRates[${k}] must be a finite number >= 0, got ${r}`); });
+    this.learningRates.forEach((r, k) => {
+      if (!Number.isFinite(r) || r < 0) throw new Error(`PopulationSolver: learningRates[${k}] must be a finite number >= 0, got ${r}`);
+    });
     this.lossHistories = Array.from({ length: M }, () => []);
     this.trainAccHistories = Array.from({ length: M }, () => []);
     this.valAccHistories = Array.from({ length: M }, () => []);
@@ -159,7 +169,8 @@ export class PopulationSolver extends SolverRun {
           }
         }
         done = t + 1;
-        if (s.verbose && t % s.printEvery === 0) log(`(Iteration ${t + 1} / ${numIterations}) losses: ${[...shown].map((l) => l.toFixed(6)).join(' ')}`);
+        if (s.verbose && t % s.printEvery === 0)
+          log(`(Iteration ${t + 1} / ${numIterations}) losses: ${[...shown].map((l) => l.toFixed(6)).join(' ')}`);
         progress({ losses: shown });
       }
     };
@@ -181,12 +192,17 @@ export class PopulationSolver extends SolverRun {
       return improved;
     };
     // A recoverable model (GraphModel) gives host checkpoints at every accuracy check; a device loss goes back to the newest.
-    const recoverable = isRecoverable(model as unknown as TrainableModel) ? model as unknown as RecoverableModel : null;
+    const recoverable = isRecoverable(model as unknown as TrainableModel) ? (model as unknown as RecoverableModel) : null;
     const keeper = recoverable ? createCheckpointKeeper<LoopState>(recoverable) : null;
     let errorsSeen = recoverable ? recoverable.gpu.errors.length : 0;
     const loopState = (): LoopState => ({
-      rng: this.rng.getState(), losses: this.lossHistories.map((h) => h.length), checks: this.valAccHistories.map((h) => h.length),
-      epoch: this.epoch, lrs: [...lrs], bestValAccs: [...this.bestValAccs], divergedAt: [...this.divergedAt],
+      rng: this.rng.getState(),
+      losses: this.lossHistories.map((h) => h.length),
+      checks: this.valAccHistories.map((h) => h.length),
+      epoch: this.epoch,
+      lrs: [...lrs],
+      bestValAccs: [...this.bestValAccs],
+      divergedAt: [...this.divergedAt],
     });
     keeper?.take(0, loopState); // a loss before the first check goes back to the start
     const recoveries: Recovery[] = [];
@@ -196,7 +212,10 @@ export class PopulationSolver extends SolverRun {
     for (;;) {
       try {
         for (; t < numIterations; t++) {
-          if (this.paused) { await settle(0); await this.paused; }
+          if (this.paused) {
+            await settle(0);
+            await this.paused;
+          }
           if (this.aborted || this.divergedAt.every((d) => d !== undefined)) break;
           pending.push({ t, losses: model.stepModels(sampleRows(this.rng, this.numTrain, s.batchSize)) });
           const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
@@ -214,7 +233,13 @@ export class PopulationSolver extends SolverRun {
             if (keeper) {
               const read = keeper.take(t + 1, loopState); // read while the next steps queue
               // in check order; a read the device loss cut short leaves the best as it was (the loop rewinds past it)
-              if (improved.length) bestReads = bestReads.then(() => read).then((c) => keepBest(c, improved), () => undefined);
+              if (improved.length)
+                bestReads = bestReads
+                  .then(() => read)
+                  .then(
+                    (c) => keepBest(c, improved),
+                    () => undefined,
+                  );
             } else if (improved.length) keepBest(await model.snapshot(), improved);
           } else await settle(maxInFlight);
         }
@@ -224,18 +249,36 @@ export class PopulationSolver extends SolverRun {
         for (const p of pending) p.losses.catch(() => undefined); // steps queued behind the failure fail the same way
         pending.length = 0;
         const lostAt = done + 1;
-        const got = await recoverFromLoss(recoverable, keeper, recoveries, { lostAt, onDeviceLost: this.options.onDeviceLost, requestDevice: this.options.requestDevice });
-        if (!got) { failure = e as Error; break; }
-        if ('stop' in got) { stop = { why: got.stop, checkpoint: got.checkpoint }; break; }
+        const got = await recoverFromLoss(recoverable, keeper, recoveries, {
+          lostAt,
+          onDeviceLost: this.options.onDeviceLost,
+          requestDevice: this.options.requestDevice,
+        });
+        if (!got) {
+          failure = e as Error;
+          break;
+        }
+        if ('stop' in got) {
+          stop = { why: got.stop, checkpoint: got.checkpoint };
+          break;
+        }
         const { reason, checkpoint: c, gpu: newGpu } = got;
         // Rewind to the checkpoint: every model's histories are cut there and the lost steps run again on the same rows.
         const st = c.loop;
         this.rng.setState(st.rng);
-        this.lossHistories.forEach((h, k) => { h.length = st.losses[k]!; });
-        this.trainAccHistories.forEach((h, k) => { h.length = st.checks[k]!; });
-        this.valAccHistories.forEach((h, k) => { h.length = st.checks[k]!; });
+        this.lossHistories.forEach((h, k) => {
+          h.length = st.losses[k]!;
+        });
+        this.trainAccHistories.forEach((h, k) => {
+          h.length = st.checks[k]!;
+        });
+        this.valAccHistories.forEach((h, k) => {
+          h.length = st.checks[k]!;
+        });
         this.epoch = st.epoch;
-        st.lrs.forEach((v, k) => { lrs[k] = v; });
+        st.lrs.forEach((v, k) => {
+          lrs[k] = v;
+        });
         model.setLearningRate(lrs); // the rebuilt update rule starts from the config's single rate
         this.bestValAccs = [...st.bestValAccs];
         this.divergedAt = [...st.divergedAt];
@@ -243,22 +286,37 @@ export class PopulationSolver extends SolverRun {
         errorsSeen = newGpu.errors.length;
         const r = { iteration: lostAt, resumedFrom: c.iteration, reason };
         recoveries.push(r);
-        if (s.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
+        if (s.verbose)
+          log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
         this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: newGpu });
       }
     }
     await bestReads;
     let restored = best !== null && !stop;
-    if (restored) await model.restore(best).catch(() => { restored = false; });
+    if (restored)
+      await model.restore(best).catch(() => {
+        restored = false;
+      });
     const seconds = (performance.now() - t0) / 1000;
     const members = Array.from({ length: M }, (_, k): PopulationMemberResult => {
       const iterations = this.lossHistories[k]!.length;
       const d = this.divergedAt[k];
       if (d !== undefined) {
-        return { status: 'diverged', divergedAt: d, message: `diverged at step ${d}: loss ${this.lossHistories[k]![d - 1]} (frozen there; best validation parameters restored)`, iterations, bestValAcc: this.bestValAccs[k]! };
+        return {
+          status: 'diverged',
+          divergedAt: d,
+          message: `diverged at step ${d}: loss ${this.lossHistories[k]![d - 1]} (frozen there; best validation parameters restored)`,
+          iterations,
+          bestValAcc: this.bestValAccs[k]!,
+        };
       }
       const status = stop ? 'device-lost' : failure ? 'failed' : this.aborted ? 'aborted' : 'completed';
-      return { status, message: `${status} after ${iterations} of ${numIterations} steps, best val acc ${this.bestValAccs[k]}`, iterations, bestValAcc: this.bestValAccs[k]! };
+      return {
+        status,
+        message: `${status} after ${iterations} of ${numIterations} steps, best val acc ${this.bestValAccs[k]}`,
+        iterations,
+        bestValAcc: this.bestValAccs[k]!,
+      };
     });
     const iterations = done;
     const diverged = members.filter((m) => m.status === 'diverged').length;
@@ -275,12 +333,23 @@ export class PopulationSolver extends SolverRun {
     }
     const status = this.aborted ? 'aborted' : 'completed';
     const survived = recoveries.length ? `, ${recoveries.length} device loss${recoveries.length > 1 ? 'es' : ''} survived` : '';
-    return { status, message: `${status} after ${iterations} of ${numIterations} steps: ${M - diverged} of ${M} models trained, ${diverged} diverged${survived}`, iterations, seconds, members, recoveries };
+    return {
+      status,
+      message: `${status} after ${iterations} of ${numIterations} steps: ${M - diverged} of ${M} models trained, ${diverged} diverged${survived}`,
+      iterations,
+      seconds,
+      members,
+      recoveries,
+    };
   }
 }
 
 /** Copy model k's ranges (see snapshotRanges) from one snapshot into another. */
-function copyRanges(from: { params: Float32Array; state: Float32Array }, to: { params: Float32Array; state: Float32Array }, r: { params: [number, number][]; state: [number, number][] }): void {
+function copyRanges(
+  from: { params: Float32Array; state: Float32Array },
+  to: { params: Float32Array; state: Float32Array },
+  r: { params: [number, number][]; state: [number, number][] },
+): void {
   for (const [a, b] of r.params) to.params.set(from.params.subarray(a, b), a);
   for (const [a, b] of r.state) to.state.set(from.state.subarray(a, b), a);
 }

@@ -48,7 +48,12 @@ export function createCheckpointKeeper<S>(model: RecoverableModel) {
     take(iteration: number, loop: (model: Promise<ModelCheckpoint>) => S): Promise<ModelCheckpoint> {
       const read = model.checkpoint(iteration);
       const state = loop(read);
-      const kept = read.then((c) => { if (!ready || ready.iteration <= iteration) ready = { iteration, model: c, loop: state }; }, () => undefined);
+      const kept = read.then(
+        (c) => {
+          if (!ready || ready.iteration <= iteration) ready = { iteration, model: c, loop: state };
+        },
+        () => undefined,
+      );
       inFlight.add(kept);
       void kept.then(() => inFlight.delete(kept));
       read.catch(() => undefined); // a read the loss interrupted is not an error of its own
@@ -85,7 +90,12 @@ export async function deviceLossOf(model: RecoverableModel, waitMs = 1000): Prom
   const { gpu } = model;
   if (!gpu.lostInfo) {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([gpu.lost, new Promise((r) => { timer = setTimeout(r, waitMs); })]);
+    await Promise.race([
+      gpu.lost,
+      new Promise((r) => {
+        timer = setTimeout(r, waitMs);
+      }),
+    ]);
     clearTimeout(timer);
   }
   const info = gpu.lostInfo;
@@ -98,7 +108,10 @@ export async function deviceLossOf(model: RecoverableModel, waitMs = 1000): Prom
  *   const got = await replacementGpu(model.gpu);
  *   if ('gpu' in got) await model.rebuildOn(got.gpu, checkpoint);
  */
-export async function replacementGpu(lost: GpuContext, requestDevice?: () => Promise<GpuContext>): Promise<{ gpu: GpuContext } | { why: string }> {
+export async function replacementGpu(
+  lost: GpuContext,
+  requestDevice?: () => Promise<GpuContext>,
+): Promise<{ gpu: GpuContext } | { why: string }> {
   const make = requestDevice ?? lost.recreate;
   if (!make) return { why: 'no way to get a new device (the context came from createGpu: give the Solver a requestDevice option)' };
   try {
@@ -119,18 +132,33 @@ export async function replacementGpu(lost: GpuContext, requestDevice?: () => Pro
  *   if (r && 'gpu' in r) rewind(r.checkpoint.loop);
  */
 export async function recoverFromLoss<S>(
-  model: RecoverableModel | null, keeper: ReturnType<typeof createCheckpointKeeper<S>> | null, recoveries: readonly Recovery[],
+  model: RecoverableModel | null,
+  keeper: ReturnType<typeof createCheckpointKeeper<S>> | null,
+  recoveries: readonly Recovery[],
   o: { lostAt: number; onDeviceLost?: 'recover' | 'stop'; requestDevice?: () => Promise<GpuContext> },
-): Promise<null | { reason: string; checkpoint: LoopCheckpoint<S>; gpu: GpuContext } | { stop: string; checkpoint: LoopCheckpoint<S> | null }> {
+): Promise<
+  null | { reason: string; checkpoint: LoopCheckpoint<S>; gpu: GpuContext } | { stop: string; checkpoint: LoopCheckpoint<S> | null }
+> {
   const reason = model ? await deviceLossOf(model) : null;
   if (!reason) return null;
   const c = await keeper!.newest();
   const last = recoveries[recoveries.length - 1];
-  const why = o.onDeviceLost === 'stop' ? "onDeviceLost is 'stop'"
-    : !c ? 'no host checkpoint had reached the host'
-    : last && c.iteration <= last.resumedFrom ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})` : null;
+  const why =
+    o.onDeviceLost === 'stop'
+      ? "onDeviceLost is 'stop'"
+      : !c
+        ? 'no host checkpoint had reached the host'
+        : last && c.iteration <= last.resumedFrom
+          ? `lost again before a new checkpoint (the last loss was at step ${last.iteration})`
+          : null;
   const got = why ? { why } : await replacementGpu(model!.gpu, o.requestDevice);
-  const rebuilt = 'why' in got ? got : await model!.rebuildOn(got.gpu, c!.model).then(() => got, (e: Error) => ({ why: `rebuilding on the new device failed: ${e.message}` }));
+  const rebuilt =
+    'why' in got
+      ? got
+      : await model!.rebuildOn(got.gpu, c!.model).then(
+          () => got,
+          (e: Error) => ({ why: `rebuilding on the new device failed: ${e.message}` }),
+        );
   if ('why' in rebuilt) return { stop: `GPU device lost at step ${o.lostAt} (${reason}); ${rebuilt.why}`, checkpoint: c };
   keeper!.reset(c!);
   return { reason, checkpoint: c!, gpu: rebuilt.gpu };

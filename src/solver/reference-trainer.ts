@@ -35,16 +35,23 @@ export function createReferenceTrainer<M extends ReferenceModel>(net: M): Traina
   let data: SolverData | null = null;
   let rule: UpdateRule | null = null;
   const configs: Record<string, OptimConfigInput> = {};
-  const need = () => { if (!data || !rule) throw new Error('reference trainer: attachData and setUpdateRule come first'); return { data, rule }; };
+  const need = () => {
+    if (!data || !rule) throw new Error('reference trainer: attachData and setUpdateRule come first');
+    return { data, rule };
+  };
   return {
     net,
-    async attachData(d) { data = d; },
+    async attachData(d) {
+      data = d;
+    },
     async setUpdateRule(name, optimConfig) {
       rule = getUpdateRule(name);
       for (const p of Object.keys(net.params)) configs[p] = { ...optimConfig } as OptimConfigInput;
       rule(new Float64Array(1), new Float64Array(1), { ...optimConfig } as OptimConfigInput); // rejects unknown keys now
     },
-    setLearningRate(lr) { for (const c of Object.values(configs)) c.learningRate = lr; },
+    setLearningRate(lr) {
+      for (const c of Object.values(configs)) c.learningRate = lr;
+    },
     async step(indices) {
       const { data: d, rule: update } = need();
       const X = gatherRows(d.XTrain, indices, d.meanImage);
@@ -80,7 +87,9 @@ export function createReferenceTrainer<M extends ReferenceModel>(net: M): Traina
     async restore(s) {
       const snap = s as { params: Record<string, Tensor>; bn: { runningMean?: Float64Array; runningVar?: Float64Array }[] };
       for (const [k, t] of Object.entries(snap.params)) net.params[k] = { data: t.data.slice(), shape: [...t.shape] };
-      snap.bn.forEach((b, i) => Object.assign(net.bnParams![i]!, { runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() }));
+      snap.bn.forEach((b, i) =>
+        Object.assign(net.bnParams![i]!, { runningMean: b.runningMean?.slice(), runningVar: b.runningVar?.slice() }),
+      );
     },
   };
 }

@@ -21,13 +21,22 @@ export class SolverRun {
     this.numEpochs = s.numEpochs;
   }
 
-  get numTrain(): number { return this.data.XTrain.shape[0]!; }
-  get iterationsPerEpoch(): number { return Math.max(Math.floor(this.numTrain / this.batchSize), 1); }
-  get numIterations(): number { return this.numEpochs * this.iterationsPerEpoch; }
+  get numTrain(): number {
+    return this.data.XTrain.shape[0]!;
+  }
+  get iterationsPerEpoch(): number {
+    return Math.max(Math.floor(this.numTrain / this.batchSize), 1);
+  }
+  get numIterations(): number {
+    return this.numEpochs * this.iterationsPerEpoch;
+  }
 
   /** Pause after the current step; `resume()` continues. */
   pause(): void {
-    if (!this.paused) this.paused = new Promise((r) => { this.resumeFn = r; });
+    if (!this.paused)
+      this.paused = new Promise((r) => {
+        this.resumeFn = r;
+      });
   }
   resume(): void {
     this.resumeFn?.();

@@ -5,7 +5,14 @@ import { makeRng, type Rng, type RngState } from '../reference/rng.ts';
 import type { SolverData, TrainableModel } from './model.ts';
 import { SolverRun } from './solver-run.ts';
 import { isUpdateRule, updateRuleNames, updateRules, type OptimizerRule } from '../ops/update-rules.ts';
-import { createCheckpointKeeper, recoverFromLoss, isRecoverable, uncapturedGpuError, type LoopCheckpoint, type Recovery } from './recovery.ts';
+import {
+  createCheckpointKeeper,
+  recoverFromLoss,
+  isRecoverable,
+  uncapturedGpuError,
+  type LoopCheckpoint,
+  type Recovery,
+} from './recovery.ts';
 
 /** The seed's Solver keyword arguments in camelCase, plus what a live page needs. */
 export interface SolverOptions {
@@ -79,8 +86,21 @@ interface LoopState {
   best: unknown;
 }
 
-const optionKeys = ['updateRule', 'optimConfig', 'lrDecay', 'batchSize', 'numEpochs', 'numTrainSamples', 'numValSamples',
-  'printEvery', 'verbose', 'seed', 'log', 'onProgress', 'maxInFlight'];
+const optionKeys = [
+  'updateRule',
+  'optimConfig',
+  'lrDecay',
+  'batchSize',
+  'numEpochs',
+  'numTrainSamples',
+  'numValSamples',
+  'printEvery',
+  'verbose',
+  'seed',
+  'log',
+  'onProgress',
+  'maxInFlight',
+];
 
 /** The Solver's device-loss options (another solver loop takes them once it recovers through src/solver/recovery.ts). */
 const deviceLossKeys = ['onDeviceLost', 'requestDevice', 'onRecovery'];
@@ -111,7 +131,8 @@ export function readSolverSettings(data: SolverData, options: object, extraKeys:
     if (!keys.includes(key)) throw new Error(`${who}: unrecognized option "${key}" (expected one of ${keys.join(', ')})`);
   }
   const updateRule = o.updateRule ?? 'sgd';
-  if (!isUpdateRule(updateRule)) throw new Error(`${who}: invalid update_rule "${updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
+  if (!isUpdateRule(updateRule))
+    throw new Error(`${who}: invalid update_rule "${updateRule}" (expected one of ${updateRuleNames.join(', ')})`);
   const settings: SolverSettings = {
     updateRule,
     optimConfig: { ...(o.optimConfig ?? {}) },
@@ -247,8 +268,13 @@ export class Solver extends SolverRun {
       }
     };
     const loopState = (best: unknown): LoopState => ({
-      rng: this.rng.getState(), losses: this.lossHistory.length, checks: this.valAccHistory.length, epoch: this.epoch,
-      learningRate: this.learningRate, bestValAcc: this.bestValAcc, best,
+      rng: this.rng.getState(),
+      losses: this.lossHistory.length,
+      checks: this.valAccHistory.length,
+      epoch: this.epoch,
+      learningRate: this.learningRate,
+      bestValAcc: this.bestValAcc,
+      best,
     });
     keeper?.take(0, () => loopState(null)); // a loss before the first check goes back to the start
     const recoveries: Recovery[] = [];
@@ -258,7 +284,10 @@ export class Solver extends SolverRun {
     for (;;) {
       try {
         for (; t < numIterations; t++) {
-          if (this.paused) { await settle(0); await this.paused; }
+          if (this.paused) {
+            await settle(0);
+            await this.paused;
+          }
           if (this.aborted || divergedAt !== undefined) break;
           pending.push({ t, loss: this.model.step(this.sample(this.numTrain, this.batchSize)) });
           const epochEnd = (t + 1) % this.iterationsPerEpoch === 0;
@@ -279,7 +308,8 @@ export class Solver extends SolverRun {
             if (this.verbose) log(`(Epoch ${this.epoch} / ${this.numEpochs}) train acc: ${trainAcc}; val_acc: ${valAcc}`);
             const better = valAcc > this.bestValAcc || bestSnapshot === null;
             if (better) this.bestValAcc = Math.max(valAcc, this.bestValAcc);
-            if (keeper) keeper.take(t + 1, (c) => loopState(better ? (bestSnapshot = c) : bestSnapshot)); // read while the next steps queue
+            if (keeper)
+              keeper.take(t + 1, (c) => loopState(better ? (bestSnapshot = c) : bestSnapshot)); // read while the next steps queue
             else if (better) bestSnapshot = await this.model.snapshot();
             progress({ trainAcc, valAcc });
           } else {
@@ -293,9 +323,19 @@ export class Solver extends SolverRun {
         pending.length = 0;
         // The device is lost: go back to the newest host checkpoint, on a new device unless told to stop.
         const lostAt = this.lossHistory.length + 1;
-        const got = await recoverFromLoss(recoverable, keeper, recoveries, { lostAt, onDeviceLost: this.options.onDeviceLost, requestDevice: this.options.requestDevice });
-        if (!got) { failure = e as Error; break; }
-        if ('stop' in got) { stop = { why: got.stop, checkpoint: got.checkpoint }; break; }
+        const got = await recoverFromLoss(recoverable, keeper, recoveries, {
+          lostAt,
+          onDeviceLost: this.options.onDeviceLost,
+          requestDevice: this.options.requestDevice,
+        });
+        if (!got) {
+          failure = e as Error;
+          break;
+        }
+        if ('stop' in got) {
+          stop = { why: got.stop, checkpoint: got.checkpoint };
+          break;
+        }
         const { reason, checkpoint: c, gpu: newGpu } = got;
         // Rewind the loop to the checkpoint: the steps after it are dropped from the histories and run again.
         const s = c.loop;
@@ -312,7 +352,8 @@ export class Solver extends SolverRun {
         errorsSeen = newGpu.errors.length;
         const r = { iteration: lostAt, resumedFrom: c.iteration, reason };
         recoveries.push(r);
-        if (this.verbose) log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
+        if (this.verbose)
+          log(`GPU device lost at step ${lostAt} (${reason}): continuing on a new device from iteration ${t} (epoch ${this.epoch})`);
         this.options.onRecovery?.({ ...r, epoch: this.epoch, gpu: newGpu });
       }
     }
@@ -321,12 +362,23 @@ export class Solver extends SolverRun {
 
   /** How the run ended, after the best validation parameters are put back (when the device allows). */
   private async finish(a: {
-    t0: number; log: (s: string) => void; failure: Error | null; stop: { why: string; checkpoint: LoopCheckpoint<LoopState> | null } | null;
-    divergedAt?: number; bestSnapshot: unknown; recoveries: Recovery[]; numIterations: number;
+    t0: number;
+    log: (s: string) => void;
+    failure: Error | null;
+    stop: { why: string; checkpoint: LoopCheckpoint<LoopState> | null } | null;
+    divergedAt?: number;
+    bestSnapshot: unknown;
+    recoveries: Recovery[];
+    numIterations: number;
   }): Promise<SolverResult> {
     const { log, failure, divergedAt, recoveries } = a;
     let restored = a.bestSnapshot !== null && !a.stop;
-    if (restored) await Promise.resolve(a.bestSnapshot).then((s) => this.model.restore(s as ModelCheckpoint)).catch(() => { restored = false; });
+    if (restored)
+      await Promise.resolve(a.bestSnapshot)
+        .then((s) => this.model.restore(s as ModelCheckpoint))
+        .catch(() => {
+          restored = false;
+        });
     const seconds = (performance.now() - a.t0) / 1000;
     const base = { iterations: this.lossHistory.length, bestValAcc: this.bestValAcc, seconds, recoveries };
     if (a.stop) {

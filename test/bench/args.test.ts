@@ -5,8 +5,13 @@ import { parseBenchArgs } from '../../bench/report.ts';
 describe('parseBenchArgs', () => {
   it('reads every flag, with the defaults where one is left out', () => {
     expect(parseBenchArgs([])).toEqual({ json: false, only: null, reps: 10, detail: false, sweepEpochs: null });
-    expect(parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10', '--json', '--reps', '3', '--detail']))
-      .toEqual({ json: true, only: 'sweep', reps: 3, detail: true, sweepEpochs: 10 });
+    expect(parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10', '--json', '--reps', '3', '--detail'])).toEqual({
+      json: true,
+      only: 'sweep',
+      reps: 3,
+      detail: true,
+      sweepEpochs: 10,
+    });
   });
 
   it('names a bad value or an unknown flag', () => {

@@ -9,11 +9,19 @@ const columns = readFileSync(new URL('lib/columns.wgsl', dir), 'utf8');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
 /** The modules src/ops links in front of a file: matmul's common declarations (and block8vec4's for the subgroup kernel), else the column helpers. */
-const prelude = (f: string) => (f === 'matmul-subgroups.wgsl' ? [read('lib/matmul-common.wgsl'), read('matmul-v8.wgsl')] : f.startsWith('matmul') ? [read('lib/matmul-common.wgsl')] : [columns]);
+const prelude = (f: string) =>
+  f === 'matmul-subgroups.wgsl'
+    ? [read('lib/matmul-common.wgsl'), read('matmul-v8.wgsl')]
+    : f.startsWith('matmul')
+      ? [read('lib/matmul-common.wgsl')]
+      : [columns];
 
 /** The source with override `k` given the value `v`, written by hand (not by the code under test). */
 function withOverride(source: string, k: string, v: number): string {
-  return source.replace(new RegExp(`override\\s+${k}\\s*:\\s*(\\w+)\\s*(=\\s*[^;]+)?;`), (_m, t: string) => `override ${k}: ${t} = ${t}(${v});`);
+  return source.replace(
+    new RegExp(`override\\s+${k}\\s*:\\s*(\\w+)\\s*(=\\s*[^;]+)?;`),
+    (_m, t: string) => `override ${k}: ${t} = ${t}(${v});`,
+  );
 }
 
 describe('reflectKernel with one parse per source', () => {
@@ -29,7 +37,9 @@ describe('reflectKernel with one parse per source', () => {
           for (const [k, v] of Object.entries(constants)) text = withOverride(text, k, v);
           const want = new WgslReflect(text).entry.compute.find((x) => x.name === e.name)!;
           const got = reflectKernel({ name: f, source, entryPoint: e.name, constants });
-          expect(got.workgroupSize, `${f} ${e.name} ${JSON.stringify(constants)}`).toEqual([0, 1, 2].map((i) => want.workgroupSize?.[i] ?? 1));
+          expect(got.workgroupSize, `${f} ${e.name} ${JSON.stringify(constants)}`).toEqual(
+            [0, 1, 2].map((i) => want.workgroupSize?.[i] ?? 1),
+          );
           expect(Object.keys(got.bindings).sort(), `${f} ${e.name}`).toEqual(want.resources.map((r) => r.name).sort());
           for (const r of want.resources) expect(got.bindings[r.name]!.binding, `${f} ${e.name} ${r.name}`).toBe(r.binding);
           checked++;
@@ -41,6 +51,8 @@ describe('reflectKernel with one parse per source', () => {
 
   it('still names an override the source does not have', () => {
     const source = linkWgsl(columns, readFileSync(new URL('relu.wgsl', dir), 'utf8'));
-    expect(() => reflectKernel({ name: 'relu', source, entryPoint: 'forward', constants: { NOPE: 1 } })).toThrow('kernel relu: no override constant named NOPE');
+    expect(() => reflectKernel({ name: 'relu', source, entryPoint: 'forward', constants: { NOPE: 1 } })).toThrow(
+      'kernel relu: no override constant named NOPE',
+    );
   });
 });

@@ -14,10 +14,31 @@ describe('linkWgsl', () => {
       expect(module, f).toMatch(/quadColumns\(/); // it calls them
     }
     expect(columns.match(/^fn \w+/gm)).toEqual(['fn quadColumns', 'fn load4', 'fn load4rw', 'fn store4']);
-    const fwd = reflectKernel({ name: 'batchnorm-forward', source: linkWgsl(columns, read('batchnorm-forward.wgsl')), entryPoint: 'trainColumns', constants: { WG: 8, SAVE: 1 } });
-    expect(Object.keys(fwd.bindings).sort()).toEqual(['beta', 'gamma', 'invStd', 'mean', 'out', 'params', 'runningMean', 'runningVar', 'x', 'xhat']);
+    const fwd = reflectKernel({
+      name: 'batchnorm-forward',
+      source: linkWgsl(columns, read('batchnorm-forward.wgsl')),
+      entryPoint: 'trainColumns',
+      constants: { WG: 8, SAVE: 1 },
+    });
+    expect(Object.keys(fwd.bindings).sort()).toEqual([
+      'beta',
+      'gamma',
+      'invStd',
+      'mean',
+      'out',
+      'params',
+      'runningMean',
+      'runningVar',
+      'x',
+      'xhat',
+    ]);
     expect(fwd.workgroupSize).toEqual([8, 1, 1]);
-    const bwd = reflectKernel({ name: 'batchnorm-backward', source: linkWgsl(columns, read('batchnorm-backward.wgsl')), entryPoint: 'alternativeColumns', constants: { WG: 8 } });
+    const bwd = reflectKernel({
+      name: 'batchnorm-backward',
+      source: linkWgsl(columns, read('batchnorm-backward.wgsl')),
+      entryPoint: 'alternativeColumns',
+      constants: { WG: 8 },
+    });
     expect(bwd.uniforms.params!.fields.n!.offset).toBe(0);
     expect(Object.keys(bwd.bindings)).toContain('dout');
   });

@@ -12,10 +12,22 @@ const split: DataSplit = { name: 'XTrain', rows: 1000, buffers: {}, source: { fo
 function fcSpec(useBatchnorm: boolean, reg = 0) {
   const ref = new FullyConnectedNeuralNet([100, 100, 100, 100, 100], { useBatchnorm, reg });
   const tensors = Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data }));
-  const spec = { dims: [3072, 100, 100, 100, 100, 100, 10], normalization: useBatchnorm ? 'batchnorm' as const : null, reg, eps: 1e-5, momentum: 0.9, backwardVariant: 'alternative' as const };
+  const spec = {
+    dims: [3072, 100, 100, 100, 100, 100, 10],
+    normalization: useBatchnorm ? ('batchnorm' as const) : null,
+    reg,
+    eps: 1e-5,
+    momentum: 0.9,
+    backwardVariant: 'alternative' as const,
+  };
   return {
-    name: 'FC', inputDim: 3072, numClasses: 10, metadata: {}, forward: fcForward(spec),
-    params: tensors.filter((t) => !t.name.startsWith('running')), state: tensors.filter((t) => t.name.startsWith('running')),
+    name: 'FC',
+    inputDim: 3072,
+    numClasses: 10,
+    metadata: {},
+    forward: fcForward(spec),
+    params: tensors.filter((t) => !t.name.startsWith('running')),
+    state: tensors.filter((t) => t.name.startsWith('running')),
   };
 }
 
@@ -58,14 +70,28 @@ describe('classifier programs', () => {
   it('the residual block: h feeds the skip and the block, so its gradient is one add of two', () => {
     const ref = new ResidualMLP(32, { inputDim: 12, numClasses: 3 });
     const spec = {
-      name: 'Res', inputDim: 12, numClasses: 3, metadata: {}, state: [], forward: residualForward(0),
+      name: 'Res',
+      inputDim: 12,
+      numClasses: 3,
+      metadata: {},
+      state: [],
+      forward: residualForward(0),
       params: Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data })),
     };
-    const p = buildClassifierProgram(spec, { kind: 'train', batch: 16, split: { ...split, rows: 64, source: { format: 'words', chunkRows: 64 } }, rule: 'sgd' });
+    const p = buildClassifierProgram(spec, {
+      kind: 'train',
+      batch: 16,
+      split: { ...split, rows: 64, source: { format: 'words', chunkRows: 64 } },
+      rule: 'sgd',
+    });
     const adds = p.graph.nodes.filter((n) => n.op.name === 'add');
     expect(adds).toHaveLength(2); // the forward skip, and the accumulation of h's two gradients
     const h = adds[0]!.inputs[0]!;
-    expect(p.graph.nodes.filter((n) => n.op.name !== 'relu_grad' && n.inputs.includes(h)).map((n) => n.op.name)).toEqual(['affine', 'add', 'affine_grad']);
+    expect(p.graph.nodes.filter((n) => n.op.name !== 'relu_grad' && n.inputs.includes(h)).map((n) => n.op.name)).toEqual([
+      'affine',
+      'add',
+      'affine_grad',
+    ]);
     expect(adds[1]!.inputs.map((v) => v.kind)).toEqual(['grad', 'grad']);
     // the summed gradient goes on through h's ReLU
     expect(p.graph.nodes.find((n) => n.inputs.includes(adds[1]!.outputs[0]!))!.op.name).toBe('relu_grad');

@@ -25,7 +25,9 @@ describe('graph building', () => {
     const gamma = g.value('gamma1', [5], 'param');
     const attrs = { mode: 'train' as const, eps: 1e-5, momentum: 0.9, variant: 'graph' as const };
     expect(() => g.apply(batchNormOp, [h!, gamma, gamma], attrs)).toThrow('batchnorm: x has shape [7,4], expected [*,5]');
-    expect(() => g.apply(softmaxLossOp, [h!, g.value('y', [6], 'data', 'u32')], { lossIndex: 0 })).toThrow('softmax_loss: y has shape [6], expected [7]');
+    expect(() => g.apply(softmaxLossOp, [h!, g.value('y', [6], 'data', 'u32')], { lossIndex: 0 })).toThrow(
+      'softmax_loss: y has shape [6], expected [7]',
+    );
     expect(() => g.value('bad', [3, 0], 'data')).toThrow('graph: value bad has a bad shape [3,0]');
   });
 });
@@ -56,14 +58,19 @@ describe('autodiff', () => {
     const ext = (v: Value, values: number[]) => [v, scope.createTensorBuffer(Float32Array.from(values), v.name)] as const;
     const xs = [0.5, -1, 2, 3, -0.25, 1.5];
     const ws = [1, 2, -3, 0.5, 4, -2];
-    dx.keep = true; dw.keep = true; f.keep = true;
+    dx.keep = true;
+    dw.keep = true;
+    f.keep = true;
     const external = new Map<Value, GPUBuffer>([ext(x, xs), ext(w, ws), ext(one, [1])]);
     const c = await compileGraph(scope, g, external);
     runFake(c.dispatches);
     const read = (v: Value) => Array.from((c.bufferOf(v) as unknown as FakeBuffer).data.subarray(0, n));
     expect(read(dx)).toEqual(xs.map((xi, i) => 2 * xi + ws[i]!));
     expect(read(dw)).toEqual(xs);
-    expect((c.bufferOf(f) as unknown as FakeBuffer).data[0]).toBeCloseTo(xs.reduce((a, xi, i) => a + xi * xi + xi * ws[i]!, 0), 12);
+    expect((c.bufferOf(f) as unknown as FakeBuffer).data[0]).toBeCloseTo(
+      xs.reduce((a, xi, i) => a + xi * xi + xi * ws[i]!, 0),
+      12,
+    );
   });
 
   it('says which value no gradient reaches', () => {
@@ -71,7 +78,9 @@ describe('autodiff', () => {
     const x = g.value('x', [3], 'param');
     const unused = g.value('unused', [3], 'param');
     const [f] = g.apply(testSum, [x]);
-    expect(() => addBackward(g, new Map([[f!, g.value('one', [1], 'data')]]), [unused], { add: testAdd })).toThrow('autodiff: no gradient reaches unused');
+    expect(() => addBackward(g, new Map([[f!, g.value('one', [1], 'data')]]), [unused], { add: testAdd })).toThrow(
+      'autodiff: no gradient reaches unused',
+    );
   });
 });
 
@@ -109,7 +118,10 @@ describe('buffer planner', () => {
       const g = new Graph();
       let h = g.value('x', [100], 'param');
       const vals: Value[] = [];
-      for (let i = 0; i < 5; i++) { [h] = g.apply(testMul, [h!, h!]); vals.push(h!); }
+      for (let i = 0; i < 5; i++) {
+        [h] = g.apply(testMul, [h!, h!]);
+        vals.push(h!);
+      }
       vals[2]!.keep = keepMiddle;
       return planBuffers(g);
     };
@@ -130,12 +142,20 @@ describe('compile order', () => {
   it('encodes every node once, in the order the nodes were added, into one dispatch list', async () => {
     const { g, x, w, one } = fanOutGraph(3);
     const scope = makeFakeScope();
-    const external = new Map<Value, GPUBuffer>([[x, scope.createTensorBuffer(12, 'x')], [w, scope.createTensorBuffer(12, 'w')], [one, scope.createTensorBuffer(4, 'one')]]);
+    const external = new Map<Value, GPUBuffer>([
+      [x, scope.createTensorBuffer(12, 'x')],
+      [w, scope.createTensorBuffer(12, 'w')],
+      [one, scope.createTensorBuffer(4, 'one')],
+    ]);
     const c = await compileGraph(scope, g, external);
     const labels = (c.dispatches as unknown as FakeDispatch[]).map((d) => d.label);
     expect(labels).toEqual(g.nodes.map((n) => `${n.op.name}#${n.id}`));
     // each node runs after the nodes that write its inputs
-    g.nodes.forEach((node, i) => node.inputs.forEach((v) => { if (v.producer) expect(v.producer.id).toBeLessThan(i); }));
+    g.nodes.forEach((node, i) =>
+      node.inputs.forEach((v) => {
+        if (v.producer) expect(v.producer.id).toBeLessThan(i);
+      }),
+    );
     // slots are created once, at compile time: one per planned slot, beside the three the test made
     expect(scope.created.length).toBe(3 + c.plan.slotBytes.length);
   });
@@ -143,8 +163,18 @@ describe('compile order', () => {
   it('names the op and its input shapes when an encode fails', async () => {
     const g = new Graph();
     const x = g.value('x', [2, 3], 'param');
-    g.apply({ ...testSum, encode: async () => { throw new Error('no such kernel'); } }, [x]);
+    g.apply(
+      {
+        ...testSum,
+        encode: async () => {
+          throw new Error('no such kernel');
+        },
+      },
+      [x],
+    );
     const scope = makeFakeScope();
-    await expect(compileGraph(scope, g, new Map([[x, scope.createTensorBuffer(24, 'x')]]))).rejects.toThrow('graph: encoding sum(x[2,3]) failed: no such kernel');
+    await expect(compileGraph(scope, g, new Map([[x, scope.createTensorBuffer(24, 'x')]]))).rejects.toThrow(
+      'graph: encoding sum(x[2,3]) failed: no such kernel',
+    );
   });
 });

@@ -10,9 +10,12 @@ const M = 5;
 const dims = [12, 7, 3];
 function populationSpec(regs: number[]) {
   const params = [
-    { name: 'W1', shape: [M, 12, 7], data: new Float32Array(M * 84) }, { name: 'b1', shape: [M * 7], data: new Float32Array(M * 7) },
-    { name: 'gamma1', shape: [M * 7], data: new Float32Array(M * 7) }, { name: 'beta1', shape: [M * 7], data: new Float32Array(M * 7) },
-    { name: 'W2', shape: [M, 7, 3], data: new Float32Array(M * 21) }, { name: 'b2', shape: [M * 3], data: new Float32Array(M * 3) },
+    { name: 'W1', shape: [M, 12, 7], data: new Float32Array(M * 84) },
+    { name: 'b1', shape: [M * 7], data: new Float32Array(M * 7) },
+    { name: 'gamma1', shape: [M * 7], data: new Float32Array(M * 7) },
+    { name: 'beta1', shape: [M * 7], data: new Float32Array(M * 7) },
+    { name: 'W2', shape: [M, 7, 3], data: new Float32Array(M * 21) },
+    { name: 'b2', shape: [M * 3], data: new Float32Array(M * 3) },
   ];
   const state = ['runningMean1', 'runningVar1'].map((name) => ({ name, shape: [M * 7], data: new Float32Array(M * 7) }));
   const spec = { dims, normalization: 'batchnorm' as const, reg: 0, eps: 1e-5, momentum: 0.9, backwardVariant: 'graph' as const, regs };
@@ -30,7 +33,10 @@ describe('population programs', () => {
     expect(ops.filter((o) => o === 'affine')).toHaveLength(0);
     expect(ops.slice(-2)).toEqual(['freeze', 'optimizer']);
     const l2 = p.graph.nodes.filter((n) => n.op.name === 'l2_regularization');
-    expect(l2.map((n) => n.attrs)).toEqual([{ reg: [0, 0.1, 0, 0.2, 0], lossIndex: 1, lossStride: 3 }, { reg: [0, 0.1, 0, 0.2, 0], lossIndex: 2, lossStride: 3 }]);
+    expect(l2.map((n) => n.attrs)).toEqual([
+      { reg: [0, 0.1, 0, 0.2, 0], lossIndex: 1, lossStride: 3 },
+      { reg: [0, 0.1, 0, 0.2, 0], lossIndex: 2, lossStride: 3 },
+    ]);
     const [freeze, opt] = p.graph.nodes.slice(-2);
     expect(freeze!.attrs).toEqual({ models: M, lossSlots: 3 });
     expect(freeze!.updates[0]).toBe(opt!.inputs[2]); // the alive flags the optimizer reads
@@ -56,15 +62,33 @@ describe('population programs', () => {
     const b = g.value('b', [6], 'param');
     expect(g.apply(batchedAffineOp, [g.value('x', [5, 4], 'data'), W, b])[0]!.shape).toEqual([5, 6]);
     expect(g.apply(batchedAffineOp, [g.value('h', [5, 12], 'activation'), W, b])[0]!.shape).toEqual([5, 6]);
-    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 5], 'data'), W, b])).toThrow(/x has shape \[5,5\], expected \[\*, 4\] \(shared\) or \[\*, 12\]/);
-    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 4], 'data'), g.value('W2', [4, 2], 'param'), b])).toThrow(/expected \[models, in, out\]/);
-    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 4], 'data'), W, g.value('b2', [2], 'param')])).toThrow(/b has shape \[2\], expected \[6\]/);
+    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 5], 'data'), W, b])).toThrow(
+      /x has shape \[5,5\], expected \[\*, 4\] \(shared\) or \[\*, 12\]/,
+    );
+    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 4], 'data'), g.value('W2', [4, 2], 'param'), b])).toThrow(
+      /expected \[models, in, out\]/,
+    );
+    expect(() => g.apply(batchedAffineOp, [g.value('x', [5, 4], 'data'), W, g.value('b2', [2], 'param')])).toThrow(
+      /b has shape \[2\], expected \[6\]/,
+    );
   });
 
   it('modelRanges: model k owns the k-th of M equal blocks of every tensor', () => {
-    const layout = makeStoreLayout([{ name: 'W', shape: [3, 2, 2] }, { name: 'b', shape: [6] }]);
-    expect(modelRanges(layout, 3, 0)).toEqual([[0, 4], [64, 66]]);
-    expect(modelRanges(layout, 3, 2)).toEqual([[8, 12], [68, 70]]);
-    expect(modelRanges(layout, 1, 0)).toEqual([[0, 12], [64, 70]]);
+    const layout = makeStoreLayout([
+      { name: 'W', shape: [3, 2, 2] },
+      { name: 'b', shape: [6] },
+    ]);
+    expect(modelRanges(layout, 3, 0)).toEqual([
+      [0, 4],
+      [64, 66],
+    ]);
+    expect(modelRanges(layout, 3, 2)).toEqual([
+      [8, 12],
+      [68, 70],
+    ]);
+    expect(modelRanges(layout, 1, 0)).toEqual([
+      [0, 12],
+      [64, 70],
+    ]);
   });
 });

@@ -15,7 +15,11 @@ function fillRandom(bytes: Uint8Array, seed: number): void {
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < words.length; i++) {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
     words[i] = s;
   }
   for (let i = words.length * 4; i < bytes.length; i++) bytes[i] = i & 0xff;
@@ -44,8 +48,9 @@ export const fullSizeDir = join(fullSizeRoot, 'cifar-10-batches-bin');
  */
 export function makeFullSizeCIFAR10(root: string = fullSizeRoot): string {
   const dir = join(root, 'cifar-10-batches-bin');
-  const complete = existsSync(join(dir, 'batches.meta.txt'))
-    && FILES.every((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).size === FULL_RECORDS * RECORD);
+  const complete =
+    existsSync(join(dir, 'batches.meta.txt')) &&
+    FILES.every((f) => existsSync(join(dir, f)) && statSync(join(dir, f)).size === FULL_RECORDS * RECORD);
   if (complete) return dir;
   const tmp = `${dir}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });

@@ -17,11 +17,12 @@ function matmul(a: Tensor, b: Tensor): Tensor {
   const [n, k] = a.shape;
   const m = b.shape[1];
   const out = makeTensor([n, m]);
-  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let p = 0; p < k; p++) s += a.data[i * k + p] * b.data[p * m + j];
-    out.data[i * m + j] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a.data[i * k + p] * b.data[p * m + j];
+      out.data[i * m + j] = s;
+    }
   return out;
 }
 
@@ -86,10 +87,11 @@ describe('forwardBatchNormalization, train mode (seed cell 3)', () => {
     const gamma = Float64Array.of(0.5, -2, 3);
     const beta = Float64Array.of(1, 0, -1);
     const { out, cache } = forwardBatchNormalization(a, gamma, beta, { mode: 'train' });
-    for (let i = 0; i < N; i += 37) for (let j = 0; j < D3; j++) {
-      const expected = (gamma[j] * (a.data[i * D3 + j] - before.mean[j])) / Math.sqrt(before.variance[j] + 1e-5) + beta[j];
-      expect(relError(out.data[i * D3 + j], expected)).toBeLessThan(1e-12);
-    }
+    for (let i = 0; i < N; i += 37)
+      for (let j = 0; j < D3; j++) {
+        const expected = (gamma[j] * (a.data[i * D3 + j] - before.mean[j])) / Math.sqrt(before.variance[j] + 1e-5) + beta[j];
+        expect(relError(out.data[i * D3 + j], expected)).toBeLessThan(1e-12);
+      }
     expect(relError(cache.mu, before.mean)).toBeLessThan(1e-12);
     expect(relError(cache.var, before.variance)).toBeLessThan(1e-12);
   });
@@ -196,11 +198,17 @@ describe('backward passes', () => {
     const x = makeRng(7).randnTensor([3, 2]);
     const gamma = Float64Array.of(1, 1);
     const beta = Float64Array.of(0, 0);
-    const { cache } = forwardBatchNormalization(x, gamma, beta, { mode: 'test', runningMean: new Float64Array(2), runningVar: Float64Array.of(1, 1) });
+    const { cache } = forwardBatchNormalization(x, gamma, beta, {
+      mode: 'test',
+      runningMean: new Float64Array(2),
+      runningVar: Float64Array.of(1, 1),
+    });
     expect(() => backwardBatchNormalization(x, cache)).toThrow(/backwardBatchNormalization: .*test-mode/);
     expect(() => backwardBatchNormalizationAlternative(x, cache)).toThrow(/test-mode/);
     const train = forwardBatchNormalization(x, gamma, beta, { mode: 'train' }).cache;
-    expect(() => backwardBatchNormalization(makeTensor([2, 3]), train)).toThrow('backwardBatchNormalization: dout has shape [2,3], expected [3,2]');
+    expect(() => backwardBatchNormalization(makeTensor([2, 3]), train)).toThrow(
+      'backwardBatchNormalization: dout has shape [2,3], expected [3,2]',
+    );
   });
 });
 
@@ -222,7 +230,9 @@ describe('forwardBatchNormalization input checks', () => {
   });
 
   it('rejects a bad mode and unknown bnParam keys', () => {
-    expect(() => forwardBatchNormalization(x, ones, zeros, { mode: 'eval' } as unknown as BnParam)).toThrow(/mode must be "train" or "test"/);
+    expect(() => forwardBatchNormalization(x, ones, zeros, { mode: 'eval' } as unknown as BnParam)).toThrow(
+      /mode must be "train" or "test"/,
+    );
     expect(() => forwardBatchNormalization(x, ones, zeros, { mode: 'train', running_mean: zeros } as unknown as BnParam)).toThrow(
       /unknown bnParam key "running_mean"/,
     );

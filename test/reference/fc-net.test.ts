@@ -48,7 +48,10 @@ function expectGradientsClose(model: FullyConnectedNeuralNet, X: Tensor, y: numb
 /** The seed's plain check: relError(evalNumericalGradient(f, p, 1e-5), analytic). */
 function seedRelError(model: FullyConnectedNeuralNet, X: Tensor, y: number[], name: string): number {
   const { grads } = model.loss(X, y);
-  return relError(evalNumericalGradient(() => model.loss(X, y).loss, model.params[name].data, H), grads[name].data);
+  return relError(
+    evalNumericalGradient(() => model.loss(X, y).loss, model.params[name].data, H),
+    grads[name].data,
+  );
 }
 
 /** The smallest |ReLU input| of a train-mode forward pass of a net without batchnorm (its distance to a kink). */
@@ -79,14 +82,21 @@ describe('FullyConnectedNeuralNet construction', () => {
     expect(net.reg).toBe(0);
     expect(Object.keys(net.params).sort()).toEqual(['W1', 'W2', 'W3', 'b1', 'b2', 'b3', 'beta1', 'beta2', 'gamma1', 'gamma2']);
     const rng = makeRng(42);
-    for (const [name, shape] of [['W1', [5, 4]], ['W2', [4, 3]], ['W3', [3, 2]]] as const) {
+    for (const [name, shape] of [
+      ['W1', [5, 4]],
+      ['W2', [4, 3]],
+      ['W3', [3, 2]],
+    ] as const) {
       expect(net.params[name]).toEqual(rng.randnTensor(shape, 0.1)); // drawn in the order W1, W2, W3
     }
     expect(net.params.b1.data).toEqual(new Float64Array(4));
     expect(net.params.b3.shape).toEqual([2]);
     expect(net.params.gamma2.data).toEqual(Float64Array.of(1, 1, 1));
     expect(net.params.beta1.data).toEqual(new Float64Array(4));
-    expect(net.bnParams.map((p) => [p.mode, p.runningMean?.length, p.runningVar?.length])).toEqual([['train', 4, 4], ['train', 3, 3]]);
+    expect(net.bnParams.map((p) => [p.mode, p.runningMean?.length, p.runningVar?.length])).toEqual([
+      ['train', 4, 4],
+      ['train', 3, 3],
+    ]);
   });
 
   it('has no batchnorm parameters without useBatchnorm, and defaults inputDim 3072, numClasses 10', () => {
@@ -108,8 +118,12 @@ describe('FullyConnectedNeuralNet construction', () => {
     expect(new FullyConnectedNeuralNet([4], { inputDim: 5, normalization: 'batchnorm' }).useBatchnorm).toBe(true);
     expect(new FullyConnectedNeuralNet([4], { inputDim: 5, useBatchnorm: false, normalization: null }).normalization).toBe(null);
     expect(new FullyConnectedNeuralNet([4], { inputDim: 5 }).normalization).toBe(null);
-    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'groupnorm' } as never)).toThrow(/normalization must be "batchnorm", "layernorm" or null/);
-    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'layernorm', useBatchnorm: true })).toThrow(/useBatchnorm true contradicts normalization "layernorm"/);
+    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'groupnorm' } as never)).toThrow(
+      /normalization must be "batchnorm", "layernorm" or null/,
+    );
+    expect(() => new FullyConnectedNeuralNet([4], { normalization: 'layernorm', useBatchnorm: true })).toThrow(
+      /useBatchnorm true contradicts normalization "layernorm"/,
+    );
   });
 
   it('rejects unknown options and bad values', () => {
@@ -168,7 +182,13 @@ describe('gradient checks (seed cell 7)', () => {
 
   for (const reg of [0, 3.14]) {
     it(`layer norm net [${H1}, ${H2}], N = 2, reg = ${reg}: every gradient matches`, () => {
-      const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, reg, weightScale: 5e-2, normalization: 'layernorm' });
+      const model = new FullyConnectedNeuralNet([H1, H2], {
+        inputDim: D,
+        numClasses: C,
+        reg,
+        weightScale: 5e-2,
+        normalization: 'layernorm',
+      });
       expectGradientsClose(model, X, y);
       for (const name of ['W1', 'W2', 'W3', 'b3', 'gamma1', 'gamma2', 'beta1', 'beta2']) {
         expect(seedRelError(model, X, y, name), name).toBeLessThan(1e-5);
@@ -177,7 +197,13 @@ describe('gradient checks (seed cell 7)', () => {
   }
 
   it('layer norm: the bias before it gets gradients that sum to 0 over the features (a shift of every feature is undone)', () => {
-    const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, weightScale: 5e-2, normalization: 'layernorm', seed: 8 });
+    const model = new FullyConnectedNeuralNet([H1, H2], {
+      inputDim: D,
+      numClasses: C,
+      weightScale: 5e-2,
+      normalization: 'layernorm',
+      seed: 8,
+    });
     const { grads } = model.loss(X, y);
     for (const name of ['b1', 'b2']) {
       const g = grads[name].data;
@@ -189,7 +215,13 @@ describe('gradient checks (seed cell 7)', () => {
 
   it('layer norm gives a row the same scores whatever else is in the batch (no batch statistics, no test mode)', () => {
     const data = makeData(16, 6, D, C);
-    const model = new FullyConnectedNeuralNet([H1, H2], { inputDim: D, numClasses: C, weightScale: 5e-2, normalization: 'layernorm', seed: 9 });
+    const model = new FullyConnectedNeuralNet([H1, H2], {
+      inputDim: D,
+      numClasses: C,
+      weightScale: 5e-2,
+      normalization: 'layernorm',
+      seed: 9,
+    });
     const all = model.scores(data.X);
     model.loss(data.X, data.y); // a train-mode pass changes nothing that scores read
     const one = model.scores(makeTensor([1, D], data.X.data.subarray(2 * D, 3 * D)));
@@ -200,7 +232,15 @@ describe('gradient checks (seed cell 7)', () => {
   for (const backwardVariant of ['graph', 'alternative'] as const) {
     it(`3-hidden-layer batchnorm net, ${backwardVariant} backward: every gradient matches`, () => {
       const data = makeData(12, 4, 9, 6);
-      const model = new FullyConnectedNeuralNet([8, 7, 5], { inputDim: 9, numClasses: 6, reg: 0.5, weightScale: 5e-2, useBatchnorm: true, seed: 5, backwardVariant });
+      const model = new FullyConnectedNeuralNet([8, 7, 5], {
+        inputDim: 9,
+        numClasses: 6,
+        reg: 0.5,
+        weightScale: 5e-2,
+        useBatchnorm: true,
+        seed: 5,
+        backwardVariant,
+      });
       expectGradientsClose(model, data.X, data.y);
     });
   }
@@ -210,7 +250,14 @@ describe('loss', () => {
   it('adds 0.5 * reg * sum(W^2) over the weights only, and reg * W to their gradients', () => {
     const { X, y } = makeData(13, 6, 8, 4);
     const plain = new FullyConnectedNeuralNet([5], { inputDim: 8, numClasses: 4, weightScale: 0.3, useBatchnorm: true, seed: 9 });
-    const withReg = new FullyConnectedNeuralNet([5], { inputDim: 8, numClasses: 4, weightScale: 0.3, useBatchnorm: true, seed: 9, reg: 0.7 });
+    const withReg = new FullyConnectedNeuralNet([5], {
+      inputDim: 8,
+      numClasses: 4,
+      weightScale: 0.3,
+      useBatchnorm: true,
+      seed: 9,
+      reg: 0.7,
+    });
     withReg.params.b1.data.fill(0.25); // biases, gamma and beta are not regularized
     plain.params.b1.data.fill(0.25);
     let sumSq = 0;
@@ -218,7 +265,12 @@ describe('loss', () => {
     const a = plain.loss(X, y);
     const b = withReg.loss(X, y);
     expect(relError(b.loss - a.loss, 0.5 * 0.7 * sumSq)).toBeLessThan(1e-12);
-    expect(relError(b.grads.W2.data, a.grads.W2.data.map((g, i) => g + 0.7 * plain.params.W2.data[i]))).toBeLessThan(1e-12);
+    expect(
+      relError(
+        b.grads.W2.data,
+        a.grads.W2.data.map((g, i) => g + 0.7 * plain.params.W2.data[i]),
+      ),
+    ).toBeLessThan(1e-12);
     expect(b.grads.b1.data).toEqual(a.grads.b1.data);
     expect(b.grads.gamma1.data).toEqual(a.grads.gamma1.data);
   });
@@ -256,17 +308,22 @@ describe('scores (test mode)', () => {
     // The forward pass written out, with batchnorm in test mode.
     const a = affineForward(X, net.params.W1, net.params.b1).out;
     const { runningMean, runningVar } = before[0];
-    const bn = makeTensor([5, 4], a.data.map((v, k) => {
-      const j = k % 4;
-      return (net.params.gamma1.data[j] * (v - runningMean![j])) / Math.sqrt(runningVar![j] + 1e-5) + net.params.beta1.data[j];
-    }));
+    const bn = makeTensor(
+      [5, 4],
+      a.data.map((v, k) => {
+        const j = k % 4;
+        return (net.params.gamma1.data[j] * (v - runningMean![j])) / Math.sqrt(runningVar![j] + 1e-5) + net.params.beta1.data[j];
+      }),
+    );
     const expected = affineForward(reluForward(bn).out, net.params.W2, net.params.b2).out;
     expect(s.shape).toEqual([5, 3]);
     expect(relError(s.data, expected.data)).toBeLessThan(1e-12);
   });
 
   it('name the function and the shape on a wrong input shape', () => {
-    expect(() => net.scores(makeTensor([5, 7]))).toThrow('FullyConnectedNeuralNet.scores: X has shape [5,7] (7 features per row), expected inputDim 6');
+    expect(() => net.scores(makeTensor([5, 7]))).toThrow(
+      'FullyConnectedNeuralNet.scores: X has shape [5,7] (7 features per row), expected inputDim 6',
+    );
     expect(() => net.loss(makeTensor([6]), [0])).toThrow(/FullyConnectedNeuralNet.loss: X has shape \[6\]/);
     expect(() => net.loss(X, [0, 1, 2])).toThrow('softmaxLoss: y has shape [3], expected [5]');
     expect(() => net.loss(X, [0, 1, 2, 3, 0])).toThrow('softmaxLoss: y[3] = 3 is not a class index in 0..2');
@@ -279,13 +336,19 @@ describe('scores (test mode)', () => {
 });
 
 describe('FullyConnectedNeuralNet.create (weights drawn in chunks between pauses)', () => {
-  it('draws the weights of the constructor, bit for bit, from the seed\'s stream (randnTensor in row-major order), pausing between chunks', async () => {
+  it("draws the weights of the constructor, bit for bit, from the seed's stream (randnTensor in row-major order), pausing between chunks", async () => {
     let pauses = 0;
     const opts = { inputDim: 300, numClasses: 10, normalization: 'batchnorm' as const, weightScale: 3e-2, seed: 7 };
-    const later = await FullyConnectedNeuralNet.create([200, 100], opts, async () => { pauses++; });
+    const later = await FullyConnectedNeuralNet.create([200, 100], opts, async () => {
+      pauses++;
+    });
     const now = new FullyConnectedNeuralNet([200, 100], opts);
     const rng = makeRng(7);
-    for (const [l, shape] of [[1, [300, 200]], [2, [200, 100]], [3, [100, 10]]] as const) {
+    for (const [l, shape] of [
+      [1, [300, 200]],
+      [2, [200, 100]],
+      [3, [100, 10]],
+    ] as const) {
       const want = rng.randnTensor(shape, 3e-2);
       expect(Array.from(later.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));
       expect(Array.from(now.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));

@@ -14,7 +14,11 @@ describe('evalNumericalGradient', () => {
   it('is exact up to rounding for a quadratic with a large h, and restores x after f throws', () => {
     const x = Float64Array.of(3);
     expect(evalNumericalGradient((v) => v[0] * v[0], x, 0.5)[0]).toBe(6);
-    expect(() => evalNumericalGradient(() => { throw new Error('boom'); }, x)).toThrow('boom');
+    expect(() =>
+      evalNumericalGradient(() => {
+        throw new Error('boom');
+      }, x),
+    ).toThrow('boom');
     expect(x[0]).toBe(3);
   });
 });
@@ -24,7 +28,12 @@ describe('evalNumericalGradientArray', () => {
     const x = Float64Array.of(0.1, 1, -2, 3);
     const dout = Float64Array.of(1, -2, 0.5, 3);
     const g = evalNumericalGradientArray((v) => v.map(Math.sin), x, dout);
-    expect(relError(g, Array.from(x, (t, i) => Math.cos(t) * dout[i]))).toBeLessThan(1e-9);
+    expect(
+      relError(
+        g,
+        Array.from(x, (t, i) => Math.cos(t) * dout[i]),
+      ),
+    ).toBeLessThan(1e-9);
     expect(Array.from(x)).toEqual([0.1, 1, -2, 3]);
   });
 

@@ -85,18 +85,32 @@ describe('forwardLayerNormalization', () => {
 
   it('rejects bad shapes and unknown lnParam keys, naming them', () => {
     const ones = Float64Array.of(1, 1, 1);
-    expect(() => forwardLayerNormalization(makeTensor([2, 3, 1]), ones, ones, {})).toThrow('forwardLayerNormalization: x has shape [2,3,1], expected [?,?]');
-    expect(() => forwardLayerNormalization(x, Float64Array.of(1, 1), ones, {})).toThrow('forwardLayerNormalization: gamma has shape [2], expected [3]');
+    expect(() => forwardLayerNormalization(makeTensor([2, 3, 1]), ones, ones, {})).toThrow(
+      'forwardLayerNormalization: x has shape [2,3,1], expected [?,?]',
+    );
+    expect(() => forwardLayerNormalization(x, Float64Array.of(1, 1), ones, {})).toThrow(
+      'forwardLayerNormalization: gamma has shape [2], expected [3]',
+    );
     expect(() => forwardLayerNormalization(x, ones, ones, { mode: 'train' } as unknown as LnParam)).toThrow(/unknown lnParam key "mode"/);
     expect(() => forwardLayerNormalization(x, ones, ones, { eps: -1 })).toThrow(/eps must be finite and >= 0/);
     const { cache } = forwardLayerNormalization(x, ones, ones, {});
-    expect(() => backwardLayerNormalization(makeTensor([3, 4]), cache)).toThrow('backwardLayerNormalization: dout has shape [3,4], expected [4,3]');
+    expect(() => backwardLayerNormalization(makeTensor([3, 4]), cache)).toThrow(
+      'backwardLayerNormalization: dout has shape [3,4], expected [4,3]',
+    );
   });
 });
 
 describe('backwardLayerNormalization', () => {
   // cs231n's shape (N = 4, D = 5), then shapes that break a careless kernel: D = 1 (xhat = 0), 2, 3, and N = 1.
-  const shapes: [number, number][] = [[4, 5], [4, 1], [4, 2], [4, 3], [1, 5], [1, 1], [7, 2]];
+  const shapes: [number, number][] = [
+    [4, 5],
+    [4, 1],
+    [4, 2],
+    [4, 3],
+    [1, 5],
+    [1, 1],
+    [7, 2],
+  ];
   for (const [N, D] of shapes) {
     it(`dx, dgamma, dbeta match numerical gradients at N = ${N}, D = ${D} (rel err < 1e-7)`, () => {
       const rng = makeRng(100 + 10 * N + D);

@@ -24,7 +24,7 @@ describe('affine', () => {
     expect(Array.from(out.data)).toEqual([12.5, 23, 17, 26]);
   });
 
-  it('flattens x of shape [N, d1, d2] and matches numerical gradients, dx keeping x\'s shape', () => {
+  it("flattens x of shape [N, d1, d2] and matches numerical gradients, dx keeping x's shape", () => {
     const rng = makeRng(1);
     const x = rng.randnTensor([10, 2, 3]);
     const w = rng.randnTensor([6, 5]);

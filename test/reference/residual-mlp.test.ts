@@ -26,7 +26,8 @@ describe('reference ResidualMLP', () => {
     expect(s.shape).toEqual([2, 2]);
     // by hand: h = relu(xW1 + b1), s = h + relu(hW2 + b2), scores = sW3 + b3 (biases 0)
     const p = net.params;
-    const mm = (a: number[], W: Float64Array, cols: number) => Array.from({ length: cols }, (_, j) => a.reduce((acc, v, i) => acc + v * W[i * cols + j]!, 0));
+    const mm = (a: number[], W: Float64Array, cols: number) =>
+      Array.from({ length: cols }, (_, j) => a.reduce((acc, v, i) => acc + v * W[i * cols + j]!, 0));
     const relu = (a: number[]) => a.map((v) => Math.max(0, v));
     const h = relu(mm([1, -2], p.W1!.data, 3));
     const sum = h.map((v, i) => v + relu(mm(h, p.W2!.data, 3))[i]!);

@@ -9,15 +9,30 @@ import { makeRng } from '../../src/reference/rng.ts';
 
 function toyData(n = 40, d = 4): SolverData {
   const rng = makeRng(1);
-  return { XTrain: rng.randnTensor([n, d]), yTrain: Array.from({ length: n }, (_, i) => i % 3), XVal: rng.randnTensor([10, d]), yVal: Array.from({ length: 10 }, (_, i) => i % 3) };
+  return {
+    XTrain: rng.randnTensor([n, d]),
+    yTrain: Array.from({ length: n }, (_, i) => i % 3),
+    XVal: rng.randnTensor([10, d]),
+    yVal: Array.from({ length: 10 }, (_, i) => i % 3),
+  };
 }
 
 /** A device that can be lost, as a GpuContext carries it (only what the Solver looks at). */
 function fakeGpu(recreate?: () => Promise<GpuContext>): GpuContext & { lose(): void } {
   let resolve!: (i: GPUDeviceLostInfo) => void;
   const ctx = {
-    device: {} as GPUDevice, lost: new Promise<GPUDeviceLostInfo>((r) => { resolve = r; }), lostInfo: null as GPUDeviceLostInfo | null, errors: [], recreate,
-    lose() { const info = { reason: 'destroyed', message: 'fake loss' } as GPUDeviceLostInfo; ctx.lostInfo = info; resolve(info); },
+    device: {} as GPUDevice,
+    lost: new Promise<GPUDeviceLostInfo>((r) => {
+      resolve = r;
+    }),
+    lostInfo: null as GPUDeviceLostInfo | null,
+    errors: [],
+    recreate,
+    lose() {
+      const info = { reason: 'destroyed', message: 'fake loss' } as GPUDeviceLostInfo;
+      ctx.lostInfo = info;
+      resolve(info);
+    },
   };
   return ctx as unknown as GpuContext & { lose(): void };
 }
@@ -31,20 +46,37 @@ function fakeModel(gpu: GpuContext) {
   const model: RecoverableModel = {
     gpu,
     async attachData() {},
-    async setUpdateRule(_rule, config) { m.lr = config.learningRate ?? 0.1; },
-    setLearningRate(lr) { m.lr = lr; },
+    async setUpdateRule(_rule, config) {
+      m.lr = config.learningRate ?? 0.1;
+    },
+    setLearningRate(lr) {
+      m.lr = lr;
+    },
     async step(indices) {
       if (model.gpu.lostInfo) throw new Error('mapAsync: the device was lost');
       m.t += 1;
       m.w = Math.fround(m.w * (1 - m.lr) + (indices.reduce((a, b) => a + b, 0) / indices.length / 40) * m.lr + 1e-3 * m.t); // f32, as the checkpoint keeps it
       return m.w;
     },
-    async accuracy(_split, indices) { return Math.round(((m.w * 7 + indices[0]! / 40) % 1) * 100) / 100; },
-    async snapshot() { return m.w; },
-    async restore(s) { m.w = (s as ModelCheckpoint).params[0]!; },
+    async accuracy(_split, indices) {
+      return Math.round(((m.w * 7 + indices[0]! / 40) % 1) * 100) / 100;
+    },
+    async snapshot() {
+      return m.w;
+    },
+    async restore(s) {
+      m.w = (s as ModelCheckpoint).params[0]!;
+    },
     async checkpoint(iteration) {
       if (model.gpu.lostInfo) throw new Error('lost');
-      return { iteration, params: Float32Array.of(m.w), state: new Float32Array(0), update: { rule: 'sgd', config: { t: m.t, learningRate: m.lr }, slots: {} }, bytes: 4, readMs: 0 };
+      return {
+        iteration,
+        params: Float32Array.of(m.w),
+        state: new Float32Array(0),
+        update: { rule: 'sgd', config: { t: m.t, learningRate: m.lr }, slots: {} },
+        bytes: 4,
+        readMs: 0,
+      };
     },
     async rebuildOn(newGpu, c) {
       model.gpu = newGpu;
@@ -62,12 +94,20 @@ const opts: SolverOptions = { batchSize: 5, numEpochs: 3, lrDecay: 0.5, verbose:
 /** Train with the device lost once the loss of step `at` is known (and `again` more times right after each recovery). */
 async function run(at: number | null, extra: SolverOptions = {}, again = 0, recreate = true) {
   let gpus = 0;
-  const make = async (): Promise<GpuContext> => { gpus++; const g = fakeGpu(recreate ? make : undefined); if (again-- > 0) g.lose(); return g; };
+  const make = async (): Promise<GpuContext> => {
+    gpus++;
+    const g = fakeGpu(recreate ? make : undefined);
+    if (again-- > 0) g.lose();
+    return g;
+  };
   const gpu = fakeGpu(recreate ? make : undefined);
   const { model, m } = fakeModel(gpu);
   const solver = new Solver(model, toyData(), {
-    ...opts, ...extra,
-    onProgress: (p) => { if (p.iteration === at && !gpu.lostInfo) gpu.lose(); },
+    ...opts,
+    ...extra,
+    onProgress: (p) => {
+      if (p.iteration === at && !gpu.lostInfo) gpu.lose();
+    },
   });
   const result = await solver.train();
   return { result, solver, m, gpus };
@@ -95,7 +135,12 @@ describe('Solver device-loss recovery', () => {
     const early = await (async () => {
       const gpu = fakeGpu(async () => fakeGpu());
       const { model } = fakeModel(gpu);
-      const solver = new Solver(model, toyData(), { ...opts, onProgress: (p) => { if (p.loss !== undefined && !gpu.lostInfo) gpu.lose(); } }); // at the first loss, before the first check
+      const solver = new Solver(model, toyData(), {
+        ...opts,
+        onProgress: (p) => {
+          if (p.loss !== undefined && !gpu.lostInfo) gpu.lose();
+        },
+      }); // at the first loss, before the first check
       return { result: await solver.train(), solver };
     })();
     expect(early.result.status).toBe('completed');
@@ -108,7 +153,9 @@ describe('Solver device-loss recovery', () => {
     expect(r.result.status).toBe('device-lost');
     expect(r.result.checkpointIteration).toBe(8);
     expect(r.result.recoveries).toEqual([]);
-    expect(r.result.message).toMatch(/GPU device lost at step 17 \(destroyed: fake loss\); onDeviceLost is 'stop': stopped; the model keeps the host checkpoint of iteration 8/);
+    expect(r.result.message).toMatch(
+      /GPU device lost at step 17 \(destroyed: fake loss\); onDeviceLost is 'stop': stopped; the model keeps the host checkpoint of iteration 8/,
+    );
     expect(r.gpus).toBe(0);
   });
 
@@ -128,7 +175,11 @@ describe('Solver device-loss recovery', () => {
     const none = await run(13, {}, 0, false);
     expect(none.result.status).toBe('device-lost');
     expect(none.result.message).toMatch(/no way to get a new device/);
-    const refused = await run(13, { requestDevice: async () => { throw new Error('adapter gone'); } });
+    const refused = await run(13, {
+      requestDevice: async () => {
+        throw new Error('adapter gone');
+      },
+    });
     expect(refused.result.status).toBe('device-lost');
     expect(refused.result.message).toMatch(/no new device: adapter gone/);
   });
@@ -138,7 +189,10 @@ describe('Solver device-loss recovery', () => {
     const { model } = fakeModel(gpu);
     const step = model.step;
     let n = 0;
-    model.step = async (i) => { if (++n === 5) throw new Error('boom'); return step(i); };
+    model.step = async (i) => {
+      if (++n === 5) throw new Error('boom');
+      return step(i);
+    };
     const r = await new Solver(model, toyData(), opts).train();
     expect(r.status).toBe('failed');
     expect(r.message).toMatch(/boom/);

@@ -21,11 +21,23 @@ function fakeModel(losses: (t: number) => number, valAcc: number[]) {
   const model: TrainableModel = {
     async attachData() {},
     async setUpdateRule() {},
-    setLearningRate(lr) { log.lrs.push(lr); },
-    async step() { return losses(log.steps++); },
-    async accuracy(split) { log.accCalls.push(split); return split === 'val' ? valAcc[checks++] ?? 0 : 0.5; },
-    async snapshot() { log.snapshots.push(checks); return checks; },
-    async restore(s) { log.restored = s; },
+    setLearningRate(lr) {
+      log.lrs.push(lr);
+    },
+    async step() {
+      return losses(log.steps++);
+    },
+    async accuracy(split) {
+      log.accCalls.push(split);
+      return split === 'val' ? (valAcc[checks++] ?? 0) : 0.5;
+    },
+    async snapshot() {
+      log.snapshots.push(checks);
+      return checks;
+    },
+    async restore(s) {
+      log.restored = s;
+    },
   };
   return { model, log };
 }
@@ -44,7 +56,13 @@ describe('Solver', () => {
 
   it('decays the learning rate at every epoch end', async () => {
     const { model, log } = fakeModel(() => 1, []);
-    await new Solver(model, toyData(60), { batchSize: 20, numEpochs: 3, lrDecay: 0.5, optimConfig: { learningRate: 0.8 }, verbose: false }).train();
+    await new Solver(model, toyData(60), {
+      batchSize: 20,
+      numEpochs: 3,
+      lrDecay: 0.5,
+      optimConfig: { learningRate: 0.8 },
+      verbose: false,
+    }).train();
     expect(log.lrs).toEqual([0.4, 0.2, 0.1]);
   });
 
@@ -78,7 +96,10 @@ describe('Solver', () => {
     const { model } = fakeModel(() => 1, []);
     const s = new Solver(model, toyData(60), { batchSize: 10, numEpochs: 5, verbose: false });
     const orig = model.step.bind(model);
-    model.step = async (i) => { if (s.lossHistory.length >= 3) s.abort(); return orig(i); };
+    model.step = async (i) => {
+      if (s.lossHistory.length >= 3) s.abort();
+      return orig(i);
+    };
     const r = await s.train();
     expect(r.status).toBe('aborted');
     expect(s.lossHistory.length).toBeLessThan(30);
@@ -89,7 +110,13 @@ describe('Solver', () => {
     const opts = { inputDim: 6, numClasses: 3, useBatchnorm: true, weightScale: 0.1, seed: 3 };
     // numTrainSamples null: accuracy checks use every row and draw nothing from the sampler's stream
     const solver = new Solver(createReferenceTrainer(new FullyConnectedNeuralNet([5, 4], opts)), data, {
-      updateRule: 'adam', optimConfig: { learningRate: 1e-2 }, batchSize: 10, numEpochs: 2, seed: 9, verbose: false, numTrainSamples: null,
+      updateRule: 'adam',
+      optimConfig: { learningRate: 1e-2 },
+      batchSize: 10,
+      numEpochs: 2,
+      seed: 9,
+      verbose: false,
+      numTrainSamples: null,
     });
     await solver.train();
     // The same loop written out: indices drawn with replacement from makeRng(9), Adam per parameter.
@@ -100,7 +127,10 @@ describe('Solver', () => {
     for (let t = 0; t < 8; t++) {
       const idx = Array.from({ length: 10 }, () => rng.randint(40));
       const X = { data: Float64Array.from(idx.flatMap((i) => Array.from(data.XTrain.data.subarray(i * 6, i * 6 + 6)))), shape: [10, 6] };
-      const { loss, grads } = net.loss(X, idx.map((i) => data.yTrain[i]!));
+      const { loss, grads } = net.loss(
+        X,
+        idx.map((i) => data.yTrain[i]!),
+      );
       losses.push(loss);
       for (const [k, p] of Object.entries(net.params)) {
         const r = updateRules.adam(p.data, grads[k]!.data, { learningRate: 1e-2, ...configs[k] });
@@ -118,7 +148,10 @@ describe('Solver when the model fails', () => {
   it('ends as "failed" with the cause, keeps the histories and restores the best parameters', async () => {
     const { model, log } = fakeModel(() => 1.5, [0.3, 0.4]);
     const step = model.step.bind(model);
-    model.step = async (i) => { if (log.steps >= 25) throw new Error('GPU device lost (destroyed): gone'); return step(i); };
+    model.step = async (i) => {
+      if (log.steps >= 25) throw new Error('GPU device lost (destroyed): gone');
+      return step(i);
+    };
     const s = new Solver(model, toyData(60), { batchSize: 10, numEpochs: 10, verbose: false });
     const r = await s.train();
     expect(r.status).toBe('failed');

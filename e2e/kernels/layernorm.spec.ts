@@ -1,0 +1,200 @@
+// Layer norm kernels in headless Chromium vs the float64 reference: forward and backward, with subgroups and without.
+import { test, expect } from '../fixtures.ts';
+
+// Errors relative to the magnitude of the rounded operands, as in batchnorm.spec.ts (with D = 2 the true dx is
+// ~eps/var times its terms, so f32 can only promise accuracy relative to those terms). Per element:
+//   xhat: |xhat| + |x| invStd_i             out: |gamma_j| m(xhat) + |beta_j|
+//   dx:   invStd_i / D (D |g| + sum_j |g| + m(xhat) sum_j |g| m(xhat)), g = dout * gamma
+//   dbeta: sum_i |dout|                     dgamma: sum_i |dout| m(xhat)
+const elementwiseTol = 1e-5;
+const reductionTol = 1e-4;
+
+// 1, primes, sizes that are not multiples of the 64-lane row workgroup or of the 4-lane subgroup, and a d above 256.
+const ns = [1, 2, 3, 7, 50, 257];
+const ds = [1, 2, 3, 5, 64, 101, 509];
+const cases: [number, number][] = ns.flatMap((n) => ds.map((d): [number, number] => [n, d]));
+
+test('layer norm forward and backward match the reference on both row reductions (subgroups, workgroup memory)', async ({ harness }) => {
+  const { results, hasSubgroups, subgroupMinSize } = await harness.page.evaluate(async (cases) => {
+    const { lib } = window;
+    const ref = lib.reference;
+    const gpu = await window.gpuReady;
+    const rng = ref.makeRng(1607);
+    const { f32, bounded } = window.check;
+    const out: Record<string, number | string | boolean>[] = [];
+    for (const [n, d] of cases) {
+      const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
+      const gamma = f32(rng.randnTensor([d]).data);
+      const beta = f32(rng.randnTensor([d]).data);
+      const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
+      const want = ref.forwardLayerNormalization(x, gamma, beta, {});
+      const { cache } = want;
+      const grads = ref.backwardLayerNormalization(dout, cache);
+      const xhatMag = (k: number) => Math.abs(cache.xhat.data[k]!) + Math.abs(x.data[k]!) * cache.ivar[Math.floor(k / d)]!;
+      const absDbeta = new Float64Array(d);
+      const absDgamma = new Float64Array(d);
+      const rowAbs = new Float64Array(n);
+      const rowAbsX = new Float64Array(n);
+      for (let k = 0; k < n * d; k++) {
+        const g = Math.abs(dout.data[k]! * gamma[k % d]!);
+        absDbeta[k % d] += Math.abs(dout.data[k]!);
+        absDgamma[k % d] += Math.abs(dout.data[k]!) * xhatMag(k);
+        rowAbs[Math.floor(k / d)] += g;
+        rowAbsX[Math.floor(k / d)] += g * xhatMag(k);
+      }
+      const dxMag = (k: number) => {
+        const i = Math.floor(k / d);
+        return (cache.ivar[i]! / d) * (d * Math.abs(dout.data[k]! * gamma[k % d]!) + rowAbs[i]! + xhatMag(k) * rowAbsX[i]!);
+      };
+      for (const reduction of ['subgroups', 'workgroup'] as const) {
+        const scope = lib.createScope(gpu);
+        const t = (a: ArrayLike<number>, label: string) => scope.createTensorBuffer(Float32Array.from(a), label);
+        const poison = (b: GPUBuffer, count: number) => gpu.device.queue.writeBuffer(b, 0, new Float32Array(count).fill(NaN));
+        const gb = t(gamma, 'gamma');
+        const ob = scope.createTensorBuffer(n * d * 4, 'out');
+        const saved = {
+          mean: scope.createTensorBuffer(n * 4, 'mean'),
+          invStd: scope.createTensorBuffer(n * 4, 'invStd'),
+          xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
+        };
+        poison(ob, n * d);
+        poison(saved.mean, n);
+        poison(saved.invStd, n);
+        poison(saved.xhat, n * d);
+        const fwd = await lib.createLayerNormForward(scope, {
+          x: t(x.data, 'x'),
+          gamma: gb,
+          beta: t(beta, 'beta'),
+          out: ob,
+          n,
+          d,
+          saved,
+          reduction,
+        });
+        await lib.runDispatches(gpu, fwd, `ln forward ${reduction} ${n}x${d}`);
+        const dx = scope.createTensorBuffer(n * d * 4, 'dx');
+        const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
+        const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
+        poison(dx, n * d);
+        poison(dgamma, d);
+        poison(dbeta, d);
+        // backward reads the GPU forward's xhat and invStd, as in training
+        const bwd = await lib.createLayerNormBackward(scope, {
+          dout: t(dout.data, 'dout'),
+          xhat: saved.xhat,
+          invStd: saved.invStd,
+          gamma: gb,
+          dx,
+          dgamma,
+          dbeta,
+          n,
+          d,
+          reduction,
+        });
+        await lib.runDispatches(gpu, bwd, `ln backward ${reduction} ${n}x${d}`);
+        const got = {
+          out: await lib.readF32(gpu, ob, n * d),
+          xhat: await lib.readF32(gpu, saved.xhat, n * d),
+          mean: await lib.readF32(gpu, saved.mean, n),
+          invStd: await lib.readF32(gpu, saved.invStd, n),
+          dx: await lib.readF32(gpu, dx, n * d),
+          dgamma: await lib.readF32(gpu, dgamma, d),
+          dbeta: await lib.readF32(gpu, dbeta, d),
+        };
+        out.push({
+          n,
+          d,
+          reduction,
+          label: `${fwd[0]!.label} | ${bwd[0]!.label}`,
+          out: bounded(got.out, want.out.data, (k) => Math.abs(gamma[k % d]!) * xhatMag(k) + Math.abs(beta[k % d]!)),
+          xhat: bounded(got.xhat, cache.xhat.data, xhatMag),
+          mean: ref.relError(got.mean, cache.mu),
+          invStd: ref.relError(got.invStd, cache.ivar),
+          dx: bounded(got.dx, grads.dx.data, dxMag),
+          dgamma: bounded(got.dgamma, grads.dgamma, (j) => absDgamma[j]!),
+          dbeta: bounded(got.dbeta, grads.dbeta, (j) => absDbeta[j]!),
+          finite: Object.values(got).every((a) => a.every(Number.isFinite)),
+          maxAbsDxD1: d === 1 ? Math.max(...got.dx.map(Math.abs)) : 0,
+        });
+        scope.destroy();
+      }
+    }
+    return { results: out, hasSubgroups: gpu.hasSubgroups, subgroupMinSize: gpu.subgroupMinSize };
+  }, cases);
+  expect(hasSubgroups, 'SwiftShader in Chromium has the subgroups feature and requestGpu asks for it').toBe(true);
+  expect(subgroupMinSize).toBeGreaterThan(0);
+  const worst = (r: string, k: string) => Math.max(...results.filter((x) => x.reduction === r).map((x) => x[k] as number)).toExponential(2);
+  for (const r of ['subgroups', 'workgroup']) {
+    console.log(
+      `layernorm ${r} (subgroupMinSize ${subgroupMinSize}), ${cases.length} shapes, worst: out ${worst(r, 'out')}, xhat ${worst(r, 'xhat')}, ` +
+        `mean ${worst(r, 'mean')}, invStd ${worst(r, 'invStd')}, dx ${worst(r, 'dx')}, dgamma ${worst(r, 'dgamma')}, dbeta ${worst(r, 'dbeta')}`,
+    );
+  }
+  for (const r of results) {
+    const at = `${r.reduction} N=${r.n} D=${r.d}`;
+    expect(r.label as string, `kernel path ${at}`).toContain(`layernorm.forward(${r.reduction})`);
+    expect(r.finite, `finite ${at}`).toBe(true);
+    expect(r.out, `out ${at}`).toBeLessThan(elementwiseTol);
+    expect(r.xhat, `xhat ${at}`).toBeLessThan(elementwiseTol);
+    expect(r.mean, `mean ${at}`).toBeLessThan(reductionTol);
+    expect(r.invStd, `invStd ${at}`).toBeLessThan(reductionTol);
+    expect(r.dx, `dx ${at}`).toBeLessThan(reductionTol);
+    expect(r.dgamma, `dgamma ${at}`).toBeLessThan(reductionTol);
+    expect(r.dbeta, `dbeta ${at}`).toBeLessThan(reductionTol);
+    // one feature: xhat = 0 and out = beta whatever x is, and dx is exactly 0 in float64
+    if (r.d === 1) expect(r.maxAbsDxD1, `D=1 dx ${at}`).toBeLessThan(1e-6);
+  }
+});
+
+test("layer norm host forms (notebook-style) match the reference at cs231n's N = 4, D = 5, and free their buffers", async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const ref = lib.reference;
+    const gpu = await window.gpuReady;
+    const rng = ref.makeRng(4);
+    const { f32, scaled } = window.check;
+    const [n, d] = [4, 5];
+    const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
+    const gamma = f32(rng.randnTensor([d]).data);
+    const beta = f32(rng.randnTensor([d]).data);
+    const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
+    const live0 = gpu.stats.buffersLive;
+    const want = ref.forwardLayerNormalization(x, gamma, beta, {});
+    const wantGrads = ref.backwardLayerNormalization(dout, want.cache);
+    const rows: Record<string, number>[] = [];
+    for (const reduction of ['subgroups', 'workgroup'] as const) {
+      const got = await lib.forwardLayerNormalization(gpu, x, gamma, beta, { reduction });
+      const g = await lib.backwardLayerNormalization(gpu, dout, got.cache);
+      rows.push({
+        out: scaled(got.out.data, want.out.data),
+        dx: scaled(g.dx.data, wantGrads.dx.data),
+        dgamma: scaled(g.dgamma, wantGrads.dgamma),
+        dbeta: scaled(g.dbeta, wantGrads.dbeta),
+      });
+    }
+    const errors: string[] = [];
+    for (const bad of [
+      () => lib.forwardLayerNormalization(gpu, x, gamma, beta, { mode: 'train' } as never),
+      () => lib.forwardLayerNormalization(gpu, x, [1, 2], beta),
+      () => lib.forwardLayerNormalization(gpu, x, gamma, beta, { reduction: 'warp' } as never),
+    ]) {
+      try {
+        await bad();
+        errors.push('');
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    }
+    return { rows, errors, live: gpu.stats.buffersLive - live0 };
+  });
+  for (const row of r.rows) {
+    expect(row.out).toBeLessThan(1e-5);
+    expect(row.dx).toBeLessThan(1e-4);
+    expect(row.dgamma).toBeLessThan(1e-4);
+    expect(row.dbeta).toBeLessThan(1e-4);
+  }
+  expect(r.errors[0]).toContain('unknown lnParam key "mode"');
+  expect(r.errors[1]).toContain('forwardLayerNormalization: gamma has shape [2], expected [5]');
+  expect(r.errors[2]).toContain('reduction must be "subgroups" or "workgroup"');
+  expect(r.live, 'host forms destroy their buffers').toBe(0);
+});
