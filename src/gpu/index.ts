@@ -4,3 +4,4 @@ export * from './kernel.ts';
 export * from './buffers.ts';
 export * from './dispatch.ts';
 export * from './timer.ts';
+export * from './probes.ts';

@@ -4,7 +4,7 @@ import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
 import { createBindGroup, getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
 import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import { isCpuAdapter } from './matmul.ts';
+import { isCpuAdapter } from '../gpu/probes.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';

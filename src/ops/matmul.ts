@@ -4,11 +4,11 @@ import matmulCommonWgsl from '../../shaders/lib/matmul-common.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulV8Wgsl from '../../shaders/matmul-v8.wgsl?raw';
 import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
-import subgroupQuadsWgsl from '../../shaders/subgroup-quads.wgsl?raw';
 import { createBindGroup, getKernel, linkWgsl } from '../gpu/kernel.ts';
-import { createScope, readBuffer, refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
-import { createDispatch, maxWorkgroupsPerDim, runDispatches, type Dispatch } from '../gpu/dispatch.ts';
-import type { AdapterSummary, GpuContext } from '../gpu/device.ts';
+import { refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
+import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
+import type { AdapterSummary } from '../gpu/device.ts';
+import { isCpuAdapter, subgroupQuads } from '../gpu/probes.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 
 /**
@@ -69,17 +69,6 @@ export interface MatmulPlan {
 }
 
 /**
- * True for software adapters (SwiftShader, llvmpipe/lavapipe, WARP), where loads, not flops, set the pace.
- *   isCpuAdapter(gpu.adapter); // true in headless Chromium without a GPU
- *   isCpuAdapter({ vendor: 'nvidia', architecture: 'hopper', device: '', description: '', runtime: 'node' }); // false
- */
-export function isCpuAdapter(adapter: AdapterSummary): boolean {
-  return /swiftshader|llvmpipe|lavapipe|warp|software|cpu/i.test(
-    `${adapter.vendor} ${adapter.architecture} ${adapter.description} ${adapter.device}`,
-  );
-}
-
-/**
  * Whether the vec4 kernel can run: every vec4 load must start on a multiple of 4 floats
  * (k % 4 is free only for Aᵀ·B, whose vec4s run along m and n).
  *   vec4Eligible(50, 100, 3072, false, false); // true (k % 4 == 0, n % 4 == 0)
@@ -108,37 +97,6 @@ export function block8vec4Eligible(s: {
 }): boolean {
   if (s.transA && s.transB) return false;
   return vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && [s.lda, s.ldb, s.batchA ?? 0, s.batchB ?? 0].every((v) => v % 4 === 0);
-}
-
-const quadProbes = new WeakMap<GpuContext, Promise<boolean>>();
-
-/**
- * Whether the device forms subgroups as `block8sg` needs them: 4 lanes, invocation i of a workgroup in lane i % 4 of
- * the subgroup of invocations i - i % 4 .. (SwiftShader). Probed once per device (one small dispatch and readback,
- * at the first matmul that could use it); false without the `subgroups` feature or with another subgroup size.
- *   await subgroupQuads(gpu); // true on SwiftShader in Chromium and under Node + Dawn
- */
-export function subgroupQuads(ctx: GpuContext): Promise<boolean> {
-  if (!ctx.hasSubgroups || ctx.subgroupMinSize !== 4) return Promise.resolve(false);
-  let p = quadProbes.get(ctx);
-  if (!p) {
-    p = probeSubgroupQuads(ctx);
-    quadProbes.set(ctx, p);
-  }
-  return p;
-}
-
-async function probeSubgroupQuads(ctx: GpuContext): Promise<boolean> {
-  const scope = createScope(ctx);
-  try {
-    const kernel = await getKernel(ctx, { name: 'subgroup-quads', source: subgroupQuadsWgsl, entryPoint: 'main' });
-    const groups = 8;
-    const ok = scope.createTensorBuffer(groups * 16 * 4, 'subgroup-quads probe');
-    await runDispatches(ctx, [createDispatch(scope, kernel, { ok }, [groups, 1, 1], 'subgroup-quads probe')], 'subgroup-quads probe');
-    return new Uint32Array(await readBuffer(ctx, ok)).every((v) => v === 1);
-  } finally {
-    scope.destroy();
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { refBuffer, refOffset, refSize, type GpuScope, type TensorRef } from '..
 import { createTensorStore, type StoreLayout, type TensorStore } from '../graph/store.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { isCpuAdapter } from './matmul.ts';
+import { isCpuAdapter } from '../gpu/probes.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { makeRuleConfig, updateRules, type OptimizerRule } from './update-rules.ts';
 
