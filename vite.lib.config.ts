@@ -1,4 +1,4 @@
-// Vite builds the installable package: dist/index.js (browser-safe) and dist/node.js, ESM with the WGSL inlined and source maps.
+// Vite builds the installable package: dist/index.js (browser-safe), dist/engine.js (the building blocks, browser-safe) and dist/node.js, ESM with the WGSL inlined and source maps.
 import { defineConfig } from 'vite';
 import { resolve } from 'node:path';
 
@@ -12,7 +12,7 @@ export default defineConfig({
     minify: false,
     target: 'es2022',
     lib: {
-      entry: { index: resolve(root, 'src/index.ts'), node: resolve(root, 'src/node.ts') },
+      entry: { index: resolve(root, 'src/index.ts'), engine: resolve(root, 'src/engine.ts'), node: resolve(root, 'src/node.ts') },
       formats: ['es'],
     },
     rollupOptions: {

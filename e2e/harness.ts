@@ -1,5 +1,8 @@
-// The browser side of the e2e tests: the whole library on `window.lib`, one GPU context on `window.gpuReady`, error measures on `window.check`.
-import * as lib from '../src/index.ts';
+// The browser side of the e2e tests: the whole library (both entries, the public API and the engine) on `window.lib`, one GPU context on `window.gpuReady`, error measures on `window.check`.
+import * as api from '../src/index.ts';
+import * as engine from '../src/engine.ts';
+
+const lib = { ...engine, ...api };
 
 /** Error measures the kernel specs use inside the page (NaN propagates: an unwritten, poisoned output fails). */
 const check = {
@@ -30,7 +33,7 @@ const check = {
 declare global {
   interface Window {
     lib: typeof lib;
-    gpuReady: Promise<lib.GpuContext>;
+    gpuReady: Promise<api.GpuContext>;
     check: typeof check;
   }
 }

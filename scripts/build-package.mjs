@@ -26,7 +26,7 @@ for (const file of declarationFiles(dist)) {
   const text = readFileSync(file, 'utf8');
   let out = text.replace(/((?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*)\.ts(['"])/g, '$1.js$2');
   // The API's types name GPUDevice, GPUBuffer, ...: bring @webgpu/types (a dependency) into every consumer's program.
-  if (file === join(dist, 'index.d.ts')) out = `/// <reference types="@webgpu/types" />\n${out}`;
+  if (file === join(dist, 'index.d.ts') || file === join(dist, 'engine.d.ts')) out = `/// <reference types="@webgpu/types" />\n${out}`;
   if (out !== text) writeFileSync(file, out);
 }
-console.error('built dist/ (index.js, node.js, chunks/, .d.ts, source maps)');
+console.error('built dist/ (index.js, engine.js, node.js, chunks/, .d.ts, source maps)');

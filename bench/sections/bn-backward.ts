@@ -1,7 +1,7 @@
 // Benchmark section: batchnorm backward, staged graph vs closed-form alternative, ms each, speedup and effective GB/s.
-import { createScope, encodeDispatches, timeComputePasses, createBatchNormBackward } from '../../src/index.ts';
+import { createScope, encodeDispatches, timeComputePasses, createBatchNormBackward } from '../../src/engine.ts';
 import { makeRandom, type BenchSection } from './types.ts';
-import type { Dispatch } from '../../src/index.ts';
+import type { Dispatch } from '../../src/engine.ts';
 
 /** The seed's size (N=100, D=500) and a large batch. */
 export const bnShapes = [

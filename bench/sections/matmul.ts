@@ -9,7 +9,7 @@ import {
   planMatmul,
   vec4Eligible,
   type MatmulVariant,
-} from '../../src/index.ts';
+} from '../../src/engine.ts';
 import type { GpuContext } from '../../src/index.ts';
 import { makeRandom, type BenchSection } from './types.ts';
 

@@ -1,5 +1,6 @@
 // Benchmark section: the seed's weight-scale sweep trained sequentially (40 Solver runs) and batched (two populations of 20), in one run.
-import { FullyConnectedNeuralNet, FullyConnectedPopulation, isCpuAdapter, trainOne, trainPopulation } from '../../src/index.ts';
+import { FullyConnectedNeuralNet, FullyConnectedPopulation, trainOne, trainPopulation } from '../../src/index.ts';
+import { isCpuAdapter } from '../../src/engine.ts';
 import type { GpuContext, SolverData, TrainRecord } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
 

@@ -1,5 +1,6 @@
 // The seed's cells 3 and 4, DOM-free: batchnorm forward of a 2-layer net's activations, train and test mode, GPU beside the float64 reference.
-import { createBatchNormForward, createScope, readF32, reference, runDispatches, type GpuContext, type GpuScope } from '../../src/index.ts';
+import { reference, type GpuContext } from '../../src/index.ts';
+import { createBatchNormForward, createScope, readF32, runDispatches, type GpuScope } from '../../src/engine.ts';
 import type { PanelSettings } from '../url-state.ts';
 import { adapterRecord, type ExperimentEnv, type PassGate, type ProgressSink } from './common.ts';
 

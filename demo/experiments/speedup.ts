@@ -1,14 +1,14 @@
 // The seed's cell 6 on the GPU, DOM-free: batchnorm backward as the staged graph vs the closed form, timed with timestamp queries.
+import { reference } from '../../src/index.ts';
 import {
   createBatchNormBackward,
   createBatchNormForward,
   createScope,
   encodeDispatches,
   readF32,
-  reference,
   timeComputePasses,
   runDispatches,
-} from '../../src/index.ts';
+} from '../../src/engine.ts';
 import type { PanelSettings } from '../url-state.ts';
 import { adapterRecord, type ExperimentEnv, type PassGate, type ProgressSink } from './common.ts';
 import { compare } from './forward.ts';

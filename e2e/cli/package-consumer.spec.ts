@@ -64,6 +64,8 @@ test('the tarball holds dist/ and package.json only: no sources, tests, benchmar
     .map((f) => f.replace(/^package\//, ''));
   expect(files).toContain('dist/index.js');
   expect(files).toContain('dist/node.d.ts');
+  expect(files).toContain('dist/engine.js');
+  expect(files).toContain('dist/engine.d.ts');
   expect(files.filter((f) => !(f.startsWith('dist/') || f === 'package.json' || f === 'README.md'))).toEqual([]);
   expect(files.filter((f) => /\.(wgsl|bin|tar\.gz)$|spec|test|bench/.test(f))).toEqual([]);
   // the README states the tarball's size: it stays within 15% of the real one
@@ -73,7 +75,7 @@ test('the tarball holds dist/ and package.json only: no sources, tests, benchmar
   expect(Math.abs(kB - Number(stated![1])) / kB, `tarball ${kB.toFixed(0)} kB, README says ${stated![1]} kB`).toBeLessThan(0.15);
 });
 
-test('the browser entry imports no Node module (only the ./node entry does)', () => {
+test('the browser entries (index, engine) import no Node module (only the ./node entry does)', () => {
   const dist = join(project.dir, 'node_modules/webgpu-batchnorm/dist');
   const seen = new Set<string>();
   const visit = (file: string): void => {
@@ -85,10 +87,11 @@ test('the browser entry imports no Node module (only the ./node entry does)', ()
   };
   visit('index.js');
   expect(seen.size).toBeGreaterThan(1); // index.js and the chunk it re-exports
+  visit('engine.js');
   expect(readFileSync(join(dist, 'node.js'), 'utf8')).toMatch(/from\s*["']node:fs["']/);
 });
 
-test('a strict tsc --noEmit of a file importing webgpu-batchnorm and webgpu-batchnorm/node (and the Node example) passes', () => {
+test('a strict tsc --noEmit of a file importing webgpu-batchnorm, webgpu-batchnorm/engine and webgpu-batchnorm/node (and the Node example) passes', () => {
   test.setTimeout(180_000);
   project.run('npx', ['tsc', '-p', '.']);
 });
