@@ -74,6 +74,8 @@ export function bindProgram(
 
 /** The plan cache of one model on one device. */
 export interface Programs {
+  /** The cache itself, by `kind:split:batch` (split 'direct' for rows given as matrices): for tests that reach a plan. */
+  readonly plans: ReadonlyMap<string, Promise<Plan>>;
   /** The compiled plan of a program (built once per kind, split and batch; a failed build is not cached). */
   plan(kind: ProgramKind, batch: number, split?: DataSplit): Promise<Plan>;
   /** Drop (and free) the plans `which` selects, once their builds have settled. */
@@ -128,6 +130,7 @@ export function createPrograms(
     }
   };
   return {
+    plans,
     plan(kind, batch, split) {
       const key = `${kind}:${split?.name ?? 'direct'}:${batch}`;
       let p = plans.get(key);
