@@ -213,7 +213,8 @@ test("an injected validation error (a dispatch over the workgroup limit) surface
       onProgress: (p) => {
         if (p.iteration !== 3 || injected) return;
         // the compiled training plan is private: reach it as a test may, and break one dispatch of it
-        const plans = (net as unknown as { plans: Map<string, Promise<{ dispatches: { label: string; workgroups: number[] }[] }>> }).plans;
+        type Plans = Map<string, Promise<{ dispatches: { label: string; workgroups: number[] }[] }>>;
+        const plans = (net as unknown as { parts: { session: { programs: { plans: Plans } } } }).parts.session.programs.plans;
         void plans.get('train:XTrain:10')!.then((plan) => {
           const d = plan.dispatches[2]!;
           d.workgroups = [gpu.device.limits.maxComputeWorkgroupsPerDimension + 1, 1, 1];
@@ -222,7 +223,9 @@ test("an injected validation error (a dispatch over the workgroup limit) surface
       },
     });
     const result = await solver.train();
-    const keys = [...(net as unknown as { plans: Map<string, unknown> }).plans.keys()];
+    const keys = [
+      ...(net as unknown as { parts: { session: { programs: { plans: Map<string, unknown> } } } }).parts.session.programs.plans.keys(),
+    ];
     const out = {
       keys,
       result,

@@ -182,3 +182,47 @@ test('parameters round-trip through safetensors, and scores use batchnorm in tes
   expect(r.err).toBeLessThan(1e-4); // max|gpu − ref| / max|ref|
   expect(r.same).toBe(true);
 });
+
+test('setParams and loadSafetensors check everything before writing: a bad entry or a missing tensor leaves the model as it was; partial loads what the file has', async ({
+  harness,
+}) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const gpu = await window.gpuReady;
+    const opts = { inputDim: 5, numClasses: 3, useBatchnorm: true, seed: 4, weightScale: 0.5 };
+    const net = await lib.FullyConnectedNeuralNet.create(gpu, [4], opts);
+    const before = await net.getParams();
+    const W1 = Float32Array.from({ length: 20 }, (_, i) => i + 1);
+    const errors: string[] = [];
+    const attempt = (f: () => void) => {
+      try {
+        f();
+        errors.push('(no error)');
+      } catch (e) {
+        errors.push((e as Error).message);
+      }
+    };
+    attempt(() => net.setParams({ W1: { data: W1, shape: [5, 4] }, b1: { data: [1, 2, 3] } }));
+    // a file with the weights but not the running statistics
+    const { runningMean1, runningVar1, ...weights } = before;
+    const moved = { ...weights, W1: { data: W1, shape: [5, 4] } };
+    const weightsOnly = lib.encodeSafetensors(moved);
+    attempt(() => net.loadSafetensors(weightsOnly));
+    const unchanged = await net.getParams();
+    net.loadSafetensors(weightsOnly, { partial: true });
+    const loaded = await net.getParams();
+    await net.destroy();
+    const same = (a: ArrayLike<number>, b: ArrayLike<number>) => a.length === b.length && Array.from(a).every((v, i) => v === b[i]);
+    return {
+      errors,
+      unchanged: Object.keys(before).every((n) => same(before[n]!.data, unchanged[n]!.data)),
+      loadedW1: same(loaded.W1!.data, W1),
+      keptStats: same(loaded.runningMean1!.data, runningMean1!.data) && same(loaded.runningVar1!.data, runningVar1!.data),
+    };
+  });
+  expect(r.errors[0]).toBe('setParams: b1 has 3 values, expected 4 (shape [4])');
+  expect(r.errors[1]).toContain('loadSafetensors: the file lacks runningMean1, runningVar1');
+  expect(r.unchanged).toBe(true);
+  expect(r.loadedW1).toBe(true);
+  expect(r.keptStats).toBe(true);
+});

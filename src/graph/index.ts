@@ -1,4 +1,4 @@
-// The graph engine: IR, autodiff, buffer planner, compiler, stores, host checkpoints and GraphModel. It knows no op: src/ops defines them against these types.
+// The graph engine: IR, autodiff, buffer planner, compiler, stores, host checkpoints and GraphModel (in parts: tensors, programs, session, recovery points). It knows no op: src/ops defines them against these types.
 export * from './graph.ts';
 export * from './autodiff.ts';
 export * from './planner.ts';
@@ -8,3 +8,6 @@ export * from './model-definition.ts';
 export * from './model.ts';
 export * from './checkpoint.ts';
 export * from './safetensors.ts';
+export type { TensorValues, StoreSnapshot } from './tensors.ts';
+export type { ParamsSource } from './recovery-point.ts';
+export type { DirectRows } from './session.ts';

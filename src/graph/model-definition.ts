@@ -71,6 +71,8 @@ export interface ModelUpdateState {
   rates: GPUBuffer;
   alive: GPUBuffer;
   slots: Record<string, TensorStore>;
+  /** Every value name a training graph binds to the rule's state ('hyper', 'rates', 'alive', `slot/param`) and its buffer. */
+  bound: ReadonlyMap<string, TensorRef>;
   beginStep(): void;
   /** One rate for every model, or one per model. */
   setLearningRate(lr: number | readonly number[]): void;
@@ -104,4 +106,21 @@ export interface ModelDefinition {
     models: number,
   ): Promise<ModelUpdateState>;
   metadata: Record<string, string>;
+  /**
+   * How the tensors look from outside when they are stored otherwise (a population's hidden widths rounded up):
+   * getParams, setParams and the safetensors files see `shapes`; absent, the stored shapes are the real ones.
+   */
+  view?: TensorView;
+}
+
+/**
+ * A model's outside view of its stored tensors: each tensor's real shape by name, and the conversions of one
+ * tensor's values between the real and the stored shape (the padding the stored shape adds is zero).
+ *   const v = definition.view; v.shapes.W1; // [M, 3072, 50] where the store holds [M, 3072, 52]
+ *   v.toStored('W1', real); // Float32Array of the stored size
+ */
+export interface TensorView {
+  shapes: Record<string, number[]>;
+  toStored(name: string, real: Float32Array): Float32Array;
+  fromStored(name: string, stored: Float32Array): Float32Array;
 }

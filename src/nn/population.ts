@@ -2,6 +2,7 @@
 import type { GpuContext } from '../gpu/device.ts';
 import { sizeOf } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
+import type { TensorView } from '../graph/model-definition.ts';
 import { encodeSafetensors, type NamedTensor } from '../graph/safetensors.ts';
 import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
 import { makeClassifier } from './classifier.ts';
@@ -31,7 +32,7 @@ export interface PopulationOptions extends Omit<FullyConnectedNeuralNetOptions, 
  * plan and one submit per step for all. Every tensor stacks the models (W [M, in, out], vectors [M·width]); the
  * activations are [batch, M·width], so batchnorm and ReLU run on all models at once and the affine layers are
  * batched matmuls. Hidden widths are stored rounded up to a multiple of 4 (`storedDims`; the extra units are zero
- * and invisible to getParams / setParams). Each model has its own loss, L2 strength, learning rate and accuracy; a model whose loss turns
+ * and invisible to getParams / setParams: the model's view, `makeStoredWidthView`). Each model has its own loss, L2 strength, learning rate and accuracy; a model whose loss turns
  * NaN or infinite is frozen on the GPU while the others train on. Model k starts exactly as the single
  * `FullyConnectedNeuralNet` with its options (the float64 reference draws its weights).
  *   const pop = await FullyConnectedPopulation.create(gpu, [100, 100], { useBatchnorm: true, members: scales.map((weightScale) => ({ weightScale })) });
@@ -47,9 +48,6 @@ export class FullyConnectedPopulation extends GraphModel {
   readonly numClasses: number;
   /** Each tensor's shape in one model (the single net's), by name. */
   readonly modelShapes: Record<string, number[]>;
-
-  /** Each tensor's shape in one model as stored: every hidden width rounded up to a multiple of 4 (see `storedDims`). */
-  private readonly storedShapes: Record<string, number[]>;
 
   private constructor(
     gpu: GpuContext,
@@ -70,25 +68,24 @@ export class FullyConnectedPopulation extends GraphModel {
       perModel.forEach((t, k) => copyCorner(data, k * per, one, t[name]!.data, t[name]!.shape));
       return { name, shape: stacked(one, M), data };
     });
-    super(
-      gpu,
-      makeClassifier({
-        name: 'FullyConnectedPopulation',
-        inputDim: refs[0]!.inputDim,
-        numClasses: refs[0]!.numClasses,
-        models: M,
-        params: tensors.filter((t) => !t.name.startsWith('running')),
-        state: tensors.filter((t) => t.name.startsWith('running')),
-        forward: fcForward(spec),
-        metadata: {
-          format: 'webgpu-batchnorm',
-          models: String(M),
-          hiddenDims: JSON.stringify(hiddenDims),
-          normalization: String(refs[0]!.normalization),
-        },
-        upload: { maxChunkBytes },
-      }),
-    );
+    const modelShapes = Object.fromEntries(names.map((n) => [n, [...perModel[0]![n]!.shape]]));
+    const definition = makeClassifier({
+      name: 'FullyConnectedPopulation',
+      inputDim: refs[0]!.inputDim,
+      numClasses: refs[0]!.numClasses,
+      models: M,
+      params: tensors.filter((t) => !t.name.startsWith('running')),
+      state: tensors.filter((t) => t.name.startsWith('running')),
+      forward: fcForward(spec),
+      metadata: {
+        format: 'webgpu-batchnorm',
+        models: String(M),
+        hiddenDims: JSON.stringify(hiddenDims),
+        normalization: String(refs[0]!.normalization),
+      },
+      upload: { maxChunkBytes },
+    });
+    super(gpu, { ...definition, view: makeStoredWidthView(modelShapes, storedShapes, M) });
     this.hiddenDims = [...hiddenDims];
     this.members = members;
     this.normalization = refs[0]!.normalization;
@@ -96,8 +93,7 @@ export class FullyConnectedPopulation extends GraphModel {
     this.backwardVariant = refs[0]!.backwardVariant;
     this.inputDim = refs[0]!.inputDim;
     this.numClasses = refs[0]!.numClasses;
-    this.modelShapes = Object.fromEntries(names.map((n) => [n, [...perModel[0]![n]!.shape]]));
-    this.storedShapes = storedShapes;
+    this.modelShapes = modelShapes;
     this.storedDims = [...spec.dims];
   }
 
@@ -109,46 +105,6 @@ export class FullyConnectedPopulation extends GraphModel {
    * gradients are zero. getParams, setParams, modelParams and the safetensors files see the real widths only.
    */
   readonly storedDims: number[];
-
-  /** Every parameter and state tensor by name, all models stacked, in the real widths (the stored zero units left out). */
-  override async getParams(): Promise<Record<string, NamedTensor>> {
-    const stored = await super.getParams();
-    return Object.fromEntries(
-      Object.entries(stored).map(([name, t]) => {
-        const one = this.modelShapes[name]!;
-        const per = sizeOf(one);
-        const perStored = t.data.length / this.models;
-        const data = new Float32Array(per * this.models);
-        for (let k = 0; k < this.models; k++)
-          copyCorner(data, k * per, one, t.data.subarray(k * perStored, (k + 1) * perStored), this.storedShapes[name]!);
-        return [name, { data, shape: stacked(one, this.models) }];
-      }),
-    );
-  }
-
-  /** Overwrite tensors by name, all models stacked in the real widths (as getParams gives them); the stored zero units stay zero. */
-  override setParams(values: Record<string, { data: ArrayLike<number>; shape?: number[] }>): void {
-    const stored: Record<string, { data: Float32Array }> = {};
-    for (const [name, v] of Object.entries(values)) {
-      const one = this.modelShapes[name];
-      if (!one) throw new Error(`setParams: no tensor named ${name} (have ${Object.keys(this.modelShapes).join(', ')})`);
-      const shape = stacked(one, this.models);
-      const per = sizeOf(one);
-      if (v.data.length !== per * this.models)
-        throw new Error(
-          `setParams: ${name} has ${v.data.length} values, expected ${per * this.models} (${this.models} models x [${one.join(',')}])`,
-        );
-      if (v.shape && v.shape.join(',') !== shape.join(','))
-        throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this population has [${shape.join(',')}]`);
-      const so = this.storedShapes[name]!;
-      const perStored = sizeOf(so);
-      const data = new Float32Array(perStored * this.models);
-      const src = Float32Array.from(v.data);
-      for (let k = 0; k < this.models; k++) copyCorner(data, k * perStored, so, src.subarray(k * per, (k + 1) * per), one);
-      stored[name] = { data };
-    }
-    super.setParams(stored);
-  }
 
   /** Build a population on `gpu`: the shared options of every member (as a single net's), and each member's own. */
   static async create(gpu: GpuContext, hiddenDims: number[], options: PopulationOptions): Promise<FullyConnectedPopulation> {
@@ -213,6 +169,27 @@ export class FullyConnectedPopulation extends GraphModel {
 }
 
 const roundUp4 = (d: number) => Math.ceil(d / 4) * 4;
+
+/**
+ * The population's outside view of its stores: every tensor in the real widths, all models stacked (model k's
+ * block the k-th), converted to and from the stored widths (the padding units written as zeros, never shown).
+ *   const view = makeStoredWidthView({ b1: [7] }, { b1: [8] }, 2);
+ *   view.toStored('b1', real14); // 16 values: each model's 7, then a zero
+ */
+export function makeStoredWidthView(modelShapes: Record<string, number[]>, storedShapes: Record<string, number[]>, M: number): TensorView {
+  const convert = (src: Float32Array, from: readonly number[], to: readonly number[]) => {
+    const perFrom = sizeOf(from);
+    const perTo = sizeOf(to);
+    const out = new Float32Array(perTo * M);
+    for (let k = 0; k < M; k++) copyCorner(out, k * perTo, to, src.subarray(k * perFrom, (k + 1) * perFrom), from);
+    return out;
+  };
+  return {
+    shapes: Object.fromEntries(Object.entries(modelShapes).map(([n, one]) => [n, stacked(one, M)])),
+    toStored: (name, real) => convert(real, modelShapes[name]!, storedShapes[name]!),
+    fromStored: (name, stored) => convert(stored, storedShapes[name]!, modelShapes[name]!),
+  };
+}
 
 /** A tensor's stored shape in one model: W{l} [dims[l-1], dims[l]], the vectors of layer l [dims[l]] (dims as stored). */
 function storedShape(name: string, shape: readonly number[], dims: readonly number[]): number[] {

@@ -5,6 +5,7 @@ import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { refBuffer, refOffset, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { createTensorStore, type StoreLayout, type TensorStore } from '../graph/store.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
+import { aliveValueName, hyperValueName, ratesValueName, slotValueName } from '../graph/model-definition.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
@@ -119,6 +120,8 @@ export interface UpdateRuleState {
   models: number;
   /** Per-parameter state stores (velocity, cache, m, v), laid out as the parameters (none without a layout). */
   slots: Record<string, TensorStore>;
+  /** Every value a training graph binds to this state, by value name: 'hyper', 'rates', 'alive', and `slotValueName(slot, param)` per slot tensor. */
+  bound: ReadonlyMap<string, TensorRef>;
   /** Once per step, before its submit: Adam's t += 1 and the bias corrections (f64 on the host), new rates if set; one or two queue.writeBuffer. */
   beginStep(): void;
   /** New learning rate(s) from the next `beginStep()` (the Solver's lrDecay): one for all models, or one per model. */
@@ -153,6 +156,13 @@ export async function createUpdateRuleState(
   const slots = layout
     ? Object.fromEntries(updateRules[rule].slots.map((s) => [s, createTensorStore(scope, layout, `optimizer ${rule} ${s}`)]))
     : {};
+  const bound = new Map<string, TensorRef>([
+    [hyperValueName, hyper],
+    [ratesValueName, rates],
+    [aliveValueName, alive],
+  ]);
+  for (const [slot, store] of Object.entries(slots))
+    for (const name of store.layout.names) bound.set(slotValueName(slot, name), store.ref(name));
   return {
     rule,
     config: c,
@@ -161,6 +171,7 @@ export async function createUpdateRuleState(
     alive,
     models,
     slots,
+    bound,
     beginStep() {
       if (rule === 'adam') c.t! += 1;
       scope.ctx.device.queue.writeBuffer(hyper, 0, makeUniformData(kernel, 'hyper', hyperValues(c, c.t ?? 1)));
