@@ -155,6 +155,37 @@ describe('PopulationSolver', () => {
     expect(new Set(want.vals.map((v, k) => v.indexOf(want.bestVal[k]!))).size).toBeGreaterThan(1); // composed from different checks
   });
 
+  it('a pause between steps changes nothing; abort ends every model as aborted with its history so far', async () => {
+    const { pop } = fakePopulation(2);
+    let paused = 0;
+    const ps: PopulationSolver = new PopulationSolver(pop, toyData(), {
+      ...opts,
+      learningRates: [0.1, 0.3],
+      onProgress: (p) => {
+        if (p.iteration !== 5 || p.losses === undefined) return;
+        ps.pause();
+        paused = ps.lossHistories[0]!.length;
+        setTimeout(() => ps.resume(), 20);
+      },
+    });
+    expect((await ps.train()).status).toBe('completed');
+    expect(paused).toBe(5);
+    expect(ps.lossHistories).toEqual(replay([0.1, 0.3]).losses);
+    const aborting = new PopulationSolver(fakePopulation(2).pop, toyData(), {
+      ...opts,
+      optimConfig: { learningRate: 0.1 },
+      onProgress: (p) => {
+        if (p.iteration === 10) aborting.abort();
+      },
+    });
+    const r = await aborting.train();
+    expect(r.status).toBe('aborted');
+    expect(r.members.map((x) => x.status)).toEqual(['aborted', 'aborted']);
+    expect(r.iterations).toBeGreaterThanOrEqual(10);
+    expect(r.iterations).toBeLessThan(24);
+    expect(aborting.lossHistories[0]).toEqual(replay([0.1, 0.1]).losses[0]!.slice(0, r.iterations));
+  });
+
   it('after a device loss rewinds every model to the checkpoint, sets each rate again and ends as the run without it', async () => {
     const run = async (loseAt: number | null) => {
       const gpu = fakeGpu(async () => fakeGpu());
