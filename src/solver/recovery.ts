@@ -3,12 +3,15 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { ModelCheckpoint } from '../graph/checkpoint.ts';
 import type { TrainableModel } from './model.ts';
 
-/** A model that keeps host checkpoints and can be rebuilt from one on another device (GraphModel and every model built on it). */
-export interface RecoverableModel extends TrainableModel {
+/** What surviving a device loss needs of a model: its device, host checkpoints, a rebuild from one on another device (GraphModel has them). */
+export interface Recoverable {
   gpu: GpuContext;
   checkpoint(iteration: number): Promise<ModelCheckpoint>;
   rebuildOn(gpu: GpuContext, checkpoint: ModelCheckpoint): Promise<void>;
 }
+
+/** A TrainableModel that keeps host checkpoints and can be rebuilt from one on another device (GraphModel and every model built on it). */
+export interface RecoverableModel extends TrainableModel, Recoverable {}
 
 /** One device loss a run survived: the first step whose result was lost, the checkpoint it went on from, the loss's reason. */
 export interface Recovery {
@@ -22,9 +25,16 @@ export interface Recovery {
  *   isRecoverable(net);                                  // true for a FullyConnectedNeuralNet
  *   isRecoverable(createReferenceTrainer(referenceNet)); // false: the CPU has no device to lose
  */
-export function isRecoverable(m: TrainableModel): m is RecoverableModel {
-  const r = m as Partial<RecoverableModel>;
-  return typeof r.checkpoint === 'function' && typeof r.rebuildOn === 'function' && typeof r.gpu === 'object' && r.gpu !== null;
+export function isRecoverable<M extends object>(m: M): m is M & Recoverable {
+  return (
+    'checkpoint' in m &&
+    typeof m.checkpoint === 'function' &&
+    'rebuildOn' in m &&
+    typeof m.rebuildOn === 'function' &&
+    'gpu' in m &&
+    typeof m.gpu === 'object' &&
+    m.gpu !== null
+  );
 }
 
 /** A model checkpoint and the loop's state (`S`: sampler, histories' lengths, ...) at the same iteration. */
@@ -40,7 +50,7 @@ export interface LoopCheckpoint<S> {
  *   const keeper = createCheckpointKeeper(model);
  *   keeper.take(t + 1, () => ({ rng: rng.getState(), losses: lossHistory.length }));
  */
-export function createCheckpointKeeper<S>(model: RecoverableModel) {
+export function createCheckpointKeeper<S>(model: Recoverable) {
   let ready: LoopCheckpoint<S> | null = null;
   const inFlight = new Set<Promise<unknown>>();
   return {
@@ -76,7 +86,7 @@ export function createCheckpointKeeper<S>(model: RecoverableModel) {
  * whose command buffer was invalid did not run, so its loss is not to be believed.
  *   const e = uncapturedGpuError(model, 0); // Error: GPU validation error in "affine forward 50x3072 -> 100": ...
  */
-export function uncapturedGpuError(model: RecoverableModel, seen: number): Error | null {
+export function uncapturedGpuError(model: Recoverable, seen: number): Error | null {
   const e = model.gpu.errors[seen];
   return e ? new Error(`GPU ${e.kind} error${e.kernel ? ` in "${e.kernel}"` : ''}: ${e.message.split('\n')[0]}`) : null;
 }
@@ -86,7 +96,7 @@ export function uncapturedGpuError(model: RecoverableModel, seen: number): Error
  * after the failed call that showed it), else null: the error was something else.
  *   const reason = await deviceLossOf(model); // 'destroyed: Device was destroyed.' or null
  */
-export async function deviceLossOf(model: RecoverableModel, waitMs = 1000): Promise<string | null> {
+export async function deviceLossOf(model: Recoverable, waitMs = 1000): Promise<string | null> {
   const { gpu } = model;
   if (!gpu.lostInfo) {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -132,7 +142,7 @@ export async function replacementGpu(
  *   if (r && 'gpu' in r) rewind(r.checkpoint.loop);
  */
 export async function recoverFromLoss<S>(
-  model: RecoverableModel | null,
+  model: Recoverable | null,
   keeper: ReturnType<typeof createCheckpointKeeper<S>> | null,
   recoveries: readonly Recovery[],
   o: { lostAt: number; onDeviceLost?: 'recover' | 'stop'; requestDevice?: () => Promise<GpuContext> },

@@ -1,4 +1,4 @@
-// What every solver loop shares: the data, the epoch arithmetic of its settings, and pause / resume / abort.
+// What every solver shares: the data, the epoch arithmetic of its settings, and pause / resume / abort (read by the training loop).
 import type { SolverData } from './model.ts';
 
 /**
@@ -11,8 +11,8 @@ export class SolverRun {
   readonly data: SolverData;
   readonly batchSize: number;
   readonly numEpochs: number;
-  protected paused: Promise<void> | null = null;
-  protected aborted = false;
+  private pauseGate: Promise<void> | null = null;
+  private abortAsked = false;
   private resumeFn: (() => void) | null = null;
 
   constructor(data: SolverData, s: { batchSize: number; numEpochs: number }) {
@@ -31,21 +31,30 @@ export class SolverRun {
     return this.numEpochs * this.iterationsPerEpoch;
   }
 
+  /** While paused: the promise `resume()` settles (the loop waits on it between steps); else null. */
+  get paused(): Promise<void> | null {
+    return this.pauseGate;
+  }
+  /** Whether `abort()` was called. */
+  get aborted(): boolean {
+    return this.abortAsked;
+  }
+
   /** Pause after the current step; `resume()` continues. */
   pause(): void {
-    if (!this.paused)
-      this.paused = new Promise((r) => {
+    if (!this.pauseGate)
+      this.pauseGate = new Promise((r) => {
         this.resumeFn = r;
       });
   }
   resume(): void {
     this.resumeFn?.();
-    this.paused = null;
+    this.pauseGate = null;
     this.resumeFn = null;
   }
   /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
   abort(): void {
-    this.aborted = true;
+    this.abortAsked = true;
     this.resume();
   }
 }
