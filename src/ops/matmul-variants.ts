@@ -65,7 +65,11 @@ export interface MatmulVariantRow {
   vec4Store?: { entryPoint: string; c: string; when(s: MatmulLayout, split: boolean): boolean };
 }
 
-/** The product with every default filled in: dense strides, one batch, offsets 0. */
+/**
+ * The product with every default filled in: dense strides, one batch, offsets 0, bound bytes whole vec4s.
+ *   makeFullLayout({ m: 50, n: 100, k: 3072, transA: true }).lda; // 50 (A stored k×m)
+ *   makeFullLayout({ m: 50, n: 100, k: 3072 }).batches;          // 1
+ */
 export function makeFullLayout(s: MatmulLayout): Required<MatmulLayout> {
   const ac = s.transA ? s.m : s.k;
   const bc = s.transB ? s.k : s.n;

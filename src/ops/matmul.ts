@@ -4,6 +4,7 @@ import { createBindGroup, getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { isCpuAdapter, subgroupQuads } from '../gpu/probes.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { planMatmul, type MatmulForce } from './matmul-plan.ts';
 import { matmulReduce, matmulVariants, type MatmulLayout } from './matmul-variants.ts';
@@ -168,3 +169,28 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     },
   ];
 }
+
+/** Whether A and B are stored transposed (A [k, m], B [n, k]). */
+export interface MatmulAttrs {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** C [m, n] = op(A)·op(B) (+ bias [n]) as a graph op, inputs [a, b] or [a, b, bias] as stored; no backward rule. */
+export const matmulOp: OpDef<MatmulAttrs> = {
+  name: 'matmul',
+  outputs([a, b, bias], { transA, transB }) {
+    expectShape('matmul', 'a', a!.shape, [-1, -1]);
+    const [m, k] = transA ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
+    expectShape('matmul', 'b', b!.shape, transB ? [-1, k] : [k, -1]);
+    const n = transB ? b!.shape[0]! : b!.shape[1]!;
+    if (bias) expectShape('matmul', 'bias', bias.shape, [n]);
+    return [{ name: `${a!.name}·${b!.name}`, shape: [m, n] }];
+  },
+  encode(scope, { inputs: [a, b, bias], outputs: [c] }, node) {
+    const { transA = false, transB = false } = node.attrs;
+    const [m, n] = node.outputs[0]!.shape as [number, number];
+    const k = node.inputs[0]!.shape[transA ? 0 : 1]!;
+    return createMatmul(scope, { a: a!, b: b!, c: c!, bias, m, n, k, transA, transB });
+  },
+};
