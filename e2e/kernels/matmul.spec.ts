@@ -224,6 +224,7 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
       gpuDw: p(gpuAdapter, 3072, 100, 50, true, false),
       cpuForward: p(cpuAdapter, 50, 100, 3072),
       cpu512: p(cpuAdapter, 512, 512, 512),
+      cpuRagged: p(cpuAdapter, 7, 13, 5),
       vec4Bad: (() => {
         try {
           lib.planMatmul(gpuAdapter, { m: 7, n: 13, k: 5, variant: 'vec4' });
@@ -242,10 +243,10 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
       })(),
       // aligned operands on a CPU adapter: block8vec4, one grid over every batch's blocks (z = the splits alone)
       cpuAligned: (() => {
-        const q = lib.planMatmul(cpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, v8: true });
+        const q = lib.planMatmul(cpuAdapter, { m: 50, n: 52, k: 3072, batches: 20 });
         return `${q.variant} splits=${q.splits} grid=${q.workgroups.join('x')}`;
       })(),
-      gpuAligned: lib.planMatmul(gpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, v8: true }).variant,
+      gpuAligned: lib.planMatmul(gpuAdapter, { m: 50, n: 52, k: 3072, batches: 20 }).variant,
       eligible: [
         lib.block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchA: 0, batchB: 3072 * 52 }),
         lib.block8vec4Eligible({ m: 50, n: 50, k: 3072, lda: 3072, ldb: 50 }),
@@ -262,8 +263,9 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
   expect(r.gpuBig).toBe('vec4 wg=64 splits=1 kchunk=4096');
   expect(r.gpuRagged).toMatch(/^block8 wg=64 splits=1/);
   expect(r.gpuDw).toMatch(/^vec4 wg=64/);
-  expect(r.cpuForward).toMatch(/^block8 wg=16 splits=3 kchunk=1024/);
-  expect(r.cpu512).toBe('block8 wg=16 splits=1 kchunk=512');
+  expect(r.cpuForward).toMatch(/^block8vec4 wg=16 splits=3 kchunk=1024/);
+  expect(r.cpu512).toBe('block8vec4 wg=16 splits=1 kchunk=512');
+  expect(r.cpuRagged).toMatch(/^block8 wg=16 splits=1/);
   expect(r.vec4Bad).toContain('vec4 kernel needs');
   expect(r.v8Bad).toContain('block8vec4 kernel needs');
   // 20 x 7 x 7 blocks of 8 = 980 in 62 workgroups of 16, K whole (enough workgroups already)
@@ -410,6 +412,7 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
     const rng = lib.reference.makeRng(29);
     const quads = await lib.subgroupQuads(gpu);
     const out: { what: string; err: number; untouched: boolean; label: string }[] = [];
+    const refusals: string[] = [];
     // (batches, m, n, k, transA, bias, splits): forward = X [m,k] · W_t [k,n] into the column blocks of C [m, B·n];
     // dW (transA) = X stored [k,m] times the column blocks of dY [k, B·n] into C_t [m,n]. n = 12 and 4 put blocks of 8
     // across two batches; B·n/4 odd leaves a last half block; m not a multiple of 8; k % 4 != 0 for the dW tail.
@@ -445,7 +448,16 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
         const layout = transA
           ? { lda: m, ldb: B * n, ldc: n, batch: { count: B, a: 0, b: n, c: m * n, bias: n } }
           : { lda: k, ldb: n, ldc: B * n, batch: { count: B, a: 0, b: k * n, c: n, bias: n } };
-        const ds = await lib.createMatmul(scope, { ...bufs, m, n, k, transA, splits, variant: 'block8sg', ...layout });
+        const forced = lib.createMatmul(scope, { ...bufs, m, n, k, transA, splits, variant: 'block8sg', ...layout });
+        // a device without 4-lane subgroup quads refuses the forced kernel, naming why
+        if (!quads)
+          return refusals.push(
+            await forced.then(
+              () => 'no error',
+              (e: Error) => e.message,
+            ),
+          );
+        const ds = await forced;
         await lib.runDispatches(gpu, ds);
         const got = new Float32Array(await lib.readBuffer(gpu, bufs.c));
         const want = new Float64Array(B * m * n);
@@ -514,10 +526,10 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
       description: 'SwiftShader Device (Subzero)',
       runtime: 'browser' as const,
     };
-    const plan = (n: number, batches: number) => lib.planMatmul(cpuAdapter, { m: 50, n, k: 3072, batches, v8: true, sg: true });
+    const plan = (n: number, batches: number) => lib.planMatmul(cpuAdapter, { m: 50, n, k: 3072, batches, subgroupQuads: true });
     const refused = (() => {
       try {
-        lib.planMatmul(cpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, v8: true, variant: 'block8sg' });
+        lib.planMatmul(cpuAdapter, { m: 50, n: 52, k: 3072, batches: 20, variant: 'block8sg' });
         return 'no error';
       } catch (e) {
         return (e as Error).message;
@@ -525,6 +537,7 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
     })();
     return {
       quads,
+      refusals,
       cpu: lib.isCpuAdapter(gpu.adapter),
       hasSubgroups: gpu.hasSubgroups,
       subgroupMinSize: gpu.subgroupMinSize,
@@ -555,10 +568,12 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
       live: gpu.stats.buffersLive,
     };
   });
-  // SwiftShader (the adapter the e2e tests run on) has 4-lane subgroups of consecutive invocations
-  expect(r.cpu && r.hasSubgroups && r.subgroupMinSize === 4).toBe(true);
-  expect(r.quads).toBe(true);
-  expect(r.out).toHaveLength(14);
+  // Adapter-dependent: SwiftShader has 4-lane subgroups of consecutive invocations (quads), so every case runs block8sg
+  // against float64; a device without them (the GPUs') refuses every forced case with the row's reason.
+  if (!(r.hasSubgroups && r.subgroupMinSize === 4)) expect(r.quads).toBe(false);
+  expect(r.out.length + r.refusals.length).toBe(14);
+  expect(r.out).toHaveLength(r.quads ? 14 : 0);
+  for (const m of r.refusals) expect(m).toContain('block8sg kernel needs');
   for (const x of r.out) {
     expect(x.label, x.what).toContain('block8sg');
     expect(x.err, `${x.what} (${x.label})`).toBeLessThan(tol);
@@ -566,9 +581,14 @@ test("block8sg (A shared through 4-lane subgroups, blocks over every batch's col
   }
   expect(r.out.filter((x) => x.what.includes('splits=1')).every((x) => !x.label.includes('reduce'))).toBe(true);
   expect(r.out.filter((x) => !x.what.includes('splits=1')).every((x) => x.label.includes('reduce'))).toBe(true);
-  expect(r.auto[0]).toContain('block8sg');
-  expect(r.auto[1]).toContain('block8sg');
-  expect(r.auto[2]).toContain('block8vec4');
+  // the auto plan per adapter class: CPU adapters block8sg where A is shared (with quads; else block8vec4), block8vec4
+  // where A is per model; GPUs block8 (vec4 reads unbatched operands only)
+  const shared = r.cpu ? (r.quads ? 'block8sg' : 'block8vec4') : 'block8';
+  expect(r.auto.map((label) => / (block8sg|block8vec4|block8|vec4) /.exec(label)?.[1])).toEqual([
+    shared,
+    shared,
+    r.cpu ? 'block8vec4' : 'block8',
+  ]);
   expect(r.population).toEqual({ variant: 'block8sg', nb: 130, blocks: 231, workgroups: [58, 1, 1] });
   expect(r.narrow).toBe('block8vec4');
   expect(r.refused).toContain('block8sg kernel needs');

@@ -1,9 +1,7 @@
 // The seed's affine_forward / affine_backward on the GPU from host arrays (the kernels are in affine.ts).
-import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
-import { createAffineBackward, createAffineForward } from './affine.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { affineGradOp, affineOp } from './affine.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 const fmt = (shape: readonly number[]) => `[${shape.join(',')}]`;
 
@@ -26,20 +24,18 @@ export async function affineForward(gpu: GpuContext, x: HostTensor, w: HostTenso
   const m = checkW(fn, x, w, d);
   if (b.shape.length !== 1 || b.shape[0] !== m || b.data.length !== m)
     throw new Error(`${fn}: w has shape ${fmt(w.shape)} but b has shape ${fmt(b.shape)}, expected [${m}]`);
-  return withScope(gpu, async (scope) => {
-    const out = scope.createTensorBuffer(n * m * 4, 'affine out');
-    const list = await createAffineForward(scope, {
-      x: scope.createTensorBuffer(toF32(x.data), 'affine x'),
-      w: scope.createTensorBuffer(toF32(w.data), 'affine w'),
-      b: scope.createTensorBuffer(toF32(b.data), 'affine b'),
-      out,
-      n,
-      d,
-      m,
-    });
-    await runDispatches(gpu, list, `${fn} n=${n} d=${d} m=${m}`);
-    return { out: { data: await readF32(gpu, out, n * m), shape: [n, m] } };
-  });
+  // x as [N, D] rows (the seed reshapes it)
+  const { outputs } = await runHostOp(
+    gpu,
+    affineOp,
+    [
+      { name: 'x', data: x.data, shape: [n, d] },
+      { name: 'w', data: w.data, shape: [d, m] },
+      { name: 'b', data: b.data, shape: [m] },
+    ],
+    {},
+  );
+  return { out: outputs[0]! };
 }
 
 /**
@@ -59,26 +55,16 @@ export async function affineBackward(
   if (dout.shape.length !== 2 || dout.shape[0] !== n || dout.shape[1] !== m || dout.data.length !== n * m) {
     throw new Error(`${fn}: x has shape ${fmt(x.shape)} and w ${fmt(w.shape)}, so dout must be [${n},${m}], got ${fmt(dout.shape)}`);
   }
-  return withScope(gpu, async (scope) => {
-    const dx = scope.createTensorBuffer(n * d * 4, 'affine dx');
-    const dw = scope.createTensorBuffer(d * m * 4, 'affine dw');
-    const db = scope.createTensorBuffer(m * 4, 'affine db');
-    const list = await createAffineBackward(scope, {
-      x: scope.createTensorBuffer(toF32(x.data), 'affine x'),
-      w: scope.createTensorBuffer(toF32(w.data), 'affine w'),
-      dout: scope.createTensorBuffer(toF32(dout.data), 'affine dout'),
-      dx,
-      dw,
-      db,
-      n,
-      d,
-      m,
-    });
-    await runDispatches(gpu, list, `${fn} n=${n} d=${d} m=${m}`);
-    return {
-      dx: { data: await readF32(gpu, dx, n * d), shape: [...x.shape] },
-      dw: { data: await readF32(gpu, dw, d * m), shape: [d, m] },
-      db: { data: await readF32(gpu, db, m), shape: [m] },
-    };
-  });
+  const { outputs } = await runHostOp(
+    gpu,
+    affineGradOp,
+    [
+      { name: 'x', data: x.data, shape: [n, d] },
+      { name: 'w', data: w.data, shape: [d, m] },
+      { name: 'dout', data: dout.data, shape: [n, m] },
+    ],
+    { withDx: true },
+  );
+  const [dx, dw, db] = outputs as [F32Tensor, F32Tensor, F32Tensor];
+  return { dx: { data: dx.data, shape: [...x.shape] }, dw, db };
 }

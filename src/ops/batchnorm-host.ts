@@ -1,9 +1,7 @@
 // The seed's batchnorm functions on the GPU from host arrays (notebook-style): forward with bnParam, both backwards.
-import { readF32, toF32, type GpuScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
-import { createBatchNormBackward, createBatchNormForward } from './batchnorm.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { batchNormGradOp, batchNormOp } from './batchnorm.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /** The seed's `bn_param`: mode, eps (1e-5), momentum (0.9), running statistics updated in place in train mode. */
 export interface GpuBnParam {
@@ -68,59 +66,39 @@ export async function forwardBatchNormalization(
   checkLength('bnParam.runningVar', runningVar);
   const eps = bnParam.eps ?? 1e-5;
   const mode = bnParam.mode;
-  return withScope(gpu, async (scope) => {
-    const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
-    const [xb, gb, bb, rm, rv] = [
-      t(x.data, 'x'),
-      t(gamma, 'gamma'),
-      t(beta, 'beta'),
-      t(runningMean, 'runningMean'),
-      t(runningVar, 'runningVar'),
-    ];
-    const out = scope.createTensorBuffer(n * d * 4, 'out');
-    const saved =
-      mode === 'train'
-        ? {
-            mean: scope.createTensorBuffer(d * 4, 'mean'),
-            invStd: scope.createTensorBuffer(d * 4, 'invStd'),
-            xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
-          }
-        : undefined;
-    const list = await createBatchNormForward(scope, {
-      x: xb,
-      gamma: gb,
-      beta: bb,
-      out,
-      runningMean: rm,
-      runningVar: rv,
-      n,
-      d,
-      mode,
-      eps,
-      momentum: bnParam.momentum,
-      saved,
-    });
-    await runDispatches(gpu, list, fn);
-    const cache: GpuBatchNormCache = {
-      mode,
-      n,
-      d,
-      eps,
-      x: Float32Array.from(x.data),
-      gamma: Float32Array.from(gamma),
-      mean: new Float32Array(0),
-      invStd: new Float32Array(0),
-      xhat: new Float32Array(0),
-    };
-    if (saved) {
-      runningMean.set(await readF32(gpu, rm, d));
-      runningVar.set(await readF32(gpu, rv, d));
-      cache.mean = await readF32(gpu, saved.mean, d);
-      cache.invStd = await readF32(gpu, saved.invStd, d);
-      cache.xhat = await readF32(gpu, saved.xhat, n * d);
-    }
-    return { out: { data: await readF32(gpu, out, n * d), shape: [n, d] }, cache };
-  });
+  const { outputs, updates } = await runHostOp(
+    gpu,
+    batchNormOp,
+    [
+      { name: 'x', data: x.data, shape: [n, d] },
+      { name: 'gamma', data: gamma, shape: [d] },
+      { name: 'beta', data: beta, shape: [d] },
+    ],
+    { mode, eps, momentum: bnParam.momentum ?? 0.9, variant: 'graph' },
+    {
+      updates: [
+        { name: 'runningMean', data: runningMean, shape: [d] },
+        { name: 'runningVar', data: runningVar, shape: [d] },
+      ],
+    },
+  );
+  const [out, mean, invStd, xhat] = outputs;
+  const cache: GpuBatchNormCache = {
+    mode,
+    n,
+    d,
+    eps,
+    x: Float32Array.from(x.data),
+    gamma: Float32Array.from(gamma),
+    mean: mean?.data ?? new Float32Array(0),
+    invStd: invStd?.data ?? new Float32Array(0),
+    xhat: xhat?.data ?? new Float32Array(0),
+  };
+  if (mode === 'train') {
+    runningMean.set(updates[0]!);
+    runningVar.set(updates[1]!);
+  }
+  return { out: out!, cache };
 }
 
 async function backward(
@@ -133,31 +111,21 @@ async function backward(
   if (cache.mode !== 'train') throw new Error(`${fn}: the cache comes from a test-mode forward; backward is defined for train mode only`);
   const [n, d] = hostShape(fn, 'dout', dout, 'matrix') as [number, number];
   if (n !== cache.n || d !== cache.d) throw new Error(`${fn}: dout has shape [${n},${d}], expected [${cache.n},${cache.d}]`);
-  return withScope(gpu, async (scope: GpuScope) => {
-    const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
-    const dx = scope.createTensorBuffer(n * d * 4, 'dx');
-    const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
-    const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-    const list = await createBatchNormBackward(scope, {
-      dout: t(dout.data, 'dout'),
-      xhat: t(cache.xhat, 'xhat'),
-      invStd: t(cache.invStd, 'invStd'),
-      gamma: t(cache.gamma, 'gamma'),
-      dx,
-      dgamma,
-      dbeta,
-      n,
-      d,
-      variant,
-      ...(variant === 'graph' ? { x: t(cache.x, 'x'), mean: t(cache.mean, 'mean') } : {}),
-    });
-    await runDispatches(gpu, list, fn);
-    return {
-      dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] },
-      dgamma: await readF32(gpu, dgamma, d),
-      dbeta: await readF32(gpu, dbeta, d),
-    };
-  });
+  const { outputs } = await runHostOp(
+    gpu,
+    batchNormGradOp,
+    [
+      { name: 'dout', data: dout.data, shape: [n, d] },
+      { name: 'xhat', data: cache.xhat, shape: [n, d] },
+      { name: 'invStd', data: cache.invStd, shape: [d] },
+      { name: 'gamma', data: cache.gamma, shape: [d] },
+      { name: 'x', data: cache.x, shape: [n, d] },
+      { name: 'mean', data: cache.mean, shape: [d] },
+    ],
+    { variant },
+  );
+  const [dx, dgamma, dbeta] = outputs as [F32Tensor, F32Tensor, F32Tensor];
+  return { dx, dgamma: dgamma.data, dbeta: dbeta.data };
 }
 
 /**

@@ -1,10 +1,8 @@
 // cs231n's layer norm functions on the GPU from host arrays (notebook-style): forward with lnParam, the closed-form backward.
-import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
 import type { BatchNormGradients } from './batchnorm-host.ts';
-import { createLayerNormBackward, createLayerNormForward, type RowReduction } from './layernorm.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { layerNormGradOp, layerNormOp, type RowReduction } from './layernorm.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /** cs231n's `ln_param`: eps (1e-5) only; `reduction` picks the kernel path (default: subgroups where available). */
 export interface GpuLnParam {
@@ -53,38 +51,28 @@ export async function forwardLayerNormalization(
     if (v.length !== d) throw new Error(`${fn}: ${name} has shape [${v.length}], expected [${d}]`);
   }
   const eps = lnParam.eps ?? 1e-5;
-  return withScope(gpu, async (scope) => {
-    const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
-    const out = scope.createTensorBuffer(n * d * 4, 'out');
-    const saved = {
-      mean: scope.createTensorBuffer(n * 4, 'mean'),
-      invStd: scope.createTensorBuffer(n * 4, 'invStd'),
-      xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
-    };
-    const list = await createLayerNormForward(scope, {
-      x: t(x.data, 'x'),
-      gamma: t(gamma, 'gamma'),
-      beta: t(beta, 'beta'),
-      out,
-      n,
-      d,
-      eps,
-      saved,
-      reduction: lnParam.reduction,
-    });
-    await runDispatches(gpu, list, fn);
-    const cache: GpuLayerNormCache = {
-      n,
-      d,
-      eps,
-      reduction: lnParam.reduction,
-      gamma: Float32Array.from(gamma),
-      mean: await readF32(gpu, saved.mean, n),
-      invStd: await readF32(gpu, saved.invStd, n),
-      xhat: await readF32(gpu, saved.xhat, n * d),
-    };
-    return { out: { data: await readF32(gpu, out, n * d), shape: [n, d] }, cache };
-  });
+  const { outputs } = await runHostOp(
+    gpu,
+    layerNormOp,
+    [
+      { name: 'x', data: x.data, shape: [n, d] },
+      { name: 'gamma', data: gamma, shape: [d] },
+      { name: 'beta', data: beta, shape: [d] },
+    ],
+    { eps, reduction: lnParam.reduction },
+  );
+  const [out, mean, invStd, xhat] = outputs as [F32Tensor, F32Tensor, F32Tensor, F32Tensor];
+  const cache: GpuLayerNormCache = {
+    n,
+    d,
+    eps,
+    reduction: lnParam.reduction,
+    gamma: Float32Array.from(gamma),
+    mean: mean.data,
+    invStd: invStd.data,
+    xhat: xhat.data,
+  };
+  return { out, cache };
 }
 
 /**
@@ -96,28 +84,17 @@ export async function backwardLayerNormalization(gpu: GpuContext, dout: HostTens
   const fn = 'backwardLayerNormalization';
   const [n, d] = hostShape(fn, 'dout', dout, 'matrix') as [number, number];
   if (n !== cache.n || d !== cache.d) throw new Error(`${fn}: dout has shape [${n},${d}], expected [${cache.n},${cache.d}]`);
-  return withScope(gpu, async (scope) => {
-    const t = (data: ArrayLike<number>, label: string) => scope.createTensorBuffer(toF32(data), label);
-    const dx = scope.createTensorBuffer(n * d * 4, 'dx');
-    const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
-    const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-    const list = await createLayerNormBackward(scope, {
-      dout: t(dout.data, 'dout'),
-      xhat: t(cache.xhat, 'xhat'),
-      invStd: t(cache.invStd, 'invStd'),
-      gamma: t(cache.gamma, 'gamma'),
-      dx,
-      dgamma,
-      dbeta,
-      n,
-      d,
-      reduction: cache.reduction,
-    });
-    await runDispatches(gpu, list, fn);
-    return {
-      dx: { data: await readF32(gpu, dx, n * d), shape: [n, d] },
-      dgamma: await readF32(gpu, dgamma, d),
-      dbeta: await readF32(gpu, dbeta, d),
-    };
-  });
+  const { outputs } = await runHostOp(
+    gpu,
+    layerNormGradOp,
+    [
+      { name: 'dout', data: dout.data, shape: [n, d] },
+      { name: 'xhat', data: cache.xhat, shape: [n, d] },
+      { name: 'invStd', data: cache.invStd, shape: [n] },
+      { name: 'gamma', data: cache.gamma, shape: [d] },
+    ],
+    { reduction: cache.reduction },
+  );
+  const [dx, dgamma, dbeta] = outputs as [F32Tensor, F32Tensor, F32Tensor];
+  return { dx, dgamma: dgamma.data, dbeta: dbeta.data };
 }

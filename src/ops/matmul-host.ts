@@ -1,9 +1,7 @@
-// The host-array matmul on the GPU (the kernel and its launch planning are in matmul.ts).
-import { readF32, toF32 } from '../gpu/buffers.ts';
+// The host-array matmul on the GPU: one matmul node run by runHostOp (the kernels are in matmul.ts, the plan in matmul-plan.ts).
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
-import { createMatmul } from './matmul.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { matmulOp } from './matmul.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /**
  * Host-array matmul on the GPU: op(a)·op(b) (+ bias), float32, with the shape rule checked first.
@@ -29,20 +27,11 @@ export async function matmul(
   if (opts.bias && (opts.bias.shape.length !== 1 || opts.bias.shape[0] !== n || opts.bias.data.length !== n)) {
     throw new Error(`matmul: bias has shape [${opts.bias.shape.join(',')}], expected [${n}]`);
   }
-  return withScope(gpu, async (scope) => {
-    const c = scope.createTensorBuffer(m * n * 4, 'matmul c');
-    const list = await createMatmul(scope, {
-      a: scope.createTensorBuffer(toF32(a.data), 'matmul a'),
-      b: scope.createTensorBuffer(toF32(b.data), 'matmul b'),
-      c,
-      bias: opts.bias ? scope.createTensorBuffer(toF32(opts.bias.data), 'matmul bias') : undefined,
-      m,
-      n,
-      k,
-      transA,
-      transB,
-    });
-    await runDispatches(gpu, list, `matmul ${m}x${n}x${k}`);
-    return { data: await readF32(gpu, c, m * n), shape: [m, n] };
-  });
+  const inputs = [
+    { name: 'a', data: a.data, shape: [ar, ac] },
+    { name: 'b', data: b.data, shape: [br, bc] },
+    ...(opts.bias ? [{ name: 'bias', data: opts.bias.data, shape: [n] }] : []),
+  ];
+  const { outputs } = await runHostOp(gpu, matmulOp, inputs, { transA, transB });
+  return outputs[0]!;
 }

@@ -1,25 +1,18 @@
-// Matmul C = op(A)·op(B) (+ bias): launch planning (block kernel, split-K), GPU encode (shaders/matmul*.wgsl behind
-// shaders/lib/matmul-common.wgsl); the host form is in matmul-host.ts.
-import matmulCommonWgsl from '../../shaders/lib/matmul-common.wgsl?raw';
-import matmulWgsl from '../../shaders/matmul.wgsl?raw';
-import matmulV8Wgsl from '../../shaders/matmul-v8.wgsl?raw';
-import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
+// Matmul C = op(A)·op(B) (+ bias): the GPU encode; the variants are a table (matmul-variants.ts), the launch plan is
+// matmul-plan.ts, the host form matmul-host.ts.
 import { createBindGroup, getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { refBuffer, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
-import type { AdapterSummary } from '../gpu/device.ts';
 import { isCpuAdapter, subgroupQuads } from '../gpu/probes.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
+import { planMatmul, type MatmulForce } from './matmul-plan.ts';
+import { matmulReduce, matmulVariants, type MatmulLayout } from './matmul-variants.ts';
 
-/**
- * Which kernel runs: 8x8 blocks with scalar loads (any shape), 4x4 blocks with vec4 loads (aligned dense shapes;
- * the GPUs'), 8x8 blocks with vec4 loads (aligned shapes, batched and strided too; the CPU adapters'), or those
- * with A's loads shared by the 4 lanes of a subgroup over the whole width of every batch (`block8sg`: products
- * sharing A, on CPU adapters whose subgroups are 4 lanes; shaders/matmul-subgroups.wgsl).
- */
-export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4' | 'block8sg';
+export * from './matmul-variants.ts';
+export * from './matmul-plan.ts';
 
-export interface MatmulArgs {
+export interface MatmulArgs extends MatmulForce {
   a: TensorRef;
   b: TensorRef;
   /** Output, m×n; must not alias a or b. */
@@ -33,12 +26,6 @@ export interface MatmulArgs {
   transA?: boolean;
   /** B is stored n×k (C = A·Bᵀ). */
   transB?: boolean;
-  /** Tuning knob (benchmarks, tests): force a kernel; default picks per adapter and alignment. */
-  variant?: MatmulVariant;
-  /** Tuning knob: force the number of K splits; default aims at enough workgroups for the adapter. */
-  splits?: number;
-  /** Tuning knob: invocations per workgroup (default 16 on CPU adapters, 64 on GPUs). */
-  workgroupSize?: number;
   /** Row strides of the stored A, B and C in elements (default dense: k or m, n or k, n); a column block of a wider matrix is an operand. */
   lda?: number;
   ldb?: number;
@@ -56,164 +43,8 @@ export interface MatmulBatch {
   bias?: number;
 }
 
-/** How a matmul is launched: kernel, block, workgroup size, K splits and grid. */
-export interface MatmulPlan {
-  variant: MatmulVariant;
-  block: number;
-  wg: number;
-  splits: number;
-  kchunk: number;
-  blocks: number;
-  nb: number;
-  workgroups: [number, number, number];
-}
-
-/**
- * Whether the vec4 kernel can run: every vec4 load must start on a multiple of 4 floats
- * (k % 4 is free only for Aᵀ·B, whose vec4s run along m and n).
- *   vec4Eligible(50, 100, 3072, false, false); // true (k % 4 == 0, n % 4 == 0)
- *   vec4Eligible(3072, 100, 50, true, false);  // true: Aᵀ·B with m, n multiples of 4
- */
-export function vec4Eligible(m: number, n: number, k: number, transA = false, transB = false): boolean {
-  return (k % 4 === 0 || (transA && !transB)) && (!transA || m % 4 === 0) && (transB || n % 4 === 0);
-}
-
-/**
- * Whether the 8x8 vec4 kernel (`block8vec4`) can run: the vec4 alignment of `vec4Eligible`, not Aᵀ·Bᵀ, and the
- * row strides and batch offsets of A and B multiples of 4 floats (so every vec4 starts on one).
- *   block8vec4Eligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, batchA: 0, batchB: 3072 * 52 }); // true
- *   block8vec4Eligible({ m: 50, n: 50, k: 3072, lda: 3072, ldb: 50, batchA: 0, batchB: 0 });        // false: rows of B are 50 floats
- */
-export function block8vec4Eligible(s: {
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
-  lda: number;
-  ldb: number;
-  batchA?: number;
-  batchB?: number;
-}): boolean {
-  if (s.transA && s.transB) return false;
-  return vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && [s.lda, s.ldb, s.batchA ?? 0, s.batchB ?? 0].every((v) => v % 4 === 0);
-}
-
-/**
- * Whether `block8sg` can run: block8vec4's alignment, not A·Bᵀ, A shared by every batch (one product, or batchA 0),
- * n, ldc and the batch offset of C multiples of 4 (it stores vec4s, and a vec4 column belongs to one batch). The
- * device must pass `subgroupQuads` too.
- *   block8sgEligible({ m: 50, n: 52, k: 3072, lda: 3072, ldb: 52, ldc: 1040, batches: 20, batchA: 0, batchB: 3072 * 52, batchC: 52 }); // true
- */
-export function block8sgEligible(s: {
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
-  lda: number;
-  ldb: number;
-  ldc: number;
-  batches?: number;
-  batchA?: number;
-  batchB?: number;
-  batchC?: number;
-}): boolean {
-  const shared = (s.batches ?? 1) === 1 || (s.batchA ?? 0) === 0;
-  return !s.transB && shared && block8vec4Eligible(s) && [s.n, s.ldc, s.batchC ?? 0].every((v) => v % 4 === 0);
-}
-
-/**
- * Pick kernel, workgroup size and K splits for a shape on an adapter (CPU: few big workgroups; GPU: many).
- *   const plan = planMatmul(gpu.adapter, { m: 50, n: 100, k: 3072 });
- *   plan.splits; // > 1: K is split so the small output still fills the machine
- */
-export function planMatmul(
-  adapter: AdapterSummary,
-  s: {
-    m: number;
-    n: number;
-    k: number;
-    transA?: boolean;
-    transB?: boolean;
-    variant?: MatmulVariant;
-    splits?: number;
-    workgroupSize?: number;
-    batches?: number;
-    strided?: boolean;
-    /** Whether the operands suit block8vec4 (block8vec4Eligible); default false. */
-    v8?: boolean;
-    /** Whether they suit block8sg on this device (block8sgEligible and subgroupQuads); default false. */
-    sg?: boolean;
-  },
-): MatmulPlan {
-  const cpu = isCpuAdapter(adapter);
-  const batches = s.batches ?? 1;
-  const shape = `matmul ${s.m}x${s.n}x${s.k}${s.transA ? ' transA' : ''}${s.transB ? ' transB' : ''}`;
-  // main_vec4 reads dense, unbatched operands only
-  const aligned = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) && batches === 1 && !s.strided;
-  // block8sg's quads of 4 column blocks share a row block: it is picked where that wastes at most ~1/8 of the lanes
-  const wide = Math.ceil((s.n * batches) / 8);
-  const sgFits = 4 * Math.ceil(wide / 4) <= 1.15 * wide;
-  const variant = s.variant ?? (cpu ? (s.sg && sgFits ? 'block8sg' : s.v8 ? 'block8vec4' : 'block8') : aligned ? 'vec4' : 'block8');
-  if (variant === 'vec4' && !aligned) {
-    throw new Error(
-      `${shape}: the vec4 kernel needs dense unbatched operands, m % 4 == 0 when transA, n % 4 == 0 unless transB, and k % 4 == 0 unless transA without transB`,
-    );
-  }
-  if (variant === 'block8vec4' && !s.v8) {
-    throw new Error(
-      `${shape}: the block8vec4 kernel needs m % 4 == 0 when transA, n % 4 == 0 unless transB, k % 4 == 0 unless transA, not both transposed, and row strides and batch offsets of A and B that are multiples of 4`,
-    );
-  }
-  if (variant === 'block8sg' && !s.sg) {
-    throw new Error(
-      `${shape}: the block8sg kernel needs block8vec4's alignment, not transB, A shared by every batch, n, ldc and C's batch offset multiples of 4, and a device whose subgroups are 4 consecutive invocations (subgroupQuads)`,
-    );
-  }
-  const block = variant === 'vec4' ? 4 : 8;
-  const wg = s.workgroupSize ?? (cpu ? 16 : 64);
-  assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'workgroupSize', wg);
-  if (variant === 'block8sg' && wg % 4 !== 0)
-    throw new Error(`${shape}: block8sg needs a workgroup size that is a multiple of 4, got ${wg}`);
-  // block8sg: nb counts column blocks over every batch's columns, `blocks` the quads (4 column blocks of one row block)
-  const sg = variant === 'block8sg';
-  const nb = sg ? wide : Math.ceil(s.n / block);
-  const blocks = Math.ceil(s.m / block) * (sg ? Math.ceil(nb / 4) : nb);
-  // block8vec4 and block8sg number blocks over every batch (z is the K splits alone); the others launch one grid per batch
-  const flat = variant === 'block8vec4' || sg;
-  const invocations = sg ? 4 * blocks : flat ? blocks * batches : blocks;
-  const groups = Math.ceil(invocations / wg);
-  // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM.
-  const targetGroups = cpu ? 16 : 512;
-  const minChunk = cpu ? 64 : 128;
-  let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / (flat ? groups : groups * batches))));
-  assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'splits', splits);
-  const kchunk = Math.ceil(Math.ceil(s.k / splits) / 4) * 4;
-  splits = Math.ceil(s.k / kchunk);
-  const x = Math.min(groups, maxWorkgroupsPerDim);
-  const y = Math.ceil(groups / x);
-  const z = flat ? splits : splits * batches;
-  if (y > maxWorkgroupsPerDim || z > maxWorkgroupsPerDim)
-    throw new Error(
-      `matmul ${s.m}x${s.n}x${s.k}: too large for one dispatch (${groups} workgroups x ${splits} splits x ${batches} batches)`,
-    );
-  return { variant, block, wg, splits, kchunk, blocks, nb, workgroups: [x, y, z] };
-}
-
 function layoutName(transA?: boolean, transB?: boolean): string {
   return `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
-}
-
-/**
- * The linked WGSL of a variant's kernel file (and `reduce`'s, with `block8`'s): the common declarations first, and
- * for block8sg `enable subgroups;` before them (it must open the module) and block8vec4's accumulation (rank4).
- */
-function matmulSource(variant: MatmulVariant): { name: string; source: string } {
-  if (variant === 'block8sg')
-    return { name: 'matmul-subgroups', source: linkWgsl('enable subgroups;', matmulCommonWgsl, matmulV8Wgsl, matmulSubgroupsWgsl) };
-  if (variant === 'block8vec4') return { name: 'matmul-v8', source: linkWgsl(matmulCommonWgsl, matmulV8Wgsl) };
-  return { name: 'matmul', source: linkWgsl(matmulCommonWgsl, matmulWgsl) };
 }
 
 /**
@@ -253,45 +84,43 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
   if (refBuffer(args.c) === refBuffer(args.a) || refBuffer(args.c) === refBuffer(args.b))
     throw new Error(`${op}: c must not be the same buffer as a or b`);
 
-  const strided = lda !== ac || ldb !== bc || ldc !== n;
-  // vec4 views read whole vec4s only: the bound ranges of A and B must be too
-  const v8 =
-    block8vec4Eligible({ m, n, k, transA, transB, lda, ldb, batchA: batch.a, batchB: batch.b }) &&
-    refSize(args.a) % 16 === 0 &&
-    refSize(args.b) % 16 === 0;
-  const sg =
-    v8 &&
-    block8sgEligible({ m, n, k, transA, transB, lda, ldb, ldc, batches: batch.count, batchA: batch.a, batchB: batch.b, batchC: batch.c }) &&
-    refSize(args.c) % 16 === 0 &&
-    isCpuAdapter(scope.ctx.adapter) &&
-    (await subgroupQuads(scope.ctx));
-  const plan = planMatmul(scope.ctx.adapter, {
+  const layout: MatmulLayout = {
     m,
     n,
     k,
     transA,
     transB,
+    lda,
+    ldb,
+    ldc,
+    batches: batch.count,
+    batchA: batch.a,
+    batchB: batch.b,
+    batchC: batch.c,
+    bytesA: refSize(args.a),
+    bytesB: refSize(args.b),
+    bytesC: refSize(args.c),
+  };
+  // the subgroup probe (one dispatch, once per device) only where block8sg could be picked or is asked for
+  const sgRow = matmulVariants.block8sg;
+  const sgWanted = args.variant === 'block8sg' || (args.variant === undefined && isCpuAdapter(scope.ctx.adapter));
+  const quads = sgWanted && sgRow.eligible(layout, { cpu: true, subgroupQuads: true }) === true && (await subgroupQuads(scope.ctx));
+  const plan = planMatmul(scope.ctx.adapter, {
+    ...layout,
     variant: args.variant,
     splits: args.splits,
     workgroupSize: args.workgroupSize,
-    batches: batch.count,
-    strided,
-    v8,
-    sg,
+    subgroupQuads: quads,
   });
+  const row = matmulVariants[plan.variant];
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
-  // block8vec4 stores vec4s too where C's rows and batch blocks start on them (main_v8c)
-  const storeVec4 =
-    plan.variant === 'block8vec4' && n % 4 === 0 && ldc % 4 === 0 && batch.c % 4 === 0 && (split || refSize(args.c) % 16 === 0);
-  const sgKernel = plan.variant === 'block8sg';
-  const entryPoint = storeVec4
-    ? 'main_v8c'
-    : { vec4: 'main_vec4', block8vec4: 'main_v8', block8: 'main', block8sg: 'main_v8s' }[plan.variant];
+  const store = row.vec4Store?.when(layout, split) ? row.vec4Store : undefined;
   const kernel = await getKernel(scope.ctx, {
-    ...matmulSource(plan.variant),
-    entryPoint,
+    name: row.module,
+    source: linkWgsl(...row.sources),
+    entryPoint: store?.entryPoint ?? row.entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
   const uniforms = {
@@ -313,20 +142,20 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
   };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
-  const inputs: Record<string, TensorRef> = plan.variant === 'block8' ? { a: args.a, b: args.b } : { av: args.a, bv: args.b };
-  const label = `${op} ${plan.variant}${storeVec4 ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const names = { ...row.bindings, c: store?.c ?? row.bindings.c };
   const main: Dispatch = {
     kernel,
-    // main_v8c and main_v8s store vec4s (the `cv` view of C)
-    bindGroup: createBindGroup(scope.ctx, kernel, { ...inputs, [storeVec4 || sgKernel ? 'cv' : 'c']: target, bias, params }),
+    bindGroup: createBindGroup(scope.ctx, kernel, { [names.a]: args.a, [names.b]: args.b, [names.c]: target, bias, params }),
     workgroups: plan.workgroups,
     label,
   };
   if (!split) return [main];
   const reduceWg = 64;
   const reduce = await getKernel(scope.ctx, {
-    ...matmulSource('block8'),
-    entryPoint: 'reduce',
+    name: matmulReduce.module,
+    source: linkWgsl(...matmulReduce.sources),
+    entryPoint: matmulReduce.entryPoint,
     constants: { HAS_BIAS: +hasBias, WG: reduceWg },
   });
   const reduceParams = scope.createUniformBuffer(reduce, 'params', uniforms, `${op} reduce params`);
@@ -340,3 +169,28 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     },
   ];
 }
+
+/** Whether A and B are stored transposed (A [k, m], B [n, k]). */
+export interface MatmulAttrs {
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** C [m, n] = op(A)·op(B) (+ bias [n]) as a graph op, inputs [a, b] or [a, b, bias] as stored; no backward rule. */
+export const matmulOp: OpDef<MatmulAttrs> = {
+  name: 'matmul',
+  outputs([a, b, bias], { transA, transB }) {
+    expectShape('matmul', 'a', a!.shape, [-1, -1]);
+    const [m, k] = transA ? [a!.shape[1]!, a!.shape[0]!] : [a!.shape[0]!, a!.shape[1]!];
+    expectShape('matmul', 'b', b!.shape, transB ? [-1, k] : [k, -1]);
+    const n = transB ? b!.shape[0]! : b!.shape[1]!;
+    if (bias) expectShape('matmul', 'bias', bias.shape, [n]);
+    return [{ name: `${a!.name}·${b!.name}`, shape: [m, n] }];
+  },
+  encode(scope, { inputs: [a, b, bias], outputs: [c] }, node) {
+    const { transA = false, transB = false } = node.attrs;
+    const [m, n] = node.outputs[0]!.shape as [number, number];
+    const k = node.inputs[0]!.shape[transA ? 0 : 1]!;
+    return createMatmul(scope, { a: a!, b: b!, c: c!, bias, m, n, k, transA, transB });
+  },
+};

@@ -1,9 +1,7 @@
 // The seed's relu_forward / relu_backward on the GPU from host arrays (the kernels are in relu.ts).
-import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
-import { createReluBackward, createReluForward } from './relu.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { reluGradOp, reluOp } from './relu.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /** Elements of a host tensor of any shape, checked against its data. */
 const sizeOfShape = (fn: string, arg: string, t: HostTensor): number => hostShape(fn, arg, t, 'any').reduce((a, b) => a * b, 1);
@@ -17,12 +15,8 @@ export async function reluForward(gpu: GpuContext, x: HostTensor): Promise<{ out
   const n = sizeOfShape('reluForward', 'x', x);
   const cache = { data: Float32Array.from(x.data), shape: [...x.shape] };
   if (n === 0) return { out: { data: new Float32Array(0), shape: [...x.shape] }, cache };
-  return withScope(gpu, async (scope) => {
-    const xb = scope.createTensorBuffer(cache.data, 'x');
-    const y = scope.createTensorBuffer(n * 4, 'out');
-    await runDispatches(gpu, [await createReluForward(scope, { x: xb, y, n })], 'reluForward');
-    return { out: { data: await readF32(gpu, y, n), shape: [...x.shape] }, cache };
-  });
+  const { outputs } = await runHostOp(gpu, reluOp, [{ name: 'x', data: cache.data, shape: x.shape }], {});
+  return { out: outputs[0]!, cache };
 }
 
 /**
@@ -36,11 +30,14 @@ export async function reluBackward(gpu: GpuContext, dout: HostTensor, cache: Hos
     throw new Error(`reluBackward: dout has shape [${dout.shape.join(',')}], expected [${cache.shape.join(',')}]`);
   }
   if (n === 0) return { data: new Float32Array(0), shape: [...dout.shape] };
-  return withScope(gpu, async (scope) => {
-    const x = scope.createTensorBuffer(toF32(cache.data), 'x');
-    const d = scope.createTensorBuffer(toF32(dout.data), 'dout');
-    const dx = scope.createTensorBuffer(n * 4, 'dx');
-    await runDispatches(gpu, [await createReluBackward(scope, { x, dout: d, dx, n })], 'reluBackward');
-    return { data: await readF32(gpu, dx, n), shape: [...dout.shape] };
-  });
+  const { outputs } = await runHostOp(
+    gpu,
+    reluGradOp,
+    [
+      { name: 'x', data: cache.data, shape: cache.shape },
+      { name: 'dout', data: dout.data, shape: dout.shape },
+    ],
+    {},
+  );
+  return outputs[0]!;
 }

@@ -1,9 +1,7 @@
 // The seed's softmax_loss on the GPU from host arrays (the kernel is in softmax.ts).
-import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { runDispatches } from '../gpu/dispatch.ts';
-import { createSoftmaxLoss } from './softmax.ts';
-import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
+import { softmaxLossOp } from './softmax.ts';
+import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /**
  * The seed's `softmax_loss(x, y)` on the GPU: mean cross-entropy and its gradient, from host arrays.
@@ -20,12 +18,15 @@ export async function softmaxLoss(gpu: GpuContext, scores: HostTensor, y: ArrayL
       throw new Error(`softmaxLoss: y[${i}] = ${label} is not a class index in 0..${c - 1}`);
     labels[i] = label;
   }
-  return withScope(gpu, async (scope) => {
-    const s = scope.createTensorBuffer(toF32(scores.data), 'scores');
-    const yb = scope.createTensorBuffer(labels, 'y');
-    const loss = scope.createTensorBuffer(4, 'loss');
-    const dscores = scope.createTensorBuffer(n * c * 4, 'dscores');
-    await runDispatches(gpu, await createSoftmaxLoss(scope, { scores: s, y: yb, loss, dscores, n, c }), 'softmaxLoss');
-    return { loss: (await readF32(gpu, loss, 1))[0]!, dx: { data: await readF32(gpu, dscores, n * c), shape: [n, c] } };
-  });
+  const { outputs, updates } = await runHostOp(
+    gpu,
+    softmaxLossOp,
+    [
+      { name: 'scores', data: scores.data, shape: [n, c] },
+      { name: 'y', data: labels, shape: [n], dtype: 'u32' },
+    ],
+    { lossIndex: 0 },
+    { updates: [{ name: 'loss', data: [0], shape: [1] }] },
+  );
+  return { loss: updates[0]![0]!, dx: outputs[0]! };
 }
