@@ -1,7 +1,7 @@
 // The matmul plans a real GPU would pick (NVIDIA, AMD, Intel, Apple adapter summaries) at the seed's training shapes, and a
 // grid with y > 1, forced on whatever adapter runs the tests and checked against a float64 product computed in the page.
 import { test, expect } from '../fixtures.ts';
-import type { MatmulVariant } from '../../src/index.ts';
+import type { MatmulVariant } from '../../src/engine.ts';
 
 // The matmul spec's threshold: max|gpu - ref| / max|ref| < 1e-4 (inputs in [-1, 1), k up to 3072).
 const tol = 1e-4;
