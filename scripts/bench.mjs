@@ -22,7 +22,8 @@ const server = await createServer({
 let browser;
 let code = 0;
 try {
-  const { parseBenchArgs, formatReport } = await server.ssrLoadModule('/bench/report.ts');
+  const { formatReport } = await server.ssrLoadModule('/bench/report.ts');
+  const { parseBenchArgs } = await server.ssrLoadModule('/bench/args.ts');
   const { findChromium, webgpuChromiumArgs } = await server.ssrLoadModule('/e2e/find-chromium.ts');
   const args = parseBenchArgs(process.argv.slice(2));
   // the experiments and sweep sections load CIFAR-10 from the dev server: point its plugin at the files, found as
