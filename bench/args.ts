@@ -19,6 +19,8 @@ export interface BenchArgs {
   /** Dawn toggles for the Node runner (`--dawn-enable a,b`, `--dawn-disable c`). */
   dawnEnable: string[];
   dawnDisable: string[];
+  /** Print the adapter (features, subgroup sizes, limits, toggles) as JSON and stop (`--adapter`). */
+  adapterOnly: boolean;
 }
 
 const list = (v: string | null) =>
@@ -49,7 +51,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const sizes = value('--sizes') ?? 'default';
   if (sizes !== 'default' && sizes !== 'large') throw new Error(`bench: --sizes must be default or large, got ${sizes}`);
   const withValue = ['--only', '--reps', '--sweep-epochs', '--peers', '--python', '--sizes', '--dawn-enable', '--dawn-disable'];
-  const known = new Set(['--json', '--detail', '--force', ...withValue]);
+  const known = new Set(['--json', '--detail', '--force', '--adapter', ...withValue]);
   argv.forEach((a, i) => {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`bench: unknown flag ${a} (flags: ${[...known].join(', ')})`);
     if (!a.startsWith('--') && !withValue.includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
@@ -69,5 +71,6 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     force: argv.includes('--force'),
     dawnEnable: list(value('--dawn-enable')),
     dawnDisable: list(value('--dawn-disable')),
+    adapterOnly: argv.includes('--adapter'),
   };
 }

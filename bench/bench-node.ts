@@ -1,6 +1,6 @@
 // The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn), with TF.js and PyTorch beside it when asked.
 //   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
-//     [--peers tfjs,torch] [--python PATH] [--sizes large [--force]] [--dawn-enable a,b] [--dawn-disable c]
+//     [--peers tfjs,torch] [--python PATH] [--sizes large [--force]] [--dawn-enable a,b] [--dawn-disable c] [--adapter]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
 import { requestGpu, getCIFAR10Uint8, isCpuAdapter } from '../src/node.ts';
 import { formatReport, runBench } from './report.ts';
@@ -49,6 +49,11 @@ async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
   const gpu = await requestGpu({ dawnToggles: { enable: args.dawnEnable, disable: args.dawnDisable } });
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  if (args.adapterOnly) {
+    console.log(JSON.stringify(gpu.adapter, null, 1));
+    gpu.device.destroy();
+    return;
+  }
   if (args.sizes === 'large' && isCpuAdapter(gpu.adapter) && !args.force) {
     const { vendor, architecture, description } = gpu.adapter;
     throw new Error(

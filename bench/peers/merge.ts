@@ -94,6 +94,11 @@ export function mergePeers<R extends Record<string, unknown>>(
     r.torchGraphMsPerStep = p?.graphMsPerStep ?? null;
     r.vsTorch = ratio(r.torchMsPerStep, r.msPerStep);
     r.vsTorchGraph = ratio(r.torchGraphMsPerStep, r.msPerStep);
+    // TF.js has one way to train a net: a row of another backward variant of the same net shares its figure
+    const same = rows(report.training).find(
+      (x) => x.tfjsMsPerStep != null && key(x.hiddenDims, x.useBatchnorm, x.batch) === key(r.hiddenDims, r.useBatchnorm, r.batch),
+    );
+    r.tfjsMsPerStep ??= same?.tfjsMsPerStep ?? null;
     r.vsTfjs = ratio(r.tfjsMsPerStep, r.msPerStep);
   }
   for (const r of rows(report.population)) {

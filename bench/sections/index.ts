@@ -39,8 +39,8 @@ export function selectSections(only: string | null | undefined): BenchSection[] 
 /**
  * Why `--sizes large` should not run on a CPU adapter: a lower bound on its time there, from the large matmuls' FLOPs
  * (reps + 2 warm-ups, at 20 GFLOPS, more than SwiftShader on a few cores gives) and the batchnorm bytes (at 10 GB/s).
- *   makeLargeEstimate(10).seconds; // about 40 000
- *   makeLargeEstimate(10).text;    // '~41.0 TFLOP of matmul and ~... GB of batchnorm traffic: at least 11.2 h on a CPU adapter'
+ *   makeLargeEstimate(10).seconds; // about 2300
+ *   makeLargeEstimate(10).text;    // '~45.2 TFLOP of matmul and ~58 GB of batchnorm traffic: at least 0.6 h on a CPU adapter ...'
  */
 export function makeLargeEstimate(reps: number): { seconds: number; text: string } {
   const runs = reps + 2;

@@ -4,7 +4,7 @@ import { parseBenchArgs } from '../../bench/args.ts';
 
 describe('parseBenchArgs', () => {
   it('reads every flag, with the defaults where one is left out', () => {
-    const defaults = { peers: [], python: 'python3', sizes: 'default', force: false, dawnEnable: [], dawnDisable: [] };
+    const defaults = { peers: [], python: 'python3', sizes: 'default', force: false, dawnEnable: [], dawnDisable: [], adapterOnly: false };
     expect(parseBenchArgs([])).toEqual({ json: false, only: null, reps: 10, detail: false, sweepEpochs: null, ...defaults });
     expect(parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10', '--json', '--reps', '3', '--detail'])).toEqual({
       json: true,

@@ -42,7 +42,7 @@ describe('mergePeers', () => {
     expect(bn.vsTorch).toBeCloseTo(3, 12); // 1.5 ms / 0.5 ms (our closed-form alternative)
     expect(bn.torchGBps).toBeCloseTo((12 * 10 * 20) / 1.5e6, 12);
     const [t1, t2] = r.training as Record<string, unknown>[];
-    expect(t1).toMatchObject({ torchMsPerStep: 30, torchGraphMsPerStep: 5, vsTorch: 3, vsTorchGraph: 0.5, vsTfjs: null });
+    expect(t1).toMatchObject({ torchMsPerStep: 30, torchGraphMsPerStep: 5, vsTorch: 3, vsTorchGraph: 0.5, tfjsMsPerStep: 24, vsTfjs: 2.4 }); // TF.js's one figure for this net
     expect(t2).toMatchObject({ vsTorch: 2.5, vsTfjs: 2 });
     expect((r.population as Record<string, unknown>[])[0]).toMatchObject({
       torchMsPerStep: 8,
