@@ -60,11 +60,13 @@ async function main(): Promise<void> {
       `--sizes large is sized for a GPU, and this adapter (${`${vendor} ${architecture} ${description}`.trim()}) is a CPU: ${makeLargeEstimate(args.reps).text}; pass --force to run it anyway`,
     );
   }
+  // the large run is the full side by side: the populations too
+  const only = args.only ?? (args.sizes === 'large' ? 'matmul,bn,training,population' : null);
   const toggles = gpu.adapter.detail?.dawnToggles ?? { enable: [], disable: [] };
   const tfjs = args.peers.includes('tfjs')
-    ? await tfjsPeers(args.only, toggles, log)
+    ? await tfjsPeers(only, toggles, log)
     : { peers: {}, info: { reason: 'not asked for (--peers tfjs)' } };
-  const report = await runBench(gpu, args.only, {
+  const report = await runBench(gpu, only, {
     reps: args.reps,
     detail: args.detail,
     sweepEpochs: args.sweepEpochs,

@@ -35,10 +35,10 @@ async function loadData(): Promise<SolverData> {
 }
 
 async function main(): Promise<BenchReport> {
-  const only = q.get('only');
   const reps = Number(q.get('reps') ?? 10);
   const gpu = await requestGpu();
   const sizes = q.get('sizes') === 'large' ? 'large' : 'default';
+  const only = q.get('only') ?? (sizes === 'large' ? 'matmul,bn,training,population' : null);
   if (sizes === 'large' && isCpuAdapter(gpu.adapter) && !q.has('force'))
     throw new Error(
       `--sizes large is sized for a GPU, and this adapter is a CPU: ${makeLargeEstimate(reps).text}; pass --force to run it anyway`,

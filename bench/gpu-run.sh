@@ -24,6 +24,6 @@ python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.versio
 part adapter.json 60 --adapter
 cat "$OUT/adapter.json"
 part default.txt 150 --peers torch,tfjs --json
-part large.txt 270 --only matmul,bn,training,population --sizes large --peers torch,tfjs --json --reps 5
+part large.txt 270 --sizes large --peers torch,tfjs --json --reps 5
 part toggles.txt 60 --only matmul,training --dawn-enable skip_validation,disable_robustness --json
 tail -n 60 "$OUT/default.txt" "$OUT/large.txt" | grep -v '^{' | head -n 120

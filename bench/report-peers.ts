@@ -4,7 +4,7 @@ import type { BenchReport } from './report.ts';
 type Row = Record<string, unknown>;
 const rows = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : []);
 const fix = (v: unknown, digits: number) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '-');
-const times = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${v.toFixed(2)}x` : '-');
+const times = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? `${v < 0.1 ? v.toPrecision(2) : v.toFixed(2)}x` : '-');
 
 function table(head: string[], body: string[][]): string {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));

@@ -32,7 +32,7 @@ class Peer:
         if self.cuda:
             torch.backends.cuda.matmul.allow_tf32 = False
             torch.backends.cudnn.allow_tf32 = False
-        name = torch.cuda.get_device_name(0) if self.cuda else "CPU"
+        name = torch.cuda.get_device_name(0) if self.cuda else f"{torch.get_num_threads()} threads"
         self.out = {
             "name": f"PyTorch {torch.__version__} ({'CUDA ' + str(torch.version.cuda) if self.cuda else 'CPU'}, {name})",
             "device": "cuda" if self.cuda else "cpu",
