@@ -1,8 +1,14 @@
-// The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn); TF.js figures are null here.
+// The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn), with TF.js and PyTorch beside it when asked.
 //   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
+//     [--peers tfjs,torch] [--python PATH] [--sizes large [--force]] [--dawn-enable a,b] [--dawn-disable c] [--adapter]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
-import { requestGpu, getCIFAR10Uint8 } from '../src/node.ts';
-import { formatReport, parseBenchArgs, runBench } from './report.ts';
+import { requestGpu, getCIFAR10Uint8, isCpuAdapter } from '../src/node.ts';
+import { formatReport, runBench } from './report.ts';
+import { parseBenchArgs } from './args.ts';
+import { makeLargeEstimate, selectSections } from './sections/index.ts';
+import { makeTorchSpec, mergePeers, type PeerInfo } from './peers/merge.ts';
+import { runTorchPeer } from './peers/torch.ts';
+import type { BenchOptions } from './sections/types.ts';
 import type { SolverData } from '../src/node.ts';
 
 /** The seed's small_data: 1000 training images (of the first 3000) and 1000 validation images, uint8 + mean image. */
@@ -17,21 +23,68 @@ async function loadData(): Promise<SolverData> {
   };
 }
 
+/** TF.js on the same Dawn adapter, as the matmul and training peers of the sections chosen; or why not, in one line. */
+async function tfjsPeers(only: string | null, toggles: { enable: string[]; disable: string[] }, log: (l: string) => void) {
+  const peers: BenchOptions['peers'] = {};
+  try {
+    const { installNodeNavigatorGpu } = await import('./peers/tfjs-node.ts');
+    await installNodeNavigatorGpu(toggles);
+    const names = selectSections(only).map((s) => s.name);
+    if (names.includes('matmul')) peers.tfjsMatmul = await (await import('./peers/tfjs.ts')).createTfjsPeer();
+    if (names.includes('training')) peers.tfjsTraining = await (await import('./peers/tfjs-training.ts')).createTfjsTrainingPeer();
+    const p = peers.tfjsMatmul ?? peers.tfjsTraining;
+    const info: PeerInfo = p
+      ? { name: p.name, timer: peers.tfjsMatmul?.timer ?? 'wall clock over queued steps' }
+      : { reason: 'no section with a TF.js peer (matmul, training) was chosen' };
+    log(`peer: ${'name' in info ? info.name : info.reason}`);
+    return { peers, info };
+  } catch (e) {
+    const info = { reason: `TF.js cannot run here: ${(e as Error).message.split('\n')[0]}` };
+    log(`peer: ${info.reason}`);
+    return { peers: {}, info };
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseBenchArgs(process.argv.slice(2));
-  const gpu = await requestGpu();
+  const gpu = await requestGpu({ dawnToggles: { enable: args.dawnEnable, disable: args.dawnDisable } });
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const report = await runBench(gpu, args.only, {
+  if (args.adapterOnly) {
+    console.log(JSON.stringify(gpu.adapter, null, 1));
+    gpu.device.destroy();
+    return;
+  }
+  if (args.sizes === 'large' && isCpuAdapter(gpu.adapter) && !args.force) {
+    const { vendor, architecture, description } = gpu.adapter;
+    throw new Error(
+      `--sizes large is sized for a GPU, and this adapter (${`${vendor} ${architecture} ${description}`.trim()}) is a CPU: ${makeLargeEstimate(args.reps).text}; pass --force to run it anyway`,
+    );
+  }
+  // the large run is the full side by side: the populations too
+  const only = args.only ?? (args.sizes === 'large' ? 'matmul,bn,training,population' : null);
+  const toggles = gpu.adapter.detail?.dawnToggles ?? { enable: [], disable: [] };
+  const tfjs = args.peers.includes('tfjs')
+    ? await tfjsPeers(only, toggles, log)
+    : { peers: {}, info: { reason: 'not asked for (--peers tfjs)' } };
+  const report = await runBench(gpu, only, {
     reps: args.reps,
     detail: args.detail,
     sweepEpochs: args.sweepEpochs,
-    peers: {},
+    sizes: args.sizes,
+    peers: tfjs.peers,
     log,
     loadData,
   });
+  gpu.device.destroy();
+  let torch: Awaited<ReturnType<typeof runTorchPeer>> = { reason: 'not asked for (--peers torch)' };
+  if (args.peers.includes('torch')) {
+    log(`-- PyTorch peer (${args.python})`);
+    torch = await runTorchPeer(args.python, makeTorchSpec(report));
+    log(`peer: ${'reason' in torch ? torch.reason : torch.name}`);
+  }
+  mergePeers(report, { tfjs: tfjs.info, torch });
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
-  gpu.device.destroy();
 }
 
 main().then(

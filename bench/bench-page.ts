@@ -1,7 +1,7 @@
 // The browser side of `npm run bench`: runs the selected sections on WebGPU (TF.js as the matmul peer) and publishes the report.
-import { loadCIFAR10InBrowser, makeCIFAR10Uint8, requestGpu, type SolverData } from '../src/index.ts';
+import { isCpuAdapter, loadCIFAR10InBrowser, makeCIFAR10Uint8, requestGpu, type SolverData } from '../src/index.ts';
 import { runBench, formatReport, type BenchReport } from './report.ts';
-import { selectSections } from './sections/index.ts';
+import { makeLargeEstimate, selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
 
 declare global {
@@ -35,9 +35,14 @@ async function loadData(): Promise<SolverData> {
 }
 
 async function main(): Promise<BenchReport> {
-  const only = q.get('only');
   const reps = Number(q.get('reps') ?? 10);
   const gpu = await requestGpu();
+  const sizes = q.get('sizes') === 'large' ? 'large' : 'default';
+  const only = q.get('only') ?? (sizes === 'large' ? 'matmul,bn,training,population' : null);
+  if (sizes === 'large' && isCpuAdapter(gpu.adapter) && !q.has('force'))
+    throw new Error(
+      `--sizes large is sized for a GPU, and this adapter is a CPU: ${makeLargeEstimate(reps).text}; pass --force to run it anyway`,
+    );
   const peers: BenchOptions['peers'] = {};
   if (q.get('tfjs') !== '0' && selectSections(only).some((s) => s.name === 'matmul')) {
     const { createTfjsPeer } = await import('./peers/tfjs.ts');
@@ -51,7 +56,7 @@ async function main(): Promise<BenchReport> {
   }
   status.textContent = 'running…';
   const sweepEpochs = q.has('sweepEpochs') ? Number(q.get('sweepEpochs')) : null;
-  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), sweepEpochs, peers, log, loadData });
+  const report = await runBench(gpu, only, { reps, detail: q.has('detail'), sweepEpochs, sizes, peers, log, loadData });
   document.querySelector('[data-testid=result]')!.textContent = `${formatReport(report)}\n\n${JSON.stringify(report, null, 1)}`;
   status.textContent = 'done';
   return report;

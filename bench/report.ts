@@ -2,9 +2,13 @@
 import type { GpuContext } from '../src/index.ts';
 import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
+import type { AdapterDetail } from '../src/index.ts';
+import { formatSideBySide } from './report-peers.ts';
 
 export interface BenchReport {
-  adapter: { vendor: string; architecture: string; description: string; device: string; runtime: string };
+  adapter: { vendor: string; architecture: string; description: string; device: string; runtime: string; detail: AdapterDetail | null };
+  /** 'large' when the GPU-sized shapes ran too. */
+  sizes: 'default' | 'large';
   timer: 'timestamp-query' | 'wall-clock';
   reps: number;
   sections: string[];
@@ -18,9 +22,10 @@ export interface BenchReport {
  */
 export async function runBench(gpu: GpuContext, only: string | null, opts: BenchOptions): Promise<BenchReport> {
   const chosen = selectSections(only);
-  const { vendor, architecture, description, device, runtime } = gpu.adapter;
+  const { vendor, architecture, description, device, runtime, detail } = gpu.adapter;
   const report: BenchReport = {
-    adapter: { vendor, architecture, description, device, runtime },
+    adapter: { vendor, architecture, description, device, runtime, detail: detail ?? null },
+    sizes: opts.sizes ?? 'default',
     timer: gpu.hasTimestampQuery ? 'timestamp-query' : 'wall-clock',
     reps: opts.reps,
     sections: chosen.map((s) => s.name),
@@ -185,37 +190,6 @@ export function formatReport(r: BenchReport): string {
         `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`,
     );
   }
+  out.push(...formatSideBySide(r));
   return out.join('\n');
-}
-
-/**
- * Parse the shared command-line flags: --json, --only a,b, --reps N, --detail.
- *   const args = parseBenchArgs(process.argv.slice(2));
- *   parseBenchArgs(['--only', 'matmul', '--json']); // { json: true, only: 'matmul', reps: 10, detail: false, sweepEpochs: null }
- *   parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10']); // the seed's 10 epochs on a CPU adapter too
- */
-export function parseBenchArgs(argv: readonly string[]): {
-  json: boolean;
-  only: string | null;
-  reps: number;
-  detail: boolean;
-  sweepEpochs: number | null;
-} {
-  const value = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? (argv[i + 1] ?? null) : null;
-  };
-  const reps = Number(value('--reps') ?? 10);
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`bench: --reps must be a positive integer, got ${value('--reps')}`);
-  const epochs = value('--sweep-epochs');
-  const sweepEpochs = epochs === null ? null : Number(epochs);
-  if (sweepEpochs !== null && (!Number.isInteger(sweepEpochs) || sweepEpochs < 1))
-    throw new Error(`bench: --sweep-epochs must be a positive integer, got ${epochs}`);
-  const withValue = ['--only', '--reps', '--sweep-epochs'];
-  const known = new Set(['--json', '--detail', ...withValue]);
-  argv.forEach((a, i) => {
-    if (a.startsWith('--') && !known.has(a)) throw new Error(`bench: unknown flag ${a} (flags: ${[...known].join(', ')})`);
-    if (!a.startsWith('--') && !withValue.includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
-  });
-  return { json: argv.includes('--json'), only: value('--only'), reps, detail: argv.includes('--detail'), sweepEpochs };
 }

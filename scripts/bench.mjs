@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: serves bench/bench.html with Vite on 127.0.0.1, runs it in headless Chromium with WebGPU
 // (unquantized timestamps), prints readable tables, and with --json one JSON object as the last line.
-//   npm run bench -- [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
+//   npm run bench -- [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N] [--peers tfjs,torch] [--python PATH] [--sizes large [--force]]
+// TF.js runs in the page (unless --peers leaves it out); PyTorch runs from here, as a Python subprocess, after the page.
 import { createServer } from 'vite';
 import { chromium } from 'playwright';
 import { dirname, join } from 'node:path';
@@ -22,7 +23,8 @@ const server = await createServer({
 let browser;
 let code = 0;
 try {
-  const { parseBenchArgs, formatReport } = await server.ssrLoadModule('/bench/report.ts');
+  const { formatReport } = await server.ssrLoadModule('/bench/report.ts');
+  const { parseBenchArgs } = await server.ssrLoadModule('/bench/args.ts');
   const { findChromium, webgpuChromiumArgs } = await server.ssrLoadModule('/e2e/find-chromium.ts');
   const args = parseBenchArgs(process.argv.slice(2));
   // the experiments and sweep sections load CIFAR-10 from the dev server: point its plugin at the files, found as
@@ -43,12 +45,29 @@ try {
   if (args.only) query.set('only', args.only);
   if (args.detail) query.set('detail', '1');
   if (args.sweepEpochs) query.set('sweepEpochs', String(args.sweepEpochs));
+  if (args.sizes === 'large') query.set('sizes', 'large');
+  if (args.force) query.set('force', '1');
+  const tfjsAsked = !args.peers.length || args.peers.includes('tfjs');
+  if (!tfjsAsked) query.set('tfjs', '0');
+  if (args.dawnEnable.length || args.dawnDisable.length)
+    throw new Error('--dawn-enable/--dawn-disable apply to the Node bench (npm run bench:node) only');
   browser = await chromium.launch({ executablePath: findChromium(), args: [...webgpuChromiumArgs, '--enable-webgpu-developer-features'] });
   const page = await browser.newPage();
   page.on('console', (m) => process.stderr.write(`${m.type() === 'log' ? '' : `[${m.type()}] `}${m.text()}\n`));
   page.on('pageerror', (e) => process.stderr.write(`[pageerror] ${e.message}\n`));
   await page.goto(`${base}bench/bench.html?${query}`);
   const report = await page.evaluate(() => window.benchDone);
+  const { makeTorchSpec, mergePeers } = await server.ssrLoadModule('/bench/peers/merge.ts');
+  const { runTorchPeer } = await server.ssrLoadModule('/bench/peers/torch.ts');
+  const torch = args.peers.includes('torch')
+    ? await runTorchPeer(args.python, makeTorchSpec(report))
+    : { reason: 'not asked for (--peers torch)' };
+  const tfjs = !tfjsAsked
+    ? { reason: 'not asked for (--peers tfjs)' }
+    : report.tfjsTimer
+      ? { name: 'TF.js webgpu (in the page)', timer: report.tfjsTimer }
+      : { reason: 'no section with a TF.js peer (matmul, training) was chosen' };
+  mergePeers(report, { tfjs, torch });
   console.log(formatReport(report));
   if (args.json) console.log(JSON.stringify(report));
 } catch (e) {

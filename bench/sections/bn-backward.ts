@@ -9,6 +9,13 @@ export const bnShapes = [
   { n: 4096, d: 1024 },
 ];
 
+/** `--sizes large`: up to 65536x1024 and 1024x65536. */
+export const largeBnShapes = [
+  { n: 16384, d: 4096 },
+  { n: 65536, d: 1024 },
+  { n: 1024, d: 65536 },
+];
+
 export interface BnBackwardFigure {
   n: number;
   d: number;
@@ -32,7 +39,7 @@ export const bnBackwardSection: BenchSection = {
   name: 'bn',
   async run(gpu, opts) {
     const out: BnBackwardFigure[] = [];
-    for (const { n, d } of bnShapes) {
+    for (const { n, d } of opts.sizes === 'large' ? [...bnShapes, ...largeBnShapes] : bnShapes) {
       const scope = createScope(gpu);
       try {
         const t = (data: Float32Array, label: string) => scope.createTensorBuffer(data, label);

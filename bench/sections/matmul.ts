@@ -31,6 +31,17 @@ export const matmulShapes: MatmulShape[] = [
   { m: 512, n: 512, k: 512, transA: false, transB: false, what: '512³' },
 ];
 
+/** `--sizes large`: squares 1024³ to 8192³, each in the three layouts. */
+export const largeMatmulShapes: MatmulShape[] = [1024, 2048, 4096, 8192].flatMap((s) =>
+  (
+    [
+      [false, false, 'A·B'],
+      [true, false, 'Aᵀ·B'],
+      [false, true, 'A·Bᵀ'],
+    ] as const
+  ).map(([transA, transB, l]) => ({ m: s, n: s, k: s, transA, transB, what: `${s}³ ${l}` })),
+);
+
 export interface MatmulFigure {
   m: number;
   n: number;
@@ -98,7 +109,7 @@ export const matmulSection: BenchSection = {
   async run(gpu, opts) {
     const out: MatmulFigure[] = [];
     let timer: TimerKind = gpu.hasTimestampQuery ? 'timestamp-query' : 'wall-clock';
-    for (const s of matmulShapes) {
+    for (const s of opts.sizes === 'large' ? [...matmulShapes, ...largeMatmulShapes] : matmulShapes) {
       const scope = createScope(gpu);
       try {
         const a = makeRandom(s.m * s.k, 1 + s.m);

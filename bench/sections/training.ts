@@ -1,9 +1,10 @@
-// Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it).
+// Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it); wide nets with --sizes large.
 import { FullyConnectedNeuralNet } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
 
 export interface TrainingFigure {
   net: string;
+  hiddenDims: number[];
   batch: number;
   useBatchnorm: boolean;
   backwardVariant: 'graph' | 'alternative';
@@ -26,10 +27,15 @@ export interface TrainingPeer {
   ): Promise<number>;
 }
 
-const hiddenDims = [100, 100, 100, 100, 100];
 const rows = 1000;
 
-function makeData(seed: number) {
+/**
+ * The training data of the bench: `rows` uint8 images then their labels from one seeded generator, the mean image 127.5
+ * (bench/peers/torch-peer.py makes the same numbers).
+ *   const data = makeBenchData(7);
+ *   data.XTrain.shape; // [1000, 3, 32, 32]
+ */
+export function makeBenchData(seed: number) {
   let s = seed;
   const next = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -48,6 +54,41 @@ function makeData(seed: number) {
 }
 
 /**
+ * `count` batches of `batch` row indices from the seed-1 generator (s % 1000), as the PyTorch peer draws them.
+ *   const rows = makeBenchIndices(13, 50);
+ *   rows[0].length; // 50
+ */
+export function makeBenchIndices(count: number, batch: number): Uint32Array[] {
+  let s = 1;
+  return Array.from({ length: count }, () =>
+    Uint32Array.from({ length: batch }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s % rows;
+    }),
+  );
+}
+
+type Config = { hiddenDims: number[]; batch: number; useBatchnorm: boolean; backwardVariant: 'graph' | 'alternative' };
+
+/** [100]x5 at batch 50 each way; `large` adds [1024]x5 at batch 1024 and [4096]x3 at batch 4096 (batchnorm, both backward variants). */
+function makeConfigs(sizes: 'default' | 'large' | undefined): Config[] {
+  const small = [100, 100, 100, 100, 100];
+  const out: Config[] = [
+    { hiddenDims: small, batch: 50, useBatchnorm: true, backwardVariant: 'alternative' },
+    { hiddenDims: small, batch: 50, useBatchnorm: true, backwardVariant: 'graph' },
+    { hiddenDims: small, batch: 50, useBatchnorm: false, backwardVariant: 'graph' },
+  ];
+  if (sizes === 'large')
+    for (const [w, depth] of [
+      [1024, 5],
+      [4096, 3],
+    ] as const)
+      for (const backwardVariant of ['alternative', 'graph'] as const)
+        out.push({ hiddenDims: Array(depth).fill(w), batch: w, useBatchnorm: true, backwardVariant });
+  return out;
+}
+
+/**
  * Time training steps of [100]x5 at batch 50 (Adam 1e-3): batchnorm with each backward variant, and without.
  *   const { training } = await trainingSection.run(gpu, opts);
  *   training[0].msPerStep;
@@ -56,31 +97,20 @@ export const trainingSection: BenchSection = {
   name: 'training',
   async run(gpu, opts) {
     const peer = opts.peers.tfjsTraining;
-    const data = makeData(7);
-    const batch = 50;
+    const data = makeBenchData(7);
     const steps = Math.max(10, opts.reps * 2);
     const out: TrainingFigure[] = [];
-    const configs = [
-      { useBatchnorm: true, backwardVariant: 'alternative' as const },
-      { useBatchnorm: true, backwardVariant: 'graph' as const },
-      { useBatchnorm: false, backwardVariant: 'graph' as const },
-    ];
-    let s = 1;
-    const indices = () =>
-      Uint32Array.from({ length: batch }, () => {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        return s % rows;
-      });
-    for (const c of configs) {
+    for (const { hiddenDims, batch, ...c } of makeConfigs(opts.sizes)) {
+      const indices = makeBenchIndices(3 + steps, batch);
       const net = await FullyConnectedNeuralNet.create(gpu, hiddenDims, { ...c, weightScale: 2e-2, seed: 1 });
       try {
         await net.attachData(data);
         await net.setUpdateRule('adam', { learningRate: 1e-3 });
-        for (let i = 0; i < 3; i++) await net.step(indices());
+        for (let i = 0; i < 3; i++) await net.step(indices[i]!);
         const submits0 = gpu.stats.submits;
         const t0 = performance.now();
         const losses: Promise<number>[] = [];
-        for (let i = 0; i < steps; i++) losses.push(net.step(indices()));
+        for (let i = 0; i < steps; i++) losses.push(net.step(indices[3 + i]!));
         const last = await Promise.all(losses);
         const msPerStep = (performance.now() - t0) / steps;
         if (!last.every(Number.isFinite)) throw new Error(`training bench: non-finite loss ${last.find((l) => !Number.isFinite(l))}`);
@@ -95,7 +125,8 @@ export const trainingSection: BenchSection = {
             ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
             : null;
         const fig: TrainingFigure = {
-          net: `[100]x5${c.useBatchnorm ? ' batchnorm' : ''}`,
+          net: `[${hiddenDims[0]}]x${hiddenDims.length}${c.useBatchnorm ? ' batchnorm' : ''}`,
+          hiddenDims,
           batch,
           ...c,
           msPerStep,

@@ -17,6 +17,8 @@ export interface MatmulPeer {
 export interface BenchOptions {
   /** Timed repetitions per figure (the median is reported). */
   reps: number;
+  /** `large` adds the GPU-sized shapes to each section (see `--sizes` in bench/args.ts); default when absent. */
+  sizes?: 'default' | 'large';
   /** Also time the alternatives (other kernel, no split-K) so a change can be judged. */
   detail: boolean;
   peers: { tfjsMatmul?: MatmulPeer; tfjsTraining?: TrainingPeer };

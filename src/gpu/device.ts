@@ -1,4 +1,7 @@
 // Device acquisition for the browser (navigator.gpu) and Node (the `webgpu` package, Dawn), with resource counters.
+import { makeAdapterDetail, makeDawnToggles, type AdapterDetail, type DawnToggles } from './adapter-detail.ts';
+
+export type { AdapterDetail, DawnToggles } from './adapter-detail.ts';
 
 /** What the adapter says about itself, plus where we got it. */
 export interface AdapterSummary {
@@ -7,6 +10,8 @@ export interface AdapterSummary {
   device: string;
   description: string;
   runtime: 'browser' | 'node';
+  /** Features, subgroup sizes, limits granted and Dawn toggles (set by requestGpu; absent for createGpu). */
+  detail?: AdapterDetail;
 }
 
 /** Counts of GPU objects made through the device, to prove a training loop allocates nothing. */
@@ -59,6 +64,8 @@ export interface RequestGpuOptions {
   debug?: boolean;
   /** Use this GPU object instead of navigator.gpu / the `webgpu` package. */
   gpu?: GPU;
+  /** Node only: Dawn toggles, passed to the `webgpu` package as `enable-dawn-features=…` / `disable-dawn-features=…`. */
+  dawnToggles?: DawnToggles;
 }
 
 export const webgpuMissingMessage =
@@ -73,7 +80,7 @@ const swiftshaderIcd = '/usr/lib/chromium/vk_swiftshader_icd.json';
 // dawn.node tears its instance down when the GPU object is collected, even under a live device: keep them.
 const nodeGpus = new Set<GPU>();
 
-async function nodeGpu(): Promise<GPU> {
+async function nodeGpu(toggles: { enable: string[]; disable: string[] }): Promise<GPU> {
   const name = 'webgpu';
   let mod: { create: (flags: string[]) => GPU; globals: Record<string, unknown> };
   try {
@@ -90,8 +97,10 @@ async function nodeGpu(): Promise<GPU> {
     }
   }
   if (env && !env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = '/tmp';
-  // Dawn rounds timestamps to 65.5 µs unless told not to; benchmarks need the real values.
-  const gpu = mod.create(['disable-dawn-features=timestamp_quantization']);
+  // Dawn rounds timestamps to 65.5 µs unless told not to (makeDawnToggles disables it); benchmarks need the real values.
+  const flags = [`disable-dawn-features=${toggles.disable.join(',')}`];
+  if (toggles.enable.length) flags.push(`enable-dawn-features=${toggles.enable.join(',')}`);
+  const gpu = mod.create(flags);
   nodeGpus.add(gpu);
   return gpu;
 }
@@ -106,7 +115,10 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
   const isNode =
     typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string' &&
     typeof (globalThis as { window?: unknown }).window === 'undefined';
-  const gpu = options.gpu ?? (isNode ? await nodeGpu() : nav?.gpu);
+  const toggles = isNode && !options.gpu ? makeDawnToggles(options.dawnToggles) : { enable: [], disable: [] };
+  if (!isNode && (options.dawnToggles?.enable?.length || options.dawnToggles?.disable?.length))
+    throw new Error('requestGpu: dawnToggles apply in Node only (the browser sets its own)');
+  const gpu = options.gpu ?? (isNode ? await nodeGpu(toggles) : nav?.gpu);
   if (!gpu) throw new Error(webgpuMissingMessage);
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw new Error(`${webgpuMissingMessage} (requestAdapter returned null)`);
@@ -137,6 +149,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
       device: info.device ?? '',
       description: info.description ?? '',
       runtime: isNode ? 'node' : 'browser',
+      detail: makeAdapterDetail(adapter, device, Object.keys(requiredLimits), toggles),
     },
     options.debug ?? false,
   );

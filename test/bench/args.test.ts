@@ -1,16 +1,37 @@
 // The bench's command line (bench/report.ts parseBenchArgs), shared by `npm run bench` and the Node bench.
 import { describe, expect, it } from 'vitest';
-import { parseBenchArgs } from '../../bench/report.ts';
+import { parseBenchArgs } from '../../bench/args.ts';
 
 describe('parseBenchArgs', () => {
   it('reads every flag, with the defaults where one is left out', () => {
-    expect(parseBenchArgs([])).toEqual({ json: false, only: null, reps: 10, detail: false, sweepEpochs: null });
+    const defaults = { peers: [], python: 'python3', sizes: 'default', force: false, dawnEnable: [], dawnDisable: [], adapterOnly: false };
+    expect(parseBenchArgs([])).toEqual({ json: false, only: null, reps: 10, detail: false, sweepEpochs: null, ...defaults });
     expect(parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10', '--json', '--reps', '3', '--detail'])).toEqual({
       json: true,
       only: 'sweep',
       reps: 3,
       detail: true,
       sweepEpochs: 10,
+      ...defaults,
+    });
+    expect(
+      parseBenchArgs([
+        '--peers',
+        'torch,tfjs',
+        '--python',
+        '/usr/bin/python3',
+        '--sizes',
+        'large',
+        '--force',
+        '--dawn-enable',
+        'skip_validation,allow_unsafe_apis',
+      ]),
+    ).toMatchObject({
+      peers: ['torch', 'tfjs'],
+      python: '/usr/bin/python3',
+      sizes: 'large',
+      force: true,
+      dawnEnable: ['skip_validation', 'allow_unsafe_apis'],
     });
   });
 
@@ -20,5 +41,8 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--reps', '-1'])).toThrow('--reps must be a positive integer');
     expect(() => parseBenchArgs(['--epochs', '3'])).toThrow('unknown flag --epochs');
     expect(() => parseBenchArgs(['sweep'])).toThrow('unexpected argument sweep');
+    expect(() => parseBenchArgs(['--peers', 'jax'])).toThrow('--peers knows tfjs and torch, got jax');
+    expect(() => parseBenchArgs(['--sizes', 'huge'])).toThrow('--sizes must be default or large, got huge');
+    expect(() => parseBenchArgs(['--python', '--json'])).toThrow('--python needs a value');
   });
 });

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one-call GPU benchmark for a session that gets a Linux NVIDIA GPU (H200): ours beside PyTorch (CUDA) and TF.js, default then large sizes.
+# Prepare on the CPU machine (no GPU needed), from the project root:
+#   node bench/build-node.mjs && ../shared/tools/gpu-pack bench/dist/bench-node.mjs
+# then one device call: run(command="bash bench/gpu-run.sh", carry=[".gpu"], timeout_s=600).
+# Each part has its own `timeout`; the whole fits 9 minutes. At most 8 files land in $OUT:
+#   adapter.json, nvidia-smi.txt, default.txt (+ its JSON last line), large.txt (+ JSON), toggles.txt (+ JSON), log.txt
+# The PyTorch peer runs `python3` (PyTorch with CUDA there) on bench/peers/torch-peer.py from the working tree.
+set -uo pipefail
+OUT=${OUT:-/tmp/gpu-run-out}
+mkdir -p "$OUT"
+cd "$(dirname "$0")/.."
+[[ -x .gpu/run.sh ]] || { echo "gpu-run: .gpu/ is missing: run gpu-pack first and carry .gpu" >&2; exit 2; }
+log=$OUT/log.txt
+part() { # part NAME SECONDS ARGS...: one bench run, its stdout to $OUT/NAME, its stderr appended to log.txt
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name ($(date -u +%T), limit ${limit}s): $*" | tee -a "$log"
+  timeout --signal=KILL "$limit" bash .gpu/run.sh "$@" > "$OUT/$name" 2>> "$log"
+  echo "== $name exit $?" | tee -a "$log"
+}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$OUT/nvidia-smi.txt" 2>&1
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' >> "$OUT/nvidia-smi.txt" 2>&1
+part adapter.json 60 --adapter
+cat "$OUT/adapter.json"
+part default.txt 150 --peers torch,tfjs --json
+part large.txt 270 --sizes large --peers torch,tfjs --json --reps 5
+part toggles.txt 60 --only matmul,training --dawn-enable skip_validation,disable_robustness --json
+tail -n 60 "$OUT/default.txt" "$OUT/large.txt" | grep -v '^{' | head -n 120
