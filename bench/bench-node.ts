@@ -2,7 +2,8 @@
 //   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
 //     [--peers tfjs,torch] [--python PATH] [--sizes large [--force]] [--dawn-enable a,b] [--dawn-disable c] [--adapter]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
-import { requestGpu, getCIFAR10Uint8, isCpuAdapter } from '../src/node.ts';
+import { requestGpu, getCIFAR10Uint8 } from '../src/node.ts';
+import { isCpuAdapter } from '../src/engine.ts';
 import { formatReport, runBench } from './report.ts';
 import { parseBenchArgs } from './args.ts';
 import { makeLargeEstimate, selectSections } from './sections/index.ts';

@@ -1,5 +1,6 @@
 // The browser side of `npm run bench`: runs the selected sections on WebGPU (TF.js as the matmul peer) and publishes the report.
-import { isCpuAdapter, loadCIFAR10InBrowser, makeCIFAR10Uint8, requestGpu, type SolverData } from '../src/index.ts';
+import { loadCIFAR10InBrowser, makeCIFAR10Uint8, requestGpu, type SolverData } from '../src/index.ts';
+import { isCpuAdapter } from '../src/engine.ts';
 import { runBench, formatReport, type BenchReport } from './report.ts';
 import { makeLargeEstimate, selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';

@@ -2,7 +2,7 @@
 import type { GpuContext } from '../src/index.ts';
 import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
-import type { AdapterDetail } from '../src/index.ts';
+import type { AdapterDetail } from '../src/engine.ts';
 import { formatSideBySide } from './report-peers.ts';
 
 export interface BenchReport {
