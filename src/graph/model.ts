@@ -365,8 +365,10 @@ export class GraphModel {
     return out;
   }
 
-  /** Overwrite parameters or state by name; the sizes must match (and the shapes, when given). */
+  // [h5, issue 24 item 3] setParams checks every entry before writing any; loadSafetensors refuses a partial file unless asked.
+  /** Overwrite parameters or state by name; the sizes must match (and the shapes, when given). Every entry is checked before any is written. */
   setParams(values: Record<string, { data: ArrayLike<number>; shape?: number[] }>): void {
+    const writes: [TensorStore, number, Float32Array<ArrayBuffer>][] = [];
     for (const [name, v] of Object.entries(values)) {
       const store = this.params.has(name) ? this.params : this.state.has(name) ? this.state : null;
       if (!store)
@@ -375,10 +377,11 @@ export class GraphModel {
         );
       const e = store.layout.entries[name]!;
       if (v.data.length !== e.count) throw new Error(`setParams: ${name} has ${v.data.length} values, expected ${e.count}`);
-      if (v.shape && v.shape.join(',') !== e.shape.join(','))
+      if (v.shape && (v.shape.length !== e.shape.length || v.shape.some((d, i) => d !== e.shape[i])))
         throw new Error(`setParams: ${name} has shape [${v.shape.join(',')}], this model has [${e.shape.join(',')}]`);
-      this.gpu.device.queue.writeBuffer(store.buffer, e.offset, Float32Array.from(v.data));
+      writes.push([store, e.offset, Float32Array.from(v.data)]);
     }
+    for (const [store, offset, data] of writes) this.gpu.device.queue.writeBuffer(store.buffer, offset, data);
   }
 
   /** The parameters and state as a safetensors file (F32), with the definition's metadata. */
@@ -393,9 +396,18 @@ export class GraphModel {
     );
   }
 
-  /** Load a safetensors file with this model's tensor names and shapes (a CPU reference export loads too). */
-  loadSafetensors(bytes: Uint8Array): void {
-    this.setParams(decodeSafetensors(bytes));
+  /**
+   * Load a safetensors file with this model's tensor names and shapes (a CPU reference export loads too), all or nothing:
+   * a malformed file, an unknown name, a wrong shape, or (unless `partial`) a missing tensor is an error and writes nothing.
+   */
+  loadSafetensors(bytes: Uint8Array, options: { partial?: boolean } = {}): void {
+    const tensors = decodeSafetensors(bytes);
+    if (!options.partial) {
+      const missing = [...this.params.layout.names, ...this.state.layout.names].filter((name) => !Object.hasOwn(tensors, name));
+      if (missing.length)
+        throw new Error(`loadSafetensors: the file lacks ${missing.join(', ')} (pass { partial: true } to keep their current values)`);
+    }
+    this.setParams(tensors);
   }
 
   /** A real copy of the parameters and state (on the host), independent of later steps. */
