@@ -139,3 +139,15 @@ export function failedRuns(results) {
   walk(results, 0);
   return found;
 }
+
+/**
+ * A Node run's status line: failed when the device reported GPU errors no scope caught (each also said on stderr by
+ * the caller), else stopped or done; a status not starting with "done" makes the CLI exit non-zero.
+ *   runStatus([{ message: 'Buffer size (1234000640) exceeds the max buffer size limit' }], false, 3.2);
+ *   // 'failed: 1 uncaptured GPU error (first: Buffer size (1234000640) exceeds the max buffer size limit)'
+ */
+export function runStatus(gpuErrors, stopped, seconds) {
+  if (gpuErrors.length)
+    return `failed: ${gpuErrors.length} uncaptured GPU error${gpuErrors.length > 1 ? 's' : ''} (first: ${gpuErrors[0].message.split('\n')[0]})`;
+  return stopped ? `stopped after ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`;
+}

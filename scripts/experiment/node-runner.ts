@@ -27,7 +27,7 @@ import {
 } from '../../src/node.ts';
 
 // @ts-expect-error: plain JavaScript shared with scripts/experiment.mjs (no declarations)
-import { checkPlannedSizes } from './checks.mjs';
+import { checkPlannedSizes, runStatus } from './checks.mjs';
 
 export * as urlState from '../../demo/url-state.ts';
 export { toCsv, toJson } from '../../demo/export.ts';
@@ -161,11 +161,7 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
     // GPU errors no scope caught (Dawn's validation messages): said on stderr, and the run counts as failed
     const gpuErrors = [...new Set([gpu, env.gpu])].flatMap((g) => g?.errors ?? []);
     for (const e of gpuErrors) a.say(`GPU ${e.kind} error${e.kernel ? ` in ${e.kernel}` : ''}: ${e.message}`);
-    const status = gpuErrors.length
-      ? `failed: ${gpuErrors.length} uncaptured GPU error${gpuErrors.length > 1 ? 's' : ''} (first: ${gpuErrors[0]!.message.split('\n')[0]})`
-      : gate.stopped
-        ? `stopped after ${seconds.toFixed(1)} s`
-        : `done in ${seconds.toFixed(1)} s`;
+    const status: string = runStatus(gpuErrors, gate.stopped, seconds);
     const adapter = gpu ? { ...gpu.adapter, timestampQuery: gpu.hasTimestampQuery } : null;
     return { status, results, rows, adapter, dataset };
   } finally {

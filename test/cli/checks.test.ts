@@ -93,4 +93,17 @@ describe('experiment CLI checks', () => {
     expect(checks.failedRuns({ runs: [{ status: 'completed' }] })).toEqual([]);
     expect(checks.failedRuns(null)).toEqual([]);
   });
+
+  it('a Node run with uncaptured GPU errors is failed (so the CLI exits non-zero), else done or stopped', () => {
+    const dawn = {
+      kind: 'validation',
+      message: 'Buffer size (1234000640) exceeds the max buffer size limit (1073741824).\n - While calling createBuffer',
+      kernel: null,
+    };
+    expect(checks.runStatus([dawn, dawn], false, 3)).toBe(
+      'failed: 2 uncaptured GPU errors (first: Buffer size (1234000640) exceeds the max buffer size limit (1073741824).)',
+    );
+    expect(checks.runStatus([], false, 3.4)).toBe('done in 3.4 s');
+    expect(checks.runStatus([], true, 2)).toBe('stopped after 2.0 s');
+  });
 });
