@@ -4,10 +4,11 @@
 // link does). --runtime node: the same experiment code (demo/experiments/) runs in this process on Dawn, no browser; its
 // charts are drawn by the page from the results where Chromium is installed. Either way: a progress bar in the terminal,
 // then the results (JSON, CSV) and the charts (PNG) in --out.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { commands, helpText, parseArgs, runtimeOf } from './experiment/args.mjs';
+import { commands, flagOf, helpText, parseArgs, runtimeOf } from './experiment/args.mjs';
+import { checkPlannedSizes, failedRuns, parseFieldText, parseRunnerNumber, prepareOutDir } from './experiment/checks.mjs';
 import { findData } from './experiment/find-data.mjs';
 import { createProgressBar } from './experiment/progress.mjs';
 import { printSummary } from './experiment/summary.mjs';
@@ -45,14 +46,20 @@ async function main() {
     if (errors.length) throw new Error(errors.join('; '));
     for (const [key, text] of Object.entries(opts.fieldText)) {
       const f = urlState.panelFields[cmd.panel].find((x) => x.key === key);
-      state.panels[cmd.panel][key] = urlState.parseField(f, text);
+      state.panels[cmd.panel][key] = parseFieldText(f, text, flagOf(key), urlState.parseField);
     }
+    parseRunnerNumber('--timeout', opts.runner.timeout, { min: 1, what: 'of seconds' });
+    parseRunnerNumber('--port', opts.runner.port, { min: 1, max: 65535, integer: true });
+    // sizes the page runtime cannot check against a device before the page opens (the device's limits: in runInNode)
+    checkPlannedSizes(cmd.panel, state.panels[cmd.panel], null, opts.fieldText);
+    // the results folder is made (or refused) now, not after the run
+    const outDir = prepareOutDir(opts.runner.out ?? join(root, 'out'), `--out ${opts.runner.out ?? 'out'}`);
     state.run = [cmd.panel];
     state.autorun = true;
     state.model = opts.runner.model ?? 'gpu';
     if (opts.runner.loseGpuAt !== undefined) {
       state.loseGpuAt = Number(opts.runner.loseGpuAt);
-      if (!Number.isInteger(state.loseGpuAt) || state.loseGpuAt < 1)
+      if (!/^\d+$/.test(opts.runner.loseGpuAt.trim()) || state.loseGpuAt < 1)
         throw new Error(`--lose-gpu-at must be a step number >= 1, got ${opts.runner.loseGpuAt}`);
     }
 
@@ -68,6 +75,7 @@ async function main() {
         command: opts.command,
         panel: cmd.panel,
         settings: state.panels[cmd.panel],
+        optionTexts: opts.fieldText,
         model: state.model,
         dataDir: data.dir,
         bar,
@@ -97,8 +105,6 @@ async function main() {
       out = await runInPage({ demo, opts, cmd, state, urlState, say });
     }
 
-    const outDir = resolve(opts.runner.out ?? join(root, 'out'));
-    mkdirSync(outDir, { recursive: true });
     const record = { ...out.record, wallSeconds: (performance.now() - started) / 1000 };
     const written = [];
     const put = (name, content) => {
@@ -114,6 +120,11 @@ async function main() {
     if (out.errors.length) say(`page errors:\n  ${out.errors.join('\n  ')}`);
     if (!/^done/.test(record.status ?? '') || !record.results) {
       say(`${opts.command} did not finish: ${record.status}`);
+      process.exitCode = 1;
+    }
+    const failed = failedRuns(record.results);
+    if (failed.length) {
+      say(`${opts.command}: ${failed.length} run${failed.length > 1 ? 's' : ''} failed:\n  ${failed.join('\n  ')}`);
       process.exitCode = 1;
     }
   } finally {

@@ -1,6 +1,26 @@
-// Share and export: results download as JSON and CSV, charts as PNG, parameters as safetensors; the link holds the settings.
+// Share and export: results download as JSON and CSV, charts as PNG, parameters as safetensors (checked element-wise against the float64 reference trained on the same minibatches); the link holds the settings.
 import { readFileSync } from 'node:fs';
 import { test, expect, small } from '../demo-fixtures.ts';
+
+/** The tensors of a safetensors file, read here by hand from the format (not by the library's decoder): F32 data by name. */
+function readTensors(bytes: Buffer): Record<string, { shape: number[]; data: Float32Array }> {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [name, h] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    expect(h.dtype, name).toBe('F32');
+    const [b, e] = h.data_offsets;
+    expect(e - b, `${name} bytes`).toBe(4 * h.shape.reduce((x, y) => x * y, 1));
+    const data = new Float32Array((e - b) >> 2);
+    for (let i = 0; i < data.length; i++) data[i] = bytes.readFloatLE(8 + n + b + 4 * i);
+    out[name] = { shape: h.shape, data };
+  }
+  return out;
+}
 
 test('a finished run downloads as JSON, CSV, PNG and safetensors, and the share link holds its settings', async ({ demo }) => {
   test.setTimeout(180_000);
@@ -37,4 +57,40 @@ test('a finished run downloads as JSON, CSV, PNG and safetensors, and the share 
   expect(header.W1.shape).toEqual([3072, 32]);
   expect(header.gamma1.shape).toEqual([32]);
   await expect(page.getByTestId('share-link')).toHaveAttribute('href', /run=batchnorm&autorun=1.*b\.hidden=32x2.*b\.epochs=2/);
+
+  // The exported data against the float64 reference trained by the page on the same minibatches (model=cpu, same seed):
+  // every element of every tensor, both networks.
+  const gpuFiles = files.map((f) => readTensors(f.bytes));
+  await demo.open(`model=cpu&${small.batchnorm}&run=batchnorm&autorun=1`);
+  await expect(page.locator('body')).toHaveAttribute('data-autorun', 'done', { timeout: 160_000 });
+  // the CPU model's file names its running statistics the notebook's way (running_mean1); the GPU's, camelCase (runningMean1)
+  const camel = (t: Record<string, { shape: number[]; data: Float32Array }>) =>
+    Object.fromEntries(Object.entries(t).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  const cpuFiles = (await save('safetensors', 2)).map((f) => camel(readTensors(f.bytes)));
+  // A bias right before batchnorm has an exactly-zero true gradient: f64 keeps it at ~0, while Adam turns f32 rounding
+  // noise into steps of at most about lr·(1-β1)/√(1-β2) ≈ 3.2·lr each; the running means inherit that shift. Those are
+  // bounded by the steps taken; every other element must agree to 2e-3 relative (floored at 1% of the tensor's largest).
+  const drift = 3.2 * r.settings.lr * r.models.batchnorm.lossHistory.length;
+  const worst: string[] = [];
+  for (let k = 0; k < 2; k++) {
+    const [gpu, cpu] = [gpuFiles[k]!, cpuFiles[k]!];
+    const net = k ? 'baseline' : 'batchnorm';
+    expect(Object.keys(gpu).sort()).toEqual(Object.keys(cpu).sort());
+    for (const [name, want] of Object.entries(cpu)) {
+      const got = gpu[name]!;
+      expect(got.shape, name).toEqual(want.shape);
+      const zeroGradient = net === 'batchnorm' && /^(b[12]|runningMean[12])$/.test(name);
+      const scale = want.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      let bad = 0;
+      let err = 0;
+      want.data.forEach((w, i) => {
+        const d = Math.abs(got.data[i]! - w);
+        const e = zeroGradient ? d / drift : d / (2e-3 * (Math.abs(w) + 1e-2 * scale) + 1e-7);
+        if (e > err) [err, bad] = [e, i];
+      });
+      worst.push(`${net} ${name}: ${err.toFixed(3)} of its bound at ${bad} (gpu ${got.data[bad]}, f64 ${want.data[bad]})`);
+      expect(err, `${net} ${name}[${bad}]: gpu ${got.data[bad]}, f64 ${want.data[bad]}`).toBeLessThanOrEqual(1);
+    }
+  }
+  console.log(worst.join('\n')); // the margins, for the record
 });

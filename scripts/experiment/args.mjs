@@ -92,6 +92,7 @@ export function parseArgs(argv, panelFields) {
       if (!args.length) throw new Error(`${a} needs a value`);
       value = args.shift();
     }
+    if (value.trim() === '') throw new Error(`${a} needs a value, got an empty one`);
     const runnerKey = {
       '--runtime': 'runtime',
       '--model': 'model',

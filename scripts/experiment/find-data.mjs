@@ -1,5 +1,6 @@
 // Where `npm run experiment` reads CIFAR-10 from, for both runtimes: --data, the data module's lookup, the shared sample, else the download.
 import { existsSync, statSync } from 'node:fs';
+import { checkCifarFiles } from './checks.mjs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 
@@ -11,7 +12,14 @@ import { basename, join, resolve } from 'node:path';
  *   const { dir, how } = await findData(root, async () => import('../../src/node.ts'), undefined, console.error);
  */
 export async function findData(root, loadLocate, dataOpt, log) {
-  if (dataOpt) {
+  const found = await findDataDir(root, loadLocate, dataOpt, log);
+  checkCifarFiles(found.dir); // an empty or truncated batch file, or a folder in its place, is named before anything reads it
+  return found;
+}
+
+async function findDataDir(root, loadLocate, dataOpt, log) {
+  if (dataOpt !== undefined) {
+    if (dataOpt.trim() === '') throw new Error('--data needs a folder or a .tar.gz archive, got an empty value');
     const path = resolve(dataOpt);
     if (!existsSync(path)) throw new Error(`--data ${dataOpt}: no such folder or file`);
     if (statSync(path).isDirectory()) return { dir: path, how: '--data' };

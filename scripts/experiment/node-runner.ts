@@ -26,6 +26,9 @@ import {
   type ModelKind,
 } from '../../src/node.ts';
 
+// @ts-expect-error: plain JavaScript shared with scripts/experiment.mjs (no declarations)
+import { checkPlannedSizes, runStatus } from './checks.mjs';
+
 export * as urlState from '../../demo/url-state.ts';
 export { toCsv, toJson } from '../../demo/export.ts';
 
@@ -42,6 +45,8 @@ export interface NodeRunArgs {
   command: string;
   panel: PanelName;
   settings: PanelSettings;
+  /** The option texts as typed (`{ hidden: '100000' }`), for messages that name the option. */
+  optionTexts?: Record<string, string>;
   model: ModelKind;
   /** The CIFAR-10 folder (found by find-data.mjs); null for the forward check and the speedup, which make their inputs. */
   dataDir: string | null;
@@ -101,6 +106,8 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
       a.say(
         `adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`,
       );
+    // every tensor the settings make, against this device's limits, before any is built
+    if (gpu && a.model === 'gpu') checkPlannedSizes(a.panel, a.settings, gpu.device.limits, a.optionTexts ?? {});
     const env: ExperimentEnv = { kind: a.model, gpu, gpuError };
     const u8 = a.dataDir ? loadSplits(a.dataDir) : null;
     const dataset = u8
@@ -151,7 +158,10 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
       process.off('SIGINT', stopOnSignal);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const status = gate.stopped ? `stopped after ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`;
+    // GPU errors no scope caught (Dawn's validation messages): said on stderr, and the run counts as failed
+    const gpuErrors = [...new Set([gpu, env.gpu])].flatMap((g) => g?.errors ?? []);
+    for (const e of gpuErrors) a.say(`GPU ${e.kind} error${e.kernel ? ` in ${e.kernel}` : ''}: ${e.message}`);
+    const status: string = runStatus(gpuErrors, gate.stopped, seconds);
     const adapter = gpu ? { ...gpu.adapter, timestampQuery: gpu.hasTimestampQuery } : null;
     return { status, results, rows, adapter, dataset };
   } finally {

@@ -47,6 +47,40 @@ function padded(byteLength: number): number {
 }
 
 /**
+ * Bytes as people read them: "1.23 GB", "512 MB", "96 kB", "12 B" (decimal units, three significant digits).
+ *   formatBytes(1234000640); // "1.23 GB"
+ *   formatBytes(1073741824); // "1.07 GB"
+ */
+export function formatBytes(n: number): string {
+  const [unit, div] = n >= 1e9 ? ['GB', 1e9] : n >= 1e6 ? ['MB', 1e6] : n >= 1e3 ? ['kB', 1e3] : ['B', 1];
+  return `${div === 1 ? n : (n / div).toPrecision(3)} ${unit}`;
+}
+
+/** GPUBufferUsage.STORAGE (the spec's 0x80), without needing the WebGPU globals. */
+const STORAGE_USAGE = 0x80;
+
+/**
+ * Throws, before anything is allocated, when a buffer of `size` bytes would exceed the device's maxBufferSize or,
+ * for a storage buffer (kernels bind their buffers whole), maxStorageBufferBindingSize; the message names the buffer,
+ * its size and the limit. Every buffer of a scope passes here; models check their tensors earlier to name the option.
+ *   checkBufferSize(device.limits, 'W1', 3072 * 100000 * 4, GPUBufferUsage.STORAGE);
+ *   // Error: buffer "W1" is 1228800000 bytes (1.23 GB) > maxBufferSize 1073741824 (1.07 GB)
+ */
+export function checkBufferSize(
+  limits: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+  label: string,
+  size: number,
+  usage: number,
+): void {
+  const over = (name: string, limit: number) =>
+    new Error(`buffer "${label}" is ${size} bytes (${formatBytes(size)}) > ${name} ${limit} (${formatBytes(limit)})`);
+  if (!Number.isSafeInteger(size) || size < 0) throw new Error(`buffer "${label}": size ${size} is not a byte count`);
+  if (size > limits.maxBufferSize) throw over('maxBufferSize', limits.maxBufferSize);
+  if (usage & STORAGE_USAGE && size > limits.maxStorageBufferBindingSize)
+    throw over('maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize);
+}
+
+/**
  * Everything one owner (a model, an op call, a benchmark) allocates, destroyed together.
  *   const scope = createScope(gpu);
  *   const x = scope.createTensorBuffer(new Float32Array([1, 2, 3]), 'x'); scope.destroy();
@@ -69,6 +103,7 @@ export function createScope(ctx: GpuContext): GpuScope {
     createTensorBuffer(data, label, usage = tensorUsage()) {
       const size = padded(typeof data === 'number' ? data : data.byteLength);
       const mapped = typeof data !== 'number';
+      checkBufferSize(ctx.device.limits, label, size, usage);
       const buffer = ctx.device.createBuffer({ label, size, usage, mappedAtCreation: mapped });
       if (mapped) {
         new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -79,6 +114,7 @@ export function createScope(ctx: GpuContext): GpuScope {
     },
     createUniformBuffer(kernel, name, values, label) {
       const bytes = makeUniformData(kernel, name, values);
+      checkBufferSize(ctx.device.limits, label ?? `${kernel.name}.${name}`, bytes.byteLength, 0);
       const buffer = ctx.device.createBuffer({
         label: label ?? `${kernel.name}.${name}`,
         size: bytes.byteLength,

@@ -44,31 +44,86 @@ export function encodeSafetensors(
   return out;
 }
 
+/** Bytes per element of the dtypes the format names (only F32 is read; the others are recognized to say so). */
+const DTYPE_SIZES: Record<string, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+function describe(v: unknown): string {
+  return v === undefined ? 'missing' : (JSON.stringify(v) ?? String(v));
+}
+
 /**
- * Decode a safetensors file of F32 tensors; other dtypes and malformed headers are errors that say what is wrong.
+ * Decode a safetensors file of F32 tensors, trusting nothing: the header must be a JSON object whose entries each
+ * have dtype F32, a shape of non-negative integers and data_offsets [begin, end] of integers with
+ * 0 <= begin <= end <= data length, end - begin = product(shape) x 4, and no two tensors overlapping. Every error
+ * names the tensor and the field. The result has no prototype, so a tensor named `__proto__` is just a key.
  *   const t = decodeSafetensors(bytes);
  *   t.gamma1.data; // Float32Array
  */
 export function decodeSafetensors(bytes: Uint8Array): Record<string, NamedTensor> {
   if (bytes.length < 8) throw new Error(`safetensors: file of ${bytes.length} bytes is too short for a header`);
-  const len = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  if (8 + len > bytes.length) throw new Error(`safetensors: header length ${len} runs past the end of the ${bytes.length}-byte file`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const big = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+  if (big > BigInt(bytes.length - 8))
+    throw new Error(`safetensors: header length ${big} runs past the end of the ${bytes.length}-byte file`);
+  const len = Number(big);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + len)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + len)));
   } catch (e) {
     throw new Error(`safetensors: header is not JSON (${(e as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw new Error(`safetensors: header must be a JSON object of tensors, got ${Array.isArray(header) ? 'an array' : describe(header)}`);
   const base = 8 + len;
-  const out: Record<string, NamedTensor> = {};
-  for (const [name, h] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
-    if (h.dtype !== 'F32') throw new Error(`safetensors: ${name} has dtype ${h.dtype}; only F32 is supported`);
-    const [b, e] = h.data_offsets;
-    const n = h.shape.reduce((a, c) => a * c, 1);
-    if (e - b !== 4 * n || base + e > bytes.length)
-      throw new Error(`safetensors: ${name} offsets [${b}, ${e}] do not fit shape [${h.shape.join(',')}] or the file`);
-    out[name] = { data: new Float32Array(bytes.slice(base + b, base + e).buffer), shape: h.shape };
+  const dataLength = bytes.length - base;
+  const out: Record<string, NamedTensor> = Object.create(null);
+  const spans: { name: string; begin: number; end: number }[] = [];
+  for (const name of Object.keys(header)) {
+    const h: unknown = (header as Record<string, unknown>)[name];
+    if (name === '__metadata__') {
+      if (typeof h !== 'object' || h === null || Array.isArray(h))
+        throw new Error(`safetensors: __metadata__ must be an object of strings, got ${describe(h)}`);
+      continue;
+    }
+    const where = `safetensors: tensor "${name}"`;
+    if (typeof h !== 'object' || h === null || Array.isArray(h)) throw new Error(`${where} must be an object, got ${describe(h)}`);
+    const { dtype, shape, data_offsets: offsets } = h as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_SIZES))
+      throw new Error(`${where}: dtype ${describe(dtype)} is not a safetensors dtype (${Object.keys(DTYPE_SIZES).join(', ')})`);
+    if (dtype !== 'F32') throw new Error(`safetensors: ${name} has dtype ${dtype}; only F32 is supported`);
+    if (!Array.isArray(shape)) throw new Error(`${where}: shape must be an array of non-negative integers, got ${describe(shape)}`);
+    shape.forEach((d: unknown, i) => {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0)
+        throw new Error(`${where}: shape[${i}] is ${describe(d)}, not a non-negative integer`);
+    });
+    if (!Array.isArray(offsets) || offsets.length !== 2)
+      throw new Error(`${where}: data_offsets must be [begin, end], got ${describe(offsets)}`);
+    const [begin, end] = offsets as unknown[];
+    for (const [field, v] of [
+      ['begin', begin],
+      ['end', end],
+    ] as const)
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+        throw new Error(`${where}: data_offsets ${field} is ${describe(v)}, not a non-negative integer`);
+    const b = begin as number;
+    const e = end as number;
+    if (b > e) throw new Error(`${where}: data_offsets [${b}, ${e}] are reversed (begin > end)`);
+    if (e > dataLength) throw new Error(`${where}: data_offsets end ${e} runs past the ${dataLength} bytes of data`);
+    const n = (shape as number[]).reduce((a, c) => a * c, 1);
+    if (e - b !== 4 * n)
+      throw new Error(`${where}: data_offsets [${b}, ${e}] hold ${e - b} bytes, shape [${shape.join(',')}] x F32 needs ${4 * n}`);
+    spans.push({ name, begin: b, end: e });
+    out[name] = { data: new Float32Array(bytes.slice(base + b, base + e).buffer), shape: [...(shape as number[])] };
+  }
+  // Sorted by begin, a tensor overlaps an earlier one exactly when it starts before the furthest end seen so far.
+  spans.sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let last: (typeof spans)[number] | undefined;
+  for (const q of spans) {
+    if (q.end === q.begin) continue; // an empty tensor occupies no bytes
+    if (last && q.begin < last.end)
+      throw new Error(
+        `safetensors: tensor "${q.name}" data_offsets [${q.begin}, ${q.end}] overlap "${last.name}" [${last.begin}, ${last.end}]`,
+      );
+    if (!last || q.end > last.end) last = q;
   }
   return out;
 }

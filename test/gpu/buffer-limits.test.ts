@@ -1,0 +1,51 @@
+// The scope's central size check: a buffer over the device's maxBufferSize or maxStorageBufferBindingSize fails before allocation, naming label, size and limit.
+import { describe, expect, it } from 'vitest';
+import { checkBufferSize, createScope, formatBytes } from '../../src/gpu/buffers.ts';
+import type { GpuContext } from '../../src/gpu/device.ts';
+
+/** A context whose device has the given limits and counts createBuffer calls (none may happen when the check fails). */
+function makeLimitedCtx(maxBufferSize: number, maxStorageBufferBindingSize: number) {
+  const created: string[] = [];
+  const device = {
+    limits: { maxBufferSize, maxStorageBufferBindingSize },
+    createBuffer: (d: { label: string }) => {
+      created.push(d.label);
+      return { label: d.label, destroy() {}, getMappedRange: () => new ArrayBuffer(64), unmap() {} };
+    },
+  };
+  return { ctx: { device } as unknown as GpuContext, created };
+}
+
+describe('buffer limits', () => {
+  it('formats sizes as the messages print them (decimal units, checked by hand)', () => {
+    expect(formatBytes(1228800000)).toBe('1.23 GB');
+    expect(formatBytes(1073741824)).toBe('1.07 GB');
+    expect(formatBytes(134217728)).toBe('134 MB');
+    expect(formatBytes(12)).toBe('12 B');
+  });
+
+  it('names the buffer, its size and the limit it passes', () => {
+    const limits = { maxBufferSize: 1073741824, maxStorageBufferBindingSize: 134217728 };
+    expect(() => checkBufferSize(limits, 'params', 3072 * 100000 * 4, 0x80)).toThrow(
+      'buffer "params" is 1228800000 bytes (1.23 GB) > maxBufferSize 1073741824 (1.07 GB)',
+    );
+    expect(() => checkBufferSize(limits, 'W1', 3072 * 20000 * 4, 0x80)).toThrow(
+      'buffer "W1" is 245760000 bytes (246 MB) > maxStorageBufferBindingSize 134217728 (134 MB)',
+    );
+    expect(() => checkBufferSize(limits, 'staging', 3072 * 20000 * 4, 0x01 | 0x08)).not.toThrow(); // not storage: only maxBufferSize
+    expect(() => checkBufferSize(limits, 'odd', Number.NaN, 0x80)).toThrow('buffer "odd": size NaN is not a byte count');
+    expect(() => checkBufferSize(limits, 'edge', 134217728, 0x80)).not.toThrow(); // exactly at the limit is allowed
+  });
+
+  it('createTensorBuffer throws before calling createBuffer, and still allocates what fits', () => {
+    const { ctx, created } = makeLimitedCtx(1024, 256);
+    const scope = createScope(ctx);
+    expect(() => scope.createTensorBuffer(260, 'too big', 0x80)).toThrow(
+      'buffer "too big" is 260 bytes (260 B) > maxStorageBufferBindingSize 256',
+    );
+    expect(() => scope.createTensorBuffer(new Float32Array(300), 'data', 0x80 | 0x08)).toThrow('buffer "data" is 1200 bytes');
+    expect(created).toEqual([]);
+    scope.createTensorBuffer(256, 'fits', 0x80);
+    expect(created).toEqual(['fits']);
+  });
+});
