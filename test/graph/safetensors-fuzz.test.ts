@@ -188,7 +188,11 @@ describe('a hostile file leaves a real net (Node + Dawn) unchanged', () => {
     ],
     ['an unknown tensor', () => tensorsWith((t) => (t.W9 = { data: [1], shape: [1] })), /loadSafetensors: no tensor named W9/],
     ['a tensor named __proto__', () => makeFile(`{"__proto__": ${JSON.stringify(ok)}}`), /lacks W1/],
-    ['a file lacking some tensors', () => tensorsWith((t) => delete t.W2), /loadSafetensors: the file lacks W2 of this FullyConnectedNeuralNet \(pass \{ partial: true \}/],
+    [
+      'a file lacking some tensors',
+      () => tensorsWith((t) => delete t.W2),
+      /loadSafetensors: the file lacks W2 of this FullyConnectedNeuralNet \(pass \{ partial: true \}/,
+    ],
   ];
   for (const [what, file, message] of cases)
     it(`refuses ${what} and writes nothing`, async () => {
