@@ -2,7 +2,8 @@
 import { readF32, toF32, type GpuScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
-import { createBatchNormBackward, createBatchNormForward } from './batchnorm.ts';
+import { createBatchNormForward } from './batchnorm-forward.ts';
+import { createBatchNormBackward } from './batchnorm-backward.ts';
 import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 
 /** The seed's `bn_param`: mode, eps (1e-5), momentum (0.9), running statistics updated in place in train mode. */

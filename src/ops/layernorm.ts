@@ -7,7 +7,7 @@ import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispa
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
-import { createParamGradSums, type NormBackwardArgs } from './batchnorm.ts';
+import { createParamGradSums, type NormBackwardArgs } from './norm-columns.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where forward leaves what backward needs: mean and invStd per row [n], xhat [n, d]. */

@@ -1,8 +1,8 @@
-// The seed's relu_forward / relu_backward on the GPU from host arrays (the kernels are in relu.ts).
+// The seed's relu_forward / relu_backward on the GPU from host arrays (the kernels are rows of elementwise.ts).
 import { readF32, toF32 } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { runDispatches } from '../gpu/dispatch.ts';
-import { createReluBackward, createReluForward } from './relu.ts';
+import { createReluBackward, createReluForward } from './elementwise.ts';
 import { hostShape, withScope, type F32Tensor, type HostTensor } from './host.ts';
 
 /** Elements of a host tensor of any shape, checked against its data. */
