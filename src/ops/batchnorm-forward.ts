@@ -1,6 +1,7 @@
 // Batch normalization forward on the GPU, device-resident: train mode (batch statistics, running averages) and test mode.
 import forwardModule from '../../shaders/batchnorm-forward.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
+import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
@@ -8,8 +9,8 @@ import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling } from './op-checks.ts';
 import { columnGrid, tileConstants, wgColumns, wgElementwise } from './norm-columns.ts';
 
-/** batchnorm-forward.wgsl with the shared column helpers linked in front. */
-const forwardWgsl = linkWgsl(columnsWgsl, forwardModule);
+/** batchnorm-forward.wgsl with the shared column helpers and the tree sum linked in front. */
+const forwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, forwardModule);
 
 /** Where train-mode forward leaves what backward needs: mean and invStd [d], xhat [n, d]. */
 export interface BatchNormSaved {

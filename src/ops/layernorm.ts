@@ -1,8 +1,9 @@
 // Layer normalization on the GPU, device-resident: forward and closed-form backward (row reductions, with or without subgroups), and its graph op.
 import layerNormWgsl from '../../shaders/layernorm.wgsl?raw';
 import rowSumWgsl from '../../shaders/row-sum.wgsl?raw';
+import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import rowSumSubgroupsWgsl from '../../shaders/row-sum-subgroups.wgsl?raw';
-import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
@@ -93,7 +94,7 @@ function layerNormKernel(
   // The subgroup prelude's `enable subgroups;` must open the module, so the prelude goes first.
   return getKernel(scope.ctx, {
     name: sub ? 'layernorm-subgroups' : 'layernorm',
-    source: `${sub ? rowSumSubgroupsWgsl : rowSumWgsl}\n${layerNormWgsl}`,
+    source: sub ? linkWgsl(rowSumSubgroupsWgsl, layerNormWgsl) : linkWgsl(treeSumWgsl, rowSumWgsl, layerNormWgsl),
     entryPoint,
     constants: { WG: sub ? scope.ctx.subgroupMinSize : wgRow, ...constants },
   });

@@ -2,13 +2,14 @@
 // column grids and tilings, and the parameter-gradient column sums (dbeta, dgamma) that layer norm records too.
 import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
+import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 
-/** batchnorm-backward.wgsl with the shared column helpers linked in front. */
-export const backwardWgsl = linkWgsl(columnsWgsl, backwardModule);
+/** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front. */
+export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule);
 
 /** Workgroup size of the elementwise passes of the normalizations. */
 export const wgElementwise = 256;
