@@ -2,7 +2,7 @@
 import { getKernel, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { assertBuffer, assertCount, columnTiling } from './op-checks.ts';
+import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
 import { backwardWgsl, columnGrid, tileConstants, wgColumns, wgElementwise, type NormBackwardArgs } from './norm-columns.ts';
 
 export interface BatchNormBackwardArgs extends NormBackwardArgs {
@@ -31,19 +31,8 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   if (a.variant !== 'graph' && a.variant !== 'alternative')
     throw new Error(`${op}: variant must be "graph" or "alternative", got ${JSON.stringify(a.variant)}`);
   if ((a.x === undefined) !== (a.mean === undefined)) throw new Error(`${op}: give both x and mean, or neither`);
-  for (const [name, buf] of [
-    ['dout', a.dout],
-    ['xhat', a.xhat],
-    ['dx', a.dx],
-  ] as const)
-    assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [
-    ['invStd', a.invStd],
-    ['gamma', a.gamma],
-    ['dgamma', a.dgamma],
-    ['dbeta', a.dbeta],
-  ] as const)
-    assertBuffer(op, name, buf, d);
+  assertBuffers(op, { dout: a.dout, xhat: a.xhat, dx: a.dx }, n * d);
+  assertBuffers(op, { invStd: a.invStd, gamma: a.gamma, dgamma: a.dgamma, dbeta: a.dbeta }, d);
   if (a.x && a.mean) {
     assertBuffer(op, 'x', a.x, n * d);
     assertBuffer(op, 'mean', a.mean, d);

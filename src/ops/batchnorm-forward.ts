@@ -6,7 +6,7 @@ import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { assertBuffer, assertCount, columnTiling } from './op-checks.ts';
+import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
 import { columnGrid, tileConstants, wgColumns, wgElementwise } from './norm-columns.ts';
 
 /** batchnorm-forward.wgsl with the shared column helpers and the tree sum linked in front. */
@@ -52,19 +52,8 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   if (a.mode !== 'train' && a.mode !== 'test') throw new Error(`${op}: mode must be "train" or "test", got ${JSON.stringify(a.mode)}`);
-  for (const [name, buf] of [
-    ['x', a.x],
-    ['out', a.out],
-  ] as const)
-    assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [
-    ['gamma', a.gamma],
-    ['beta', a.beta],
-    ['runningMean', a.runningMean],
-    ['runningVar', a.runningVar],
-  ] as const) {
-    assertBuffer(op, name, buf, d);
-  }
+  assertBuffers(op, { x: a.x, out: a.out }, n * d);
+  assertBuffers(op, { gamma: a.gamma, beta: a.beta, runningMean: a.runningMean, runningVar: a.runningVar }, d);
   const eps = a.eps ?? 1e-5;
   const momentum = a.momentum ?? 0.9;
   const elementwise = gridFor(n * d, wgElementwise);

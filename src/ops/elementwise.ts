@@ -5,7 +5,7 @@ import { getKernel, linkWgsl, scalarVariant } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { expectShape, sizeOf, type OpDef } from '../graph/graph.ts';
-import { assertBuffer, assertCount } from './op-checks.ts';
+import { assertBuffers, assertCount } from './op-checks.ts';
 
 /** One row: the body of `fn apply(a: V, b: V) -> V` (V is vec4f or f32); a unary row reads only `a`. */
 export interface ElementwiseRow {
@@ -56,12 +56,7 @@ export async function createElementwise(
   const op = `${row.name} n=${a.n}`;
   assertCount(op, 'n', a.n);
   const b = a.b ?? a.a;
-  for (const [name, buf] of [
-    ['a', a.a],
-    ['b', b],
-    ['out', a.out],
-  ] as const)
-    assertBuffer(op, name, buf, a.n);
+  assertBuffers(op, { a: a.a, b, out: a.out }, a.n);
   const vec4 = a.n % 4 === 0;
   const kernel = await getKernel(scope.ctx, { name: row.name, source: rowSource(row, vec4), constants: { WG: wg } });
   const count = vec4 ? a.n / 4 : a.n;

@@ -7,7 +7,7 @@ import { getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { assertBuffer, assertCount } from './op-checks.ts';
+import { assertBuffer, assertBuffers, assertCount } from './op-checks.ts';
 import { createParamGradSums, type NormBackwardArgs } from './norm-columns.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
@@ -113,16 +113,8 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [
-    ['x', a.x],
-    ['out', a.out],
-  ] as const)
-    assertBuffer(op, name, buf, rows * d);
-  for (const [name, buf] of [
-    ['gamma', a.gamma],
-    ['beta', a.beta],
-  ] as const)
-    assertBuffer(op, name, buf, models * d);
+  assertBuffers(op, { x: a.x, out: a.out }, rows * d);
+  assertBuffers(op, { gamma: a.gamma, beta: a.beta }, models * d);
   if (a.saved) {
     assertBuffer(op, 'saved.mean', a.saved.mean, rows);
     assertBuffer(op, 'saved.invStd', a.saved.invStd, rows);
@@ -166,19 +158,9 @@ export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackw
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [
-    ['dout', a.dout],
-    ['xhat', a.xhat],
-    ['dx', a.dx],
-  ] as const)
-    assertBuffer(op, name, buf, rows * d);
+  assertBuffers(op, { dout: a.dout, xhat: a.xhat, dx: a.dx }, rows * d);
   assertBuffer(op, 'invStd', a.invStd, rows);
-  for (const [name, buf] of [
-    ['gamma', a.gamma],
-    ['dgamma', a.dgamma],
-    ['dbeta', a.dbeta],
-  ] as const)
-    assertBuffer(op, name, buf, models * d);
+  assertBuffers(op, { gamma: a.gamma, dgamma: a.dgamma, dbeta: a.dbeta }, models * d);
   const kernel = await layerNormKernel(scope, reduction, 'backward');
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps: 0, models, features }, `${op} params`);
   return [

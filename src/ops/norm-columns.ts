@@ -6,7 +6,7 @@ import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { assertBuffer, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
+import { assertBuffers, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 
 /** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front. */
 export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule);
@@ -60,16 +60,8 @@ export async function createParamGradSums(scope: GpuScope, a: ParamGradSumsArgs)
   const op = `column sums dout, dout*xhat n=${n} d=${d}`;
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
-  for (const [name, buf] of [
-    ['dout', a.dout],
-    ['xhat', a.xhat],
-  ] as const)
-    assertBuffer(op, name, buf, n * d);
-  for (const [name, buf] of [
-    ['dbeta', a.dbeta],
-    ['dgamma', a.dgamma],
-  ] as const)
-    assertBuffer(op, name, buf, d);
+  assertBuffers(op, { dout: a.dout, xhat: a.xhat }, n * d);
+  assertBuffers(op, { dbeta: a.dbeta, dgamma: a.dgamma }, d);
   const t = columnTiling(n, d);
   const kernel = (entryPoint: string, constants: Record<string, number>) =>
     getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
