@@ -57,6 +57,8 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
   const eps = a.eps ?? 1e-5;
   const momentum = a.momentum ?? 0.9;
   const elementwise = gridFor(n * d, wgElementwise);
+  // what both one-pass kernels (test mode, and train mode in one chunk) read and write
+  const layer = { x: a.x, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar };
 
   if (a.mode === 'test') {
     // an invocation: 4 columns x `rows` rows (fewer rows on a GPU: more invocations)
@@ -69,23 +71,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
     });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: rows, chunks: 1, eps, momentum }, `${op} params`);
     const [gx] = columnGrid(d);
-    return [
-      createDispatch(
-        scope,
-        kernel,
-        {
-          x: a.x,
-          gamma: a.gamma,
-          beta: a.beta,
-          out: a.out,
-          runningMean: a.runningMean,
-          runningVar: a.runningVar,
-          params,
-        },
-        [gx, Math.ceil(n / rows), 1],
-        `${op} normalizeTest`,
-      ),
-    ];
+    return [createDispatch(scope, kernel, { ...layer, params }, [gx, Math.ceil(n / rows), 1], `${op} normalizeTest`)];
   }
 
   const t = columnTiling(n, d);
@@ -108,26 +94,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
       constants: { WG: wgColumns, SAVE: save ? 1 : 0, RELU: a.relu ? 1 : 0 },
     });
     const params = scope.createUniformBuffer(kernel, 'params', { n, d, chunkRows: n, chunks: 1, eps, momentum }, `${op} params`);
-    return [
-      createDispatch(
-        scope,
-        kernel,
-        {
-          x: a.x,
-          gamma: a.gamma,
-          beta: a.beta,
-          out: a.out,
-          runningMean: a.runningMean,
-          runningVar: a.runningVar,
-          mean,
-          invStd,
-          xhat,
-          params,
-        },
-        columnGrid(d),
-        `${op} columns`,
-      ),
-    ];
+    return [createDispatch(scope, kernel, { ...layer, mean, invStd, xhat, params }, columnGrid(d), `${op} columns`)];
   }
   // Several chunks: partial statistics per chunk, merged, then normalize elementwise.
   const [stats, merge, normalize] = await Promise.all([

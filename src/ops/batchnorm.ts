@@ -3,6 +3,7 @@
 import { expectShape, type OpDef } from '../graph/graph.ts';
 import { createBatchNormForward } from './batchnorm-forward.ts';
 import { createBatchNormBackward } from './batchnorm-backward.ts';
+import { makeNormGrad } from './norm-columns.ts';
 
 /** `relu`: the op is batchnorm then ReLU in one pass each way (out = max(0, bn(x)); backward masks by out > 0). */
 export interface BatchNormAttrs {
@@ -62,26 +63,17 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
   },
 };
 
+const bnGrad = makeNormGrad('bn');
+
 /** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma, x, mean] (and the fused ReLU's output, when there is one). */
 export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative' }> = {
   name: 'batchnorm_grad',
-  outputs([dout, , , gamma]) {
-    return [
-      { name: `d(bn in)`, shape: [...dout!.shape] },
-      { name: 'dgamma', shape: [...gamma!.shape] },
-      { name: 'dbeta', shape: [...gamma!.shape] },
-    ];
-  },
-  encode(scope, { inputs: [dout, xhat, invStd, gamma, x, mean, reluOut], outputs: [dx, dgamma, dbeta] }, node) {
+  outputs: bnGrad.outputs,
+  encode(scope, bound, node) {
+    const [, , , , x, mean, reluOut] = bound.inputs;
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormBackward(scope, {
-      dout: dout!,
-      xhat: xhat!,
-      invStd: invStd!,
-      gamma: gamma!,
-      dx: dx!,
-      dgamma: dgamma!,
-      dbeta: dbeta!,
+      ...bnGrad.args(bound),
       n,
       d,
       variant: node.attrs.variant,

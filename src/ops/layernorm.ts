@@ -8,7 +8,7 @@ import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispa
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { assertBuffer, assertBuffers, assertCount } from './op-checks.ts';
-import { createParamGradSums, type NormBackwardArgs } from './norm-columns.ts';
+import { createParamGradSums, makeNormGrad, type NormBackwardArgs } from './norm-columns.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where forward leaves what backward needs: mean and invStd per row [n], xhat [n, d]. */
@@ -231,26 +231,17 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
   },
 };
 
+const lnGrad = makeNormGrad('ln');
+
+/** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma]. */
 export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBlocks }> = {
   name: 'layernorm_grad',
-  outputs([dout, , , gamma]) {
-    return [
-      { name: 'd(ln in)', shape: [...dout!.shape] },
-      { name: 'dgamma', shape: [...gamma!.shape] },
-      { name: 'dbeta', shape: [...gamma!.shape] },
-    ];
-  },
-  encode(scope, { inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }, node) {
+  outputs: lnGrad.outputs,
+  encode(scope, bound, node) {
     const [n, width] = node.inputs[0]!.shape as [number, number];
     const { blocks } = node.attrs;
     return createLayerNormBackward(scope, {
-      dout: dout!,
-      xhat: xhat!,
-      invStd: invStd!,
-      gamma: gamma!,
-      dx: dx!,
-      dgamma: dgamma!,
-      dbeta: dbeta!,
+      ...lnGrad.args(bound),
       n,
       d: width / (blocks?.models ?? 1),
       reduction: node.attrs.reduction,

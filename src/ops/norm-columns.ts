@@ -6,6 +6,7 @@ import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import type { OpDef } from '../graph/graph.ts';
 import { assertBuffers, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 
 /** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front. */
@@ -37,6 +38,30 @@ export interface NormBackwardArgs {
   dbeta: TensorRef;
   n: number;
   d: number;
+}
+
+/**
+ * The graph side shared by the normalizations' gradient ops: inputs [dout, xhat, invStd, gamma, ...] give
+ * outputs [dx, dgamma, dbeta] (dx of dout's shape, the others of gamma's), and the buffers of NormBackwardArgs.
+ *   outputs: makeNormGrad('bn').outputs,
+ *   encode: (scope, refs, node) => createBatchNormBackward(scope, { ...makeNormGrad('bn').args(refs), n, d, variant }),
+ */
+export function makeNormGrad(short: string): {
+  outputs: OpDef['outputs'];
+  args(refs: { inputs: TensorRef[]; outputs: TensorRef[] }): Omit<NormBackwardArgs, 'n' | 'd'>;
+} {
+  return {
+    outputs([dout, , , gamma]) {
+      return [
+        { name: `d(${short} in)`, shape: [...dout!.shape] },
+        { name: 'dgamma', shape: [...gamma!.shape] },
+        { name: 'dbeta', shape: [...gamma!.shape] },
+      ];
+    },
+    args({ inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }) {
+      return { dout: dout!, xhat: xhat!, invStd: invStd!, gamma: gamma!, dx: dx!, dgamma: dgamma!, dbeta: dbeta! };
+    },
+  };
 }
 
 /** Arguments of `createParamGradSums`: dout and xhat [n, d] in, the column sums dbeta and dgamma [d] out. */
