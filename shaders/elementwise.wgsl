@@ -1,6 +1,6 @@
-// The elementwise family: out = apply(a, b), grid-stride over the elements. `apply` is one row of the table in
-// src/ops/elementwise.ts (ReLU, its derivative, the add, GELU, its derivative), linked after this file; unary
-// rows ignore b (the host binds a there too). Elements are `V`: vec4f when n is a multiple of 4 (the host then
+// The elementwise family: out[i] = apply(i), grid-stride over the elements. `apply` is one row of the table in
+// src/ops/elementwise.ts (ReLU, its derivative, the add, GELU, its derivative), linked after this file; it reads
+// a[i] and, for a binary row, b[i] (a unary row leaves b out of its interface: no extra load). Elements are `V`: vec4f when n is a multiple of 4 (the host then
 // gives `count` = n / 4), else f32 (the host swaps the alias line below: WGSL has no type overrides). vec4 loads
 // pay on SwiftShader, where each invocation is a CPU SIMD lane and each load a per-lane gather; each invocation
 // takes several elements (the host launches about one workgroup per 4·WG), as many tiny workgroups cost there too.
@@ -22,6 +22,6 @@ override WG: u32 = 64;
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   for (var i = gid.x; i < params.count; i += nwg.x * WG) {
-    out[i] = apply(a[i], b[i]);
+    out[i] = apply(i);
   }
 }

@@ -68,7 +68,7 @@ test('GELU forward and derivative rows (vec4 and f32 lengths) match the float64 
   }
 });
 
-test('the add row sums two vectors exactly and names a buffer too small for n', async ({ harness }) => {
+test('the add row sums two vectors exactly; a buffer too small for n and a wrong arity are named', async ({ harness }) => {
   const r = await harness.page.evaluate(async () => {
     const { lib } = window;
     const gpu = await window.gpuReady;
@@ -86,10 +86,20 @@ test('the add row sums two vectors exactly and names a buffer too small for n', 
     } catch (e) {
       err = (e as Error).message;
     }
+    const messageOf = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: Error) => e.message,
+      );
+    const arity = [
+      await messageOf(lib.createElementwise(scope, lib.elementwiseRows.add, { a: out, out, n })),
+      await messageOf(lib.createElementwise(scope, lib.elementwiseRows.relu, { a: out, b: out, out, n })),
+    ];
     scope.destroy();
     // a + b = i·0.25 - 1, exact in f32 at these sizes
-    return { mismatches: Array.from(got).filter((v, i) => v !== i * 0.25 - 1).length, err };
+    return { mismatches: Array.from(got).filter((v, i) => v !== i * 0.25 - 1).length, err, arity };
   });
   expect(r.mismatches).toBe(0);
   expect(r.err).toMatch(/add n=1101: a has \d+ bytes, needs 4404/);
+  expect(r.arity).toEqual(['add n=1001: a binary row needs b', 'relu n=1001: a unary row takes no b']);
 });

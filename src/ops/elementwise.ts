@@ -7,29 +7,29 @@ import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { expectShape, sizeOf, type OpDef } from '../graph/graph.ts';
 import { assertBuffers, assertCount } from './op-checks.ts';
 
-/** One row: the body of `fn apply(a: V, b: V) -> V` (V is vec4f or f32); a unary row reads only `a`. */
+/** One row: the body of `fn apply(i: u32) -> V` (V is vec4f or f32) over `a[i]` and, for a binary row, `b[i]`. */
 export interface ElementwiseRow {
   name: string;
   body: string;
 }
 
 /** The tanh-form GELU's constants: √(2/π) and the cubic's 0.044715 (PyTorch's `approximate='tanh'`). */
-const geluTanh = `let k = 0.7978845608028654; let c = 0.044715;
+const geluTanh = `let x = a[i]; let k = 0.7978845608028654; let c = 0.044715;
   // tanh's argument clamped to ±10 (tanh(10) is 1 in f32), so no implementation's exp overflows
-  let t = tanh(clamp(k * (a + c * a * a * a), V(-10.0), V(10.0)));`;
+  let t = tanh(clamp(k * (x + c * x * x * x), V(-10.0), V(10.0)));`;
 
 /** The rows: forward ops and the derivatives (a = the forward input x, b = dout). */
 export const elementwiseRows = {
-  add: { name: 'add', body: 'return a + b;' },
-  relu: { name: 'relu', body: 'return max(a, V(0.0));' },
+  add: { name: 'add', body: 'return a[i] + b[i];' },
+  relu: { name: 'relu', body: 'return max(a[i], V(0.0));' },
   // dout where x > 0, else 0 (0 at x = 0, as cs231n)
-  reluGrad: { name: 'relu_grad', body: 'return select(V(0.0), b, a > V(0.0));' },
+  reluGrad: { name: 'relu_grad', body: 'return select(V(0.0), b[i], a[i] > V(0.0));' },
   // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-  gelu: { name: 'gelu', body: `${geluTanh}\n  return 0.5 * a * (1.0 + t);` },
+  gelu: { name: 'gelu', body: `${geluTanh}\n  return 0.5 * x * (1.0 + t);` },
   // dout · (0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²))
   geluGrad: {
     name: 'gelu_grad',
-    body: `${geluTanh}\n  return b * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * k * (1.0 + 3.0 * c * a * a));`,
+    body: `${geluTanh}\n  return b[i] * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3.0 * c * x * x));`,
   },
 } satisfies Record<string, ElementwiseRow>;
 
@@ -39,12 +39,12 @@ const perInvocation = 4;
 
 /** The row's kernel source, vec4 or f32 elements. */
 function rowSource(row: ElementwiseRow, vec4: boolean): string {
-  const source = linkWgsl(elementwiseWgsl, `fn apply(a: V, b: V) -> V {\n  ${row.body}\n}`);
+  const source = linkWgsl(elementwiseWgsl, `fn apply(i: u32) -> V {\n  ${row.body}\n}`);
   return vec4 ? source : scalarVariant(source, `shaders/elementwise.wgsl (${row.name})`);
 }
 
 /**
- * Record out = row(a, b) over `n` f32 (b defaults to a for a unary row; out must be neither).
+ * Record out = row(a, b) over `n` f32 (b only for a binary row; out must be neither a nor b).
  *   const d = await createElementwise(scope, elementwiseRows.gelu, { a: x, out: y, n: 4096 });
  *   await runDispatches(gpu, [d]);
  */
@@ -55,13 +55,15 @@ export async function createElementwise(
 ): Promise<Dispatch> {
   const op = `${row.name} n=${a.n}`;
   assertCount(op, 'n', a.n);
-  const b = a.b ?? a.a;
-  assertBuffers(op, { a: a.a, b, out: a.out }, a.n);
   const vec4 = a.n % 4 === 0;
   const kernel = await getKernel(scope.ctx, { name: row.name, source: rowSource(row, vec4), constants: { WG: wg } });
+  const binary = kernel.bindings.b !== undefined;
+  if (binary !== (a.b !== undefined)) throw new Error(`${op}: ${binary ? 'a binary row needs b' : 'a unary row takes no b'}`);
+  const inputs: Record<string, TensorRef> = a.b ? { a: a.a, b: a.b } : { a: a.a };
+  assertBuffers(op, { ...inputs, out: a.out }, a.n);
   const count = vec4 ? a.n / 4 : a.n;
   const params = scope.createUniformBuffer(kernel, 'params', { count }, `${op} params`);
-  return createDispatch(scope, kernel, { a: a.a, b, out: a.out, params }, gridFor(count, wg * perInvocation), op);
+  return createDispatch(scope, kernel, { ...inputs, out: a.out, params }, gridFor(count, wg * perInvocation), op);
 }
 
 /**
