@@ -70,6 +70,7 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
     hiddenDims,
     {
       normalization: options.normalization,
+      activation: options.activation ?? 'relu',
       weightScale: options.weightScale,
       seed: options.seed,
       reg: options.reg ?? 0,

@@ -1,5 +1,5 @@
 // The demo's model choice: the WebGPU FullyConnectedNeuralNet or the float64 CPU reference (the library's createTrainableNet; the CPU one in a Web Worker).
-import type { Normalization, TrainedNet } from '../src/index.ts';
+import type { Activation, Normalization, TrainedNet } from '../src/index.ts';
 
 export type { ModelKind, TrainedNet as DemoModel } from '../src/index.ts';
 
@@ -7,6 +7,8 @@ export type { ModelKind, TrainedNet as DemoModel } from '../src/index.ts';
 export interface ModelOptions {
   /** 'batchnorm', 'layernorm' or null (none) before each ReLU. */
   normalization: Normalization;
+  /** The hidden layers' nonlinearity: 'relu' (default) or 'gelu'. */
+  activation?: Activation;
   weightScale: number;
   seed: number;
   reg?: number;

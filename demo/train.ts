@@ -28,6 +28,7 @@ export function pageEnv(ctx: DemoContext): ExperimentEnv {
     cpuNet: (o) =>
       createCpuModel(o.hiddenDims, {
         normalization: o.normalization ?? null,
+        activation: o.activation,
         weightScale: o.weightScale,
         seed: o.seed,
         backwardVariant: o.backwardVariant,

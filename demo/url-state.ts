@@ -44,7 +44,20 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
     { key: 'warmup', label: 'warm-up batches (test mode)', type: 'int', default: 50, min: 1, max: 10000 },
     { key: 'seed', label: 'seed', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1 },
   ],
-  batchnorm: training([100, 100, 100, 100, 100], [{ key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 }]),
+  batchnorm: training(
+    [100, 100, 100, 100, 100],
+    [
+      { key: 'weightScale', label: 'weight scale', type: 'float', default: 2e-2, min: 0 },
+      {
+        key: 'activation',
+        label: 'activation',
+        type: 'enum',
+        default: 'relu',
+        options: ['relu', 'gelu'],
+        help: "the hidden layers' nonlinearity: relu (the seed's) or gelu (tanh form)",
+      },
+    ],
+  ),
   sweep: training(
     [50, 50, 50, 50, 50, 50, 50],
     [

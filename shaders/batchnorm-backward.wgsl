@@ -48,20 +48,9 @@ override RELU: bool = false;
 // `combine` adds two partial rows (sumA and sumB's sources) rather than one.
 override PAIR: bool = true;
 
-var<workgroup> red: array<vec2f, 256>;
-
-// Sums of `v` over the ROWS row-lanes of each column, returned to every lane (tree reduction).
+// Sums of `v` over the ROWS row-lanes of each column, returned to every lane (shaders/lib/tree-sum.wgsl, linked in front).
 fn rowSum(v: vec2f, lid: vec3u) -> vec2f {
-  let i = lid.y * COLS + lid.x;
-  red[i] = v;
-  workgroupBarrier();
-  for (var s = ROWS / 2u; s > 0u; s >>= 1u) {
-    if (lid.y < s) { red[i] += red[i + s * COLS]; }
-    workgroupBarrier();
-  }
-  let total = red[lid.x];
-  workgroupBarrier();
-  return total;
+  return treeSum(v, lid.x, lid.y, ROWS, COLS);
 }
 
 // x - mean at element i of column j.

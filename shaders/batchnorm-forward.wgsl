@@ -46,20 +46,9 @@ override SAVE: bool = false;
 // ReLU fused behind: out = max(0, gamma * xhat + beta) (the fused op's backward masks its gradient with out > 0).
 override RELU: bool = false;
 
-var<workgroup> red: array<f32, 256>;
-
-// Sum of `v` over the ROWS row-lanes of each column, returned to every lane (tree reduction).
+// Sum of `v` over the ROWS row-lanes of each column, returned to every lane (shaders/lib/tree-sum.wgsl, linked in front).
 fn rowSum(v: f32, lid: vec3u) -> f32 {
-  let i = lid.y * COLS + lid.x;
-  red[i] = v;
-  workgroupBarrier();
-  for (var s = ROWS / 2u; s > 0u; s >>= 1u) {
-    if (lid.y < s) { red[i] += red[i + s * COLS]; }
-    workgroupBarrier();
-  }
-  let total = red[lid.x];
-  workgroupBarrier();
-  return total;
+  return treeSum(vec2f(v, 0.0), lid.x, lid.y, ROWS, COLS).x;
 }
 
 // Final statistics of column `col`: saved mean and invStd, running averages updated.

@@ -6,9 +6,11 @@ export { withScope, hostShape, type HostTensor, type F32Tensor } from './ops/hos
 export * from './ops/matmul.ts';
 export * from './ops/affine.ts';
 export * from './ops/batched-affine.ts';
-export * from './ops/add.ts';
-export * from './ops/relu.ts';
+export * from './ops/elementwise.ts';
 export * from './ops/batchnorm.ts';
+export * from './ops/batchnorm-forward.ts';
+export * from './ops/batchnorm-backward.ts';
+export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';
 export * from './ops/regularization.ts';

@@ -2,6 +2,7 @@
 import {
   trainOne as trainNet,
   type GpuContext,
+  type Activation,
   type ModelKind,
   type Normalization,
   type NetChoice,
@@ -216,6 +217,8 @@ export async function trainOne(env: ExperimentEnv, a: TrainArgs): Promise<{ reco
       label: a.label,
       hiddenDims: s.hidden as number[],
       normalization,
+      // a panel without the field (sweep, batch sizes) trains the seed's ReLU nets
+      activation: (s.activation as Activation | undefined) ?? 'relu',
       weightScale: a.weightScale,
       seed: s.seed as number,
       backwardVariant: pageBackwardVariant,

@@ -1,7 +1,7 @@
 // The GPU FullyConnectedNeuralNet against the float64 reference: gradients, a 20-step loss curve, allocation counts.
 import { test, expect } from '../fixtures.ts';
 
-test('every parameter gradient matches the float64 reference (batchnorm, layernorm, none; both backward variants; reg 0 and 3.14)', async ({
+test('every parameter gradient matches the float64 reference (batchnorm, layernorm, none; both backward variants; reg 0 and 3.14; ReLU and GELU)', async ({
   harness,
 }) => {
   const rows = await harness.page.evaluate(async () => {
@@ -9,7 +9,16 @@ test('every parameter gradient matches the float64 reference (batchnorm, layerno
     const gpu = await window.gpuReady;
     const { reference } = lib;
     const out: { config: string; name: string; err: number; lossErr: number }[] = [];
-    const cases: { useBatchnorm?: boolean; normalization?: 'layernorm'; backwardVariant: 'graph' | 'alternative'; reg: number }[] = [
+    const cases: {
+      useBatchnorm?: boolean;
+      normalization?: 'layernorm';
+      backwardVariant: 'graph' | 'alternative';
+      reg: number;
+      activation?: 'gelu';
+    }[] = [
+      { useBatchnorm: true, backwardVariant: 'graph', reg: 3.14, activation: 'gelu' },
+      { normalization: 'layernorm', backwardVariant: 'graph', reg: 0, activation: 'gelu' },
+      { useBatchnorm: false, backwardVariant: 'graph', reg: 3.14, activation: 'gelu' },
       { normalization: 'layernorm', backwardVariant: 'graph', reg: 0 },
       { normalization: 'layernorm', backwardVariant: 'graph', reg: 3.14 },
       { useBatchnorm: false, backwardVariant: 'graph' as const, reg: 0 },
@@ -45,6 +54,7 @@ test('every parameter gradient matches the float64 reference (batchnorm, layerno
   });
   expect(rows.length).toBeGreaterThan(40);
   expect(rows.filter((r) => r.config.includes('layernorm')).map((r) => r.name)).toContain('gamma2');
+  expect(rows.filter((r) => r.config.includes('gelu')).length).toBe(3 * 6 + 2 * 4); // W, b of 3 layers; gamma, beta of 2
   for (const r of rows) {
     // norm ratio ‖gpu − ref‖ / ‖ref‖ (f32 kernels vs f64), or ‖gpu‖ where the true gradient is 0
     expect(r.err, `${r.config} ${r.name}`).toBeLessThan(1e-4);

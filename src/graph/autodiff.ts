@@ -4,7 +4,7 @@ import type { Graph, OpDef, Value } from './graph.ts';
 export interface BackwardOptions {
   /**
    * The op that adds two gradients of one shape (a value read by several nodes gets the sum of their
-   * gradients). The engine knows no op itself: the caller hands it (src/ops/add.ts's `addOp`).
+   * gradients). The engine knows no op itself: the caller hands it (src/ops/elementwise.ts's `addOp`).
    */
   add: OpDef;
 }

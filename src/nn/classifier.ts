@@ -14,7 +14,7 @@ import {
   type TensorInit,
 } from '../graph/model-definition.ts';
 import { accuracyOp } from '../ops/accuracy.ts';
-import { addOp } from '../ops/add.ts';
+import { addOp } from '../ops/elementwise.ts';
 import { gatherImagesOp } from '../ops/gather.ts';
 import { gatherRowsOp } from '../ops/gather-rows.ts';
 import { createUpdateRuleState, freezeOp, optimizerOp } from '../ops/optim.ts';

@@ -1,17 +1,22 @@
-// The GPU FullyConnectedNeuralNet: a thin builder of {affine - [batchnorm | layernorm] - relu} x (L-1) - affine on GraphModel.
+// The GPU FullyConnectedNeuralNet: a thin builder of {affine - [batchnorm | layernorm] - relu | gelu} x (L-1) - affine on GraphModel.
 import type { GpuContext } from '../gpu/device.ts';
 import type { Value } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
-import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
+import {
+  FullyConnectedNeuralNet as ReferenceNet,
+  type Activation,
+  type FullyConnectedNeuralNetOptions,
+  type Normalization,
+} from '../reference/fc-net.ts';
 import { affineOp } from '../ops/affine.ts';
 import { batchedAffineOp } from '../ops/batched-affine.ts';
 import { batchNormOp } from '../ops/batchnorm.ts';
 import { layerNormOp } from '../ops/layernorm.ts';
-import { reluOp } from '../ops/relu.ts';
+import { activationOps } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
 import { makeClassifier, type ForwardContext } from './classifier.ts';
 
-export type { Normalization };
+export type { Activation, Normalization };
 
 export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
   /** Batchnorm / layer norm epsilon (1e-5) and batchnorm's running-average momentum (0.9). */
@@ -26,6 +31,8 @@ export interface NetSpec {
   dims: number[];
   /** The layer before each ReLU: batchnorm (running statistics as state), layernorm, or none. */
   normalization: Normalization;
+  /** The hidden layers' nonlinearity, default 'relu' (with batchnorm, ReLU is fused into the batchnorm op; GELU runs behind it). */
+  activation?: Activation;
   reg: number;
   eps: number;
   momentum: number;
@@ -37,7 +44,7 @@ export interface NetSpec {
 }
 
 /**
- * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu, then affine.
+ * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu | gelu, then affine.
  * For a population (`spec.regs`), the same with batched affines: every activation is [batch, models·width].
  *   const scores = fcForward(spec)(ctx, x);
  *   scores.shape; // [batch, numClasses]
@@ -55,22 +62,22 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       if (penalized) ctx.penalize(W, reg);
       [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
       if (l === L) break;
+      const activation = spec.activation ?? 'relu';
+      const fusedRelu = activation === 'relu';
       if (spec.normalization === 'batchnorm') {
-        // batchnorm and the ReLU behind it as one op (one pass forward, one backward)
+        // batchnorm and a ReLU behind it as one op (one pass forward, one backward)
         [h] = g.apply(
           batchNormOp,
           [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
-          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: true },
+          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: fusedRelu },
           [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)],
         );
-      } else {
-        if (spec.normalization === 'layernorm') {
-          // a population: each model's block of a row normalized alone, over its real features only
-          const blocks = spec.regs ? { models: spec.regs.length, features: spec.features?.[l] ?? spec.dims[l]! } : undefined;
-          [h] = g.apply(layerNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], { eps: spec.eps, blocks });
-        }
-        [h] = g.apply(reluOp, [h!]);
+      } else if (spec.normalization === 'layernorm') {
+        // a population: each model's block of a row normalized alone, over its real features only
+        const blocks = spec.regs ? { models: spec.regs.length, features: spec.features?.[l] ?? spec.dims[l]! } : undefined;
+        [h] = g.apply(layerNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], { eps: spec.eps, blocks });
       }
+      if (!(fusedRelu && spec.normalization === 'batchnorm')) [h] = g.apply(activationOps[activation], [h!]);
     }
     return h!;
   };
@@ -106,6 +113,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
           hiddenDims: JSON.stringify(hiddenDims),
           useBatchnorm: String(ref.useBatchnorm),
           normalization: String(ref.normalization),
+          activation: ref.activation,
         },
         upload: { maxChunkBytes },
       }),
@@ -118,7 +126,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
     this.backwardVariant = ref.backwardVariant;
   }
 
-  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, reg, weightScale, seed, backwardVariant). */
+  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, activation, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
     // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
@@ -126,6 +134,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
     const spec = {
       dims: [ref.inputDim, ...hiddenDims, ref.numClasses],
       normalization: ref.normalization,
+      activation: ref.activation,
       reg: ref.reg,
       eps,
       momentum,

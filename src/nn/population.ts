@@ -130,6 +130,7 @@ export class FullyConnectedPopulation extends GraphModel {
     const spec: NetSpec = {
       dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses],
       normalization: r0.normalization,
+      activation: r0.activation,
       reg: 0,
       eps,
       momentum,

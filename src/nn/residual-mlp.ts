@@ -4,8 +4,7 @@ import type { Value } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
 import { ResidualMLP as ReferenceResidualMLP, type ResidualMLPOptions } from '../reference/residual-mlp.ts';
 import { affineOp } from '../ops/affine.ts';
-import { addOp } from '../ops/add.ts';
-import { reluOp } from '../ops/relu.ts';
+import { addOp, reluOp } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
 import { makeClassifier, type ForwardContext } from './classifier.ts';
 

@@ -1,7 +1,7 @@
 // One training of one network with the Solver (GPU or float64 CPU reference), as the demo page and the benchmarks both run it.
 import type { GpuContext } from '../gpu/device.ts';
 import { encodeSafetensors } from '../graph/safetensors.ts';
-import { FullyConnectedNeuralNet as ReferenceNet, type Normalization } from '../reference/fc-net.ts';
+import { FullyConnectedNeuralNet as ReferenceNet, type Activation, type Normalization } from '../reference/fc-net.ts';
 import { createReferenceTrainer } from '../solver/reference-trainer.ts';
 import type { SolverData, TrainableModel } from '../solver/model.ts';
 import type { Recovery } from '../solver/recovery.ts';
@@ -17,6 +17,8 @@ export interface NetChoice {
   /** 'batchnorm', 'layernorm' or null (none) before each ReLU; `useBatchnorm` is the seed's alias (a contradiction is an error). */
   normalization?: Normalization;
   useBatchnorm?: boolean;
+  /** The hidden layers' nonlinearity: 'relu' (default) or 'gelu'. */
+  activation?: Activation;
   weightScale: number;
   seed: number;
   backwardVariant: 'graph' | 'alternative';
@@ -45,6 +47,7 @@ function createCpuNet(o: NetChoice): TrainedNet {
   const net = new ReferenceNet(o.hiddenDims, {
     normalization: o.normalization,
     useBatchnorm: o.useBatchnorm,
+    activation: o.activation,
     weightScale: o.weightScale,
     seed: o.seed,
     reg: o.reg ?? 0,
@@ -98,6 +101,7 @@ export async function createTrainableNet(
   const net = await FullyConnectedNeuralNet.create(gpu, o.hiddenDims, {
     normalization: o.normalization,
     useBatchnorm: o.useBatchnorm,
+    activation: o.activation,
     weightScale: o.weightScale,
     seed: o.seed,
     backwardVariant: o.backwardVariant,
@@ -119,6 +123,8 @@ export interface TrainRecord {
   label: string;
   kind: ModelKind;
   normalization: Normalization;
+  /** The hidden layers' nonlinearity (a population's records leave it out: ReLU). */
+  activation?: Activation;
   batchSize: number;
   weightScale: number;
   backwardVariant: 'graph' | 'alternative';
@@ -212,6 +218,7 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
       label: a.label,
       kind: a.kind,
       normalization: normalizationOf(net, a),
+      activation: a.activation ?? 'relu',
       batchSize: a.batchSize,
       weightScale: a.weightScale,
       backwardVariant: a.backwardVariant,

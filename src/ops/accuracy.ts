@@ -1,7 +1,7 @@
 // Argmax accuracy on the GPU (shaders/accuracy.wgsl): counts rows whose argmax equals the label into a u32 counter.
 import accuracyWgsl from '../../shaders/accuracy.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import type { OpDef } from '../graph/graph.ts';
@@ -39,14 +39,7 @@ export async function createAccuracy(scope: GpuScope, a: AccuracyArgs): Promise<
   const kernel = await getKernel(scope.ctx, { name: 'accuracy', source: accuracyWgsl, constants: { WG: 64 } });
   const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, correctIndex, models }, `${op} params`);
   const [x] = gridFor(a.n, 64);
-  return [
-    {
-      kernel,
-      bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }),
-      workgroups: [x, models, 1],
-      label: op,
-    },
-  ];
+  return [createDispatch(scope, kernel, { scores: a.scores, y: a.y, correct: a.correct, params }, [x, models, 1], op)];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.

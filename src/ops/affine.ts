@@ -1,11 +1,11 @@
 // Affine layer out = x·W + b: GPU encode of forward and backward (matmul + column sums) and the graph ops (host forms: affine-host.ts).
 import colsumWgsl from '../../shaders/colsum.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { createMatmul } from './matmul.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
-import { expectShape, needsGrad, sizeOf, type OpDef } from '../graph/graph.ts';
+import { expectShape, needsGrad, sizeOf, type OpDef, type Value } from '../graph/graph.ts';
 
 /**
  * Record y[j] = Σ_i x[i, j] for a row-major rows×cols x (the bias gradient of an affine layer).
@@ -20,7 +20,7 @@ export async function createColumnSum(scope: GpuScope, a: { x: TensorRef; y: Ten
   assertBuffer(op, 'y', a.y, a.cols);
   const kernel = await getKernel(scope.ctx, { name: 'colsum', source: colsumWgsl, constants: { WG: 64 } });
   const params = scope.createUniformBuffer(kernel, 'params', { rows: a.rows, cols: a.cols }, `${op} params`);
-  return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, { x: a.x, y: a.y, params }), workgroups: gridFor(a.cols, 64), label: op };
+  return createDispatch(scope, kernel, { x: a.x, y: a.y, params }, gridFor(a.cols, 64), op);
 }
 
 /**
@@ -54,6 +54,33 @@ export async function createAffineBackward(
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
 
+/**
+ * The backward rule of an affine op (plain or batched): one `gradOp` node giving [dx?, dW, db], dx only when x
+ * needs a gradient (gathered data does not); b's gradient shape is `dbShape` of W.
+ *   const backward = makeAffineBackward(affineGradOp);
+ *   const [dx, dW, db] = backward(g, node, [dout]);
+ */
+export function makeAffineBackward(gradOp: OpDef<{ withDx: boolean }>): NonNullable<OpDef['backward']> {
+  return (g, node, [dout]) => {
+    const [x, w] = node.inputs;
+    const withDx = needsGrad(x!);
+    const outs = g.apply(gradOp, [x!, w!, dout!], { withDx }, [], 'grad');
+    return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
+  };
+}
+
+/**
+ * The outputs of an affine gradient node: [dx?, dW, db] named after x and W, db of `dbLength`.
+ *   makeAffineGradOutputs(x, w, w.shape[1], true); // [{ name: 'd(x)', ... }, { name: 'dW1', ... }, { name: 'db(W1)', ... }]
+ */
+export function makeAffineGradOutputs(x: Value, w: Value, dbLength: number, withDx: boolean): { name: string; shape: number[] }[] {
+  const dims = [
+    { name: `d${w.name}`, shape: [...w.shape] },
+    { name: `db(${w.name})`, shape: [dbLength] },
+  ];
+  return withDx ? [{ name: `d(${x.name})`, shape: [...x.shape] }, ...dims] : dims;
+}
+
 /** out = x·W + b; x [n, d] (data or activation), W [d, m], b [m]. */
 export const affineOp: OpDef = {
   name: 'affine',
@@ -67,23 +94,14 @@ export const affineOp: OpDef = {
     const [xv, wv] = node.inputs;
     return createAffineForward(scope, { x: x!, w: w!, b: b!, out: out!, n: xv!.shape[0]!, d: wv!.shape[0]!, m: wv!.shape[1]! });
   },
-  backward(g, node, [dout]) {
-    const [x, w] = node.inputs;
-    const withDx = needsGrad(x!);
-    const outs = g.apply(affineGradOp, [x!, w!, dout!], { withDx }, [], 'grad');
-    return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
-  },
+  backward: (g, node, douts) => makeAffineBackward(affineGradOp)(g, node, douts),
 };
 
 /** [dx?, dW, db] from x, W and dout (dx only when x needs a gradient). */
 export const affineGradOp: OpDef<{ withDx: boolean }> = {
   name: 'affine_grad',
   outputs([x, w], { withDx }) {
-    const dims = [
-      { name: `d${w!.name}`, shape: [...w!.shape] },
-      { name: `db(${w!.name})`, shape: [w!.shape[1]!] },
-    ];
-    return withDx ? [{ name: `d(${x!.name})`, shape: [...x!.shape] }, ...dims] : dims;
+    return makeAffineGradOutputs(x!, w!, w!.shape[1]!, withDx);
   },
   encode(scope, { inputs: [x, w, dout], outputs }, node) {
     const { withDx } = node.attrs;

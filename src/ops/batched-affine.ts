@@ -1,9 +1,9 @@
 // A population's affine layer: M models' out_k = x_k·W_k + b_k side by side, each a column block of one [n, M·H] matrix (batched matmul + column sums).
 import type { Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { createColumnSum } from './affine.ts';
+import { createColumnSum, makeAffineBackward, makeAffineGradOutputs } from './affine.ts';
 import { createMatmul } from './matmul.ts';
-import { expectShape, needsGrad, type OpDef } from '../graph/graph.ts';
+import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Sizes of a batched affine layer: rows n, models M, inputs K and outputs H per model; `shared`: one x [n, K] for all. */
 export interface BatchedAffineShape {
@@ -114,12 +114,7 @@ export const batchedAffineOp: OpDef = {
   encode(scope, { inputs: [x, w, b], outputs: [out] }, node) {
     return createBatchedAffineForward(scope, { x: x!, w: w!, b: b!, out: out! }, shapeOf(node.inputs[0]!, node.inputs[1]!));
   },
-  backward(g, node, [dout]) {
-    const [x, w] = node.inputs;
-    const withDx = needsGrad(x!);
-    const outs = g.apply(batchedAffineGradOp, [x!, w!, dout!], { withDx }, [], 'grad');
-    return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
-  },
+  backward: (g, node, douts) => makeAffineBackward(batchedAffineGradOp)(g, node, douts),
 };
 
 /** [dx?, dW, db] of a batched affine node from x, W and dout (dx only when x needs a gradient). */
@@ -127,11 +122,7 @@ export const batchedAffineGradOp: OpDef<{ withDx: boolean }> = {
   name: 'batched_affine_grad',
   outputs([x, w], { withDx }) {
     const [M, , h] = w!.shape as [number, number, number];
-    const dims = [
-      { name: `d${w!.name}`, shape: [...w!.shape] },
-      { name: `db(${w!.name})`, shape: [M * h] },
-    ];
-    return withDx ? [{ name: `d(${x!.name})`, shape: [...x!.shape] }, ...dims] : dims;
+    return makeAffineGradOutputs(x!, w!, M * h, withDx);
   },
   encode(scope, { inputs: [x, w, dout], outputs }, node) {
     const [dx, dw, db] = node.attrs.withDx ? outputs : [undefined, ...outputs];

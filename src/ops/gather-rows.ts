@@ -1,7 +1,7 @@
 // Row gather of 32-bit words (f32 features, u32 labels) by index: the minibatch gather for already-centred float data.
 import gatherRowsWgsl from '../../shaders/gather-rows.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
 import type { OpDef } from '../graph/graph.ts';
@@ -24,17 +24,20 @@ export async function createGatherRows(
   assertBuffer('gather-rows', 'indices', a.indices, a.batch);
   assertBuffer('gather-rows', 'out', a.out, a.batch * a.dim);
   const kernel = await getKernel(scope.ctx, { name: 'gather-rows', source: gatherRowsWgsl });
-  return chunks.map((c) => ({
-    kernel,
-    bindGroup: createBindGroup(scope.ctx, kernel, {
-      src: c.buffer,
-      indices: a.indices,
-      out: a.out,
-      params: scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows, base: c.base, chunkRows: c.rows }),
-    }),
-    workgroups: gridFor(a.batch * a.dim, kernel.workgroupSize[0]),
-    label: `gather-rows batch=${a.batch} dim=${a.dim}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`,
-  }));
+  return chunks.map((c) =>
+    createDispatch(
+      scope,
+      kernel,
+      {
+        src: c.buffer,
+        indices: a.indices,
+        out: a.out,
+        params: scope.createUniformBuffer(kernel, 'params', { batch: a.batch, dim: a.dim, rows: a.rows, base: c.base, chunkRows: c.rows }),
+      },
+      gridFor(a.batch * a.dim, kernel.workgroupSize[0]),
+      `gather-rows batch=${a.batch} dim=${a.dim}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`,
+    ),
+  );
 }
 
 // The graph op: shape rule and encode beside the kernel wrapper (gathered data takes no gradient).

@@ -1,7 +1,7 @@
 // Minibatch gather on the GPU (shaders/gather.wgsl): rows of packed uint8 images by index, minus the mean image.
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import { gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
@@ -75,30 +75,20 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
     );
     const label = `${op}${rows16 ? ' rows16' : ''}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`;
     return rows16
-      ? {
+      ? createDispatch(
+          scope,
           kernel,
+          { images16: c.buffer, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform },
+          [Math.ceil(a.dim / 16 / wgRows), a.batch, 1],
           label,
-          workgroups: [Math.ceil(a.dim / 16 / wgRows), a.batch, 1] as [number, number, number],
-          bindGroup: createBindGroup(scope.ctx, kernel, {
-            images16: c.buffer,
-            mean4: a.mean,
-            indices: a.indices,
-            out4: a.out,
-            params: uniform,
-          }),
-        }
-      : {
+        )
+      : createDispatch(
+          scope,
           kernel,
+          { images: c.buffer, mean: a.mean, indices: a.indices, out: a.out, params: uniform },
+          gridFor(a.batch * a.dim, 256),
           label,
-          workgroups: gridFor(a.batch * a.dim, 256),
-          bindGroup: createBindGroup(scope.ctx, kernel, {
-            images: c.buffer,
-            mean: a.mean,
-            indices: a.indices,
-            out: a.out,
-            params: uniform,
-          }),
-        };
+        );
   });
 }
 

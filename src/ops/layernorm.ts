@@ -1,13 +1,14 @@
 // Layer normalization on the GPU, device-resident: forward and closed-form backward (row reductions, with or without subgroups), and its graph op.
 import layerNormWgsl from '../../shaders/layernorm.wgsl?raw';
 import rowSumWgsl from '../../shaders/row-sum.wgsl?raw';
+import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import rowSumSubgroupsWgsl from '../../shaders/row-sum-subgroups.wgsl?raw';
-import { getKernel, type Kernel } from '../gpu/kernel.ts';
+import { getKernel, linkWgsl, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch as dispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
-import { assertBuffer, assertCount } from './op-checks.ts';
-import { createParamGradSums, type NormBackwardArgs } from './batchnorm.ts';
+import { assertBuffer, assertBuffers, assertCount } from './op-checks.ts';
+import { createParamGradSums, makeNormGrad, type NormBackwardArgs } from './norm-columns.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 
 /** Where forward leaves what backward needs: mean and invStd per row [n], xhat [n, d]. */
@@ -93,7 +94,7 @@ function layerNormKernel(
   // The subgroup prelude's `enable subgroups;` must open the module, so the prelude goes first.
   return getKernel(scope.ctx, {
     name: sub ? 'layernorm-subgroups' : 'layernorm',
-    source: `${sub ? rowSumSubgroupsWgsl : rowSumWgsl}\n${layerNormWgsl}`,
+    source: sub ? linkWgsl(rowSumSubgroupsWgsl, layerNormWgsl) : linkWgsl(treeSumWgsl, rowSumWgsl, layerNormWgsl),
     entryPoint,
     constants: { WG: sub ? scope.ctx.subgroupMinSize : wgRow, ...constants },
   });
@@ -112,16 +113,8 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [
-    ['x', a.x],
-    ['out', a.out],
-  ] as const)
-    assertBuffer(op, name, buf, rows * d);
-  for (const [name, buf] of [
-    ['gamma', a.gamma],
-    ['beta', a.beta],
-  ] as const)
-    assertBuffer(op, name, buf, models * d);
+  assertBuffers(op, { x: a.x, out: a.out }, rows * d);
+  assertBuffers(op, { gamma: a.gamma, beta: a.beta }, models * d);
   if (a.saved) {
     assertBuffer(op, 'saved.mean', a.saved.mean, rows);
     assertBuffer(op, 'saved.invStd', a.saved.invStd, rows);
@@ -165,19 +158,9 @@ export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackw
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
-  for (const [name, buf] of [
-    ['dout', a.dout],
-    ['xhat', a.xhat],
-    ['dx', a.dx],
-  ] as const)
-    assertBuffer(op, name, buf, rows * d);
+  assertBuffers(op, { dout: a.dout, xhat: a.xhat, dx: a.dx }, rows * d);
   assertBuffer(op, 'invStd', a.invStd, rows);
-  for (const [name, buf] of [
-    ['gamma', a.gamma],
-    ['dgamma', a.dgamma],
-    ['dbeta', a.dbeta],
-  ] as const)
-    assertBuffer(op, name, buf, models * d);
+  assertBuffers(op, { gamma: a.gamma, dgamma: a.dgamma, dbeta: a.dbeta }, models * d);
   const kernel = await layerNormKernel(scope, reduction, 'backward');
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps: 0, models, features }, `${op} params`);
   return [
@@ -248,26 +231,17 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
   },
 };
 
+const lnGrad = makeNormGrad('ln');
+
+/** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma]. */
 export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBlocks }> = {
   name: 'layernorm_grad',
-  outputs([dout, , , gamma]) {
-    return [
-      { name: 'd(ln in)', shape: [...dout!.shape] },
-      { name: 'dgamma', shape: [...gamma!.shape] },
-      { name: 'dbeta', shape: [...gamma!.shape] },
-    ];
-  },
-  encode(scope, { inputs: [dout, xhat, invStd, gamma], outputs: [dx, dgamma, dbeta] }, node) {
+  outputs: lnGrad.outputs,
+  encode(scope, bound, node) {
     const [n, width] = node.inputs[0]!.shape as [number, number];
     const { blocks } = node.attrs;
     return createLayerNormBackward(scope, {
-      dout: dout!,
-      xhat: xhat!,
-      invStd: invStd!,
-      gamma: gamma!,
-      dx: dx!,
-      dgamma: dgamma!,
-      dbeta: dbeta!,
+      ...lnGrad.args(bound),
       n,
       d: width / (blocks?.models ?? 1),
       reduction: node.attrs.reduction,

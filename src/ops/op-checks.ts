@@ -12,6 +12,15 @@ export function assertBuffer(op: string, name: string, buffer: TensorRef, count:
 }
 
 /**
+ * `assertBuffer` for several arguments of one size: each must hold at least `count` 4-byte elements.
+ *   assertBuffers('layernorm.forward n=50 d=100', { x, out }, 50 * 100);
+ *   // Error: layernorm.forward n=50 d=100: out has 4000 bytes, needs 20000 (5000 x 4)
+ */
+export function assertBuffers(op: string, buffers: Record<string, TensorRef>, count: number): void {
+  for (const [name, buffer] of Object.entries(buffers)) assertBuffer(op, name, buffer, count);
+}
+
+/**
  * Throw unless `value` is an integer >= `min` (a shape or an index).
  *   assertCount('softmax', 'n', 50);
  *   assertCount('softmax', 'n', 0); // Error: softmax: n must be an integer >= 1, got 0

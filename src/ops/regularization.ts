@@ -1,7 +1,7 @@
 // L2 regularization on the GPU (shaders/regularization.wgsl): dw += reg·w and the loss term 0.5·reg·Σw².
 import regularizationWgsl from '../../shaders/regularization.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import type { Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
@@ -61,18 +61,8 @@ export async function createL2Regularization(scope: GpuScope, a: L2Regularizatio
   const partial = scope.createTensorBuffer(partials * models * 4, `${op} partial sums`);
   const regBuf = scope.createTensorBuffer(Float32Array.from(regs), `${op} strengths`);
   return [
-    {
-      kernel: apply,
-      bindGroup: createBindGroup(scope.ctx, apply, { w: a.w, dw: a.dw, partial, params, regs: regBuf }),
-      workgroups: [workgroups, models, 1],
-      label: `${op} apply`,
-    },
-    {
-      kernel: finish,
-      bindGroup: createBindGroup(scope.ctx, finish, { partial, loss: a.loss, params, regs: regBuf }),
-      workgroups: [models, 1, 1],
-      label: `${op} finish`,
-    },
+    createDispatch(scope, apply, { w: a.w, dw: a.dw, partial, params, regs: regBuf }, [workgroups, models, 1], `${op} apply`),
+    createDispatch(scope, finish, { partial, loss: a.loss, params, regs: regBuf }, [models, 1, 1], `${op} finish`),
   ];
 }
 

@@ -1,6 +1,6 @@
-// The seed's relu_forward / relu_backward on the GPU from host arrays (the kernels are in relu.ts).
+// The seed's relu_forward / relu_backward on the GPU from host arrays (the kernels are rows of elementwise.ts).
 import type { GpuContext } from '../gpu/device.ts';
-import { reluGradOp, reluOp } from './relu.ts';
+import { reluGradOp, reluOp } from './elementwise.ts';
 import { hostShape, runHostOp, type F32Tensor, type HostTensor } from './host.ts';
 
 /** Elements of a host tensor of any shape, checked against its data. */

@@ -1,7 +1,7 @@
 // Softmax cross-entropy loss on the GPU (shaders/softmax.wgsl): device-resident encode and the graph op (host form: softmax-host.ts).
 import softmaxWgsl from '../../shaders/softmax.wgsl?raw';
-import { createBindGroup, getKernel } from '../gpu/kernel.ts';
-import type { Dispatch } from '../gpu/dispatch.ts';
+import { getKernel } from '../gpu/kernel.ts';
+import { createDispatch, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
@@ -43,14 +43,7 @@ export async function createSoftmaxLoss(scope: GpuScope, a: SoftmaxLossArgs): Pr
   assertBuffer(op, 'loss', a.loss, lossIndex + (models - 1) * lossStride + 1);
   const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, constants: { WG: 32 } });
   const params = scope.createUniformBuffer(kernel, 'params', { n: a.n, c: a.c, lossIndex, models, lossStride }, `${op} params`);
-  return [
-    {
-      kernel,
-      bindGroup: createBindGroup(scope.ctx, kernel, { scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params }),
-      workgroups: [models, 1, 1],
-      label: op,
-    },
-  ];
+  return [createDispatch(scope, kernel, { scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params }, [models, 1, 1], op)];
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.

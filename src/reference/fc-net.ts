@@ -1,5 +1,5 @@
-// The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm | layernorm] - relu} x (L-1) - affine - softmax.
-import { affineBackward, affineForward, reluBackward, reluForward, softmaxLoss } from './layers.ts';
+// The seed's FullyConnectedNeuralNet in float64: {affine - [batchnorm | layernorm] - relu | gelu} x (L-1) - affine - softmax.
+import { affineBackward, affineForward, geluBackward, geluForward, reluBackward, reluForward, softmaxLoss } from './layers.ts';
 import type { AffineCache } from './layers.ts';
 import { backwardBatchNormalization, backwardBatchNormalizationAlternative, forwardBatchNormalization, makeBnParam } from './batchnorm.ts';
 import type { BatchNormCache, BnParam } from './batchnorm.ts';
@@ -8,56 +8,18 @@ import type { LayerNormCache } from './layernorm.ts';
 import { makeRng } from './rng.ts';
 import { makeTensor, rowsCols } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
+import {
+  OPTION_KEYS,
+  resolveNormalization,
+  type Activation,
+  type FullyConnectedNeuralNetOptions,
+  type Normalization,
+} from './fc-net-options.ts';
 
-/** Constructor options, the seed's keyword arguments in camelCase; an unknown key is an error. */
-export interface FullyConnectedNeuralNetOptions {
-  /** Features per example (after flattening); default 3072 (CIFAR-10's 3x32x32). */
-  inputDim?: number;
-  /** Default 10. */
-  numClasses?: number;
-  /**
-   * What sits before every ReLU (never on the output layer), as cs231n names it: 'batchnorm', 'layernorm' or
-   * null (none, the default). Both have params gamma1.. and beta1..; only batchnorm keeps running statistics.
-   */
-  normalization?: Normalization;
-  /** The seed's flag, an alias: `useBatchnorm: true` is `normalization: 'batchnorm'`. */
-  useBatchnorm?: boolean;
-  /** L2 strength: the loss adds `0.5 * reg * sum(W^2)` over every W; default 0. */
-  reg?: number;
-  /** Weights start as `weightScale * randn`; default 1e-2. */
-  weightScale?: number;
-  /** Seed of the RNG that draws W1, W2, ..., WL in that order; default 0. */
-  seed?: number;
-  /** Which batchnorm backward to use: the staged graph (default) or the closed form. */
-  backwardVariant?: 'graph' | 'alternative';
-}
+export { resolveNormalization, type Activation, type FullyConnectedNeuralNetOptions, type Normalization } from './fc-net-options.ts';
 
-/** The normalization layer before each ReLU, or null for none. */
-export type Normalization = 'batchnorm' | 'layernorm' | null;
-
-/**
- * The normalization that `normalization` and its alias `useBatchnorm` ask for together; an error when they disagree.
- *   resolveNormalization({ useBatchnorm: true });             // 'batchnorm'
- *   resolveNormalization({ normalization: 'layernorm' });     // 'layernorm'
- */
-export function resolveNormalization(
-  options: { normalization?: Normalization; useBatchnorm?: boolean },
-  fn = 'FullyConnectedNeuralNet',
-): Normalization {
-  const { normalization, useBatchnorm } = options;
-  if (normalization !== undefined && normalization !== null && normalization !== 'batchnorm' && normalization !== 'layernorm') {
-    throw new Error(`${fn}: normalization must be "batchnorm", "layernorm" or null, got ${JSON.stringify(normalization)}`);
-  }
-  if (useBatchnorm !== undefined && typeof useBatchnorm !== 'boolean')
-    throw new Error(`${fn}: useBatchnorm must be true or false, got ${JSON.stringify(useBatchnorm)}`);
-  const fromFlag: Normalization | undefined = useBatchnorm === undefined ? undefined : useBatchnorm ? 'batchnorm' : null;
-  if (normalization !== undefined && fromFlag !== undefined && (normalization === 'batchnorm') !== useBatchnorm) {
-    throw new Error(
-      `${fn}: useBatchnorm ${useBatchnorm} contradicts normalization ${JSON.stringify(normalization)} (useBatchnorm is an alias; give one)`,
-    );
-  }
-  return normalization ?? fromFlag ?? null;
-}
+/** Each activation's forward and backward, by name. */
+const activations = { relu: { forward: reluForward, backward: reluBackward }, gelu: { forward: geluForward, backward: geluBackward } };
 
 /** Passed by `create` only: the constructor leaves the weight draws to it. */
 const DEFER_WEIGHTS: unique symbol = Symbol('defer weights');
@@ -68,14 +30,13 @@ function nextTask(): Promise<void> {
   return s?.yield ? s.yield() : new Promise((r) => setTimeout(r, 0));
 }
 
-const OPTION_KEYS = ['inputDim', 'numClasses', 'normalization', 'useBatchnorm', 'reg', 'weightScale', 'seed', 'backwardVariant'];
-
 /** What one hidden layer's forward keeps for the backward pass. */
 interface HiddenCache {
   affine: AffineCache;
   bn: BatchNormCache | null;
   ln: LayerNormCache | null;
-  relu: Tensor;
+  /** The activation's input. */
+  act: Tensor;
 }
 
 /**
@@ -94,6 +55,7 @@ export class FullyConnectedNeuralNet {
   /** `normalization === 'batchnorm'` (the seed's flag). */
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
+  readonly activation: Activation;
   reg: number;
   /** `W1..WL` ([in, out]), `b1..bL`, and with a normalization `gamma1..gamma(L-1)`, `beta1..beta(L-1)` (all 1-D [H]). */
   params: Record<string, Tensor> = {};
@@ -140,7 +102,7 @@ export class FullyConnectedNeuralNet {
     }
     const { inputDim = 3072, numClasses = 10, reg = 0, weightScale = 1e-2, seed = 0 } = options;
     const normalization = resolveNormalization(options);
-    const { backwardVariant = 'graph' } = options;
+    const { backwardVariant = 'graph', activation = 'relu' } = options;
     const dims = [inputDim, ...hiddenDims, numClasses];
     if (!dims.every((d) => Number.isInteger(d) && d > 0)) {
       throw new Error(`FullyConnectedNeuralNet: layer sizes must be positive integers, got ${JSON.stringify(dims)}`);
@@ -151,6 +113,8 @@ export class FullyConnectedNeuralNet {
     if (backwardVariant !== 'graph' && backwardVariant !== 'alternative') {
       throw new Error(`FullyConnectedNeuralNet: backwardVariant must be "graph" or "alternative", got "${backwardVariant}"`);
     }
+    if (activation !== 'relu' && activation !== 'gelu')
+      throw new Error(`FullyConnectedNeuralNet: activation must be "relu" or "gelu", got ${JSON.stringify(activation)}`);
     this.hiddenDims = [...hiddenDims];
     this.numLayers = hiddenDims.length + 1;
     this.inputDim = inputDim;
@@ -158,6 +122,7 @@ export class FullyConnectedNeuralNet {
     this.normalization = normalization;
     this.useBatchnorm = normalization === 'batchnorm';
     this.backwardVariant = backwardVariant;
+    this.activation = activation;
     this.reg = reg;
 
     const weights: Tensor[] = [];
@@ -225,7 +190,7 @@ export class FullyConnectedNeuralNet {
     grads[`b${L}`] = db;
     for (let l = L - 1; l >= 1; l--) {
       const cache = caches[l - 1];
-      let da = reluBackward(dh, cache.relu);
+      let da = activations[this.activation].backward(dh, cache.act);
       if (cache.bn !== null) {
         const bnBackward = this.backwardVariant === 'graph' ? backwardBatchNormalization : backwardBatchNormalizationAlternative;
         const { dx, dgamma, dbeta } = bnBackward(da, cache.bn);
@@ -271,9 +236,9 @@ export class FullyConnectedNeuralNet {
         a = r.out;
         bn = r.cache;
       }
-      const relu = reluForward(a);
-      caches.push({ affine: affine.cache, bn, ln, relu: relu.cache });
-      h = relu.out;
+      const act = activations[this.activation].forward(a);
+      caches.push({ affine: affine.cache, bn, ln, act: act.cache });
+      h = act.out;
     }
     const L = this.numLayers;
     const out = affineForward(h, this.params[`W${L}`], this.params[`b${L}`]);

@@ -1,4 +1,4 @@
-// The seed's plain layers in float64: affine, ReLU and the softmax cross-entropy loss, each with its backward.
+// The seed's plain layers in float64: affine, ReLU, GELU and the softmax cross-entropy loss, each with its backward.
 import { assertLength, assertShape, makeTensor, rowsCols } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 
@@ -81,6 +81,42 @@ export function reluBackward(dout: Tensor, cache: Tensor): Tensor {
   assertShape('reluBackward', 'dout', dout.shape, cache.shape);
   const dx = makeTensor(cache.shape);
   for (let i = 0; i < dx.data.length; i++) dx.data[i] = cache.data[i] > 0 ? dout.data[i] : 0;
+  return dx;
+}
+
+/** √(2/π) and the cubic's coefficient of the tanh-form GELU (PyTorch's `gelu(x, approximate='tanh')`). */
+const geluK = Math.sqrt(2 / Math.PI);
+const geluC = 0.044715;
+
+/**
+ * GELU in its tanh form, elementwise, any shape: `out = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`; the cache is x.
+ * @example
+ *   const { out } = geluForward(makeTensor([3], [-1, 0, 2]));
+ *   out.data; // [-0.158808, 0, 1.954597]
+ */
+export function geluForward(x: Tensor): { out: Tensor; cache: Tensor } {
+  const out = makeTensor(x.shape);
+  for (let i = 0; i < x.data.length; i++) {
+    const v = x.data[i];
+    out.data[i] = 0.5 * v * (1 + Math.tanh(geluK * (v + geluC * v * v * v)));
+  }
+  return { out, cache: x };
+}
+
+/**
+ * Backward of `geluForward`: `dx = dout·(0.5·(1 + t) + 0.5·x·(1 − t²)·√(2/π)·(1 + 3·0.044715·x²))`, t the forward's tanh.
+ * @example
+ *   const { cache } = geluForward(makeTensor([1], [0]));
+ *   geluBackward(makeTensor([1], [2]), cache).data; // [1] (GELU'(0) = 0.5)
+ */
+export function geluBackward(dout: Tensor, cache: Tensor): Tensor {
+  assertShape('geluBackward', 'dout', dout.shape, cache.shape);
+  const dx = makeTensor(cache.shape);
+  for (let i = 0; i < dx.data.length; i++) {
+    const v = cache.data[i];
+    const t = Math.tanh(geluK * (v + geluC * v * v * v));
+    dx.data[i] = dout.data[i] * (0.5 * (1 + t) + 0.5 * v * (1 - t * t) * geluK * (1 + 3 * geluC * v * v));
+  }
   return dx;
 }
 

@@ -6,15 +6,16 @@ import { linkWgsl, reflectKernel } from '../../src/gpu/kernel.ts';
 
 const dir = new URL('../../shaders/', import.meta.url);
 const columns = readFileSync(new URL('lib/columns.wgsl', dir), 'utf8');
+const treeSum = readFileSync(new URL('lib/tree-sum.wgsl', dir), 'utf8');
 const files = readdirSync(dir).filter((f) => f.endsWith('.wgsl'));
 const read = (f: string) => readFileSync(new URL(f, dir), 'utf8');
-/** The modules src/ops links in front of a file: matmul's common declarations (and block8vec4's for the subgroup kernel), else the column helpers. */
+/** The modules src/ops links in front of a file: matmul's common declarations (and block8vec4's for the subgroup kernel), else the column helpers and the tree sum. */
 const prelude = (f: string) =>
   f === 'matmul-subgroups.wgsl'
     ? [read('lib/matmul-common.wgsl'), read('matmul-v8.wgsl')]
     : f.startsWith('matmul')
       ? [read('lib/matmul-common.wgsl')]
-      : [columns];
+      : [columns, treeSum];
 
 /** The source with override `k` given the value `v`, written by hand (not by the code under test). */
 function withOverride(source: string, k: string, v: number): string {
@@ -50,9 +51,7 @@ describe('reflectKernel with one parse per source', () => {
   });
 
   it('still names an override the source does not have', () => {
-    const source = linkWgsl(columns, readFileSync(new URL('relu.wgsl', dir), 'utf8'));
-    expect(() => reflectKernel({ name: 'relu', source, entryPoint: 'forward', constants: { NOPE: 1 } })).toThrow(
-      'kernel relu: no override constant named NOPE',
-    );
+    const source = linkWgsl(readFileSync(new URL('elementwise.wgsl', dir), 'utf8'), 'fn apply(i: u32) -> V { return a[i]; }');
+    expect(() => reflectKernel({ name: 'relu', source, constants: { NOPE: 1 } })).toThrow('kernel relu: no override constant named NOPE');
   });
 });

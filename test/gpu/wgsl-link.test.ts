@@ -1,6 +1,6 @@
 // Shared WGSL helpers are written once (shaders/lib/) and linked in front of a kernel: reflection sees the linked module.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { linkWgsl, reflectKernel } from '../../src/gpu/kernel.ts';
 
 const read = (f: string) => readFileSync(new URL(`../../shaders/${f}`, import.meta.url), 'utf8');
@@ -41,5 +41,20 @@ describe('linkWgsl', () => {
     });
     expect(bwd.uniforms.params!.fields.n!.offset).toBe(0);
     expect(Object.keys(bwd.bindings)).toContain('dout');
+  });
+
+  it('the workgroup tree sum lives only in shaders/lib/tree-sum.wgsl; the reduction kernels call it', () => {
+    const files = readdirSync(new URL('../../shaders/', import.meta.url)).filter((f) => f.endsWith('.wgsl'));
+    const halving = /for \(var \w+ = [^;]+\/ 2u; \w+ > 0u; \w+ >>= 1u\)/; // the tree's halving loop
+    expect(read('lib/tree-sum.wgsl')).toMatch(halving);
+    expect(files.filter((f) => halving.test(read(f)))).toEqual([]);
+    for (const f of ['batchnorm-forward.wgsl', 'batchnorm-backward.wgsl', 'row-sum.wgsl']) expect(read(f), f).toMatch(/treeSum\(/);
+    const rows = reflectKernel({
+      name: 'layernorm',
+      source: linkWgsl(read('lib/tree-sum.wgsl'), read('row-sum.wgsl'), read('layernorm.wgsl')),
+      entryPoint: 'forward',
+      constants: { WG: 64 },
+    });
+    expect(rows.workgroupSize).toEqual([64, 1, 1]);
   });
 });

@@ -5,7 +5,7 @@ import { addBackward } from '../../src/graph/autodiff.ts';
 import { planBuffers, plannerOwns } from '../../src/graph/planner.ts';
 import { compileGraph } from '../../src/graph/executor.ts';
 import { affineOp } from '../../src/ops/affine.ts';
-import { addOp } from '../../src/ops/add.ts';
+import { addOp } from '../../src/ops/elementwise.ts';
 import { batchNormOp } from '../../src/ops/batchnorm.ts';
 import { softmaxLossOp } from '../../src/ops/softmax.ts';
 import { makeFakeScope, runFake, testAdd, testMul, testSum, type FakeBuffer, type FakeDispatch } from './fake-gpu.ts';

@@ -131,6 +131,9 @@ describe('FullyConnectedNeuralNet construction', () => {
     expect(() => new FullyConnectedNeuralNet([5, 0])).toThrow(/positive integers/);
     expect(() => new FullyConnectedNeuralNet([5], { reg: -1 })).toThrow(/reg must be/);
     expect(() => new FullyConnectedNeuralNet([5], { backwardVariant: 'fast' } as never)).toThrow(/backwardVariant/);
+    expect(() => new FullyConnectedNeuralNet([5], { activation: 'tanh' } as never)).toThrow(
+      'FullyConnectedNeuralNet: activation must be "relu" or "gelu", got "tanh"',
+    );
   });
 });
 
@@ -193,6 +196,17 @@ describe('gradient checks (seed cell 7)', () => {
       for (const name of ['W1', 'W2', 'W3', 'b3', 'gamma1', 'gamma2', 'beta1', 'beta2']) {
         expect(seedRelError(model, X, y, name), name).toBeLessThan(1e-5);
       }
+    });
+  }
+
+  for (const normalization of [null, 'batchnorm', 'layernorm'] as const) {
+    it(`GELU net [${H1}, ${H2}], normalization ${normalization}, reg = 3.14: every gradient matches`, () => {
+      const options = { inputDim: D, numClasses: C, reg: 3.14, weightScale: 5e-2, normalization, seed: 5 };
+      const model = new FullyConnectedNeuralNet([H1, H2], { ...options, activation: 'gelu' });
+      expect(model.activation).toBe('gelu');
+      expectGradientsClose(model, X, y); // GELU is smooth: no kink to stay away from
+      // and it is another function than ReLU: the same net with ReLU has another loss
+      expect(model.loss(X, y).loss).not.toBeCloseTo(new FullyConnectedNeuralNet([H1, H2], options).loss(X, y).loss, 6);
     });
   }
 

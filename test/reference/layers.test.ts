@@ -1,10 +1,12 @@
-// Affine, ReLU and softmax loss: hand-computed values and numerical gradient checks.
+// Affine, ReLU, GELU and softmax loss: hand-computed values and numerical gradient checks.
 import { describe, expect, it } from 'vitest';
 import {
   affineBackward,
   affineForward,
   evalNumericalGradient,
   evalNumericalGradientArray,
+  geluBackward,
+  geluForward,
   makeRng,
   makeTensor,
   relError,
@@ -67,6 +69,35 @@ describe('relu', () => {
   it('rejects a dout of another shape', () => {
     expect(() => reluBackward(makeTensor([3, 2]), reluForward(makeTensor([2, 3])).cache)).toThrow(
       'reluBackward: dout has shape [3,2], expected [2,3]',
+    );
+  });
+});
+
+describe('gelu (tanh form)', () => {
+  it('equals 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) at hand-computed points', () => {
+    // tanh(√(2/π)·1.044715) = 0.6827068..., tanh(√(2/π)·2.35772) = 0.9545977...: GELU(-1) = -0.5·(1 - 0.68271), GELU(2) = 1 + 0.95460
+    const { out } = geluForward(makeTensor([4], [-1, 0, 2, 30]));
+    expect(out.data[0]).toBeCloseTo(-0.15880800939, 10);
+    expect(out.data[1]).toBe(0);
+    expect(out.data[2]).toBeCloseTo(1.95459769409, 10);
+    expect(out.data[3]).toBe(30); // tanh saturates: x itself
+    // GELU'(0) = 0.5; far left the gradient vanishes
+    const dx = geluBackward(makeTensor([2], [2, 2]), geluForward(makeTensor([2], [0, -30])).cache);
+    expect(dx.data[0]).toBe(1);
+    expect(Math.abs(dx.data[1]!)).toBe(0);
+  });
+
+  it('matches the numerical gradient', () => {
+    const rng = makeRng(3);
+    const x = rng.randnTensor([10, 10], 2);
+    const dout = rng.randnTensor([10, 10]);
+    const dxNum = evalNumericalGradientArray(() => geluForward(x).out.data, x.data, dout.data);
+    expect(relError(dxNum, geluBackward(dout, geluForward(x).cache).data)).toBeLessThan(1e-8);
+  });
+
+  it('rejects a dout of another shape', () => {
+    expect(() => geluBackward(makeTensor([3, 2]), geluForward(makeTensor([2, 3])).cache)).toThrow(
+      'geluBackward: dout has shape [3,2], expected [2,3]',
     );
   });
 });
