@@ -18,7 +18,7 @@ export type { GpuLnParam, GpuLayerNormCache } from './ops/layernorm-host.ts';
 export { softmaxLoss } from './ops/softmax-host.ts';
 
 // Models
-export { FullyConnectedNeuralNet, type GpuNetOptions, type NetSpec, type Normalization } from './nn/fc-net.ts';
+export { FullyConnectedNeuralNet, type GpuNetOptions, type NetSpec, type Normalization, type Activation } from './nn/fc-net.ts';
 export { FullyConnectedPopulation, type PopulationMember, type PopulationOptions } from './nn/population.ts';
 export { ResidualMLP } from './nn/residual-mlp.ts';
 export { GraphModel } from './graph/model.ts';
