@@ -196,21 +196,7 @@ function normalizationOf(net: TrainedNet, o: NetChoice): Normalization {
 export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; net: TrainedNet }> {
   const net = await createTrainableNet(a.kind, a.gpu, a);
   try {
-    const solver: Solver = new Solver(net.model, a.data, {
-      updateRule: a.updateRule,
-      optimConfig: { learningRate: a.learningRate },
-      batchSize: a.batchSize,
-      numEpochs: a.numEpochs,
-      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples,
-      numValSamples: a.numValSamples ?? null,
-      verbose: false,
-      printEvery: 200,
-      seed: a.seed,
-      onProgress: (p) => a.onProgress?.(p, solver),
-      onDeviceLost: a.onDeviceLost,
-      requestDevice: a.requestDevice,
-      onRecovery: a.onRecovery,
-    });
+    const solver: Solver = new Solver(net.model, a.data, { ...runSolverOptions(a), onProgress: (p) => a.onProgress?.(p, solver) });
     a.onSolver?.(solver);
     const r = await solver.train();
     if (r.status !== 'device-lost') await net.releaseData(); // the trained model is kept for its parameters, not for another copy of the data
@@ -226,20 +212,74 @@ export async function trainOne(a: TrainOneArgs): Promise<{ record: TrainRecord; 
       divergedAt: r.divergedAt,
       message: r.message,
       iterations: r.iterations,
-      lossHistory: solver.lossHistory.slice(),
-      trainAccHistory: solver.trainAccHistory.slice(),
-      valAccHistory: solver.valAccHistory.slice(),
-      bestValAcc: solver.valAccHistory.length ? Math.max(...solver.valAccHistory) : NaN,
-      bestTrainAcc: solver.trainAccHistory.length ? Math.max(...solver.trainAccHistory) : NaN,
-      finalLoss: meanOfLast(solver.lossHistory),
-      seconds: r.seconds,
-      stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
-      recoveries: r.recoveries,
-      checkpointIteration: r.checkpointIteration,
+      ...runFigures({ loss: solver.lossHistory, trainAcc: solver.trainAccHistory, valAcc: solver.valAccHistory }, r),
     };
     return { record, net };
   } catch (e) {
     net.destroy();
     throw e;
   }
+}
+
+/** What a run's Solver is told (trainOne's and trainPopulation's): the seed's settings, quiet, the device-loss choices. */
+type RunSettings = Pick<
+  TrainOneArgs,
+  'updateRule' | 'learningRate' | 'batchSize' | 'numEpochs' | 'numTrainSamples' | 'numValSamples' | 'seed'
+> &
+  Pick<SolverOptions, 'onDeviceLost' | 'requestDevice' | 'onRecovery'>;
+
+/**
+ * The Solver options of one run (a PopulationSolver takes the same): cs231n's 1000 training rows per check unless told,
+ * quiet, the device-loss settings passed on.
+ *   new Solver(model, data, { ...runSolverOptions(args), onProgress });
+ */
+export function runSolverOptions(a: RunSettings): SolverOptions {
+  return {
+    updateRule: a.updateRule,
+    optimConfig: { learningRate: a.learningRate },
+    batchSize: a.batchSize,
+    numEpochs: a.numEpochs,
+    numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples,
+    numValSamples: a.numValSamples ?? null,
+    verbose: false,
+    printEvery: 200,
+    seed: a.seed,
+    onDeviceLost: a.onDeviceLost,
+    requestDevice: a.requestDevice,
+    onRecovery: a.onRecovery,
+  };
+}
+
+/**
+ * A record's histories (copied) and the seed's summary figures, from one model's histories and its run's end.
+ *   runFigures({ loss: [2.3, 2.1], trainAcc: [0.1], valAcc: [0.12] }, { seconds: 1, iterations: 2, recoveries: [] }).finalLoss; // 2.2
+ */
+export function runFigures(
+  h: { loss: readonly number[]; trainAcc: readonly number[]; valAcc: readonly number[] },
+  r: { seconds: number; iterations: number; recoveries: Recovery[]; checkpointIteration?: number },
+): Pick<
+  TrainRecord,
+  | 'lossHistory'
+  | 'trainAccHistory'
+  | 'valAccHistory'
+  | 'bestValAcc'
+  | 'bestTrainAcc'
+  | 'finalLoss'
+  | 'seconds'
+  | 'stepsPerSecond'
+  | 'recoveries'
+  | 'checkpointIteration'
+> {
+  return {
+    lossHistory: h.loss.slice(),
+    trainAccHistory: h.trainAcc.slice(),
+    valAccHistory: h.valAcc.slice(),
+    bestValAcc: h.valAcc.length ? Math.max(...h.valAcc) : NaN,
+    bestTrainAcc: h.trainAcc.length ? Math.max(...h.trainAcc) : NaN,
+    finalLoss: meanOfLast([...h.loss]),
+    seconds: r.seconds,
+    stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
+    recoveries: r.recoveries,
+    checkpointIteration: r.checkpointIteration,
+  };
 }

@@ -3,7 +3,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { SolverData } from '../solver/model.ts';
 import { PopulationSolver, type PopulationProgress, type PopulationSolverOptions } from '../solver/population-solver.ts';
 import { FullyConnectedPopulation, type PopulationMember } from './population.ts';
-import { meanOfLast, type NetChoice, type TrainRecord } from './train-one.ts';
+import { runFigures, runSolverOptions, type NetChoice, type TrainRecord } from './train-one.ts';
 
 export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yieldToEventLoop'> {
   gpu: GpuContext;
@@ -48,20 +48,9 @@ export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records
   });
   try {
     const solver: PopulationSolver = new PopulationSolver(population, a.data, {
-      updateRule: a.updateRule,
-      optimConfig: { learningRate: a.learningRate },
+      ...runSolverOptions(a),
       learningRates: a.learningRates,
-      batchSize: a.batchSize,
-      numEpochs: a.numEpochs,
-      numTrainSamples: a.numTrainSamples === undefined ? 1000 : a.numTrainSamples,
-      numValSamples: a.numValSamples ?? null,
-      verbose: false,
-      printEvery: 200,
-      seed: a.seed,
       onProgress: (p) => a.onProgress?.(p, solver),
-      onDeviceLost: a.onDeviceLost,
-      requestDevice: a.requestDevice,
-      onRecovery: a.onRecovery,
     });
     a.onSolver?.(solver);
     const r = await solver.train();
@@ -77,16 +66,7 @@ export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records
       divergedAt: m.divergedAt,
       message: (r.status === 'failed' || r.status === 'device-lost') && m.status !== 'diverged' ? r.message : m.message,
       iterations: m.iterations,
-      lossHistory: solver.lossHistories[k]!.slice(),
-      trainAccHistory: solver.trainAccHistories[k]!.slice(),
-      valAccHistory: solver.valAccHistories[k]!.slice(),
-      bestValAcc: solver.valAccHistories[k]!.length ? Math.max(...solver.valAccHistories[k]!) : NaN,
-      bestTrainAcc: solver.trainAccHistories[k]!.length ? Math.max(...solver.trainAccHistories[k]!) : NaN,
-      finalLoss: meanOfLast(solver.lossHistories[k]!),
-      seconds: r.seconds,
-      stepsPerSecond: r.iterations / Math.max(r.seconds, 1e-9),
-      recoveries: r.recoveries,
-      checkpointIteration: r.checkpointIteration,
+      ...runFigures({ loss: solver.lossHistories[k]!, trainAcc: solver.trainAccHistories[k]!, valAcc: solver.valAccHistories[k]! }, r),
     }));
     return { records, population };
   } catch (e) {

@@ -12,17 +12,23 @@ import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
  */
 export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4' | 'block8sg';
 
-/** A product as the variants see it: sizes, layout, row strides, batches and the bytes bound (all but m, n, k optional). */
-export interface MatmulLayout {
+/** A product C (m×n) = op(A)·op(B) over k: its sizes, which operand is stored transposed, the stored row strides. */
+export interface MatmulShape {
   m: number;
   n: number;
   k: number;
+  /** A is stored k×m (C = Aᵀ·B). */
   transA?: boolean;
+  /** B is stored n×k (C = A·Bᵀ). */
   transB?: boolean;
-  /** Row strides in elements; default dense (the stored operand's column count). */
+  /** Row strides of the stored A, B and C in elements (default dense: k or m, n or k, n); a column block of a wider matrix is an operand. */
   lda?: number;
   ldb?: number;
   ldc?: number;
+}
+
+/** A product as the variants see it: its shape, batches and the bytes bound (all but m, n, k optional). */
+export interface MatmulLayout extends MatmulShape {
   /** Products in one dispatch and the element offsets from one batch's A, B and C to the next (default 1, 0, 0, 0). */
   batches?: number;
   batchA?: number;

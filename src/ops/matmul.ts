@@ -7,29 +7,18 @@ import { isCpuAdapter, subgroupQuads } from '../gpu/probes.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { planMatmul, type MatmulForce } from './matmul-plan.ts';
-import { matmulReduce, matmulVariants, type MatmulLayout } from './matmul-variants.ts';
+import { matmulReduce, matmulVariants, type MatmulLayout, type MatmulShape } from './matmul-variants.ts';
 
 export * from './matmul-variants.ts';
 export * from './matmul-plan.ts';
 
-export interface MatmulArgs extends MatmulForce {
+export interface MatmulArgs extends MatmulForce, MatmulShape {
   a: TensorRef;
   b: TensorRef;
   /** Output, m×n; must not alias a or b. */
   c: TensorRef;
   /** Added to every row of C (n values). */
   bias?: TensorRef;
-  m: number;
-  n: number;
-  k: number;
-  /** A is stored k×m (C = Aᵀ·B). */
-  transA?: boolean;
-  /** B is stored n×k (C = A·Bᵀ). */
-  transB?: boolean;
-  /** Row strides of the stored A, B and C in elements (default dense: k or m, n or k, n); a column block of a wider matrix is an operand. */
-  lda?: number;
-  ldb?: number;
-  ldc?: number;
   /** `count` independent products in one dispatch, batch i at i·a, i·b, i·c (and i·bias) elements (a = 0 shares A). */
   batch?: MatmulBatch;
 }
@@ -123,23 +112,10 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     entryPoint: store?.entryPoint ?? row.entryPoint,
     constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
   });
-  const uniforms = {
-    m,
-    n,
-    k,
-    kchunk: plan.kchunk,
-    nb: plan.nb,
-    blocks: plan.blocks,
-    splits: plan.splits,
-    lda,
-    ldb,
-    ldc,
-    batches: batch.count,
-    batchA: batch.a,
-    batchB: batch.b,
-    batchC: batch.c,
-    batchBias: batch.bias ?? 0,
-  };
+  // the kernel's Params: the layout's sizes, strides and batch offsets (not its layout flags or bytes), and the plan's cut
+  const { transA: _ta, transB: _tb, bytesA: _ba, bytesB: _bb, bytesC: _bc, ...sizes } = layout;
+  const { kchunk, nb, blocks, splits } = plan;
+  const uniforms = { ...sizes, batchBias: batch.bias ?? 0, kchunk, nb, blocks, splits };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
   const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
