@@ -1,8 +1,9 @@
 // `npm run selftest -- --runtime node`: every kernel variant checked on Dawn against float64, the table printed, and a
-// failing case (every tolerance scaled to 0 by --tolerance-scale) reported with a non-zero exit.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// failing case (every tolerance scaled to 0 by --tolerance-scale) reported with a non-zero exit; the bundle for a bare server.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { test, expect } from '@playwright/test';
 import { runCli } from '../cli.ts';
 
@@ -84,5 +85,33 @@ test('selftest on --runtime node: every case passes with its worst error under i
     expect(badRecord.results.failed).toBeGreaterThan(20);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('the self-test bundled for a bare GPU server (npm run selftest:bundle) runs with only the webgpu package beside it', async () => {
+  test.setTimeout(300_000);
+  const root = resolve(import.meta.dirname, '../..');
+  const dir = mkdtempSync(join(tmpdir(), 'wb-selftest-bundle-'));
+  try {
+    const file = join(dir, 'selftest-node.mjs');
+    const build = spawnSync(process.execPath, [join(root, 'bench/build-node.mjs'), join(root, 'scripts/selftest-node.ts'), file], {
+      encoding: 'utf8',
+    });
+    expect(build.status, build.stderr).toBe(0);
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(join(root, 'node_modules/webgpu'), join(dir, 'node_modules/webgpu'));
+    const run = spawnSync(process.execPath, [file, '--out', join(dir, 'out')], { cwd: dir, encoding: 'utf8', timeout: 200_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const lines = tableLines(run.stdout);
+    expect(lines.length).toBeGreaterThan(30);
+    expect(lines.every((l) => l.endsWith(' pass'))).toBe(true);
+    expect(run.stdout).toMatch(new RegExp(`${lines.length} of ${lines.length} cases pass, 0 fail`));
+    const record = JSON.parse(readFileSync(join(dir, 'out', 'selftest.json'), 'utf8')) as { results: { rows: Row[] } };
+    expect(record.results.rows).toHaveLength(lines.length);
+    const bad = spawnSync(process.execPath, [file, '--tolerance', '0'], { cwd: dir, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('unknown option --tolerance');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
