@@ -115,7 +115,9 @@ export function parseArgs(argv, panelFields) {
     const field = (panelFields[commands[out.command].panel] ?? []).find((f) => flagOf(f.key) === a);
     if (!field) {
       const known = (panelFields[commands[out.command].panel] ?? []).map((f) => flagOf(f.key)).join(', ');
-      throw new Error(`unknown option ${a} for ${out.command} (its options: ${known}; see --help)`);
+      throw new Error(
+        `unknown option ${a} for ${out.command} (${known ? `its options: ${known}` : 'it takes the runner options only'}; see --help)`,
+      );
     }
     out.fieldText[field.key] = value;
   }
