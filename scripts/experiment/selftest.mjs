@@ -27,7 +27,25 @@ export async function runSelfTestCommand({ root, opts, nodeRunner, demo, say, st
     say(`selftest: every kernel variant the plans could pick on this adapter vs the float64 reference (page ${url})`);
     const { browser, page, errors } = await openDemoPage(demo, url, { chromiumPath: opts.runner.chromium, headed: opts.runner.headed });
     try {
-      const out = await page.evaluate((s) => window.demo.selftest({ toleranceScale: s }), toleranceScale);
+      const running = page.evaluate((s) => window.demo.selftest({ toleranceScale: s }), toleranceScale);
+      // mirror the page's progress bar and status line in the terminal until the run resolves
+      const bar = createProgressBar();
+      let finished = false;
+      running.finally(() => (finished = true)).catch(() => {});
+      while (!finished) {
+        const snap = await page.evaluate(() => {
+          const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+          return {
+            value: Number(q('selftest-progress').value),
+            max: Number(q('selftest-progress').max),
+            detail: q('selftest-status').textContent,
+          };
+        });
+        bar.update({ ...snap, rate: `${snap.value} / ${snap.max} cases` });
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      const out = await running;
+      bar.done(`selftest: ${out.results.failed ? `${out.results.failed} FAILED` : 'all passed'}`);
       r = { ...out, runtime: 'page', userAgent: await page.evaluate(() => navigator.userAgent) };
       if (errors.length) say(`page errors:\n  ${errors.join('\n  ')}`);
     } finally {
