@@ -13,6 +13,8 @@ import { describeBatchSize, describeSweep, showKernels, type SweepPoint } from '
 import { setDeviceHooks, type TrainRecord } from './train.ts';
 import { createSpeedupPanel } from './panels/speedup.ts';
 import { createSweepPanel } from './panels/sweep.ts';
+import { createSelfTestPanel, type SelfTestRun } from './panels/selftest.ts';
+import type { SelfTestOptions } from './experiments/selftest.ts';
 import { panelNames, readPageState, writePageState, type PanelName } from './url-state.ts';
 
 /** What the page exposes to its tests and to `npm run experiment` (which drive it like a person would). */
@@ -33,6 +35,8 @@ export interface DemoHandle {
   gpuEvents: string[];
   /** The loaded CIFAR-10 splits (sizes, source, the training mean image), or null before they are loaded. */
   datasetSummary(): DatasetSummary | null;
+  /** "Check this GPU": the self-test on the page's device, its table shown in the GPU box (`npm run selftest` calls it). */
+  selftest(o?: SelfTestOptions): Promise<SelfTestRun>;
 }
 
 /** What `datasetSummary` reports (what `npm run experiment` writes into its JSON). */
@@ -85,6 +89,7 @@ const handle: DemoHandle = {
   charts,
   gpuEvents: [],
   datasetSummary: () => null,
+  selftest: () => Promise.reject(new Error('the page is still starting')),
 };
 window.demo = handle;
 
@@ -228,6 +233,7 @@ async function main(): Promise<void> {
   };
   const { gpu, error } = await acquireGpu();
   handle.gpu = gpu;
+  handle.selftest = createSelfTestPanel(byTestId(document, 'selftest'), () => handle.gpu).run;
   const ctx: DemoContext = {
     gpu,
     gpuError: error,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run experiment -- batchnorm|sweep|batchsize|forward|speedup [options]`: one experiment of the demo page, from the terminal.
+// `npm run experiment -- batchnorm|sweep|batchsize|forward|speedup|selftest [options]`: one experiment of the demo page, from the terminal.
 // --runtime page (default): Vite serves the page, Chromium opens it with the settings in the URL and autorun=1 (what a shared
 // link does). --runtime node: the same experiment code (demo/experiments/) runs in this process on Dawn, no browser; its
 // charts are drawn by the page from the results where Chromium is installed. Either way: a progress bar in the terminal,
@@ -39,6 +39,11 @@ async function main() {
     if (opts.help || !opts.command) {
       process.stdout.write(`${helpText(urlState.panelFields, urlState.formatField)}\n`);
       process.exitCode = opts.help ? 0 : 2;
+      return;
+    }
+    if (opts.command === 'selftest') {
+      const { runSelfTestCommand } = await import('./experiment/selftest.mjs');
+      process.exitCode = await runSelfTestCommand({ root, opts, nodeRunner, demo, say, started });
       return;
     }
     const cmd = commands[opts.command];

@@ -11,6 +11,7 @@ export const commands = {
   },
   forward: { panel: 'forward', control: 'forward', what: 'the batchnorm forward check (seed cells 3-4), GPU vs float64' },
   speedup: { panel: 'speedup', control: 'speedup', what: 'batchnorm backward, graph vs closed form, timed on the GPU' },
+  selftest: { panel: null, control: 'selftest', what: 'check this GPU: every kernel variant the plans could pick here vs float64' },
 };
 
 /** Options of the runner itself (not settings of a panel). */
@@ -31,6 +32,7 @@ export const runnerOptions = [
   ['--screenshot FILE', 'also save a full-page screenshot after the run'],
   ['--panel-screenshot FILE', "also save a screenshot of the command's panel after the run"],
   ['--lose-gpu-at N', 'destroy the GPU device when a run reaches step N (once): the run goes on from its last checkpoint on a new device'],
+  ['--tolerance-scale X', 'selftest: multiply every tolerance by X (default 1; 0 fails every inexact case: checks the failure path)'],
   ['--headed', 'show the browser window'],
   ['--help', 'this text'],
 ];
@@ -104,16 +106,19 @@ export function parseArgs(argv, panelFields) {
       '--screenshot': 'screenshot',
       '--panel-screenshot': 'panelScreenshot',
       '--lose-gpu-at': 'loseGpuAt',
+      '--tolerance-scale': 'toleranceScale',
     }[a];
     if (runnerKey) {
       out.runner[runnerKey] = value;
       continue;
     }
     if (!out.command) throw new Error(`put the command (${Object.keys(commands).join(', ')}) before ${a}`);
-    const field = panelFields[commands[out.command].panel].find((f) => flagOf(f.key) === a);
+    const field = (panelFields[commands[out.command].panel] ?? []).find((f) => flagOf(f.key) === a);
     if (!field) {
-      const known = panelFields[commands[out.command].panel].map((f) => flagOf(f.key)).join(', ');
-      throw new Error(`unknown option ${a} for ${out.command} (its options: ${known}; see --help)`);
+      const known = (panelFields[commands[out.command].panel] ?? []).map((f) => flagOf(f.key)).join(', ');
+      throw new Error(
+        `unknown option ${a} for ${out.command} (${known ? `its options: ${known}` : 'it takes the runner options only'}; see --help)`,
+      );
     }
     out.fieldText[field.key] = value;
   }
@@ -139,6 +144,7 @@ export function helpText(panelFields, formatField) {
     '',
   ];
   for (const [name, c] of Object.entries(commands)) {
+    if (!panelFields[c.panel]) continue; // selftest: runner options only
     lines.push(`Options of ${name} (defaults are the seed notebook's):`);
     for (const f of panelFields[c.panel]) {
       const flag = `${flagOf(f.key)} ${f.type === 'enum' ? f.options.join('|') : f.type === 'dims' ? 'DIMS' : f.type === 'sizes' ? 'NxD,...' : f.type === 'int' ? 'N' : 'X'}`;

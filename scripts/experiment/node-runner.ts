@@ -14,6 +14,7 @@ import { batchSizeCsvRows, runBatchSize } from '../../demo/experiments/batchsize
 import { forwardCsvRows, runForwardCheck } from '../../demo/experiments/forward.ts';
 import { runSpeedup, speedupCsvRows } from '../../demo/experiments/speedup.ts';
 import { runSweep, sweepCsvRows } from '../../demo/experiments/sweep.ts';
+import { formatSelfTest, runSelfTest, selfTestCsvRows, type SelfTestResults } from '../../demo/experiments/selftest.ts';
 import type { PanelName, PanelSettings } from '../../demo/url-state.ts';
 import {
   extractCIFAR10Archive,
@@ -31,6 +32,7 @@ import { checkPlannedSizes, runStatus } from './checks.mjs';
 
 export * as urlState from '../../demo/url-state.ts';
 export { toCsv, toJson } from '../../demo/export.ts';
+export { formatSelfTest, selfTestCsvRows };
 
 /** The data module's lookup, for scripts/experiment/find-data.mjs. */
 export const locate = { locateCIFAR10, extractCIFAR10Archive };
@@ -166,5 +168,22 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
     return { status, results, rows, adapter, dataset };
   } finally {
     gpu?.device.destroy(); // lets the process exit
+  }
+}
+
+/**
+ * The GPU self-test (demo/experiments/selftest.ts) on Dawn: every kernel variant the plans could pick here against float64.
+ *   const r = await runSelfTestInNode({ bar, say }); // r.results.failed === 0 on a healthy GPU
+ */
+export async function runSelfTestInNode(a: {
+  bar: TerminalBar;
+  toleranceScale?: number;
+}): Promise<{ results: SelfTestResults; table: string; adapter: Record<string, unknown> }> {
+  const gpu = await requestGpu();
+  try {
+    const results = await runSelfTest(gpu, { progress: terminalProgress(a.bar), toleranceScale: a.toleranceScale });
+    return { results, table: formatSelfTest(results), adapter: { ...gpu.adapter, timestampQuery: gpu.hasTimestampQuery } };
+  } finally {
+    gpu.device.destroy(); // lets the process exit
   }
 }
