@@ -9,6 +9,7 @@ export * from './ops/batched-affine.ts';
 export * from './ops/add.ts';
 export * from './ops/relu.ts';
 export * from './ops/batchnorm.ts';
+export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';
 export * from './ops/regularization.ts';
