@@ -112,17 +112,17 @@ export async function profileDispatches(
 export interface CopyBandwidth {
   bytes: number;
   kind: TimerKind;
-  /** 2 * bytes / the copy kernel's median time, in GB/s (1e9 bytes per second). */
+  /** 2 * bytes / the copy kernel's best time over the reps, in GB/s (1e9 bytes per second). */
   kernelGbps: number;
   kernelMs: number;
-  /** 2 * bytes / copyBufferToBuffer's median time (wall clock unless timed by the kernel's timer kind). */
+  /** 2 * bytes / copyBufferToBuffer's best time (wall clock, submit to onSubmittedWorkDone). */
   copyBufferGbps: number;
   copyBufferMs: number;
 }
 
 /**
  * Measure the copy roof: `bytes` (a multiple of 16, within maxStorageBufferBindingSize) copied by the vec4 kernel of
- * shaders/copy-probe.wgsl in a timed pass, and by `copyBufferToBuffer` (wall clock, queue-drained), medians of `reps`.
+ * shaders/copy-probe.wgsl in a timed pass, and by `copyBufferToBuffer` (wall clock, queue-drained), best of `reps`.
  *   const roof = await measureCopyBandwidth(gpu, { bytes: 32 << 20, reps: 10 });
  *   console.log(`${roof.kernelGbps.toFixed(1)} GB/s`);
  */
@@ -140,7 +140,7 @@ export async function measureCopyBandwidth(
     const kernel = await getKernel(ctx, { name: 'copy-probe', source: copyProbeWgsl, entryPoint: 'main' });
     const copy = createDispatch(scope, kernel, { src, dst }, gridFor(bytes / 16, 256), `copy probe ${bytes} bytes`);
     const k = await profileDispatches(ctx, [copy], { reps });
-    const kernelMs = k.dispatches[0]!.medianMs;
+    const kernelMs = Math.min(...k.dispatches[0]!.samples); // a roof is the best the adapter did, not its typical
     const { device } = ctx;
     const wall: number[] = [];
     for (let r = 0; r < reps + 1; r++) {
@@ -151,7 +151,7 @@ export async function measureCopyBandwidth(
       await device.queue.onSubmittedWorkDone();
       if (r > 0) wall.push(performance.now() - t0); // the first is a warm-up
     }
-    const copyBufferMs = median(wall);
+    const copyBufferMs = Math.min(...wall);
     return {
       bytes,
       kind: k.kind,
