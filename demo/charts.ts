@@ -9,6 +9,8 @@ export interface SeriesSpec {
   dash?: number[];
   /** Draw a dot at every point (per-epoch and per-scale data) rather than only the line. */
   points?: boolean;
+  /** Draw bars at each x (a pass of a kernel list) rather than a line. */
+  bars?: boolean;
 }
 
 export interface ChartSpec {
@@ -22,6 +24,8 @@ export interface ChartSpec {
   logY?: boolean;
   series: SeriesSpec[];
   height?: number;
+  /** Tick text of a linear x axis (pass names at 1, 2, 3...); integer steps when absent. */
+  xTick?: (v: number) => string;
 }
 
 /** A point to ring in red with a label (a run that diverged); a non-finite y puts it at the top of the plot. */
@@ -156,6 +160,8 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
     height: spec.height ?? 240,
     scales: {
       x: spec.logX ? { time: false, distr: 3, log: 10 } : { time: false },
+      // bars stand on zero
+      ...(spec.series.some((s) => s.bars) && { y: { range: (_u: uPlot, _min: number, max: number) => [0, max * 1.1] } }),
     },
     axes: [
       spec.logX
@@ -164,7 +170,7 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
             values: (_u, vals) => vals.map((v) => (v == null ? '' : isDecade(v) ? `1e${Math.round(Math.log10(v))}` : tickText(v))),
             ...logAxis,
           }
-        : { label: spec.xLabel, incrs: integerSteps }, // iterations and epochs are whole numbers
+        : { label: spec.xLabel, incrs: integerSteps, ...(spec.xTick && { values: (_u, vals) => vals.map((v) => spec.xTick!(v)) }) }, // iterations and epochs are whole numbers
       spec.logY
         ? { label: spec.yLabel, size: 60, incrs: logYSteps, values: (_u, vals) => vals.map(logYTick) }
         : { label: spec.yLabel, size: 60, values: (_u, vals) => vals.map(tickText) },
@@ -178,6 +184,7 @@ export function createChart(container: HTMLElement, spec: ChartSpec): Chart {
         dash: s.dash,
         points: { show: s.points ?? false, size: 6, fill: s.color },
         spanGaps: true,
+        ...(s.bars && { paths: uPlot.paths.bars!({ size: [0.6, 80] }), fill: `${s.color}99` }),
       })),
     ],
     legend: { show: true, live: false },

@@ -11,6 +11,7 @@ export * from './ops/batchnorm.ts';
 export * from './ops/batchnorm-forward.ts';
 export * from './ops/batchnorm-backward.ts';
 export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
+export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';
 export * from './ops/regularization.ts';

@@ -8,6 +8,7 @@ import { pageEnv } from '../train.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';
 import { createDownloads } from './downloads.ts';
+import { createPassesView } from './speedup-passes.ts';
 
 export type { SpeedupRow } from '../experiments/speedup.ts';
 
@@ -51,6 +52,7 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
       { label: 'alternative', color: colors.alternative, points: true },
     ],
   });
+  const passes = createPassesView(root);
 
   const render = () => {
     tbody.replaceChildren(
@@ -93,6 +95,7 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
     gate = createPassGate();
     rows = [];
     render();
+    passes.show(null);
     try {
       const r = await runSpeedup(s, pageEnv(ctx), {
         progress: control,
@@ -104,6 +107,7 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
       });
       if (!r) return;
       summarize(r);
+      passes.show(r);
       lastRun = r;
     } finally {
       form.setDisabled(false);
@@ -113,14 +117,15 @@ export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const panel: Panel = {
     name: 'speedup',
     control,
-    chartIds: ['speedup-time'],
+    chartIds: ['speedup-time', ...passes.chartIds],
     results: () => lastRun,
-    csvRows: () => speedupCsvRows(rows),
+    csvRows: () => speedupCsvRows(rows, lastRun?.copy),
     show(result) {
       lastRun = result as unknown as SpeedupResult;
       rows = lastRun.rows;
       render();
       summarize(lastRun);
+      passes.show(lastRun);
     },
   };
   createDownloads(root, panel, 'speedup');

@@ -111,6 +111,28 @@ test('--runtime node without Chromium writes JSON and CSV and says that the char
     const record = JSON.parse(readFileSync(join(out, 'speedup.json'), 'utf8'));
     expect(record.results.rows.map((x: { n: number; d: number }) => [x.n, x.d])).toEqual([[64, 48]]);
     expect(record.results.rows[0].dxDifference).toBeLessThan(1e-4); // the two backward variants agree on Dawn too
+    // where the time goes: each variant's passes with their bytes (64 x 48 is one chunk: 5 graph passes, 1 closed form)
+    // and the copy roof measured in the same run
+    const row = record.results.rows[0];
+    expect(record.results.copyGbps).toBeGreaterThan(0);
+    expect(row.graphPasses.map((p: { label: string }) => p.label)).toEqual(['dbeta+dgamma', 'dxhat', 'dvar', 'dmu', 'dx']);
+    const N = 64 * 48;
+    const d = 48; // bytes by the rule of src/ops/batchnorm-traffic.ts, written out
+    expect(row.graphPasses.map((p: { bytes: number }) => p.bytes)).toEqual([
+      4 * (2 * N + 2 * d),
+      4 * (2 * N + d),
+      4 * (2 * N + 2 * d),
+      4 * (3 * N + 4 * d),
+      4 * (2 * N + d),
+    ]);
+    expect(row.alternativePasses.map((p: { bytes: number }) => p.bytes)).toEqual([4 * (3 * N + 4 * d)]);
+    for (const p of [...row.graphPasses, ...row.alternativePasses]) {
+      expect(p.ms).toBeGreaterThan(0);
+      expect(p.gbps).toBeCloseTo(p.bytes / (p.ms * 1e6), 6);
+    }
+    const csv = readFileSync(join(out, 'speedup.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toContain('copyGbps');
+    expect(csv.length).toBe(1 + 1 + 5 + 1); // header, the size row, 5 + 1 pass rows
     expect(existsSync(join(out, 'speedup.csv'))).toBe(true);
     expect(existsSync(join(out, 'speedup-time.png'))).toBe(false);
   } finally {

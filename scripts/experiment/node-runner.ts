@@ -154,7 +154,7 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
         [results, rows] = [r, r ? forwardCsvRows(r.cases) : []];
       } else {
         const r = await runSpeedup(s, env, { progress, gate: createPassGate() });
-        [results, rows] = [r, r ? speedupCsvRows(r.rows) : []];
+        [results, rows] = [r, r ? speedupCsvRows(r.rows, r.copy) : []];
       }
     } finally {
       process.off('SIGINT', stopOnSignal);

@@ -48,5 +48,15 @@ export function printSummary(command, r, out) {
       out(
         `  ${`${row.n}x${row.d}`.padEnd(10)} graph ${f(row.graphMs)} ms  alternative ${f(row.alternativeMs)} ms  speedup ${f(row.speedup, 3)}x  (${row.timer}; CPU f64 ${f(row.cpuSpeedup, 3)}x)`,
       );
+    // where the time goes: each pass's GB/s against the copy roof of the run
+    if (r.copyGbps) out(`  copy roof ${f(r.copyGbps, 3)} GB/s (vec4 copy kernel, ${r.copy.copyBytes} bytes)`);
+    for (const row of r.rows.filter((x) => x.graphPasses))
+      for (const [name, passes] of [
+        ['graph', row.graphPasses],
+        ['alternative', row.alternativePasses],
+      ])
+        out(
+          `  ${`${row.n}x${row.d}`.padEnd(10)} ${name.padEnd(11)} ${passes.map((p) => `${p.label} ${f(p.ms, 3)} ms ${f(p.gbps, 3)} GB/s`).join(' | ')}`,
+        );
   }
 }

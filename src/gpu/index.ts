@@ -5,3 +5,4 @@ export * from './buffers.ts';
 export * from './dispatch.ts';
 export * from './timer.ts';
 export * from './probes.ts';
+export * from './profiler.ts';
