@@ -88,8 +88,8 @@ export interface DeviceInstrument {
   counts: ApiCounts;
   /** Submits seen since the start. */
   submits: number;
-  /** Host milliseconds from each step's first call (writeBuffer or createCommandEncoder after a submit) to its submit's return, summed. */
-  hostMs: number;
+  /** Host milliseconds from each submit's first call (writeBuffer or createCommandEncoder after the submit before) to its return, one per submit. */
+  hostMs: number[];
   /** Undo every patch. */
   stop(): void;
 }
@@ -102,7 +102,7 @@ export interface DeviceInstrument {
  */
 export function instrumentDevice(device: GPUDevice, options: DeviceInstrumentOptions): DeviceInstrument {
   const counts = makeApiCounts();
-  const state: DeviceInstrument = { counts, submits: 0, hostMs: 0, stop: () => undefined };
+  const state: DeviceInstrument = { counts, submits: 0, hostMs: [], stop: () => undefined };
   let windowStart: number | null = null;
   const startWindow = () => {
     windowStart ??= performance.now();
@@ -122,7 +122,7 @@ export function instrumentDevice(device: GPUDevice, options: DeviceInstrumentOpt
       },
       () => {
         state.submits++;
-        state.hostMs += performance.now() - windowStart!;
+        state.hostMs.push(performance.now() - windowStart!);
         windowStart = null;
       },
     ),

@@ -3,7 +3,7 @@ import type { GpuContext } from '../src/index.ts';
 import { instrumentDevice, makeApiCounts, totalCalls, type ApiCounts } from './api-counter.ts';
 
 export interface StepProbe {
-  /** Host ms per step from its first WebGPU call (a feed's writeBuffer) to its submit's return: JS plus Dawn calls. */
+  /** Host ms per step from its first WebGPU call (a feed's writeBuffer) to its submit's return (JS plus Dawn calls), median over the steps. */
   hostMsPerStep: number;
   /** Every WebGPU call per step (encoders, pass, queue, readback map), amortized over the submits. */
   apiCallsPerStep: number;
@@ -37,11 +37,16 @@ export async function probeSteps(gpu: GpuContext, step: (i: number) => Promise<u
   const callsPerStep = makeApiCounts();
   for (const k of Object.keys(callsPerStep) as (keyof ApiCounts)[]) callsPerStep[k] = counting.counts[k] / counting.submits;
   return {
-    hostMsPerStep: timing.hostMs / timing.submits,
+    hostMsPerStep: median(timing.hostMs),
     apiCallsPerStep: totalCalls(counting.counts) / counting.submits,
     callsPerStep,
     gpuMsPerStep: gpu.hasTimestampQuery ? await gpuMsPerStep(gpu, step, steps) : null,
   };
+}
+
+/** The median of a non-empty list (the upper one of the middle two for an even length). */
+function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 }
 
 /** Median GPU ms of the steps' compute passes, from a timestamp pair written around each. */
@@ -72,8 +77,7 @@ async function gpuMsPerStep(gpu: GpuContext, step: (i: number) => Promise<unknow
     await staging.mapAsync(GPUMapMode.READ);
     const ts = new BigInt64Array(staging.getMappedRange().slice(0));
     staging.unmap();
-    const ms = Array.from({ length: steps }, (_, i) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6).sort((a, b) => a - b);
-    return ms[Math.floor(steps / 2)]!;
+    return median(Array.from({ length: steps }, (_, i) => Number(ts[2 * i + 1]! - ts[2 * i]!) / 1e6));
   } finally {
     querySet.destroy();
     resolve.destroy();

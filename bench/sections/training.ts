@@ -13,7 +13,7 @@ export interface TrainingFigure {
   /** Wall clock per step over `steps` queued steps, up to the last loss read back. */
   msPerStep: number;
   steps: number;
-  /** Host ms per step from its first WebGPU call to its submit's return (JS plus Dawn calls), over `steps` queued steps. */
+  /** Host ms per step from its first WebGPU call to its submit's return (JS plus Dawn calls): the median over `steps` queued steps. */
   hostMsPerStep: number;
   /** WebGPU calls per step (encoders, pass, queue, readback), amortized over the submits; `callsPerStep` call by call. */
   apiCallsPerStep: number;
