@@ -1,6 +1,8 @@
 // Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it); wide nets with --sizes large.
 import { FullyConnectedNeuralNet } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
+import { probeSteps } from '../step-probe.ts';
+import type { ApiCounts } from '../api-counter.ts';
 
 export interface TrainingFigure {
   net: string;
@@ -11,6 +13,13 @@ export interface TrainingFigure {
   /** Wall clock per step over `steps` queued steps, up to the last loss read back. */
   msPerStep: number;
   steps: number;
+  /** Host ms per step from its first WebGPU call to its submit's return (JS plus Dawn calls): the median over `steps` queued steps. */
+  hostMsPerStep: number;
+  /** WebGPU calls per step (encoders, pass, queue, readback), amortized over the submits; `callsPerStep` call by call. */
+  apiCallsPerStep: number;
+  callsPerStep: ApiCounts;
+  /** Median GPU ms of a step's compute pass (timestamp queries), null where the adapter has no `timestamp-query`. */
+  gpuMsPerStep: number | null;
   dispatchesPerStep: number;
   tfjsMsPerStep: number | null;
   /** A host checkpoint (params, state, Adam's m and v in one submit, mapAsync) on a quiet queue: median ms, and its bytes. */
@@ -116,6 +125,7 @@ export const trainingSection: BenchSection = {
         if (!last.every(Number.isFinite)) throw new Error(`training bench: non-finite loss ${last.find((l) => !Number.isFinite(l))}`);
         if (gpu.stats.submits - submits0 !== steps)
           throw new Error(`training bench: ${gpu.stats.submits - submits0} submits for ${steps} steps`);
+        const probe = await probeSteps(gpu, (i) => net.step(indices[3 + i]!), steps);
         const reads: number[] = [];
         for (let i = 0; i < 5; i++) reads.push((await net.checkpoint(steps)).readMs);
         const checkpointMs = reads.sort((a, b) => a - b)[2]!;
@@ -131,13 +141,14 @@ export const trainingSection: BenchSection = {
           ...c,
           msPerStep,
           steps,
+          ...probe,
           dispatchesPerStep: await net.dispatchesPerStep(batch),
           tfjsMsPerStep,
           checkpointMs,
           checkpointBytes,
         };
         opts.log(
-          `training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step, ${fig.dispatchesPerStep} dispatches, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
+          `training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step (host ${probe.hostMsPerStep.toFixed(3)} ms, GPU ${probe.gpuMsPerStep?.toFixed(3) ?? '-'} ms), ${fig.dispatchesPerStep} dispatches, ${probe.apiCallsPerStep.toFixed(1)} API calls, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
             (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''),
         );
         out.push(fig);

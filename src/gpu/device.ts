@@ -1,5 +1,6 @@
 // Device acquisition for the browser (navigator.gpu) and Node (the `webgpu` package, Dawn), with resource counters.
 import { makeAdapterDetail, makeDawnToggles, type AdapterDetail, type DawnToggles } from './adapter-detail.ts';
+import { findEncoding, traceEncoding } from './error-trace.ts';
 
 export type { AdapterDetail, DawnToggles } from './adapter-detail.ts';
 
@@ -53,7 +54,7 @@ export interface GpuContext {
 export interface GpuErrorRecord {
   kind: 'validation' | 'out-of-memory' | 'internal' | 'unknown';
   message: string;
-  /** The dispatch's label from the debug-group stack (encodeDispatches pushes one per dispatch), else a pipeline's label. */
+  /** The dispatch's label from the debug-group stack (in debug mode, or found by re-encoding with debug groups), else a pipeline's label. */
   kernel: string | null;
 }
 
@@ -187,10 +188,26 @@ export function createGpu(device: GPUDevice, adapter?: AdapterSummary, debug = f
   device.lost.then((info) => {
     ctx.lostInfo = info;
   });
-  device.addEventListener('uncapturederror', (event) => {
-    const record = makeGpuErrorRecord((event as GPUUncapturedErrorEvent).error);
+  const report = (record: GpuErrorRecord) => {
     ctx.errors.push(record);
     for (const l of listeners) l(record);
+  };
+  // An error without a debug-group stack (no debug groups outside debug mode) is traced to its dispatch by
+  // re-encoding the command it names (error-trace.ts); records still arrive in the order the errors did.
+  let queued = Promise.resolve();
+  let pending = 0;
+  device.addEventListener('uncapturederror', (event) => {
+    const record = makeGpuErrorRecord((event as GPUUncapturedErrorEvent).error);
+    const reencode = !hasDebugGroup(record.message) ? findEncoding(device, record.message) : null;
+    if (!reencode && pending === 0) return report(record);
+    pending++;
+    queued = queued.then(async () => {
+      const again = reencode && (await traceEncoding(device, reencode).catch(() => null));
+      const traced = again && makeGpuErrorRecord(again).kernel;
+      if (traced) record.kernel = traced;
+      pending--;
+      report(record);
+    });
   });
   instrument(device, stats);
   return ctx;
@@ -241,9 +258,16 @@ function instrument(device: GPUDevice, stats: GpuStats): void {
   };
 }
 
+/** A line of Dawn's debug-group stack in an error message: `  > "label"`. */
+const debugGroupLine = /^\s*>\s*"(.*)"\s*$/gm;
+
+function hasDebugGroup(message: string): boolean {
+  return message.match(debugGroupLine) !== null;
+}
+
 /**
  * Describe a GPU error: its kind, its message, and the kernel it names (the innermost debug group, which
- * encodeDispatches sets to the dispatch's label, else the first pipeline label in the message).
+ * encodeDispatches sets to the dispatch's label with debugGroups, else the first pipeline label in the message).
  *   makeGpuErrorRecord(err).kernel; // 'affine forward 50x3072 -> 100'
  *   makeGpuErrorRecord(err).kind;   // 'validation'
  */
@@ -257,7 +281,7 @@ export function makeGpuErrorRecord(error: GPUError): GpuErrorRecord {
       : ctor.includes('Internal')
         ? 'internal'
         : 'unknown';
-  const groups = [...message.matchAll(/^\s*>\s*"(.*)"\s*$/gm)].map((m) => m[1]!);
+  const groups = [...message.matchAll(debugGroupLine)].map((m) => m[1]!);
   const pipeline = /ComputePipeline "([^"]+)"/.exec(message)?.[1] ?? null;
   return { kind, message, kernel: groups[0] ?? pipeline };
 }

@@ -1,5 +1,6 @@
 // Dispatch records (pipeline + bind group + grid, made once) and running a list of them in one submit.
 import { assertNotLost, type GpuContext } from './device.ts';
+import { rememberEncoding } from './error-trace.ts';
 import { createBindGroup, type Kernel } from './kernel.ts';
 import type { GpuScope, TensorRef } from './buffers.ts';
 
@@ -39,24 +40,29 @@ export function createDispatch(
 }
 
 /**
- * Record dispatches into an open compute pass (WebGPU orders storage writes between dispatches), each in a debug
- * group named by its label, so a validation error names the kernel.
+ * Record dispatches into an open compute pass (WebGPU orders storage writes between dispatches). A pipeline or bind
+ * group already set by the dispatch before is not set again. With `debugGroups` each dispatch sits in a debug group
+ * named by its label, so a validation error quotes it (submitDispatches uses them in debug mode and to trace an error).
  *   const pass = encoder.beginComputePass();
  *   encodeDispatches(pass, model.forward); pass.end();
  */
-export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dispatch[]): void {
+export function encodeDispatches(pass: GPUComputePassEncoder, list: readonly Dispatch[], { debugGroups = false } = {}): void {
+  let pipeline: GPUComputePipeline | null = null;
+  let bindGroup: GPUBindGroup | null = null;
   for (const d of list) {
-    pass.pushDebugGroup(d.label); // an encoding error then names this dispatch (GpuErrorRecord.kernel)
-    pass.setPipeline(d.kernel.pipeline);
-    pass.setBindGroup(0, d.bindGroup);
+    if (debugGroups) pass.pushDebugGroup(d.label);
+    if (d.kernel.pipeline !== pipeline) pass.setPipeline((pipeline = d.kernel.pipeline));
+    if (d.bindGroup !== bindGroup) pass.setBindGroup(0, (bindGroup = d.bindGroup));
     pass.dispatchWorkgroups(d.workgroups[0], d.workgroups[1], d.workgroups[2]);
-    pass.popDebugGroup();
+    if (debugGroups) pass.popDebugGroup();
   }
 }
 
 /**
  * Encode dispatches in one compute pass of one command buffer (`after` may add copies behind the pass) and
  * submit it; in debug mode a validation error throws, naming the label and the dispatches. Does not wait.
+ * Outside debug mode there are no debug groups: the encoder is labelled `label #n` and remembered (error-trace.ts),
+ * so an uncaptured error is traced to its dispatch by re-encoding this list with them (createGpu's handler).
  *   await submitDispatches(gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot, 0, 16));
  *   await gpu.device.queue.onSubmittedWorkDone();
  */
@@ -69,9 +75,11 @@ export async function submitDispatches(
   assertNotLost(ctx);
   const { device } = ctx;
   if (ctx.debug) device.pushErrorScope('validation');
-  const enc = device.createCommandEncoder({ label });
+  const enc = device.createCommandEncoder({
+    label: ctx.debug ? label : rememberEncoding(device, label, (p) => encodeDispatches(p, list, { debugGroups: true })),
+  });
   const pass = enc.beginComputePass({ label });
-  encodeDispatches(pass, list);
+  encodeDispatches(pass, list, { debugGroups: ctx.debug });
   pass.end();
   after?.(enc);
   device.queue.submit([enc.finish()]);
