@@ -218,7 +218,11 @@ export async function runTraining(
           await run.paused;
         }
         if (run.aborted || ended()) break;
-        pending.push({ t, losses: model.stepModels(sampleRows(rng, numTrain, s.batchSize)) });
+        const losses = model.stepModels(sampleRows(rng, numTrain, s.batchSize));
+        // settle awaits it (and sees its error); marked handled now, so steps queued behind a lost device that fail
+        // while an earlier one is awaited are not reported as unhandled rejections
+        losses.catch(() => undefined);
+        pending.push({ t, losses });
         const epochEnd = (t + 1) % iterationsPerEpoch === 0;
         if (epochEnd) {
           st.epoch++;
@@ -234,7 +238,6 @@ export async function runTraining(
       await settle(0);
       break;
     } catch (e) {
-      for (const p of pending) p.losses.catch(() => undefined); // steps queued behind the failure fail the same way
       pending.length = 0;
       // The device is lost: go back to the newest host checkpoint, on a new device unless told to stop.
       const lostAt = done + 1;
