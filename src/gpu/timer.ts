@@ -27,23 +27,21 @@ export async function timeComputePasses(
   { reps = 10, warmup = 2, forceWallClock = false }: { reps?: number; warmup?: number; forceWallClock?: boolean } = {},
 ): Promise<TimingResult> {
   const { device } = ctx;
-  for (let i = 0; i < warmup; i++) {
+  /** One pass of `encode` in its own command buffer, submitted. */
+  const submitOnce = () => {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     encode(pass);
     pass.end();
     device.queue.submit([enc.finish()]);
-  }
+  };
+  for (let i = 0; i < warmup; i++) submitOnce();
   await device.queue.onSubmittedWorkDone();
   if (!ctx.hasTimestampQuery || forceWallClock) {
     const samples: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      encode(pass);
-      pass.end();
-      device.queue.submit([enc.finish()]);
+      submitOnce();
       await device.queue.onSubmittedWorkDone();
       samples.push(performance.now() - t0);
     }

@@ -43,18 +43,27 @@ export interface TrainedNet {
 /** Rows per CPU accuracy chunk: small enough that a page stays responsive between chunks. */
 const cpuAccuracyChunk = 100;
 
-function createCpuNet(o: NetChoice): TrainedNet {
-  const net = new ReferenceNet(o.hiddenDims, {
+/**
+ * The network options of a run, for either kind (and a population's shared ones): the choice's, with the seed's
+ * defaults (no L2, CIFAR-10's 3072 inputs and 10 classes).
+ *   new reference.FullyConnectedNeuralNet([100], netOptions(choice));
+ */
+export function netOptions(o: Omit<NetChoice, 'weightScale' | 'yieldToEventLoop'> & { weightScale?: number }) {
+  return {
     normalization: o.normalization,
     useBatchnorm: o.useBatchnorm,
     activation: o.activation,
     weightScale: o.weightScale,
     seed: o.seed,
+    backwardVariant: o.backwardVariant,
     reg: o.reg ?? 0,
     inputDim: o.inputDim ?? 3072,
     numClasses: o.numClasses ?? 10,
-    backwardVariant: o.backwardVariant,
-  });
+  };
+}
+
+function createCpuNet(o: NetChoice): TrainedNet {
+  const net = new ReferenceNet(o.hiddenDims, netOptions(o));
   const inner = createReferenceTrainer(net);
   const pause = o.yieldToEventLoop ?? (async () => {});
   const model: TrainableModel = {
@@ -98,17 +107,7 @@ export async function createTrainableNet(
 ): Promise<TrainedNet> {
   if (kind === 'cpu') return (o.cpuNet ?? createCpuNet)(o);
   if (!gpu) throw new Error('no WebGPU device: choose the CPU reference');
-  const net = await FullyConnectedNeuralNet.create(gpu, o.hiddenDims, {
-    normalization: o.normalization,
-    useBatchnorm: o.useBatchnorm,
-    activation: o.activation,
-    weightScale: o.weightScale,
-    seed: o.seed,
-    backwardVariant: o.backwardVariant,
-    reg: o.reg ?? 0,
-    inputDim: o.inputDim ?? 3072,
-    numClasses: o.numClasses ?? 10,
-  });
+  const net = await FullyConnectedNeuralNet.create(gpu, o.hiddenDims, netOptions(o));
   return {
     model: net,
     kind: 'gpu',

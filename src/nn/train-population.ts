@@ -3,7 +3,7 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { SolverData } from '../solver/model.ts';
 import { PopulationSolver, type PopulationProgress, type PopulationSolverOptions } from '../solver/population-solver.ts';
 import { FullyConnectedPopulation, type PopulationMember } from './population.ts';
-import { runFigures, runSolverOptions, type NetChoice, type TrainRecord } from './train-one.ts';
+import { netOptions, runFigures, runSolverOptions, type NetChoice, type TrainRecord } from './train-one.ts';
 
 export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yieldToEventLoop'> {
   gpu: GpuContext;
@@ -36,16 +36,7 @@ export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yi
  *   await population.destroy();
  */
 export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records: TrainRecord[]; population: FullyConnectedPopulation }> {
-  const population = await FullyConnectedPopulation.create(a.gpu, a.hiddenDims, {
-    normalization: a.normalization,
-    useBatchnorm: a.useBatchnorm,
-    seed: a.seed,
-    backwardVariant: a.backwardVariant,
-    reg: a.reg ?? 0,
-    inputDim: a.inputDim ?? 3072,
-    numClasses: a.numClasses ?? 10,
-    members: a.members,
-  });
+  const population = await FullyConnectedPopulation.create(a.gpu, a.hiddenDims, { ...netOptions(a), members: a.members });
   try {
     const solver: PopulationSolver = new PopulationSolver(population, a.data, {
       ...runSolverOptions(a),
@@ -59,6 +50,7 @@ export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records
       label: a.label,
       kind: 'gpu',
       normalization: population.normalization,
+      activation: a.activation ?? 'relu',
       batchSize: a.batchSize,
       weightScale: a.members[k]!.weightScale,
       backwardVariant: population.backwardVariant,
