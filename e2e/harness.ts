@@ -30,16 +30,36 @@ const check = {
   },
 };
 
+/**
+ * The set-up the kernel specs repeat: host data up, outputs poisoned with NaN (an output a kernel leaves unwritten then
+ * fails its check, since NaN propagates through every error measure), results back.
+ */
+const setup = {
+  /** A storage buffer holding `data` as f32. */
+  upload: (scope: engine.GpuScope, data: ArrayLike<number>, label: string): GPUBuffer =>
+    scope.createTensorBuffer(Float32Array.from(data), label),
+  /** A storage buffer of `count` f32, every one NaN. */
+  poisoned: (scope: engine.GpuScope, count: number, label: string): GPUBuffer =>
+    scope.createTensorBuffer(new Float32Array(count).fill(NaN), label),
+  /** Overwrite the first `count` f32 of a buffer with NaN (before a kernel that must write them). */
+  poison: (gpu: api.GpuContext, buffer: GPUBuffer, count: number): void =>
+    gpu.device.queue.writeBuffer(buffer, 0, new Float32Array(count).fill(NaN)),
+  /** `count` f32 read back. */
+  read: (gpu: api.GpuContext, buffer: engine.TensorRef, count: number): Promise<Float32Array> => engine.readF32(gpu, buffer, count),
+};
+
 declare global {
   interface Window {
     lib: typeof lib;
     gpuReady: Promise<api.GpuContext>;
     check: typeof check;
+    setup: typeof setup;
   }
 }
 
 window.lib = lib;
 window.check = check;
+window.setup = setup;
 window.gpuReady = lib.requestGpu({ debug: true });
 const el = document.querySelector('[data-testid=adapter]')!;
 window.gpuReady.then(

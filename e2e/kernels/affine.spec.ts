@@ -51,7 +51,7 @@ test('affine forward and backward (device-resident, outputs poisoned) match the 
       const bwd = ref.affineBackward(dout, fwd.cache);
       const scope = lib.createScope(gpu);
       const up = (t: { data: ArrayLike<number> }, label: string) => scope.createTensorBuffer(Float32Array.from(t.data), label);
-      const nan = (count: number, label: string) => scope.createTensorBuffer(new Float32Array(count).fill(NaN), label);
+      const nan = (count: number, label: string) => window.setup.poisoned(scope, count, label);
       const [xb, wb, bb, db_] = [up(x, 'x'), up(w, 'w'), up(b, 'b'), up(dout, 'dout')];
       const bufs = { out: nan(n * m, 'out'), dx: nan(n * d, 'dx'), dw: nan(d * m, 'dw'), db: nan(m, 'db') };
       const forward = await lib.createAffineForward(scope, { x: xb, w: wb, b: bb, out: bufs.out, n, d, m });
@@ -102,8 +102,8 @@ test('affine backward without dx (first layer) skips dx and still gives dW and d
     const want = ref.affineBackward(dout, ref.affineForward(x, w, b).cache);
     const scope = lib.createScope(gpu);
     const up = (t: { data: ArrayLike<number> }) => scope.createTensorBuffer(Float32Array.from(t.data), 'in');
-    const dw = scope.createTensorBuffer(new Float32Array(d * m).fill(NaN), 'dw');
-    const db = scope.createTensorBuffer(new Float32Array(m).fill(NaN), 'db');
+    const dw = window.setup.poisoned(scope, d * m, 'dw');
+    const db = window.setup.poisoned(scope, m, 'db');
     const list = await lib.createAffineBackward(scope, { x: up(x), w: up(w), dout: up(dout), dw, db, n, d, m });
     await lib.runDispatches(gpu, list, 'first layer');
     const gotW = await lib.readF32(gpu, dw, d * m);

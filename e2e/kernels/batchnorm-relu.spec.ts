@@ -40,7 +40,7 @@ test('fused batchnorm + ReLU: out = max(0, bn(x)), and backward with the mask on
       const xb = t(x.data, 'x');
       const gb = t(gamma, 'gamma');
       const ob = scope.createTensorBuffer(n * d * 4, 'out');
-      gpu.device.queue.writeBuffer(ob, 0, new Float32Array(n * d).fill(NaN));
+      window.setup.poison(gpu, ob, n * d);
       const saved = {
         mean: scope.createTensorBuffer(d * 4, 'mean'),
         invStd: scope.createTensorBuffer(d * 4, 'invStd'),
@@ -66,7 +66,7 @@ test('fused batchnorm + ReLU: out = max(0, bn(x)), and backward with the mask on
         const dx = scope.createTensorBuffer(n * d * 4, 'dx');
         const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
         const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-        gpu.device.queue.writeBuffer(dx, 0, new Float32Array(n * d).fill(NaN));
+        window.setup.poison(gpu, dx, n * d);
         const list = await lib.createBatchNormBackward(scope, {
           dout: t(dout.data, 'dout'),
           xhat: saved.xhat,

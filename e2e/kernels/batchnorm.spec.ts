@@ -35,7 +35,6 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
     for (const [n, d] of cases) {
       const scope = lib.createScope(gpu);
       const write = (b: GPUBuffer, a: ArrayLike<number>) => gpu.device.queue.writeBuffer(b, 0, Float32Array.from(a));
-      const poison = (b: GPUBuffer, count: number) => write(b, new Float32Array(count).fill(NaN));
       const gamma = f32(rng.randnTensor([d]).data);
       const beta = f32(rng.randnTensor([d]).data);
       const bnParam = {
@@ -59,10 +58,10 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
       for (let step = 0; step < 3; step++) {
         const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
         write(xb, x.data);
-        poison(ob, n * d);
-        poison(saved.mean, d);
-        poison(saved.invStd, d);
-        poison(saved.xhat, n * d);
+        window.setup.poison(gpu, ob, n * d);
+        window.setup.poison(gpu, saved.mean, d);
+        window.setup.poison(gpu, saved.invStd, d);
+        window.setup.poison(gpu, saved.xhat, n * d);
         await lib.runDispatches(gpu, train, `bn train ${n}x${d}`);
         const want = ref.forwardBatchNormalization(x, gamma, beta, bnParam);
         if (step === 2) {
@@ -82,7 +81,7 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
       r.runningVar = ref.relError(await lib.readF32(gpu, rv, d), bnParam.runningVar);
       const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
       write(xb, x.data);
-      poison(ob, n * d);
+      window.setup.poison(gpu, ob, n * d);
       const rmBefore = await lib.readF32(gpu, rm, d);
       await lib.runDispatches(gpu, testMode, `bn test ${n}x${d}`);
       const wantTest = ref.forwardBatchNormalization(x, gamma, beta, { ...bnParam, mode: 'test' });
@@ -131,7 +130,6 @@ test('batchnorm backward: graph and alternative equal each other and the referen
     for (const [n, d] of cases) {
       const scope = lib.createScope(gpu);
       const t = (a: ArrayLike<number>, label: string) => scope.createTensorBuffer(Float32Array.from(a), label);
-      const poison = (b: GPUBuffer, count: number) => gpu.device.queue.writeBuffer(b, 0, new Float32Array(count).fill(NaN));
       const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
       const gamma = f32(rng.randnTensor([d]).data);
       const beta = f32(rng.randnTensor([d]).data);
@@ -183,9 +181,9 @@ test('batchnorm backward: graph and alternative equal each other and the referen
         const dx = scope.createTensorBuffer(n * d * 4, 'dx');
         const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
         const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-        poison(dx, n * d);
-        poison(dgamma, d);
-        poison(dbeta, d);
+        window.setup.poison(gpu, dx, n * d);
+        window.setup.poison(gpu, dgamma, d);
+        window.setup.poison(gpu, dbeta, d);
         const list = await lib.createBatchNormBackward(scope, {
           dout: db,
           xhat: saved.xhat,

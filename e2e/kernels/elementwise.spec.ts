@@ -31,8 +31,8 @@ test('GELU forward and derivative rows (vec4 and f32 lengths) match the float64 
       const scope = lib.createScope(gpu);
       const xb = scope.createTensorBuffer(xs, 'x');
       const db = scope.createTensorBuffer(Float32Array.from(dout.data), 'dout');
-      const yb = scope.createTensorBuffer(new Float32Array(n).fill(NaN), 'y');
-      const dxb = scope.createTensorBuffer(new Float32Array(n).fill(NaN), 'dx');
+      const yb = window.setup.poisoned(scope, n, 'y');
+      const dxb = window.setup.poisoned(scope, n, 'dx');
       const { elementwiseRows: rows } = lib;
       await lib.runDispatches(gpu, [
         await lib.createElementwise(scope, rows.gelu, { a: xb, out: yb, n }),
@@ -76,7 +76,7 @@ test('the add row sums two vectors exactly; a buffer too small for n and a wrong
     const a = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 3);
     const b = Float32Array.from({ length: n }, (_, i) => 2 - i * 0.25);
     const scope = lib.createScope(gpu);
-    const out = scope.createTensorBuffer(new Float32Array(n).fill(NaN), 'out');
+    const out = window.setup.poisoned(scope, n, 'out');
     const d = await lib.createAdd(scope, { a: scope.createTensorBuffer(a, 'a'), b: scope.createTensorBuffer(b, 'b'), out, n });
     await lib.runDispatches(gpu, [d]);
     const got = await lib.readF32(gpu, out, n);

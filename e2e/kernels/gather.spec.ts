@@ -20,7 +20,7 @@ test('gather: out[i, j] = images[indices[i], j] - mean[j] for packed uint8, odd 
       const bytes = Uint8Array.from({ length: count * dim }, () => rng.randint(256));
       const mean = Float32Array.from({ length: dim }, () => 255 * rng.uniform());
       const indices = Uint32Array.from({ length: batch }, (_, i) => (i === 0 ? count - 1 : i === 1 ? 0 : rng.randint(count)));
-      const ob = scope.createTensorBuffer(new Float32Array(batch * dim).fill(NaN), 'out');
+      const ob = window.setup.poisoned(scope, batch * dim, 'out');
       const list = await lib.createGather(scope, {
         images: scope.createTensorBuffer(lib.packUint8(bytes), 'images'),
         mean: scope.createTensorBuffer(mean, 'mean'),

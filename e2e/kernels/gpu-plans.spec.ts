@@ -157,7 +157,7 @@ test('the matmul plans a GPU adapter picks at the training shapes, and a y > 1 g
             }
         for (const [key, plan] of plans) {
           const got = await lib.withScope(gpu, async (scope) => {
-            const c = scope.createTensorBuffer(new Float32Array(extent(batch.c, m, ldc, n)).fill(NaN), 'c');
+            const c = window.setup.poisoned(scope, extent(batch.c, m, ldc, n), 'c');
             const ds = await lib.createMatmul(scope, {
               a: scope.createTensorBuffer(a, 'a'),
               b: scope.createTensorBuffer(b, 'b'),

@@ -49,7 +49,6 @@ test('layer norm forward and backward match the reference on both row reductions
       for (const reduction of ['subgroups', 'workgroup'] as const) {
         const scope = lib.createScope(gpu);
         const t = (a: ArrayLike<number>, label: string) => scope.createTensorBuffer(Float32Array.from(a), label);
-        const poison = (b: GPUBuffer, count: number) => gpu.device.queue.writeBuffer(b, 0, new Float32Array(count).fill(NaN));
         const gb = t(gamma, 'gamma');
         const ob = scope.createTensorBuffer(n * d * 4, 'out');
         const saved = {
@@ -57,10 +56,10 @@ test('layer norm forward and backward match the reference on both row reductions
           invStd: scope.createTensorBuffer(n * 4, 'invStd'),
           xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
         };
-        poison(ob, n * d);
-        poison(saved.mean, n);
-        poison(saved.invStd, n);
-        poison(saved.xhat, n * d);
+        window.setup.poison(gpu, ob, n * d);
+        window.setup.poison(gpu, saved.mean, n);
+        window.setup.poison(gpu, saved.invStd, n);
+        window.setup.poison(gpu, saved.xhat, n * d);
         const fwd = await lib.createLayerNormForward(scope, {
           x: t(x.data, 'x'),
           gamma: gb,
@@ -75,9 +74,9 @@ test('layer norm forward and backward match the reference on both row reductions
         const dx = scope.createTensorBuffer(n * d * 4, 'dx');
         const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
         const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-        poison(dx, n * d);
-        poison(dgamma, d);
-        poison(dbeta, d);
+        window.setup.poison(gpu, dx, n * d);
+        window.setup.poison(gpu, dgamma, d);
+        window.setup.poison(gpu, dbeta, d);
         // backward reads the GPU forward's xhat and invStd, as in training
         const bwd = await lib.createLayerNormBackward(scope, {
           dout: t(dout.data, 'dout'),

@@ -31,7 +31,7 @@ test('softmax loss and gradient vs the reference (incl. large scores, c = 1, bad
       const sb = scope.createTensorBuffer(Float32Array.from(scores.data), 'scores');
       const yb = scope.createTensorBuffer(Uint32Array.from(y), 'y');
       const loss = scope.createTensorBuffer(Float32Array.of(7, 8, NaN), 'loss');
-      const dscores = scope.createTensorBuffer(new Float32Array(n * c).fill(NaN), 'dscores');
+      const dscores = window.setup.poisoned(scope, n * c, 'dscores');
       await lib.runDispatches(gpu, await lib.createSoftmaxLoss(scope, { scores: sb, y: yb, loss, lossIndex: 2, dscores, n, c }), 'softmax');
       const l = await lib.readF32(gpu, loss, 3);
       out.push({
@@ -209,7 +209,7 @@ test('ReLU backward (device and host forms) vs the reference, gradient 0 at x = 
     const dout = ref.makeTensor([n], Float32Array.from(rng.randnTensor([n], 2, 0.5).data));
     const want = ref.reluBackward(dout, ref.reluForward(x).cache);
     const scope = lib.createScope(gpu);
-    const dx = scope.createTensorBuffer(new Float32Array(n).fill(NaN), 'dx');
+    const dx = window.setup.poisoned(scope, n, 'dx');
     await lib.runDispatches(
       gpu,
       [

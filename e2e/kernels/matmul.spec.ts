@@ -119,7 +119,7 @@ async function runCases(page: import('@playwright/test').Page, list: Case[]) {
         const b = random(k * n);
         const bias = c.bias ? random(n) : null;
         const scope = lib.createScope(gpu);
-        const cBuf = scope.createTensorBuffer(new Float32Array(m * n).fill(NaN), 'c');
+        const cBuf = window.setup.poisoned(scope, m * n, 'c');
         let got: Float32Array;
         let labels: string[] = [];
         try {

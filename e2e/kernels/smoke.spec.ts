@@ -15,7 +15,7 @@ test('relu kernel from shaders/ runs on the WebGPU adapter and matches the CPU',
     const x = new Float32Array(n).map(() => next());
     const scope = lib.createScope(gpu);
     const xb = scope.createTensorBuffer(x, 'x');
-    const yb = scope.createTensorBuffer(new Float32Array(n).fill(NaN), 'y');
+    const yb = window.setup.poisoned(scope, n, 'y');
     const d = await lib.createReluForward(scope, { x: xb, y: yb, n });
     await lib.runDispatches(gpu, [d], 'smoke');
     const y = await lib.readF32(gpu, yb, n);
