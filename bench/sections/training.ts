@@ -27,12 +27,20 @@ export interface TrainingFigure {
   checkpointBytes: number;
 }
 
-/** The peer trains the same network with its own ops (TF.js needs the browser: null elsewhere). */
+/** The rows a training peer trains on: the bench's data and its minibatches (3 warm-up steps, then the timed ones). */
+export interface TrainingRows {
+  data: ReturnType<typeof makeBenchData>;
+  /** One minibatch of row indices a step: `indices[0..2]` warm up, `indices[3 + i]` is timed step i. */
+  indices: Uint32Array[];
+}
+
+/** The peer trains the same network with its own ops, on the same data and minibatches as ours; it throws on a non-finite loss. */
 export interface TrainingPeer {
   name: string;
   msPerStep(
     spec: { hiddenDims: number[]; useBatchnorm: boolean; batch: number; inputDim: number; numClasses: number },
     steps: number,
+    rows: TrainingRows,
   ): Promise<number>;
 }
 
@@ -132,7 +140,10 @@ export const trainingSection: BenchSection = {
         const checkpointBytes = net.checkpointed!.bytes;
         const tfjsMsPerStep =
           peer && c.backwardVariant === 'graph'
-            ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps)
+            ? await peer.msPerStep({ hiddenDims, useBatchnorm: c.useBatchnorm, batch, inputDim: 3072, numClasses: 10 }, steps, {
+                data,
+                indices,
+              })
             : null;
         const fig: TrainingFigure = {
           net: `[${hiddenDims[0]}]x${hiddenDims.length}${c.useBatchnorm ? ' batchnorm' : ''}`,

@@ -11,6 +11,7 @@ import {
   type AdapterSummary,
   type GpuContext,
   type MatmulBatch,
+  type MatmulShape,
   type MatmulLayout,
   type MatmulVariant,
 } from '../../src/engine.ts';
@@ -20,16 +21,8 @@ import { scaledError, type SelfTestCase } from './selftest.ts';
 const tol = 1e-4;
 
 /** A product as affine.ts and batched-affine.ts launch it, with a forced plan (variant, workgroup size, splits). */
-interface Product {
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
+interface Product extends MatmulShape {
   bias?: boolean;
-  lda?: number;
-  ldb?: number;
-  ldc?: number;
   batch?: MatmulBatch;
 }
 

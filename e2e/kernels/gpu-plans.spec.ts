@@ -1,24 +1,16 @@
 // The matmul plans a real GPU would pick (NVIDIA, AMD, Intel, Apple adapter summaries) at the seed's training shapes, and a
 // grid with y > 1, forced on whatever adapter runs the tests and checked against a float64 product computed in the page.
 import { test, expect } from '../fixtures.ts';
-import type { MatmulVariant } from '../../src/engine.ts';
+import type { MatmulBatch, MatmulShape, MatmulVariant } from '../../src/engine.ts';
 
 // The matmul spec's threshold: max|gpu - ref| / max|ref| < 1e-4 (inputs in [-1, 1), k up to 3072).
 const tol = 1e-4;
 
 /** A product as batched-affine.ts and affine.ts launch it: sizes, layout, strides, batches. */
-type Product = {
+type Product = MatmulShape & {
   what: string;
-  m: number;
-  n: number;
-  k: number;
-  transA?: boolean;
-  transB?: boolean;
   bias?: boolean;
-  lda?: number;
-  ldb?: number;
-  ldc?: number;
-  batch?: { count: number; a: number; b: number; c: number; bias?: number };
+  batch?: MatmulBatch;
   workgroupSize?: number;
 };
 
