@@ -7,6 +7,10 @@ import { isCpuAdapter } from '../src/engine.ts';
 import { formatReport, runBench } from './report.ts';
 import { parseBenchArgs } from './args.ts';
 import { makeLargeEstimate, selectSections } from './sections/index.ts';
+import { sweepHiddenDims, sweepScales } from './sections/sweep.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { makeTorchSpec, mergePeers, type PeerInfo } from './peers/merge.ts';
 import { runTorchPeer } from './peers/torch.ts';
 import type { BenchOptions } from './sections/types.ts';
@@ -22,6 +26,20 @@ async function loadData(): Promise<SolverData> {
     yVal: u8.val.labels,
     meanImage: u8.meanImage,
   };
+}
+
+/** The sweep's data as raw files for the PyTorch peer (uint8 images and labels of both splits, the f32 mean image). */
+async function writeSweepData(): Promise<string> {
+  const data = await loadData();
+  const dir = mkdtempSync(join(tmpdir(), 'wb-sweep-'));
+  const bytes = (a: ArrayLike<number> & { buffer: ArrayBufferLike; byteOffset: number; byteLength: number }) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  writeFileSync(join(dir, 'xtrain.u8'), bytes(data.XTrain.data as Uint8Array));
+  writeFileSync(join(dir, 'ytrain.u8'), Uint8Array.from(data.yTrain));
+  writeFileSync(join(dir, 'xval.u8'), bytes(data.XVal.data as Uint8Array));
+  writeFileSync(join(dir, 'yval.u8'), Uint8Array.from(data.yVal));
+  writeFileSync(join(dir, 'mean.f32'), bytes(Float32Array.from(data.meanImage!)));
+  return dir;
 }
 
 /** TF.js on the same Dawn adapter, as the matmul and training peers of the sections chosen; or why not, in one line. */
@@ -80,7 +98,16 @@ async function main(): Promise<void> {
   let torch: Awaited<ReturnType<typeof runTorchPeer>> = { reason: 'not asked for (--peers torch)' };
   if (args.peers.includes('torch')) {
     log(`-- PyTorch peer (${args.python})`);
-    torch = await runTorchPeer(args.python, makeTorchSpec(report));
+    // the sweep's rows go to the peer as files: the same images, labels and mean image ours trained on
+    const sweepDir = typeof report.sweep === 'object' ? await writeSweepData() : null;
+    try {
+      const sweep = sweepDir
+        ? { scales: sweepScales, hiddenDims: sweepHiddenDims, batch: 50, numTrainSamples: 1000, dataDir: sweepDir }
+        : undefined;
+      torch = await runTorchPeer(args.python, makeTorchSpec(report, sweep));
+    } finally {
+      if (sweepDir) rmSync(sweepDir, { recursive: true, force: true });
+    }
     log(`peer: ${'reason' in torch ? torch.reason : torch.name}`);
   }
   mergePeers(report, { tfjs: tfjs.info, torch });

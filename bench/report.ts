@@ -178,6 +178,8 @@ export function formatReport(r: BenchReport): string {
         maxLossDiff: number;
         maxFirstStepLossDiff: number;
         stepsOnly: { steps: number; sequentialMs: number; batchedMs: number; speedup: number };
+        torchSequentialMs?: number | null;
+        torchBatchedMs?: number | null;
       }
     | string
     | undefined;
@@ -189,6 +191,11 @@ export function formatReport(r: BenchReport): string {
         `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a population; ` +
         `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`,
     );
+    if (sw.torchSequentialMs != null && sw.torchBatchedMs != null)
+      out.push(
+        `sweep, PyTorch on the same rows: sequential ${num(sw.torchSequentialMs / 1000)} s, batched (stacked weights) ${num(sw.torchBatchedMs / 1000)} s; ` +
+          `ours batched is ${(sw.torchSequentialMs / sw.batchedMs).toFixed(2)}x its sequential, ${(sw.torchBatchedMs / sw.batchedMs).toFixed(2)}x its batched`,
+      );
   }
   out.push(...formatSideBySide(r));
   return out.join('\n');

@@ -6,6 +6,8 @@ export interface TorchSpec {
   bn?: { n: number; d: number }[];
   training?: { hiddenDims: number[]; useBatchnorm: boolean; batch: number; steps: number }[];
   population?: { models: number; hiddenDims: number[]; useBatchnorm: boolean; batch: number; steps: number }[];
+  /** The seed's sweep on the rows the bench wrote to `dataDir` (xtrain.u8, ytrain.u8, xval.u8, yval.u8, mean.f32). */
+  sweep?: { scales: number[]; hiddenDims: number[]; batch: number; epochs: number; numTrainSamples: number; dataDir: string };
 }
 
 /** What bench/peers/torch-peer.py prints when torch runs. */
@@ -24,6 +26,8 @@ export interface TorchResult {
     adam: string;
   }[];
   population: { models: number; msPerStep: number; graphMsPerStep: number | null; buildMs: number; adam: string }[];
+  /** The whole sweep, sequentially and batched (wall clock, checks included). */
+  sweep?: { models: number; steps: number; epochs: number; sequentialMs: number; batchedMs: number; how: string };
 }
 
 /** A peer as the report names it: who ran and how it was timed, or in one line why it did not. */
@@ -41,9 +45,13 @@ const key = (...xs: unknown[]) => JSON.stringify(xs);
  *   const spec = makeTorchSpec(report);
  *   spec.matmul?.length === report.matmul.length; // true
  */
-export function makeTorchSpec(report: Record<string, unknown>): TorchSpec {
+export function makeTorchSpec(report: Record<string, unknown>, sweep?: Omit<NonNullable<TorchSpec['sweep']>, 'epochs'>): TorchSpec {
   const seen = new Set<string>();
+  const ours = report.sweep as { epochs?: number } | undefined;
   return {
+    ...(sweep && typeof ours === 'object' && ours !== null && typeof ours.epochs === 'number'
+      ? { sweep: { ...sweep, epochs: ours.epochs } }
+      : {}),
     reps: Number(report.reps ?? 10),
     matmul: rows(report.matmul).map(({ m, n, k, transA, transB }) => ({ m, n, k, transA, transB }) as NonNullable<TorchSpec['matmul']>[0]),
     bn: rows(report.bnBackward).map(({ n, d }) => ({ n, d }) as { n: number; d: number }),
@@ -100,6 +108,15 @@ export function mergePeers<R extends Record<string, unknown>>(
     );
     r.tfjsMsPerStep ??= same?.tfjsMsPerStep ?? null;
     r.vsTfjs = ratio(r.tfjsMsPerStep, r.msPerStep);
+  }
+  const sw = report.sweep as Row | undefined;
+  if (typeof sw === 'object' && sw !== null) {
+    const p = torch?.sweep;
+    sw.torchSequentialMs = p?.sequentialMs ?? null;
+    sw.torchBatchedMs = p?.batchedMs ?? null;
+    // the PyTorch notebook way (sequential) against our batched sweep, and each way against its twin
+    sw.vsTorchSequential = ratio(sw.torchSequentialMs, sw.batchedMs);
+    sw.vsTorchBatched = ratio(sw.torchBatchedMs, sw.batchedMs);
   }
   for (const r of rows(report.population)) {
     const p = torch?.population.find((x) => x.models === r.models);

@@ -4,9 +4,12 @@ import { isCpuAdapter } from '../../src/engine.ts';
 import type { GpuContext, SolverData, TrainRecord } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
 
-const hiddenDims = [50, 50, 50, 50, 50, 50, 50];
+/** The seed's sweep: [50]x7 nets at 20 weight scales from 1e-4 to 1, each with batchnorm and without. */
+export const sweepHiddenDims = [50, 50, 50, 50, 50, 50, 50];
+const hiddenDims = sweepHiddenDims;
 const backwardVariant = 'graph';
-const scales = Array.from({ length: 20 }, (_, i) => 10 ** (-4 + (4 * i) / 19));
+export const sweepScales = Array.from({ length: 20 }, (_, i) => 10 ** (-4 + (4 * i) / 19));
+const scales = sweepScales;
 
 /** The seed's Solver settings (Adam 1e-3, batch 50), for `numEpochs`. */
 const solverSettings = (numEpochs: number) => ({ updateRule: 'adam', learningRate: 1e-3, batchSize: 50, numEpochs });

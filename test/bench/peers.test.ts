@@ -79,6 +79,31 @@ describe('mergePeers', () => {
   });
 });
 
+describe('the sweep beside PyTorch', () => {
+  const ours = { models: 40, steps: 20, epochs: 1, sequentialMs: 30_000, batchedMs: 15_000 };
+  it('asks for the sweep only when ours ran and its rows were written, with our epochs', () => {
+    const files = { scales: [1e-4, 1], hiddenDims: [50], batch: 50, numTrainSamples: 1000, dataDir: '/tmp/x' };
+    expect(makeTorchSpec({ ...makeReport(), sweep: { ...ours } }, files).sweep).toEqual({ ...files, epochs: 1 });
+    expect(makeTorchSpec({ ...makeReport(), sweep: 'not available: this runner has no CIFAR-10 loader' }, files).sweep).toBeUndefined();
+    expect(makeTorchSpec({ ...makeReport(), sweep: { ...ours } }).sweep).toBeUndefined();
+  });
+  it('gives the sweep its PyTorch times and vs = peer time / our batched time (hand-computed)', () => {
+    const report = mergePeers(
+      { ...makeReport(), sweep: { ...ours } as Record<string, unknown> },
+      {
+        tfjs: { reason: 'not asked for' },
+        torch: { ...torch, sweep: { models: 40, steps: 20, epochs: 1, sequentialMs: 390_000, batchedMs: 6_000, how: '' } },
+      },
+    );
+    expect(report.sweep).toMatchObject({ torchSequentialMs: 390_000, torchBatchedMs: 6_000, vsTorchSequential: 26, vsTorchBatched: 0.4 });
+    const without = mergePeers(
+      { ...makeReport(), sweep: { ...ours } as Record<string, unknown> },
+      { tfjs: { reason: 'x' }, torch: { reason: 'no torch' } },
+    );
+    expect(without.sweep).toMatchObject({ torchSequentialMs: null, torchBatchedMs: null, vsTorchSequential: null, vsTorchBatched: null });
+  });
+});
+
 describe('runTorchPeer cannot run', () => {
   it('says in one line that the Python does not exist', async () => {
     const r = await runTorchPeer('/nonexistent/python3', { reps: 1 });
