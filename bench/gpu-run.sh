@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one-call GPU benchmark for a session that gets a Linux NVIDIA GPU (H200): ours beside PyTorch (CUDA) and TF.js, default then large sizes.
 # Prepare on the CPU machine (no GPU needed), from the project root:
-#   node bench/build-node.mjs && ../shared/tools/gpu-pack bench/dist/bench-node.mjs
+#   node bench/build-node.mjs && ../shared/tools/gpu-pack bench/dist/bench-node.mjs --cifar ../shared/cifar10
+#   (the CIFAR-10 sample: the default part runs the seed's sweep, ours and PyTorch's, on it)
 # then one device call: run(command="bash bench/gpu-run.sh", carry=[".gpu"], timeout_s=600).
 # Each part has its own `timeout`; the whole fits 9 minutes. At most 8 files land in $OUT:
 #   adapter.json, nvidia-smi.txt, default.txt (+ its JSON last line), large.txt (+ JSON), toggles.txt (+ JSON), log.txt
