@@ -117,7 +117,7 @@ export function createDatasetPanel(
       bar.max = 1;
       bar.value = 0;
       status.dataset.state = 'error';
-      status.textContent = `CIFAR-10 not loaded: ${(e as Error).message}. ${hint}`;
+      status.textContent = `CIFAR-10 not loaded: ${(e as Error).message.replace(/\.$/, '')}. ${hint}`;
     }
   };
 
