@@ -1,5 +1,6 @@
 // Affine layer in headless Chromium vs the float64 reference (src/reference/layers.ts): forward, backward, first-layer backward.
 import { test, expect } from '../fixtures.ts';
+import { testSeed } from '../seed.ts';
 
 // Threshold per output: max|gpu - ref| / max|ref| < 1e-4 (out, dx, dW are matmuls, db a column sum;
 // all reductions of f32 products, checked against the float64 reference's analytic gradients; no
@@ -18,60 +19,62 @@ const cases: [number[], number][] = [
 ];
 
 test('affine forward and backward (device-resident, outputs poisoned) match the float64 reference', async ({ harness }) => {
-  const out = await harness.page.evaluate(async (cases) => {
-    const { lib } = window;
-    const ref = lib.reference;
-    const gpu = await window.gpuReady;
-    const seed = (Date.now() ^ 0x2545f491) >>> 0;
-    const rng = ref.makeRng(seed);
-    // Inputs are rounded to f32 first, so the reference sees exactly what the GPU sees.
-    const tensor = (shape: number[]) => {
-      const t = rng.randnTensor(shape);
-      return ref.makeTensor(shape, Float32Array.from(t.data));
-    };
-    const rel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
-      let e = 0;
-      let r = 0;
-      for (let i = 0; i < want.length; i++) {
-        r = Math.max(r, Math.abs(want[i]!));
-        const d = Math.abs(got[i]! - want[i]!);
-        if (!(d <= e)) e = d; // NaN (an unwritten element) propagates
+  const out = await harness.page.evaluate(
+    async ({ cases, seed }) => {
+      const { lib } = window;
+      const ref = lib.reference;
+      const gpu = await window.gpuReady;
+      const rng = ref.makeRng(seed);
+      // Inputs are rounded to f32 first, so the reference sees exactly what the GPU sees.
+      const tensor = (shape: number[]) => {
+        const t = rng.randnTensor(shape);
+        return ref.makeTensor(shape, Float32Array.from(t.data));
+      };
+      const rel = (got: ArrayLike<number>, want: ArrayLike<number>) => {
+        let e = 0;
+        let r = 0;
+        for (let i = 0; i < want.length; i++) {
+          r = Math.max(r, Math.abs(want[i]!));
+          const d = Math.abs(got[i]! - want[i]!);
+          if (!(d <= e)) e = d; // NaN (an unwritten element) propagates
+        }
+        return e / r;
+      };
+      const results = [];
+      for (const [xShape, m] of cases) {
+        const n = xShape[0]!;
+        const d = xShape.slice(1).reduce((p, q) => p * q, 1);
+        const x = tensor(xShape);
+        const w = tensor([d, m]);
+        const b = tensor([m]);
+        const dout = tensor([n, m]);
+        const fwd = ref.affineForward(x, w, b);
+        const bwd = ref.affineBackward(dout, fwd.cache);
+        const scope = lib.createScope(gpu);
+        const up = (t: { data: ArrayLike<number> }, label: string) => scope.createTensorBuffer(Float32Array.from(t.data), label);
+        const nan = (count: number, label: string) => window.setup.poisoned(scope, count, label);
+        const [xb, wb, bb, db_] = [up(x, 'x'), up(w, 'w'), up(b, 'b'), up(dout, 'dout')];
+        const bufs = { out: nan(n * m, 'out'), dx: nan(n * d, 'dx'), dw: nan(d * m, 'dw'), db: nan(m, 'db') };
+        const forward = await lib.createAffineForward(scope, { x: xb, w: wb, b: bb, out: bufs.out, n, d, m });
+        const backward = await lib.createAffineBackward(scope, { x: xb, w: wb, dout: db_, dx: bufs.dx, dw: bufs.dw, db: bufs.db, n, d, m });
+        await lib.runDispatches(gpu, [...forward, ...backward], 'affine test');
+        const read = (buf: GPUBuffer, count: number) => lib.readF32(gpu, buf, count);
+        results.push({
+          xShape,
+          m,
+          seed,
+          out: rel(await read(bufs.out, n * m), fwd.out.data),
+          dx: rel(await read(bufs.dx, n * d), bwd.dx.data),
+          dw: rel(await read(bufs.dw, d * m), bwd.dw.data),
+          db: rel(await read(bufs.db, m), bwd.db.data),
+          labels: [...forward, ...backward].map((q) => q.label),
+        });
+        scope.destroy();
       }
-      return e / r;
-    };
-    const results = [];
-    for (const [xShape, m] of cases) {
-      const n = xShape[0]!;
-      const d = xShape.slice(1).reduce((p, q) => p * q, 1);
-      const x = tensor(xShape);
-      const w = tensor([d, m]);
-      const b = tensor([m]);
-      const dout = tensor([n, m]);
-      const fwd = ref.affineForward(x, w, b);
-      const bwd = ref.affineBackward(dout, fwd.cache);
-      const scope = lib.createScope(gpu);
-      const up = (t: { data: ArrayLike<number> }, label: string) => scope.createTensorBuffer(Float32Array.from(t.data), label);
-      const nan = (count: number, label: string) => window.setup.poisoned(scope, count, label);
-      const [xb, wb, bb, db_] = [up(x, 'x'), up(w, 'w'), up(b, 'b'), up(dout, 'dout')];
-      const bufs = { out: nan(n * m, 'out'), dx: nan(n * d, 'dx'), dw: nan(d * m, 'dw'), db: nan(m, 'db') };
-      const forward = await lib.createAffineForward(scope, { x: xb, w: wb, b: bb, out: bufs.out, n, d, m });
-      const backward = await lib.createAffineBackward(scope, { x: xb, w: wb, dout: db_, dx: bufs.dx, dw: bufs.dw, db: bufs.db, n, d, m });
-      await lib.runDispatches(gpu, [...forward, ...backward], 'affine test');
-      const read = (buf: GPUBuffer, count: number) => lib.readF32(gpu, buf, count);
-      results.push({
-        xShape,
-        m,
-        seed,
-        out: rel(await read(bufs.out, n * m), fwd.out.data),
-        dx: rel(await read(bufs.dx, n * d), bwd.dx.data),
-        dw: rel(await read(bufs.dw, d * m), bwd.dw.data),
-        db: rel(await read(bufs.db, m), bwd.db.data),
-        labels: [...forward, ...backward].map((q) => q.label),
-      });
-      scope.destroy();
-    }
-    return { results, live: gpu.stats.buffersLive };
-  }, cases);
+      return { results, live: gpu.stats.buffersLive };
+    },
+    { cases, seed: testSeed(0x2545f491) },
+  );
   for (const r of out.results) {
     const what = `x ${JSON.stringify(r.xShape)} m=${r.m} (seed ${r.seed}; ${r.labels.join('; ')})`;
     expect(r.out, `out ${what}`).toBeLessThan(tol);

@@ -1,5 +1,6 @@
 // Matmul kernels in headless Chromium vs a float64 product computed in the page: every layout, bias, both kernels, split-K.
 import { test, expect } from '../fixtures.ts';
+import { testSeed } from '../seed.ts';
 
 // Threshold: max|gpu - ref| / max|ref| < 1e-4 over the whole output (ref in float64 from the same
 // float32 inputs). An f32 dot product of length k has error ~ sqrt(k)·2^-24 relative to the sum of
@@ -158,7 +159,7 @@ async function runCases(page: import('@playwright/test').Page, list: Case[]) {
       }
       return { results, seed0, live: gpu.stats.buffersLive };
     },
-    { list, seed0: (Date.now() ^ 0x5bd1e995) >>> 0 },
+    { list, seed0: testSeed(0x5bd1e995) },
   );
 }
 
