@@ -94,6 +94,18 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
           Math.abs(beta[i % d]!),
       );
       r.testLeavesRunning = ref.relError(await lib.readF32(gpu, rm, d), rmBefore);
+      // test mode forced to the GPUs' 8 rows a lane (more invocations, a taller grid) on the same input
+      const testGpuRows = await lib.createBatchNormForward(scope, { ...common, mode: 'test', rowsPerLane: 8 });
+      window.setup.poison(gpu, ob, n * d);
+      await lib.runDispatches(gpu, testGpuRows, `bn test ${n}x${d} 8 rows a lane`);
+      r.testGpuRows = bounded(
+        await lib.readF32(gpu, ob, n * d),
+        wantTest.out.data,
+        (i) =>
+          Math.abs(gamma[i % d]!) * (Math.abs(wantTest.cache.xhat.data[i]!) + Math.abs(x.data[i]!) * ivarTest[i % d]!) +
+          Math.abs(beta[i % d]!),
+      );
+      r.testGpuRowsGridY = testGpuRows[0]!.workgroups[1];
       scope.destroy();
       out.push(r);
     }
@@ -114,6 +126,8 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
     expect(r.runningVar, `runningVar after 3 steps ${at}`).toBeLessThan(reductionTol);
     expect(r.test, `test-mode out ${at}`).toBeLessThan(elementwiseTol);
     expect(r.testLeavesRunning, `test mode leaves running stats ${at}`).toBe(0);
+    expect(r.testGpuRows, `test-mode out at the GPUs' 8 rows a lane ${at}`).toBeLessThan(elementwiseTol);
+    expect(r.testGpuRowsGridY, `8 rows a lane: ceil(N / 8) workgroups in y ${at}`).toBe(Math.ceil((r.n as number) / 8));
   }
   const big = results.find((r) => r.n === 1031)!;
   expect(big.dispatches, 'N=1031 is cut into chunks: stats, merge, normalize').toBe(3);

@@ -36,6 +36,8 @@ export interface BatchNormForwardArgs {
   saved?: BatchNormSaved;
   /** Fuse a ReLU behind: out = max(0, gamma * xhat + beta). */
   relu?: boolean;
+  /** Tuning knob (tests, the self-test): rows each test-mode invocation takes; default 64 on CPU adapters, 8 on GPUs. */
+  rowsPerLane?: number;
 }
 
 /**
@@ -62,7 +64,9 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
 
   if (a.mode === 'test') {
     // an invocation: 4 columns x `rows` rows (fewer rows on a GPU: more invocations)
-    const rows = Math.max(isCpuAdapter(scope.ctx.adapter) ? 64 : 8, Math.ceil(n / maxWorkgroupsPerDim));
+    const perLane = a.rowsPerLane ?? (isCpuAdapter(scope.ctx.adapter) ? 64 : 8);
+    assertCount(op, 'rowsPerLane', perLane);
+    const rows = Math.max(perLane, Math.ceil(n / maxWorkgroupsPerDim));
     const kernel = await getKernel(scope.ctx, {
       name: 'batchnorm-forward',
       source: forwardWgsl,

@@ -5,6 +5,7 @@ import { createDispatch, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispa
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
+import { assertCount } from './op-checks.ts';
 import type { OptimizerRule } from './update-rules.ts';
 /**
  * Workgroup size, and about how many elements (vec4s or f32s) each invocation takes: many on CPU adapters, where
@@ -60,6 +61,8 @@ export interface UpdateBindings {
   rates: TensorRef;
   alive: TensorRef;
   models: number;
+  /** Tuning knob (tests, the self-test): elements (vec4s or f32s) each invocation takes; default `perInvocation` (128 on CPU adapters, 8 on GPUs). */
+  elementsPerLane?: number;
 }
 
 /** One update launch over the segments of w, dw and the rule's state (s1, s2): one table of (segment, model) workgroup runs. */
@@ -70,11 +73,13 @@ export async function createUpdateDispatch(
 ): Promise<Dispatch> {
   const vec4 = a.segments.every((s) => s.start % 4 === 0 && s.perModel % 4 === 0);
   const { kernel, unit } = await optimKernel(scope, rule, vec4);
+  const lanes = a.elementsPerLane ?? perInvocation(scope.ctx);
+  assertCount(a.label, 'elementsPerLane', lanes);
   const table = new Uint32Array(a.segments.length * 4);
   let groups = 0;
   a.segments.forEach((s, i) => {
     const perModel = s.perModel / unit;
-    const g = Math.max(1, Math.ceil(perModel / (wg * perInvocation(scope.ctx))));
+    const g = Math.max(1, Math.ceil(perModel / (wg * lanes)));
     table.set([s.start / unit, perModel, g, groups], i * 4);
     groups += g * a.models;
   });

@@ -40,7 +40,13 @@ export interface Optimizer {
  *   const opt = await createOptimizer(scope, 'adam', { learningRate: 1e-3 }, [{ name: 'W1', w: W1, dw: dW1, count: 3072 * 100 }]);
  *   opt.beginStep(); await runDispatches(gpu, [...forwardBackward, ...opt.dispatches]);
  */
-export async function createOptimizer(scope: GpuScope, rule: OptimizerRule, config: object, params: OptimizerParam[]): Promise<Optimizer> {
+export async function createOptimizer(
+  scope: GpuScope,
+  rule: OptimizerRule,
+  config: object,
+  params: OptimizerParam[],
+  options: { elementsPerLane?: number } = {},
+): Promise<Optimizer> {
   const names = new Set<string>();
   for (const p of params) {
     const op = `optimizer ${rule} ${p.name}`;
@@ -67,6 +73,7 @@ export async function createOptimizer(scope: GpuScope, rule: OptimizerRule, conf
         models: 1,
         segments: [{ start: 0, perModel: p.count }],
         label: `optimizer ${rule} ${p.name}`,
+        elementsPerLane: options.elementsPerLane,
       }),
     ),
   );
