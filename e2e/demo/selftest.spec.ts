@@ -1,4 +1,5 @@
 // "Check this GPU" on the demo page: the self-test runs on the page's device and its table lists every case, all passing.
+import { selfTestKernels } from '../selftest-kernels.ts';
 import { test, expect } from '../demo-fixtures.ts';
 
 test('Check this GPU: the table has every kernel family, each row under its tolerance and marked pass', async ({ demo }) => {
@@ -24,16 +25,6 @@ test('Check this GPU: the table has every kernel family, each row under its tole
     expect(Number.parseFloat(worst!), at).toBeLessThanOrEqual(Number.parseFloat(tolerance!));
   }
   const kernels = new Set(rows.map((r) => r.cells[0]));
-  for (const k of [
-    'matmul',
-    'batchnorm forward',
-    'batchnorm backward',
-    'layer norm',
-    'softmax loss',
-    'optimizer',
-    'gather images',
-    'gather rows',
-  ])
-    expect(kernels.has(k), k).toBe(true);
+  for (const k of selfTestKernels) expect(kernels.has(k), k).toBe(true);
   await expect(page.getByTestId('selftest-notes')).toContainText('features:');
 });
