@@ -9,10 +9,12 @@ import { test, expect } from '../fixtures.ts';
 // where nothing cancels this is the seed's relError within a small factor.
 const tol = 1e-5;
 
+// L2 is folded into the update (the rule steps on dw + reg·w): the parameters of odd index have reg > 0, and the
+// reference steps on dw + reg·w in float64.
 // Each rule at this adapter's own setting, and forced to the GPUs' 8 elements a lane with a tensor that spans several
 // workgroups there (5003 f32: 10 workgroups of 64 lanes), so the setting a real GPU picks runs here too.
 for (const lanes of [null, 8] as const)
-  test(`sgd, sgd_momentum, rmsprop, adam: 3 steps vs the reference, state on the GPU, lr change, errors${lanes ? ` (forced: ${lanes} elements a lane)` : ''}`, async ({
+  test(`sgd, sgd_momentum, rmsprop, adam: 3 steps vs the reference, L2 folded in, state on the GPU, lr change, errors${lanes ? ` (forced: ${lanes} elements a lane)` : ''}`, async ({
     harness,
   }) => {
     const results = await harness.page.evaluate(async (lanes) => {
@@ -47,6 +49,7 @@ for (const lanes of [null, 8] as const)
         return worst;
       };
       const counts = lanes ? [1, 1000, 21, 5003] : [1, 1000, 21];
+      const regs = counts.map((_, k) => (k % 2 ? 0.37 : 0));
       const out: Record<string, number | string>[] = [];
       for (const [rule, config] of runs) {
         const scope = lib.createScope(gpu);
@@ -57,7 +60,7 @@ for (const lanes of [null, 8] as const)
           scope,
           rule,
           config,
-          counts.map((count, k) => ({ name: `p${k}`, w: wb[k]!, dw: dwb[k]!, count })),
+          counts.map((count, k) => ({ name: `p${k}`, w: wb[k]!, dw: dwb[k]!, count, reg: regs[k] })),
           lanes ? { elementsPerLane: lanes } : {},
         );
         // The reference's config carries state per parameter; `learningRate` changes at step 3 for every rule.
@@ -74,7 +77,8 @@ for (const lanes of [null, 8] as const)
           opt.beginStep();
           await lib.runDispatches(gpu, opt.dispatches, `${rule} step ${step}`);
           for (let k = 0; k < counts.length; k++) {
-            const { nextW, config: next } = ref.updateRules[rule](ws[k]!, dws[k]!, refConfigs[k] as never);
+            const dwL2 = dws[k]!.map((g, i) => g + regs[k]! * ws[k]![i]!);
+            const { nextW, config: next } = ref.updateRules[rule](ws[k]!, dwL2, refConfigs[k] as never);
             worstW = Math.max(
               worstW,
               stepError(`${rule}${out.length} w${k}`, await lib.readF32(gpu, wb[k]!, counts[k]!), nextW, ws[k]!, 1),
