@@ -62,12 +62,16 @@ test('affine + softmax loss: scores, loss, dscores vs the reference at ragged sh
       let others = 0;
       for (let k = 0; k < models; k++) {
         // model k alone, in float64
-        const hk = ref.makeTensor([n, d], Float64Array.from({ length: n * d }, (_, e) => h[Math.floor(e / d) * ldh + (shared ? 0 : k * d) + (e % d)]!));
+        const hk = ref.makeTensor(
+          [n, d],
+          Float64Array.from({ length: n * d }, (_, e) => h[Math.floor(e / d) * ldh + (shared ? 0 : k * d) + (e % d)]!),
+        );
         const wk = ref.makeTensor([d, c], Float64Array.from(w.subarray(k * d * c, (k + 1) * d * c)));
         const bk = ref.makeTensor([c], Float64Array.from(b.subarray(k * c, (k + 1) * c)));
         const want = ref.affineForward(hk, wk, bk).out;
         const sm = ref.softmaxLoss(want, y);
-        const pick = (a: Float32Array) => Float64Array.from({ length: n * c }, (_, e) => a[(Math.floor(e / c) * models + k) * c + (e % c)]!);
+        const pick = (a: Float32Array) =>
+          Float64Array.from({ length: n * c }, (_, e) => a[(Math.floor(e / c) * models + k) * c + (e % c)]!);
         const mag = (e: number) => {
           const [i, j] = [Math.floor(e / c), e % c];
           let s = Math.abs(bk.data[j]!);
@@ -122,7 +126,10 @@ test('the freeze in the loss launch (fused and plain): a model whose slots hold 
       const loss = scope.createTensorBuffer(Float32Array.from(slots), 'loss');
       const alive = scope.createTensorBuffer(Uint32Array.of(1, 1, 1, 0), 'alive'); // model 3 was frozen before and stays so
       const common = {
-        y: scope.createTensorBuffer(Uint32Array.from({ length: n }, () => rng.randint(c)), 'y'),
+        y: scope.createTensorBuffer(
+          Uint32Array.from({ length: n }, () => rng.randint(c)),
+          'y',
+        ),
         scores: scope.createTensorBuffer(Float32Array.from(rng.randnTensor([n, models * c]).data), 'scores'),
         dscores: scope.createTensorBuffer(n * models * c * 4, 'dscores'),
         loss,
@@ -144,17 +151,17 @@ test('the freeze in the loss launch (fused and plain): a model whose slots hold 
       await lib.runDispatches(gpu, list, 'freeze');
       out[fused ? 'fused' : 'plain'] = Array.from(new Uint32Array(await lib.readBuffer(gpu, alive, 16)));
       const l = await lib.readF32(gpu, loss, models * lossStride);
-      out[fused ? 'fusedLossFinite' : 'plainLossFinite'] = Array.from({ length: models }, (_, k) => (Number.isFinite(l[k * lossStride]!) ? 1 : 0));
+      out[fused ? 'fusedLossFinite' : 'plainLossFinite'] = Array.from({ length: models }, (_, k) =>
+        Number.isFinite(l[k * lossStride]!) ? 1 : 0,
+      );
       scope.destroy();
     }
     const scope = lib.createScope(gpu);
     const b = scope.createTensorBuffer(64, 'b');
-    const badIndex = await lib
-      .createSoftmaxLoss(scope, { scores: b, y: b, dscores: b, loss: b, lossIndex: 1, n: 1, c: 1, alive: b })
-      .then(
-        () => '',
-        (e: Error) => e.message,
-      );
+    const badIndex = await lib.createSoftmaxLoss(scope, { scores: b, y: b, dscores: b, loss: b, lossIndex: 1, n: 1, c: 1, alive: b }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
     scope.destroy();
     return { ...out, badIndex };
   });

@@ -153,7 +153,12 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   const S = 1 + l2Slots.reduce((a, b) => a + b, 0);
   const loss = (out.loss = g.value('loss', [M * S], 'state'));
   if (train && penalties.length)
-    g.apply(l2LossesOp, penalties.map((p) => p.w), { regs: penalties.map((p) => p.reg), lossIndex: 1, lossStride: S, models: M }, [loss]);
+    g.apply(
+      l2LossesOp,
+      penalties.map((p) => p.w),
+      { regs: penalties.map((p) => p.reg), lossIndex: 1, lossStride: S, models: M },
+      [loss],
+    );
   // a population's step freezes a model whose slots turn non-finite, in the loss launch (the L2 slots are written by then)
   const alive = train ? g.value(aliveValueName, [M], 'state', 'u32') : null;
   const freeze = train && M > 1;

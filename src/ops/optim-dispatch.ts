@@ -95,12 +95,7 @@ export async function createUpdateDispatch(
     groups += g * a.models;
   });
   const resources: Record<string, TensorRef> = { w: a.w, dw: a.dw, hyper: a.hyper, rates: a.rates, alive: a.alive };
-  resources.shape = scope.createUniformBuffer(
-    kernel,
-    'shape',
-    { segments: a.segments.length, models: a.models },
-    `${a.label} shape`,
-  );
+  resources.shape = scope.createUniformBuffer(kernel, 'shape', { segments: a.segments.length, models: a.models }, `${a.label} shape`);
   resources.segments = scope.createTensorBuffer(table, `${a.label} segments`);
   resources.regs = scope.createTensorBuffer(Float32Array.from(regs), `${a.label} L2 strengths`);
   a.state.forEach((st, j) => {

@@ -105,7 +105,8 @@ export const optimizerOp: OpDef<OptimizerAttrs> = {
   outputs(inputs, { rule, models = 1, regs }) {
     if (!updateRules[rule]) throw new Error(`optimizer: unknown update rule "${rule}"`);
     if (inputs.length < 4) throw new Error('optimizer: needs the hyperparameters, rates, alive flags and at least one gradient');
-    if (regs && regs.length !== inputs.length - 3) throw new Error(`optimizer: ${regs.length} L2 strengths for ${inputs.length - 3} parameters`);
+    if (regs && regs.length !== inputs.length - 3)
+      throw new Error(`optimizer: ${regs.length} L2 strengths for ${inputs.length - 3} parameters`);
     for (const dw of inputs.slice(3)) {
       if (sizeOf(dw.shape) % models !== 0)
         throw new Error(`optimizer: ${dw.name} [${dw.shape.join(',')}] does not split into ${models} models`);

@@ -188,7 +188,8 @@ export const l2LossesOp: OpDef<{ regs: (number | readonly number[])[]; lossIndex
   outputs(inputs, { regs, models }) {
     if (regs.length !== inputs.length) throw new Error(`l2_losses: ${regs.length} strengths for ${inputs.length} tensors`);
     for (const w of inputs)
-      if (sizeOf(w.shape) % models !== 0) throw new Error(`l2_losses: ${w.name} [${w.shape.join(',')}] does not split into ${models} models`);
+      if (sizeOf(w.shape) % models !== 0)
+        throw new Error(`l2_losses: ${w.name} [${w.shape.join(',')}] does not split into ${models} models`);
     return [];
   },
   encode(scope, { inputs, updates: [loss] }, node) {

@@ -61,12 +61,7 @@ export async function createAffineSoftmaxLoss(scope: GpuScope, a: AffineSoftmaxL
   assertBuffer(op, 'b', a.b, models * a.c);
   const entryPoint = a.alive ? 'affine_freeze' : 'affine';
   const kernel = await getKernel(scope.ctx, { name: 'softmax', source: softmaxWgsl, entryPoint, constants: { WG: wg } });
-  const params = scope.createUniformBuffer(
-    kernel,
-    'params',
-    { ...values, d: a.d, ldh, hModelStride: a.shared ? 0 : a.d },
-    `${op} params`,
-  );
+  const params = scope.createUniformBuffer(kernel, 'params', { ...values, d: a.d, ldh, hModelStride: a.shared ? 0 : a.d }, `${op} params`);
   const bind = { h: a.h, w: a.w, b: a.b, scores: a.scores, y: a.y, dscores: a.dscores, loss: a.loss, params };
   return [createDispatch(scope, kernel, a.alive ? { ...bind, alive: a.alive } : bind, [models, 1, 1], `${op} wg=${wg}`)];
 }

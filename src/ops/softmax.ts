@@ -42,7 +42,8 @@ export function makeSoftmaxParams(op: string, a: SoftmaxLossArgs): Record<string
   assertBuffer(op, 'y', a.y, a.n);
   assertBuffer(op, 'loss', a.loss, lossIndex + (models - 1) * lossStride + 1);
   if (a.alive) {
-    if (lossIndex !== 0) throw new Error(`${op}: the freeze reads model k's slots from k·lossStride, so lossIndex must be 0, got ${lossIndex}`);
+    if (lossIndex !== 0)
+      throw new Error(`${op}: the freeze reads model k's slots from k·lossStride, so lossIndex must be 0, got ${lossIndex}`);
     assertBuffer(op, 'alive', a.alive, models);
     assertBuffer(op, 'loss', a.loss, models * lossStride);
   }
