@@ -16,7 +16,8 @@ export interface GatherLabels {
 /**
  * The label bindings of a gather launch and its `labeled` flag: the labels given (checked), or 4-byte placeholders the
  * kernel never reads or writes.
- *   const { bind, labeled } = labelBindings(scope, op, a.labels, a.batch, a.count);
+ *   const labels = labelBindings(scope, 'gather', { y: allLabels, out: batchLabels }, 50, 49000);
+ *   createDispatch(scope, kernel, { ...bindings, ...labels.bind }, grid, label); // params.labeled = labels.labeled
  */
 export function labelBindings(
   scope: GpuScope,

@@ -28,7 +28,11 @@ export interface SoftmaxLossArgs {
   alive?: TensorRef;
 }
 
-/** The checks and uniform values every softmax-loss launch shares (plain, or with the affine head in front). */
+/**
+ * The checks and uniform values every softmax-loss launch shares (plain, or with the affine head in front).
+ *   const values = makeSoftmaxParams('softmax-loss n=50 c=10', { scores, y, loss, dscores, n: 50, c: 10 });
+ *   scope.createUniformBuffer(kernel, 'params', values); // d, ldh, hModelStride 0: no head
+ */
 export function makeSoftmaxParams(op: string, a: SoftmaxLossArgs): Record<string, number> {
   const { models = 1, lossStride = 1 } = a;
   const lossIndex = a.lossIndex ?? 0;
