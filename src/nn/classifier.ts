@@ -185,12 +185,18 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   }
   const rule = r.rule as OptimizerRule;
   const slots = updateRules[rule].slots.flatMap((s) => params.map((p) => g.value(slotValueName(s, p.name), p.shape, 'state')));
-  const regOf = new Map(penalties.map((p) => [p.w, p.reg]));
+  // each parameter's strength(s) for the update (a W penalized twice steps on the sum, as its two l2 nodes added)
+  const regOf = new Map<Value, number[]>();
+  for (const { w, reg } of penalties) {
+    const prev = regOf.get(w) ?? new Array<number>(M).fill(0);
+    regOf.set(
+      w,
+      prev.map((r, k) => r + (typeof reg === 'number' ? reg : reg[k]!)),
+    );
+  }
+  const regs = params.map((p) => regOf.get(p) ?? 0).map((r) => (typeof r !== 'number' && M === 1 ? r[0]! : r));
   const rule0 = [g.value(hyperValueName, [1], 'state'), g.value(ratesValueName, [M], 'state'), alive!];
-  g.apply(optimizerOp, [...rule0, ...params.map((p) => grads.get(p)!)], { rule, models: M, regs: params.map((p) => regOf.get(p) ?? 0) }, [
-    ...params,
-    ...slots,
-  ]);
+  g.apply(optimizerOp, [...rule0, ...params.map((p) => grads.get(p)!)], { rule, models: M, regs }, [...params, ...slots]);
   return out;
 }
 
