@@ -90,7 +90,7 @@ fn writeLoss(model: u32, lid: u32, acc: f32) {
   if (lid == 0u) {
     var total = 0.0;
     for (var k = 0u; k < WG; k++) { total += part[k]; }
-    loss[params.lossIndex + model * params.lossStride] = total / f32(params.n);
+    loss[params.lossIndex + model * params.lossStride] = total * (1.0 / f32(params.n));
   }
 }
 
