@@ -14,7 +14,8 @@ export { checkRows } from './session.ts';
 /**
  * A model described by a definition (its tensors and the graph of each program), compiled on `gpu` per program
  * and batch size and trained by the Solver. A training step is one compiled plan (forward, backward and the
- * update), one command buffer and one submit; losses come back through a ring of staging buffers.
+ * update), one command buffer and one submit (or several steps in one: `stepMany`); losses come back through a ring
+ * of staging buffers.
  *   const model = new GraphModel(gpu, makeClassifier({ ... }));
  *   await new Solver(model, data, { updateRule: 'adam' }).train();
  */
