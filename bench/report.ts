@@ -134,6 +134,8 @@ export function formatReport(r: BenchReport): string {
         useBatchnorm: boolean;
         msPerStep: number;
         dispatchesPerStep: number;
+        apiCallsPerStep?: number;
+        multiStep?: { stepsPerSubmit: number; msPerStep: number; apiCallsPerStep: number };
         tfjsMsPerStep: number | null;
         checkpointMs?: number;
         checkpointBytes?: number;
@@ -143,13 +145,26 @@ export function formatReport(r: BenchReport): string {
     out.push('', 'training step (Adam, wall clock per step over queued steps)');
     out.push(
       table(
-        ['net', 'batch', 'bn backward', 'ms/step', 'dispatches', 'checkpoint ms (MiB)', 'TF.js ms/step', 'vs TF.js'],
+        [
+          'net',
+          'batch',
+          'bn backward',
+          'ms/step',
+          'K a submit: ms/step',
+          'dispatches',
+          'API calls/step (1 | K)',
+          'checkpoint ms (MiB)',
+          'TF.js ms/step',
+          'vs TF.js',
+        ],
         tr.map((f) => [
           f.net,
           String(f.batch),
           f.useBatchnorm ? f.backwardVariant : '-',
           num(f.msPerStep, 2),
+          f.multiStep ? `${f.multiStep.stepsPerSubmit}: ${num(f.multiStep.msPerStep, 2)}` : '-',
           String(f.dispatchesPerStep),
+          `${num(f.apiCallsPerStep, 1)} | ${num(f.multiStep?.apiCallsPerStep, 1)}`,
           f.checkpointMs === undefined ? '-' : `${num(f.checkpointMs, 2)} (${num((f.checkpointBytes ?? 0) / 2 ** 20, 2)})`,
           num(f.tfjsMsPerStep, 1),
           f.tfjsMsPerStep ? `${(f.tfjsMsPerStep / f.msPerStep).toFixed(1)}x faster` : '-',

@@ -1,7 +1,7 @@
 // Benchmark section: ms per Adam step of the seed's 6-layer net [100]x5 at batch 50, with and without batchnorm (and TF.js beside it); wide nets with --sizes large.
 import { FullyConnectedNeuralNet } from '../../src/index.ts';
 import type { BenchSection } from './types.ts';
-import { probeSteps } from '../step-probe.ts';
+import { probeSteps, type StepProbe } from '../step-probe.ts';
 import type { ApiCounts } from '../api-counter.ts';
 
 export interface TrainingFigure {
@@ -21,6 +21,8 @@ export interface TrainingFigure {
   /** Median GPU ms of a step's compute pass (timestamp queries), null where the adapter has no `timestamp-query`. */
   gpuMsPerStep: number | null;
   dispatchesPerStep: number;
+  /** The same step, `stepsPerSubmit` of them in one submit (GraphModel.stepMany, as the Solver runs them on a fast GPU): wall clock and the probe's figures, all per step. */
+  multiStep: StepProbe & { msPerStep: number; submits: number };
   tfjsMsPerStep: number | null;
   /** A host checkpoint (params, state, Adam's m and v in one submit, mapAsync) on a quiet queue: median ms, and its bytes. */
   checkpointMs: number;
@@ -105,6 +107,22 @@ function makeConfigs(sizes: 'default' | 'large' | undefined): Config[] {
   return out;
 }
 
+/** Steps a submit in the bench's multi-step figures (the Solver's 'auto' cap), and the submits timed. */
+const multi = { stepsPerSubmit: 8, submits: 4 };
+
+/** Wall clock and probe figures of `multi.submits` submits of `multi.stepsPerSubmit` steps each (rows taken round the list), after one to build the group. */
+async function probeMultiStep(net: FullyConnectedNeuralNet, rows: Uint32Array[]): Promise<TrainingFigure['multiStep']> {
+  const { stepsPerSubmit: k, submits } = multi;
+  const group = (i: number) => net.stepMany(Array.from({ length: k }, (_, j) => rows[(i * k + j) % rows.length]!));
+  await group(0);
+  const t0 = performance.now();
+  const last = (await Promise.all(Array.from({ length: submits }, (_, i) => group(i)))).flat();
+  const msPerStep = (performance.now() - t0) / (submits * k);
+  if (!last.every(Number.isFinite))
+    throw new Error(`training bench: non-finite loss ${last.find((l) => !Number.isFinite(l))} (${k} steps a submit)`);
+  return { ...(await probeSteps(net.gpu, group, submits, k)), msPerStep, submits };
+}
+
 /**
  * Time training steps of [100]x5 at batch 50 (Adam 1e-3): batchnorm with each backward variant, and without.
  *   const { training } = await trainingSection.run(gpu, opts);
@@ -134,6 +152,7 @@ export const trainingSection: BenchSection = {
         if (gpu.stats.submits - submits0 !== steps)
           throw new Error(`training bench: ${gpu.stats.submits - submits0} submits for ${steps} steps`);
         const probe = await probeSteps(gpu, (i) => net.step(indices[3 + i]!), steps);
+        const multiStep = await probeMultiStep(net, indices.slice(3));
         const reads: number[] = [];
         for (let i = 0; i < 5; i++) reads.push((await net.checkpoint(steps)).readMs);
         const checkpointMs = reads.sort((a, b) => a - b)[2]!;
@@ -154,12 +173,13 @@ export const trainingSection: BenchSection = {
           steps,
           ...probe,
           dispatchesPerStep: await net.dispatchesPerStep(batch),
+          multiStep,
           tfjsMsPerStep,
           checkpointMs,
           checkpointBytes,
         };
         opts.log(
-          `training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step (host ${probe.hostMsPerStep.toFixed(3)} ms, GPU ${probe.gpuMsPerStep?.toFixed(3) ?? '-'} ms), ${fig.dispatchesPerStep} dispatches, ${probe.apiCallsPerStep.toFixed(1)} API calls, checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
+          `training ${fig.net} (${c.useBatchnorm ? c.backwardVariant : 'no bn'}), batch ${batch}: ${msPerStep.toFixed(2)} ms/step (host ${probe.hostMsPerStep.toFixed(3)} ms, GPU ${probe.gpuMsPerStep?.toFixed(3) ?? '-'} ms), ${fig.dispatchesPerStep} dispatches, ${probe.apiCallsPerStep.toFixed(1)} API calls; ${multiStep.stepsPerSubmit} steps a submit: ${multiStep.msPerStep.toFixed(2)} ms/step (host ${multiStep.hostMsPerStep.toFixed(3)} ms), ${multiStep.apiCallsPerStep.toFixed(1)} API calls; checkpoint ${checkpointMs.toFixed(2)} ms (${(checkpointBytes / 2 ** 20).toFixed(2)} MiB)` +
             (tfjsMsPerStep !== null ? `; ${peer!.name} ${tfjsMsPerStep.toFixed(1)} ms/step` : ''),
         );
         out.push(fig);

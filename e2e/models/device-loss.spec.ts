@@ -1,4 +1,4 @@
-// Losing the GPU mid-run (gpu.device.destroy()): recovery from the host checkpoint on a new device, a clean stop, GPU errors naming the kernel.
+// Losing the GPU mid-run (gpu.device.destroy()): recovery from the host checkpoint on a new device (also with several steps a submit), a clean stop, GPU errors naming the kernel.
 import { test, expect } from '../fixtures.ts';
 
 /** A small run as the page would make it, in the harness page: `destroy(solver, step, gpu)` may destroy a device. */
@@ -130,6 +130,60 @@ test('a device destroyed at step 17 of 36: the run recovers once from the epoch-
   expect(r.newSubmits).toBeGreaterThan(20);
   expect(r.newErrors).toEqual([]);
   expect(r.source).toEqual({ source: 'device' });
+});
+
+test('a device destroyed while a submit of 4 steps is queued: recovery from the epoch-1 checkpoint, and the run ends bit for bit as an uninterrupted one at one step a submit', async ({
+  harness,
+}) => {
+  const r = await harness.page.evaluate(async (setupSrc) => {
+    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+    const gpu = await window.gpuReady;
+    const gpuB = await lib.requestGpu();
+    const netB = await lib.FullyConnectedNeuralNet.create(gpuB, [16, 16], netOpts);
+    const solverB = new lib.Solver(netB, data, { ...solverOpts, stepsPerSubmit: 1 });
+    await solverB.train();
+    const paramsB = await netB.getParams();
+    await netB.destroy();
+    gpuB.device.destroy();
+
+    const net = await lib.FullyConnectedNeuralNet.create(gpu, [16, 16], netOpts);
+    let destroyed = false;
+    const solver = new lib.Solver(net, data, {
+      ...solverOpts,
+      stepsPerSubmit: 4,
+      onProgress: (p) => {
+        // step 14 of the submit of steps 13..16; the submit of steps 17..20 is already queued behind it
+        if (p.iteration === 14 && !destroyed) {
+          destroyed = true;
+          gpu.device.destroy();
+        }
+      },
+    });
+    const result = await solver.train();
+    const params = await net.getParams();
+    const newGpu = net.gpu;
+    const same = Object.entries(paramsB).every(([name, t]) => t.data.every((v, i) => Object.is(v, params[name]!.data[i])));
+    const out = {
+      result,
+      same,
+      losses: solver.lossHistory,
+      lossesB: solverB.lossHistory,
+      valAcc: solver.valAccHistory,
+      valAccB: solverB.valAccHistory,
+      newErrors: newGpu.errors.map((e) => e.message),
+    };
+    await net.destroy();
+    newGpu.device.destroy();
+    return out;
+  }, setup.toString());
+  expect(r.result.status, r.result.message).toBe('completed');
+  expect(r.result.recoveries).toHaveLength(1);
+  expect(r.result.recoveries[0]!.resumedFrom).toBe(12);
+  expect(r.result.recoveries[0]!.iteration).toBeGreaterThan(14);
+  expect(r.losses).toEqual(r.lossesB); // all 36, bit for bit
+  expect(r.valAcc).toEqual(r.valAccB);
+  expect(r.same).toBe(true); // the best-validation parameters and running statistics, bit for bit
+  expect(r.newErrors).toEqual([]);
 });
 
 test('a device lost again right after its recovery: a clean stop, the host checkpoint kept and downloadable', async ({ harness }) => {

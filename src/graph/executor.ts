@@ -1,7 +1,7 @@
 // Compiles a graph into a static dispatch list with buffers and bind groups made once, in node order.
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { Dispatch } from '../gpu/dispatch.ts';
-import type { Graph, Value } from './graph.ts';
+import type { Graph, Node, Value } from './graph.ts';
 import { planBuffers, type BufferPlan } from './planner.ts';
 
 export interface CompiledGraph {
@@ -9,6 +9,11 @@ export interface CompiledGraph {
   plan: BufferPlan;
   /** The buffer holding each value (model-owned ones as given, planned ones from the slots). */
   bufferOf(v: Value): TensorRef;
+  /**
+   * The dispatch list again with some values bound elsewhere (a multi-step submit's per-step feeds, loss and
+   * hyperparameters): the nodes that touch one of them are encoded anew (in `scope`), the others keep their dispatches.
+   */
+  rebind(scope: GpuScope, overrides: ReadonlyMap<Value, TensorRef>): Promise<Dispatch[]>;
 }
 
 /**
@@ -29,8 +34,20 @@ export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Valu
     if (slot === undefined) throw new Error(`graph: value ${v.name} (${v.kind}) has no buffer: the model must bind it`);
     return slots[slot]!;
   };
+  const perNode = await encodeNodes(scope, g.nodes, bufferOf);
+  const rebind = async (into: GpuScope, overrides: ReadonlyMap<Value, TensorRef>): Promise<Dispatch[]> => {
+    const touches = (n: Node) => [n.inputs, n.outputs, n.updates].some((list) => list.some((v) => overrides.has(v)));
+    const chosen = g.nodes.filter(touches);
+    const again = await encodeNodes(into, chosen, (v) => overrides.get(v) ?? bufferOf(v));
+    return g.nodes.flatMap((n, i) => (touches(n) ? again[chosen.indexOf(n)]! : perNode[i]!));
+  };
+  return { dispatches: perNode.flat(), plan, bufferOf, rebind };
+}
+
+/** Encode `nodes` concurrently, one dispatch list each in node order; every encode settles before an error is thrown. */
+async function encodeNodes(scope: GpuScope, nodes: readonly Node[], bufferOf: (v: Value) => TensorRef): Promise<Dispatch[][]> {
   const encoded = await Promise.allSettled(
-    g.nodes.map(async (node) => {
+    nodes.map(async (node) => {
       const bound = { inputs: node.inputs.map(bufferOf), outputs: node.outputs.map(bufferOf), updates: node.updates.map(bufferOf) };
       try {
         return await node.op.encode(scope, bound, node);
@@ -42,6 +59,5 @@ export async function compileGraph(scope: GpuScope, g: Graph, external: Map<Valu
   );
   const failed = encoded.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  const dispatches = encoded.flatMap((r) => (r as PromiseFulfilledResult<Dispatch[]>).value);
-  return { dispatches, plan, bufferOf };
+  return encoded.map((r) => (r as PromiseFulfilledResult<Dispatch[]>).value);
 }

@@ -11,3 +11,4 @@ export * from './safetensors.ts';
 export type { TensorValues, StoreSnapshot } from './tensors.ts';
 export type { ParamsSource } from './recovery-point.ts';
 export type { DirectRows } from './session.ts';
+export type { StepGroup, StepRanges } from './step-group.ts';

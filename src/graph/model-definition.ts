@@ -48,7 +48,7 @@ export interface ProgramGraph {
   scores?: Value;
 }
 
-/** Name of the update rule's hyperparameter value in a training graph. */
+/** Name of the update rule's hyperparameter value in a training graph (the one value of the rule that changes every step). */
 export const hyperValueName = 'hyper';
 /** Names of the update rule's per-model learning rates and alive flags in a training graph. */
 export const ratesValueName = 'rates';
@@ -74,6 +74,8 @@ export interface ModelUpdateState {
   /** Every value name a training graph binds to the rule's state ('hyper', 'rates', 'alive', `slot/param`) and its buffer. */
   bound: ReadonlyMap<string, TensorRef>;
   beginStep(): void;
+  /** Begin `count` steps submitted together: the bytes of `hyper` for each of them, in order (the caller binds step j to the j-th). */
+  beginSteps(count: number): Uint8Array<ArrayBuffer>[];
   /** One rate for every model, or one per model. */
   setLearningRate(lr: number | readonly number[]): void;
 }

@@ -14,7 +14,8 @@ export { checkRows } from './session.ts';
 /**
  * A model described by a definition (its tensors and the graph of each program), compiled on `gpu` per program
  * and batch size and trained by the Solver. A training step is one compiled plan (forward, backward and the
- * update), one command buffer and one submit; losses come back through a ring of staging buffers.
+ * update), one command buffer and one submit (or several steps in one: `stepMany`); losses come back through a ring
+ * of staging buffers.
  *   const model = new GraphModel(gpu, makeClassifier({ ... }));
  *   await new Solver(model, data, { updateRule: 'adam' }).train();
  */
@@ -95,6 +96,26 @@ export class GraphModel {
    */
   stepModels(indices: Uint32Array): Promise<Float64Array> {
     return this.session.stepModels(indices);
+  }
+
+  /**
+   * Queue several training steps in one submit (step j on rows `indicesList[j]`, one batch size); resolves to each
+   * step's loss, bit for bit what as many `step` calls give (one model; see stepModelsMany).
+   *   const [l0, l1, l2] = await net.stepMany([rows0, rows1, rows2]);
+   */
+  stepMany(indicesList: readonly Uint32Array[]): Promise<number[]> {
+    if (this.models !== 1)
+      throw new Error(`stepMany: ${this.definition.name} is a population of ${this.models} models; stepModelsMany gives each one's loss`);
+    return this.stepModelsMany(indicesList).then((steps) => steps.map((l) => l[0]!));
+  }
+
+  /**
+   * Queue several training steps of every model in one command buffer (one write of their rows, one pass, one
+   * readback); resolves to each step's losses, one per model, bit for bit what as many `stepModels` calls give.
+   *   const [losses0, losses1] = await population.stepModelsMany([rows0, rows1]);
+   */
+  stepModelsMany(indicesList: readonly Uint32Array[]): Promise<Float64Array[]> {
+    return this.session.stepModelsMany(indicesList);
   }
 
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed), for benchmarks. */

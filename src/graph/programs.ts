@@ -5,6 +5,7 @@ import type { Dispatch } from '../gpu/dispatch.ts';
 import { compileGraph } from './executor.ts';
 import type { Value } from './graph.ts';
 import type { DataSplit, ModelDefinition, ProgramGraph, ProgramKind, ProgramRequest } from './model-definition.ts';
+import type { StepGroup } from './step-group.ts';
 import type { ModelTensors } from './tensors.ts';
 
 /** One compiled program: its dispatches, the buffers the host feeds, its own loss / correct buffers. */
@@ -18,6 +19,10 @@ export interface Plan {
   usesData: boolean;
   usesRule: boolean;
   bufferOf(v: Value): TensorRef;
+  /** The dispatches again with some values bound elsewhere (see CompiledGraph.rebind); new objects go into the plan's scope. */
+  rebind(overrides: ReadonlyMap<Value, TensorRef>): Promise<Dispatch[]>;
+  /** Its multi-step forms by step count (step-group.ts), freed with the plan. */
+  groups: Map<number, Promise<StepGroup>>;
 }
 
 /** What a plan binds besides the stores: the update rule in force (its name and every value it binds by name). */
@@ -122,6 +127,8 @@ export function createPrograms(
         usesData: !!split,
         usesRule,
         bufferOf: compiled.bufferOf,
+        rebind: (overrides) => compiled.rebind(scope, overrides),
+        groups: new Map(),
       };
     } catch (e) {
       scope.destroy();

@@ -14,6 +14,27 @@ export interface ReadbackSlot {
 export function createReadbackRing(gpu: GpuContext, size = 4) {
   const slots: (ReadbackSlot | null)[] = Array.from({ length: size }, () => null);
   let pos = 0;
+  /**
+   * `readSums` for several steps copied into one slot: step j's `size` bytes at j·stride; one mapAsync for all.
+   *   const [l0, l1] = await ring.readSteps(slot, { steps: 2, stride: 256, size: 8 }); // each a Float64Array of 1
+   */
+  const readSteps = (slot: ReadbackSlot, r: { steps: number; stride: number; size: number }, groups = 1): Promise<Float64Array[]> => {
+    const bytes = (r.steps - 1) * r.stride + r.size;
+    const read = slot.buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
+      const mapped = slot.buf.getMappedRange(0, bytes);
+      const out = Array.from({ length: r.steps }, (_, j) => {
+        const values = new Float32Array(mapped, j * r.stride, r.size / 4);
+        const per = values.length / groups;
+        const sums = new Float64Array(groups);
+        for (let k = 0; k < groups; k++) for (let i = 0; i < per; i++) sums[k]! += values[k * per + i]!;
+        return sums;
+      });
+      slot.buf.unmap();
+      return out;
+    });
+    slot.busy = read;
+    return read;
+  };
   return {
     /** The next slot with at least `bytes`, after its previous read has finished (all slots are made at the first take, so steady steps allocate nothing). */
     async take(bytes: number): Promise<ReadbackSlot> {
@@ -36,18 +57,10 @@ export function createReadbackRing(gpu: GpuContext, size = 4) {
      * Map the slot after its submit and sum its f32 values in `groups` equal runs (the loss slots of each model
      * add up to its loss; one group for one model).
      */
-    readSums(slot: ReadbackSlot, bytes: number, groups = 1): Promise<Float64Array> {
-      const read = slot.buf.mapAsync(GPUMapMode.READ, 0, bytes).then(() => {
-        const values = new Float32Array(slot.buf.getMappedRange(0, bytes));
-        const per = values.length / groups;
-        const sums = new Float64Array(groups);
-        for (let k = 0; k < groups; k++) for (let i = 0; i < per; i++) sums[k]! += values[k * per + i]!;
-        slot.buf.unmap();
-        return sums;
-      });
-      slot.busy = read;
-      return read;
+    async readSums(slot: ReadbackSlot, bytes: number, groups = 1): Promise<Float64Array> {
+      return (await readSteps(slot, { steps: 1, stride: bytes, size: bytes }, groups))[0]!;
     },
+    readSteps,
     /** Wait for every read in flight (errors ignored: they reached their callers). */
     async settle(): Promise<void> {
       await Promise.all(slots.map((s) => s?.busy?.catch(() => 0)));

@@ -2,9 +2,10 @@
 import { createScope, readBuffer, type GpuScope } from '../gpu/buffers.ts';
 import { assertNotLost, type GpuContext } from '../gpu/device.ts';
 import { runDispatches, submitDispatches } from '../gpu/dispatch.ts';
-import type { DataSplit, ModelDefinition, ModelUpdateState } from './model-definition.ts';
+import { hyperValueName, type DataSplit, type ModelDefinition, type ModelUpdateState } from './model-definition.ts';
 import { createPrograms, writeFeeds, type BoundRule, type Plan, type Programs } from './programs.ts';
 import { createReadbackRing } from './readback-ring.ts';
+import { stepGroupOf, writeStepRanges } from './step-group.ts';
 import type { ModelTensors } from './tensors.ts';
 
 /** Rows per accuracy pass (bigger requests run in chunks into one counter). */
@@ -147,6 +148,44 @@ export class TrainingSession {
     this.update.state.beginStep();
     await submitDispatches(this.gpu, plan.dispatches, 'train step', (enc) => enc.copyBufferToBuffer(loss, 0, slot.buf, 0, loss.size));
     return { loss: this.ring.readSums(slot, loss.size, this.models) };
+  }
+
+  /**
+   * Queue `indicesList.length` training steps of every model (step j on rows `indicesList[j]`, all of one batch size)
+   * in one command buffer: one write of all their rows and of their hyperparameters, one compute pass, one readback.
+   * Resolves to each step's losses (one per model), exactly as that many `stepModels` calls would give them.
+   *   const [l0, l1] = await session.stepModelsMany([rows0, rows1]);
+   */
+  stepModelsMany(indicesList: readonly Uint32Array[]): Promise<Float64Array[]> {
+    return this.enqueue(() => this.submitSteps(indicesList)).then((r) => r.losses);
+  }
+
+  private async submitSteps(indicesList: readonly Uint32Array[]): Promise<{ losses: Promise<Float64Array[]> }> {
+    assertNotLost(this.gpu);
+    if (!this.data || !this.update) throw new Error('step: call attachData and setUpdateRule first');
+    const steps = indicesList.length;
+    if (steps < 1) throw new Error('stepModelsMany: no steps given');
+    const batch = indicesList[0]!.length;
+    indicesList.forEach((rows, j) => {
+      if (rows.length !== batch)
+        throw new Error(`stepModelsMany: step ${j} has ${rows.length} rows, step 0 has ${batch} (one batch size a submit)`);
+      checkRows(rows, this.data!.train.rows, 'step');
+    });
+    const plan = await this.programs.plan('train', batch, this.data.train);
+    const group = await stepGroupOf(this.gpu, plan, steps, this.update.state.bound.get(hyperValueName));
+    const { loss } = group;
+    const bytes = (steps - 1) * loss.stride + loss.size;
+    const slot = await this.ring.take(bytes);
+    const feed = group.feeds.indices;
+    if (!feed)
+      throw new Error(`stepModelsMany: the train program feeds no indices (it feeds ${Object.keys(group.feeds).join(', ') || 'nothing'})`);
+    writeStepRanges(this.gpu, feed, indicesList);
+    const hyper = this.update.state.beginSteps(steps);
+    if (group.hyper) writeStepRanges(this.gpu, group.hyper, hyper);
+    await submitDispatches(this.gpu, group.dispatches, `train ${steps} steps`, (enc) =>
+      enc.copyBufferToBuffer(loss.buffer, 0, slot.buf, 0, bytes),
+    );
+    return { losses: this.ring.readSteps(slot, { steps, stride: loss.stride, size: loss.size }, this.models) };
   }
 
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed). */

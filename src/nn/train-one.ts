@@ -178,6 +178,8 @@ export interface TrainOneArgs extends NetChoice {
   onDeviceLost?: SolverOptions['onDeviceLost'];
   requestDevice?: SolverOptions['requestDevice'];
   onRecovery?: SolverOptions['onRecovery'];
+  /** Training steps per submit (the Solver's option; default 'auto': up to 8 on a fast GPU, one where a step is slow). */
+  stepsPerSubmit?: SolverOptions['stepsPerSubmit'];
 }
 
 /** The normalization a trained net has: the GPU net's own, else the choice (the alias resolved as the reference does). */
@@ -225,11 +227,11 @@ type RunSettings = Pick<
   TrainOneArgs,
   'updateRule' | 'learningRate' | 'batchSize' | 'numEpochs' | 'numTrainSamples' | 'numValSamples' | 'seed'
 > &
-  Pick<SolverOptions, 'onDeviceLost' | 'requestDevice' | 'onRecovery'>;
+  Pick<SolverOptions, 'onDeviceLost' | 'requestDevice' | 'onRecovery' | 'stepsPerSubmit'>;
 
 /**
  * The Solver options of one run (a PopulationSolver takes the same): cs231n's 1000 training rows per check unless told,
- * quiet, the device-loss settings passed on.
+ * quiet, the device-loss settings and the steps per submit passed on.
  *   new Solver(model, data, { ...runSolverOptions(args), onProgress });
  */
 export function runSolverOptions(a: RunSettings): SolverOptions {
@@ -246,6 +248,7 @@ export function runSolverOptions(a: RunSettings): SolverOptions {
     onDeviceLost: a.onDeviceLost,
     requestDevice: a.requestDevice,
     onRecovery: a.onRecovery,
+    stepsPerSubmit: a.stepsPerSubmit,
   };
 }
 

@@ -61,7 +61,7 @@ export interface UpdateSegment {
 
 /** What every update launch binds besides w, dw and the slots: the hyperparameters, each model's rate and alive flag. */
 export interface UpdateBindings {
-  hyper: GPUBuffer;
+  hyper: TensorRef;
   rates: TensorRef;
   alive: TensorRef;
   models: number;

@@ -122,7 +122,7 @@ export const optimizerOp: OpDef<OptimizerAttrs> = {
       throw new Error(`optimizer ${rule}: ${updates.length} updated tensors for ${k} parameters with ${slots} state slot(s)`);
     const ws = updates.slice(0, k);
     const state = (i: number) => Array.from({ length: slots }, (_, j) => updates[k + j * k + i]!);
-    const shared = { hyper: refBuffer(hyper!), rates: rates!, alive: alive!, models };
+    const shared = { hyper: hyper!, rates: rates!, alive: alive!, models };
     const all = [ws, dws, ...Array.from({ length: slots }, (_, j) => updates.slice(k + j * k, k + (j + 1) * k))];
     const base = all.map((list) => refOffset(list[0]!));
     const aligned = all.every((list, a) =>

@@ -24,6 +24,12 @@ export interface UpdateRuleState {
   bound: ReadonlyMap<string, TensorRef>;
   /** Once per step, before its submit: Adam's t += 1 and the bias corrections (f64 on the host), new rates if set; one or two queue.writeBuffer. */
   beginStep(): void;
+  /**
+   * Begin `count` steps submitted together: Adam's t advances `count` times and the hyperparameter uniform's bytes
+   * of each step are returned, in order (the caller binds step j to the j-th); new rates, if set, are written (one
+   * rate for the whole group, so a rate change lands between groups).
+   */
+  beginSteps(count: number): Uint8Array<ArrayBuffer>[];
   /** New learning rate(s) from the next `beginStep()` (the Solver's lrDecay): one for all models, or one per model. */
   setLearningRate(lr: number | readonly number[]): void;
 }
@@ -56,6 +62,16 @@ export async function createUpdateRuleState(
   const slots = layout
     ? Object.fromEntries(updateRules[rule].slots.map((s) => [s, createTensorStore(scope, layout, `optimizer ${rule} ${s}`)]))
     : {};
+  const beginSteps = (count: number): Uint8Array<ArrayBuffer>[] => {
+    assertCount(where, 'steps', count);
+    const out = Array.from({ length: count }, () => {
+      if (rule === 'adam') c.t! += 1;
+      return new Uint8Array(makeUniformData(kernel, 'hyper', hyperValues(c, c.t ?? 1)));
+    });
+    if (ratesDirty) scope.ctx.device.queue.writeBuffer(rates, 0, lrs);
+    ratesDirty = false;
+    return out;
+  };
   const bound = new Map<string, TensorRef>([
     [hyperValueName, hyper],
     [ratesValueName, rates],
@@ -73,11 +89,9 @@ export async function createUpdateRuleState(
     slots,
     bound,
     beginStep() {
-      if (rule === 'adam') c.t! += 1;
-      scope.ctx.device.queue.writeBuffer(hyper, 0, makeUniformData(kernel, 'hyper', hyperValues(c, c.t ?? 1)));
-      if (ratesDirty) scope.ctx.device.queue.writeBuffer(rates, 0, lrs);
-      ratesDirty = false;
+      scope.ctx.device.queue.writeBuffer(hyper, 0, beginSteps(1)[0]!);
     },
+    beginSteps,
     setLearningRate(lr: number | readonly number[]) {
       const list = typeof lr === 'number' ? new Array<number>(models).fill(lr) : [...lr];
       if (list.length !== models) throw new Error(`optimizer ${rule}: ${list.length} learning rates for ${models} models`);

@@ -13,6 +13,8 @@ export interface PopulationModel {
   setLearningRate(lr: number | readonly number[]): void;
   /** Queue one step of every model on the same rows; resolves to each model's loss. */
   stepModels(indices: Uint32Array): Promise<Float64Array>;
+  /** Optional: several steps in one submit (GraphModel), each step's losses as `stepModels` would give them. */
+  stepModelsMany?(indicesList: readonly Uint32Array[]): Promise<Float64Array[]>;
   accuracyModels(split: 'train' | 'val', indices: Uint32Array): Promise<Float64Array>;
   snapshot(): Promise<HostValues>;
   restore(snapshot: unknown): Promise<void>;
@@ -35,8 +37,10 @@ export interface LoopModel {
   setLearningRates(rates: readonly number[]): void;
   /** Whether a model rebuilt from a checkpoint needs its rates set again (a population's checkpoint keeps only the config's rate). */
   readonly ratesLostOnRebuild: boolean;
-  /** Queue one step of every model on rows `indices`; resolves to each model's loss. */
-  stepModels(indices: Uint32Array): Promise<Float64Array>;
+  /** Whether `stepGroup` puts several steps in one submit (else it queues them one by one: the CPU reference, a model without the many-step method). */
+  readonly multiStep: boolean;
+  /** Queue one step of every model per entry of `indicesList`, in order; one promise per step, resolving to each model's loss. */
+  stepGroup(indicesList: readonly Uint32Array[]): Promise<Float64Array>[];
   accuracyModels(split: 'train' | 'val', indices: Uint32Array): Promise<Float64Array>;
   /** The models `improved` did best at this check: keep their values, from the check's host checkpoint or (none) a snapshot now. */
   keepBest(improved: readonly number[], checkpoint?: ModelCheckpoint): Promise<void>;
@@ -49,7 +53,7 @@ export interface LoopModel {
 /**
  * One TrainableModel as a loop model of M = 1; the best values are the whole checkpoint or snapshot of the best check.
  *   const m = singleLoopModel(net, data, readSolverSettings(data, {}));
- *   await m.start(); const [loss] = await m.stepModels(rows);
+ *   await m.start(); const [loss] = await m.stepGroup([rows])[0]!;
  */
 export function singleLoopModel(model: TrainableModel, data: SolverData, s: SolverSettings): LoopModel {
   let best: { values: unknown } | null = null;
@@ -62,7 +66,14 @@ export function singleLoopModel(model: TrainableModel, data: SolverData, s: Solv
       await model.setUpdateRule(s.updateRule, s.optimConfig);
     },
     setLearningRates: (rates) => model.setLearningRate(rates[0]!),
-    stepModels: async (indices) => Float64Array.of(await model.step(indices)),
+    multiStep: !!model.stepMany,
+    stepGroup: (list) =>
+      model.stepMany && list.length > 1
+        ? splitSteps(
+            model.stepMany(list).then((losses) => losses.map((l) => Float64Array.of(l))),
+            list.length,
+          )
+        : list.map(async (indices) => Float64Array.of(await model.step(indices))),
     accuracyModels: async (split, indices) => Float64Array.of(await model.accuracy(split, indices)),
     async keepBest(_improved, checkpoint) {
       best = { values: checkpoint ?? (await model.snapshot()) };
@@ -80,7 +91,7 @@ export function singleLoopModel(model: TrainableModel, data: SolverData, s: Solv
  * A PopulationModel as a loop model of M = model.models; each model's best values are copied (snapshotRanges) from the
  * host copy of the check where it last improved into one composite, which `restoreBest` puts back.
  *   const m = populationLoopModel(pop, data, settings, [1e-3, 2e-3]);
- *   await m.start(); const losses = await m.stepModels(rows); // one per model
+ *   await m.start(); const losses = await m.stepGroup([rows])[0]!; // one per model
  */
 export function populationLoopModel(
   model: PopulationModel,
@@ -99,7 +110,9 @@ export function populationLoopModel(
       if (learningRates) model.setLearningRate([...learningRates]);
     },
     setLearningRates: (rates) => model.setLearningRate([...rates]), // a copy: the model reads it when the queued steps are through
-    stepModels: (indices) => model.stepModels(indices),
+    multiStep: !!model.stepModelsMany,
+    stepGroup: (list) =>
+      model.stepModelsMany && list.length > 1 ? splitSteps(model.stepModelsMany(list), list.length) : list.map((i) => model.stepModels(i)),
     accuracyModels: (split, indices) => model.accuracyModels(split, indices),
     async keepBest(improved, checkpoint) {
       const from = checkpoint ?? (await model.snapshot());
@@ -113,6 +126,11 @@ export function populationLoopModel(
         () => false,
       ),
   };
+}
+
+/** One promise per step from the promise of a whole group's losses. */
+function splitSteps(group: Promise<Float64Array[]>, steps: number): Promise<Float64Array>[] {
+  return Array.from({ length: steps }, (_, j) => group.then((losses) => losses[j]!));
 }
 
 /** Copy model k's ranges (see snapshotRanges) from one host copy into another. */

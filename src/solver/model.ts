@@ -32,6 +32,11 @@ export interface TrainableModel {
    * the loss once it is known; the Solver does not wait for it before queuing the next step.
    */
   step(indices: Uint32Array): Promise<number>;
+  /**
+   * Optional: queue several steps in one submit (step j on rows `indicesList[j]`); resolves to each step's loss, the
+   * same as that many `step` calls. The Solver uses it when present (GraphModel has it), else calls `step` per step.
+   */
+  stepMany?(indicesList: readonly Uint32Array[]): Promise<number[]>;
   /** Fraction of rows `indices` of a split whose argmax score equals the label (batchnorm in test mode). */
   accuracy(split: 'train' | 'val', indices: Uint32Array): Promise<number>;
   /** A real copy of the parameters and state, independent of later steps (GraphModel reads them back to the host); `restore` puts one back. */

@@ -3,6 +3,7 @@ import type { Rng } from '../reference/rng.ts';
 import type { SolverData } from './model.ts';
 import { isUpdateRule, updateRuleNames, updateRules } from '../ops/update-rules.ts';
 import type { SolverOptions } from './solver.ts';
+import { readStepsPerSubmit } from './step-groups.ts';
 
 const optionKeys = [
   'updateRule',
@@ -18,6 +19,7 @@ const optionKeys = [
   'log',
   'onProgress',
   'maxInFlight',
+  'stepsPerSubmit',
 ];
 
 /** The device-loss options every solver takes (see src/solver/recovery.ts). */
@@ -37,6 +39,8 @@ export interface SolverSettings {
   seed: number;
   /** `optimConfig.learningRate`, or the rule's default: where lr decay starts. */
   learningRate: number;
+  /** Steps per submit: a number (1 = one step a submit), or 'auto' (the default; see createSubmitPacer). */
+  stepsPerSubmit: number | 'auto';
 }
 
 /**
@@ -65,6 +69,7 @@ export function readSolverSettings(data: SolverData, options: object, extraKeys:
     verbose: o.verbose ?? true,
     seed: o.seed ?? 0,
     learningRate: o.optimConfig?.learningRate ?? updateRules[updateRule].defaults.learningRate!,
+    stepsPerSubmit: readStepsPerSubmit(o.stepsPerSubmit, who),
   };
   const n = data.XTrain.shape[0] ?? 0;
   if (n < 1) throw new Error(`${who}: data.XTrain has no rows`);

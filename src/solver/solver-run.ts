@@ -3,7 +3,7 @@ import type { SolverData } from './model.ts';
 
 /**
  * The base of the Solver and the PopulationSolver: steps per epoch from the data and batch size, and the run
- * control a page's buttons reach (the loop awaits `paused` and checks `aborted` between steps).
+ * control a page's buttons reach (the loop awaits `paused` and checks `aborted` between submits, each of one or more steps).
  *   solver.pause(); solver.resume(); solver.abort(); // train() then resolves 'aborted'
  *   solver.numIterations; // numEpochs x max(floor(numTrain / batchSize), 1)
  */
@@ -31,7 +31,7 @@ export class SolverRun {
     return this.numEpochs * this.iterationsPerEpoch;
   }
 
-  /** While paused: the promise `resume()` settles (the loop waits on it between steps); else null. */
+  /** While paused: the promise `resume()` settles (the loop waits on it between submits); else null. */
   get paused(): Promise<void> | null {
     return this.pauseGate;
   }
@@ -40,7 +40,7 @@ export class SolverRun {
     return this.abortAsked;
   }
 
-  /** Pause after the current step; `resume()` continues. */
+  /** Pause once the steps already submitted are done (a submit may hold several: stepsPerSubmit); `resume()` continues. */
   pause(): void {
     if (!this.pauseGate)
       this.pauseGate = new Promise((r) => {
@@ -52,7 +52,7 @@ export class SolverRun {
     this.pauseGate = null;
     this.resumeFn = null;
   }
-  /** Stop after the current step; `train()` resolves with status 'aborted' and the histories so far. */
+  /** Stop once the steps already submitted are done; `train()` resolves with status 'aborted' and the histories of every step so far. */
   abort(): void {
     this.abortAsked = true;
     this.resume();

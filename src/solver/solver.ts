@@ -27,8 +27,15 @@ export interface SolverOptions {
   log?: (line: string) => void;
   /** Called after every step whose loss is known, and after each accuracy check. */
   onProgress?: (p: SolverProgress) => void;
-  /** At most this many steps are queued on the GPU before the Solver waits for the oldest loss. */
+  /** At most this many steps are queued on the GPU before the Solver waits for the oldest loss (at least one submit's worth). */
   maxInFlight?: number;
+  /**
+   * Training steps per submit, for a model that can encode several in one command buffer (GraphModel): an integer
+   * (1 = one step a submit), or 'auto' (default): as many as fit ~50 ms at the measured time per step, at most 8.
+   * A submit never crosses an accuracy check or an epoch end; the histories, the losses and the parameters are the
+   * same for every choice (bit for bit); pause and stop act between submits.
+   */
+  stepsPerSubmit?: number | 'auto';
   /**
    * When the GPU device is lost: 'recover' (default) rebuilds the model on a new device from the last host
    * checkpoint (taken at every accuracy check) and goes on; 'stop' ends the run there, keeping the checkpoint.

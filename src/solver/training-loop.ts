@@ -4,6 +4,7 @@ import type { Rng, RngState } from '../reference/rng.ts';
 import type { LoopModel } from './loop-model.ts';
 import { createCheckpointKeeper, recoverFromLoss, uncapturedGpuError, type Recovery } from './recovery.ts';
 import { accuracyRows, sampleRows, type SolverSettings } from './settings.ts';
+import { createSubmitPacer, stepsToCheck } from './step-groups.ts';
 import type { SolverRun } from './solver-run.ts';
 
 /** Each model's histories and standing, live during a run (the Solver and the PopulationSolver show them under their names). */
@@ -39,7 +40,7 @@ export function makeTrainingState(learningRates: readonly number[]): TrainingSta
 
 /** The loop's settings: a solver's, the queue depth, what a divergence does, and what a device loss does. */
 export interface LoopSettings extends SolverSettings {
-  /** At most this many steps are queued before the loop waits for the oldest loss. */
+  /** At most this many steps are queued before the loop waits for the oldest loss (at least one submit's worth). */
   maxInFlight: number;
   /** 'stop': the first NaN/infinite loss ends the run (the Solver); 'freeze': that model stops, the others go on (a population). */
   divergence: 'stop' | 'freeze';
@@ -119,7 +120,9 @@ export async function runTraining(
   const freeze = s.divergence === 'freeze';
   const live = (k: number) => st.divergedAt[k] === undefined;
   const ended = () => (freeze ? st.divergedAt.every((d) => d !== undefined) : st.divergedAt.some((d) => d !== undefined));
-  const pending: { t: number; losses: Promise<Float64Array> }[] = [];
+  /** Queued steps in order; `groupEnd` is its submit's step count on the last step of each submit, else 0. */
+  const pending: { t: number; losses: Promise<Float64Array>; groupEnd: number }[] = [];
+  const pacer = createSubmitPacer(s.stepsPerSubmit);
   // A recoverable model (GraphModel) gives a host checkpoint at every check; the improving ones double as best values.
   const recoverable = model.recoverable;
   const keeper = recoverable ? createCheckpointKeeper<Rewind>(recoverable) : null;
@@ -137,9 +140,10 @@ export async function runTraining(
   };
   const settle = async (keep: number) => {
     while (pending.length > keep) {
-      const { t, losses: lp } = pending.shift()!;
+      const { t, losses: lp, groupEnd } = pending.shift()!;
       const losses = await lp;
       throwGpuError(); // a step whose command buffer was invalid did not run: its loss is not to be believed
+      if (groupEnd) pacer.arrived(groupEnd);
       const shown = new Float64Array(M).fill(NaN);
       for (let k = 0; k < M; k++) {
         if (freeze && !live(k)) continue;
@@ -212,28 +216,35 @@ export async function runTraining(
   let t = 0;
   for (;;) {
     try {
-      for (; t < numIterations; t++) {
+      while (t < numIterations) {
         if (run.paused) {
           await settle(0);
           await run.paused;
+          pacer.restart();
         }
         if (run.aborted || ended()) break;
-        const losses = model.stepModels(sampleRows(rng, numTrain, s.batchSize));
-        // settle awaits it (and sees its error); marked handled now, so steps queued behind a lost device that fail
-        // while an earlier one is awaited are not reported as unhandled rejections
-        losses.catch(() => undefined);
-        pending.push({ t, losses });
-        const epochEnd = (t + 1) % iterationsPerEpoch === 0;
+        // the next group of steps in one submit: never past a check, so the sampler's draws keep their order
+        const size = stepsToCheck(t, model.multiStep ? pacer.cap() : 1, numIterations, iterationsPerEpoch);
+        const rows = Array.from({ length: size }, () => sampleRows(rng, numTrain, s.batchSize));
+        model.stepGroup(rows).forEach((losses, j) => {
+          // settle awaits it (and sees its error); marked handled now, so steps queued behind a lost device that fail
+          // while an earlier one is awaited are not reported as unhandled rejections
+          losses.catch(() => undefined);
+          pending.push({ t: t + j, losses, groupEnd: j === size - 1 ? size : 0 });
+        });
+        t += size;
+        const epochEnd = t % iterationsPerEpoch === 0;
         if (epochEnd) {
           st.epoch++;
           for (let k = 0; k < M; k++) st.learningRates[k]! *= s.lrDecay;
           if (s.lrDecay !== 1) model.setLearningRates(st.learningRates);
         }
-        if (t === 0 || t === numIterations - 1 || epochEnd) {
+        if (t === 1 || t === numIterations || epochEnd) {
           await settle(0);
           if (!freeze && ended()) break; // the Solver stops at a divergence; a population checks the models still training
-          await check(t);
-        } else await settle(s.maxInFlight);
+          await check(t - 1);
+          pacer.restart();
+        } else await settle(Math.max(s.maxInFlight, size)); // one group in flight while the next is drawn and encoded
       }
       await settle(0);
       break;
