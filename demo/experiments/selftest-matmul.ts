@@ -113,7 +113,19 @@ const perVariant: Record<MatmulVariant, Product[]> = {
     { m: 37, n: 52, k: 132, bias: true },
     { ...{ m: 37, n: 52, k: 308, bias: true, lda: 308, ldc: M * 52 }, batch: { count: M, a: 0, b: 308 * 52, c: 52, bias: 52 } },
   ],
-};
+  // the tiled kernels: ragged edges past one tile, K tails, the three layouts backprop uses, a batch
+  ...Object.fromEntries(
+    (['tile128', 'tile64', 'tile128k16'] as const).map((v) => [
+      v,
+      [
+        { m: 131, n: 67, k: 37, bias: true },
+        { m: 67, n: 131, k: 21, transB: true },
+        { m: 70, n: 37, k: 19, transA: true },
+        { ...{ m: 37, n: 53, k: 23, bias: true, lda: 23, ldc: M * 53 }, batch: { count: M, a: 0, b: 23 * 53, c: 53, bias: 53 } },
+      ],
+    ]),
+  ),
+} as Record<MatmulVariant, Product[]>;
 
 /**
  * The matmul cases: every variant eligible on this adapter at its ragged shapes, and the GPU class's plans forced here
@@ -121,7 +133,11 @@ const perVariant: Record<MatmulVariant, Product[]> = {
  *   const { cases, skipped } = await makeMatmulCases(gpu);
  */
 export async function makeMatmulCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
-  const caps = { cpu: isCpuAdapter(gpu.adapter), subgroupQuads: await subgroupQuads(gpu) };
+  const caps = {
+    cpu: isCpuAdapter(gpu.adapter),
+    subgroupQuads: await subgroupQuads(gpu),
+    workgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
+  };
   const cases: SelfTestCase[] = [];
   const skipped: string[] = [];
   let seed = 1;
