@@ -1,6 +1,7 @@
 // Batchnorm backward (the closed form, 'alternative') for large arrays of any aspect ratio, x is [n, d] row-major:
 //   dbeta = sum_i g, dgamma = sum_i g xhat, dx = gamma invStd / N (N g - dbeta - xhat dgamma), g = dout (ReLU-masked).
-// Linked behind shaders/lib/columns.wgsl and shaders/lib/tree-sum.wgsl (src/ops/batchnorm-backward-shapes.ts).
+// Linked behind batchnorm-backward.wgsl as norm-columns.ts links it (columns.wgsl, tree-sum.wgsl in front): its Params,
+// bindings, COLS / ROWS / RELU overrides and dout1 (src/ops/batchnorm-backward-shapes.ts).
 //
 // Two plans, after the usual treatment of bandwidth-bound normalization backward passes (llm.c's layernorm_backward,
 // Apex's FastLayerNorm: write down the bytes, do one pass where the data fits on chip):
@@ -14,37 +15,8 @@
 //     each invocation has 8 loads in flight (20·N·D bytes in all: the sums' pass reads dout and xhat once more).
 // Columns are lanes (COLS adjacent columns: a warp's loads of a row are consecutive), ragged d guarded per column.
 
-struct Params {
-  n: u32,
-  d: u32,
-  // dxTiles: rows per workgroup (wid.y's block).
-  chunkRows: u32,
-  chunks: u32,
-}
-
-@group(0) @binding(0) var<storage, read> dout: array<f32>;
-@group(0) @binding(1) var<storage, read> xhat: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> invStd: array<f32>;
-@group(0) @binding(6) var<storage, read> sumA: array<f32>;
-@group(0) @binding(7) var<storage, read> sumB: array<f32>;
-@group(0) @binding(8) var<storage, read_write> partA: array<f32>;
-@group(0) @binding(9) var<storage, read_write> partB: array<f32>;
-@group(0) @binding(12) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(13) var<uniform> params: Params;
-// With RELU, the output of the fused batchnorm + ReLU forward: the incoming gradient is masked by reluOut > 0.
-@group(0) @binding(14) var<storage, read> reluOut: array<f32>;
-
-override COLS: u32 = 8;
-override ROWS: u32 = 32;
-override RELU: bool = false;
 // Rows an invocation of `fusedColumns` keeps in registers (n <= ROWS * RMAX).
 const RMAX: u32 = 32u;
-
-fn grad(i: u32) -> f32 {
-  if (RELU) { return select(0.0, dout[i], reluOut[i] > 0.0); }
-  return dout[i];
-}
 
 // Fused: workgroup wid.x owns columns wid.x * COLS + lid.x over every row; row-lane lid.y has rows lid.y + ROWS t.
 @compute @workgroup_size(COLS, ROWS)
@@ -62,7 +34,7 @@ fn fusedColumns(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
     let r = lid.y + t * ROWS;
     if (r < n) {
       let i = r * d + c;
-      g[t] = grad(i);
+      g[t] = dout1(i);
       xh[t] = xhat[i];
       s += vec2f(g[t], g[t] * xh[t]);
     }
@@ -98,7 +70,7 @@ fn dxTiles(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid:
   for (; r + 3u * ROWS < r1; r += 4u * ROWS) {
     let i = r * d + col;
     let s = ROWS * d;
-    let g = vec4f(grad(i), grad(i + s), grad(i + 2u * s), grad(i + 3u * s));
+    let g = vec4f(dout1(i), dout1(i + s), dout1(i + 2u * s), dout1(i + 3u * s));
     let x = vec4f(xhat[i], xhat[i + s], xhat[i + 2u * s], xhat[i + 3u * s]);
     let v = k * (nf * g - db - x * dg);
     dx[i] = v.x;
@@ -108,6 +80,6 @@ fn dxTiles(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid:
   }
   for (; r < r1; r += ROWS) {
     let i = r * d + col;
-    dx[i] = k * (nf * grad(i) - db - xhat[i] * dg);
+    dx[i] = k * (nf * dout1(i) - db - xhat[i] * dg);
   }
 }

@@ -126,12 +126,11 @@ fn main_tiled(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
       let a1 = tileA[swz(cur, kk, ty + TW)];
       let b0 = tileB[swz(cur, kk, tx)];
       let b1 = tileB[swz(cur, kk, tx + TW)];
-      for (var r = 0u; r < 4u; r++) {
-        acc[2u * r] += a0[r] * b0;
-        acc[2u * r + 1u] += a0[r] * b1;
-        acc[8u + 2u * r] += a1[r] * b0;
-        acc[9u + 2u * r] += a1[r] * b1;
-      }
+      // acc[2r + h]: row r of the 8 (a0 then a1), columns b0 (h = 0) or b1; written out so every index is a constant
+      acc[0] += a0.x * b0; acc[1] += a0.x * b1; acc[2] += a0.y * b0; acc[3] += a0.y * b1;
+      acc[4] += a0.z * b0; acc[5] += a0.z * b1; acc[6] += a0.w * b0; acc[7] += a0.w * b1;
+      acc[8] += a1.x * b0; acc[9] += a1.x * b1; acc[10] += a1.y * b0; acc[11] += a1.y * b1;
+      acc[12] += a1.z * b0; acc[13] += a1.z * b1; acc[14] += a1.w * b0; acc[15] += a1.w * b1;
     }
     if (more) { storeTile(li, 1u - cur, next); }
     workgroupBarrier();

@@ -127,3 +127,18 @@ for (const variant of ['tile64', 'tile128', 'tile128k16'] as const) {
     expect(out.rows.filter((r) => r.splits).every((r) => r.labels!.length === 2 && r.labels![1]!.includes('reduce'))).toBe(true);
   });
 }
+
+test("an NVIDIA adapter's auto plan for a dx = dout·Wᵀ of 257x256x70 is tile64, and that plan runs here against float64", async ({
+  harness,
+}) => {
+  const shape = { m: 257, n: 256, k: 70, transA: false, transB: true };
+  const plan = await harness.page.evaluate((s) => {
+    const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', runtime: 'node' as const };
+    const p = window.lib.planMatmul(nvidia, s);
+    return { variant: p.variant, wg: p.wg, splits: p.splits };
+  }, shape);
+  expect(plan).toEqual({ variant: 'tile64', wg: 64, splits: 1 });
+  const out = await runCases(harness.page, 'tile64', [{ ...shape, bias: true }]);
+  expect(out.rows[0]!.labels![0]).toContain(' tile64 wg=64 ');
+  expect(out.rows[0]!.rel, `seed ${out.seed0}`).toBeLessThan(tol);
+});

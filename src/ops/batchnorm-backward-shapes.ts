@@ -1,8 +1,6 @@
 // Batchnorm backward ('alternative') for large arrays by aspect ratio: the fused one-pass plan (wide, batch in registers)
 // and the split plan (tall: column sums over many row splits, a tiny combine, then dx in tiles); the GPUs' auto choice.
 import shapesModule from '../../shaders/batchnorm-backward-shapes.wgsl?raw';
-import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
-import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { AdapterSummary } from '../gpu/device.ts';
@@ -11,7 +9,8 @@ import { isCpuAdapter } from '../gpu/probes.ts';
 import { columnTiling } from './op-checks.ts';
 import { backwardWgsl, tileConstants, type NormBackwardArgs } from './norm-columns.ts';
 
-const shapesWgsl = linkWgsl(columnsWgsl, treeSumWgsl, shapesModule);
+/** The layout kernels behind batchnorm-backward.wgsl (its bindings, Params and helpers) and the column helpers. */
+const shapesWgsl = linkWgsl(backwardWgsl, shapesModule);
 
 /** Rows one invocation of `fusedColumns` keeps in registers (RMAX in the WGSL). */
 const registerRows = 32;
