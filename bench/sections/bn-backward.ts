@@ -115,7 +115,7 @@ export const bnBackwardSection: BenchSection = {
           `batchnorm backward n=${n} d=${d}: graph ${graphMs.toFixed(3)} ms (${graph.length} passes), alternative ${altMs.toFixed(3)} ms (${alt.length}, ${fig.altLayout}), speedup ${fig.speedup.toFixed(2)}x` +
             (opts.detail
               ? `; forced GB/s: ${Object.entries(layouts)
-                  .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+                  .map(([k, v]) => `${k} ${v.toPrecision(3)}`)
                   .join(', ')}`
               : ''),
         );
