@@ -4,15 +4,10 @@ import { linkWgsl } from '../../src/gpu/kernel.ts';
 import { reflectKernel } from '../../src/gpu/reflection.ts';
 import { planMatmul } from '../../src/ops/matmul-plan.ts';
 import { matmulReduce, matmulVariantOrder, matmulVariants, type MatmulVariant } from '../../src/ops/matmul-variants.ts';
+import { nvidiaAdapter, swiftshaderAdapter } from '../helpers/adapters.ts';
 
-const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H100', runtime: 'node' as const };
-const swiftshader = {
-  vendor: 'google',
-  architecture: 'swiftshader',
-  device: '',
-  description: 'SwiftShader Device (Subzero)',
-  runtime: 'browser' as const,
-};
+const nvidia = nvidiaAdapter;
+const swiftshader = swiftshaderAdapter;
 const names = Object.keys(matmulVariants) as MatmulVariant[];
 const refused = (f: () => unknown) => {
   try {

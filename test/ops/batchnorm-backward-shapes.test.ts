@@ -1,15 +1,10 @@
 // The GPUs' choice of batchnorm backward layout by aspect ratio (src/ops/batchnorm-backward-shapes.ts), worked by hand.
 import { describe, expect, it } from 'vitest';
 import { planBnBackwardLayout } from '../../src/ops/batchnorm-backward-shapes.ts';
+import { nvidiaAdapter, swiftshaderAdapter } from '../helpers/adapters.ts';
 
-const h200 = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', runtime: 'node' as const };
-const swiftshader = {
-  vendor: 'google',
-  architecture: 'swiftshader',
-  device: '',
-  description: 'SwiftShader Device (Subzero)',
-  runtime: 'node' as const,
-};
+const h200 = nvidiaAdapter;
+const swiftshader = swiftshaderAdapter;
 
 describe('planBnBackwardLayout', () => {
   it('keeps the chunk kernels on CPU adapters and for small arrays', () => {
