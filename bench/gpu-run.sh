@@ -6,6 +6,11 @@
 # then one device call: run(command="bash bench/gpu-run.sh", carry=[".gpu"], timeout_s=600).
 # Each part has its own `timeout`; the whole fits 9 minutes. At most 8 files land in $OUT:
 #   adapter.json, nvidia-smi.txt, default.txt (+ its JSON last line), large.txt (+ JSON), toggles.txt (+ JSON), log.txt
+# `bash bench/gpu-run.sh kernels` (issue 23) measures the kernel variants instead, also within 9 minutes: the adapter's
+# features and limits (adapter.json, printed), then matmul at 1024³-8192³ in the three layouts with the auto plan and,
+# from 4096³, each variant forced (tile128k16, tile128, tile64, vec4; --detail), and batchnorm backward at 4096x1024,
+# 16384x4096, 65536x1024 and 1024x65536 with the auto layout and each layout forced (chunks, fused, split), beside
+# PyTorch: kernels-matmul.txt, kernels-bn.txt (each + its JSON last line), log.txt.
 # The PyTorch peer runs `python3` (PyTorch with CUDA there) on bench/peers/torch-peer.py from the working tree.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-run-out}
@@ -24,6 +29,12 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' >> "$OUT/nvidia-smi.txt" 2>&1
 part adapter.json 60 --adapter
 cat "$OUT/adapter.json"
+if [[ "${1:-}" == kernels ]]; then
+  part kernels-matmul.txt 300 --only matmul --sizes large --detail --peers torch --json --reps 5
+  part kernels-bn.txt 120 --only bn --sizes large --detail --peers torch --json --reps 10
+  grep -v '^{' "$OUT/kernels-matmul.txt" "$OUT/kernels-bn.txt" | tail -n 80
+  exit 0
+fi
 part default.txt 150 --peers torch,tfjs --json
 part large.txt 270 --sizes large --peers torch,tfjs --json --reps 5
 part toggles.txt 60 --only matmul,training --dawn-enable skip_validation,disable_robustness --json

@@ -10,6 +10,7 @@ export * from './ops/elementwise.ts';
 export * from './ops/batchnorm.ts';
 export * from './ops/batchnorm-forward.ts';
 export * from './ops/batchnorm-backward.ts';
+export * from './ops/batchnorm-backward-shapes.ts';
 export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
 export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';

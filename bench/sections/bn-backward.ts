@@ -1,5 +1,13 @@
-// Benchmark section: batchnorm backward, staged graph vs closed-form alternative, ms each, speedup and effective GB/s.
-import { createScope, encodeDispatches, timeComputePasses, createBatchNormBackward } from '../../src/engine.ts';
+// Benchmark section: batchnorm backward, staged graph vs closed-form alternative, ms each, speedup and effective GB/s;
+// with --detail the alternative in each layout forced (chunks, fused, split: src/ops/batchnorm-backward-shapes.ts).
+import {
+  createScope,
+  encodeDispatches,
+  timeComputePasses,
+  createBatchNormBackward,
+  planBnBackwardLayout,
+  type BnBackwardLayout,
+} from '../../src/engine.ts';
 import { makeRandom, type BenchSection } from './types.ts';
 import type { Dispatch } from '../../src/engine.ts';
 
@@ -28,6 +36,20 @@ export interface BnBackwardFigure {
   altGBps: number;
   graphPasses: number;
   altPasses: number;
+  /** The alternative's layout the auto plan took ('chunks' where it keeps the kernels of batchnorm-backward.ts). */
+  altLayout: string;
+  /** With --detail: GB/s (of 12·n·d bytes) of the alternative in each layout forced, by name. */
+  layouts?: Record<string, number>;
+}
+
+/** The layouts --detail forces at n rows: the chunk kernels, fused at 8, 4 and 1 columns a workgroup where the batch fits, split. */
+function detailLayouts(n: number, d: number): Record<string, BnBackwardLayout | 'chunks'> {
+  const out: Record<string, BnBackwardLayout | 'chunks'> = { chunks: 'chunks' };
+  for (const cols of [8, 4, 1]) if (n <= (256 / cols) * 32) out[`fused cols=${cols}`] = { kind: 'fused', cols };
+  const tiles = Math.ceil(d / 32);
+  const splits = Math.max(1, Math.min(Math.floor(n / 64), Math.ceil(4096 / tiles), 65535));
+  out[`split ${splits}`] = { kind: 'split', splits };
+  return out;
 }
 
 /**
@@ -68,6 +90,14 @@ export const bnBackwardSection: BenchSection = {
         const graphMs = await time(graph);
         const altMs = await time(alt);
         const bytes = 12 * n * d;
+        const auto = planBnBackwardLayout(gpu.adapter, n, d);
+        const layouts: Record<string, number> = {};
+        if (opts.detail) {
+          for (const [name, layout] of Object.entries(detailLayouts(n, d))) {
+            const list = await createBatchNormBackward(scope, { ...common, variant: 'alternative', layout });
+            layouts[name] = (12 * n * d) / ((await time(list)) * 1e6);
+          }
+        }
         const fig: BnBackwardFigure = {
           n,
           d,
@@ -78,9 +108,16 @@ export const bnBackwardSection: BenchSection = {
           altGBps: bytes / (altMs * 1e6),
           graphPasses: graph.length,
           altPasses: alt.length,
+          altLayout: auto === null ? 'chunks' : JSON.stringify(auto),
+          ...(opts.detail ? { layouts } : {}),
         };
         opts.log(
-          `batchnorm backward n=${n} d=${d}: graph ${graphMs.toFixed(3)} ms (${graph.length} passes), alternative ${altMs.toFixed(3)} ms (${alt.length}), speedup ${fig.speedup.toFixed(2)}x`,
+          `batchnorm backward n=${n} d=${d}: graph ${graphMs.toFixed(3)} ms (${graph.length} passes), alternative ${altMs.toFixed(3)} ms (${alt.length}, ${fig.altLayout}), speedup ${fig.speedup.toFixed(2)}x` +
+            (opts.detail
+              ? `; forced GB/s: ${Object.entries(layouts)
+                  .map(([k, v]) => `${k} ${v.toPrecision(3)}`)
+                  .join(', ')}`
+              : ''),
         );
         out.push(fig);
       } finally {

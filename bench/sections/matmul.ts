@@ -1,4 +1,5 @@
-// Benchmark section: matmul GFLOPS at the training shapes and 256³, 512³, ours (auto plan) beside a peer (TF.js) when given.
+// Benchmark section: matmul GFLOPS at the training shapes and 256³, 512³, ours (auto plan) beside a peer (TF.js) when given;
+// with --detail every variant the device can run, forced (at large sizes from 4096³ on, where the tiled kernels compete).
 import {
   createScope,
   readF32,
@@ -7,7 +8,8 @@ import {
   type TimerKind,
   createMatmul,
   planMatmul,
-  vec4Eligible,
+  matmulVariants,
+  isCpuAdapter,
   type MatmulVariant,
 } from '../../src/engine.ts';
 import type { GpuContext } from '../../src/index.ts';
@@ -61,8 +63,10 @@ export interface MatmulFigure {
   tfjsBestGflops: number | null;
   /** max |gpu - f64| / max |f64| over 64 sampled entries: the figure is of a correct product. */
   check: number;
-  /** With --detail: GFLOPS of the alternatives, by name. */
+  /** With --detail: GFLOPS of the alternatives, by name (`tile128 auto-split`, `vec4 no split`, ...). */
   alternatives?: Record<string, number>;
+  /** With --detail: the variants this device cannot run at this shape, with the row's reason. */
+  notRun?: Record<string, string>;
 }
 
 const gflops = (s: { m: number; n: number; k: number }, ms: number) => (2 * s.m * s.n * s.k) / (ms * 1e6);
@@ -97,6 +101,41 @@ function sampledError(s: MatmulShape, a: Float32Array, b: Float32Array, c: Float
     maxErr = Math.max(maxErr, Number.isNaN(c[i * s.n + j]!) ? Infinity : Math.abs(c[i * s.n + j]! - ref));
   }
   return maxErr / Math.max(maxRef, 1e-30);
+}
+
+/** The variants --detail forces at large sizes (block8, the any-shape fallback, would take seconds a product there). */
+const largeVariants: MatmulVariant[] = ['tile128k16', 'tile128', 'tile64', 'vec4'];
+
+/**
+ * Time every variant this device can run at `s`, forced: each with the auto plan's K splits and with none (and with 4
+ * where the auto plan does not split); large products (from 4096³) only the tiled kernels and vec4, with the auto splits.
+ *   const { alternatives, notRun } = await timeVariants(gpu, { m: 4096, n: 4096, k: 4096, ... }, bufs, 5);
+ *   alternatives['tile128 auto-split']; // GFLOPS
+ */
+async function timeVariants(
+  gpu: GpuContext,
+  s: MatmulShape,
+  bufs: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer },
+  reps: number,
+): Promise<{ alternatives: Record<string, number>; notRun: Record<string, string> }> {
+  const alternatives: Record<string, number> = {};
+  const notRun: Record<string, string> = {};
+  const large = s.m * s.n * s.k >= 2 ** 36;
+  const caps = { cpu: isCpuAdapter(gpu.adapter), subgroupQuads: false, workgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize };
+  const names = large ? largeVariants : (Object.keys(matmulVariants) as MatmulVariant[]).filter((v) => v !== 'block8sg');
+  for (const v of names) {
+    const ok = matmulVariants[v].eligible(s, caps);
+    if (ok !== true) {
+      notRun[v] = ok;
+      continue;
+    }
+    const plan = planMatmul(gpu.adapter, { ...s, variant: v, workgroupStorage: caps.workgroupStorage });
+    alternatives[`${v} auto-split`] = gflops(s, (await timeOne(gpu, s, bufs, reps, v)).ms);
+    if (large) continue;
+    alternatives[`${v} no split`] = gflops(s, (await timeOne(gpu, s, bufs, reps, v, 1)).ms);
+    if (plan.splits === 1) alternatives[`${v} splitK=4`] = gflops(s, (await timeOne(gpu, s, bufs, reps, v, 4)).ms);
+  }
+  return { alternatives, notRun };
 }
 
 /**
@@ -138,16 +177,7 @@ export const matmulSection: BenchSection = {
           tfjsBestGflops: null,
           check,
         };
-        if (opts.detail) {
-          fig.alternatives = {};
-          const plan = planMatmul(gpu.adapter, s);
-          const variants: MatmulVariant[] = vec4Eligible(s.m, s.n, s.k, s.transA, s.transB) ? ['block8', 'vec4'] : ['block8'];
-          for (const v of variants) {
-            fig.alternatives[`${v} auto-split`] = gflops(s, (await timeOne(gpu, s, bufs, opts.reps, v)).ms);
-            fig.alternatives[`${v} no split`] = gflops(s, (await timeOne(gpu, s, bufs, opts.reps, v, 1)).ms);
-            if (plan.splits === 1) fig.alternatives[`${v} splitK=4`] = gflops(s, (await timeOne(gpu, s, bufs, opts.reps, v, 4)).ms);
-          }
-        }
+        if (opts.detail && (opts.sizes !== 'large' || s.m >= 4096)) Object.assign(fig, await timeVariants(gpu, s, bufs, opts.reps));
         const peer = opts.peers.tfjsMatmul;
         if (peer) {
           const t = await peer.time(s, opts.reps);
@@ -157,7 +187,12 @@ export const matmulSection: BenchSection = {
         }
         opts.log(
           `matmul ${s.m}x${s.n}x${s.k} ${s.what}: ${fig.gflops.toFixed(2)} GFLOPS (${fig.ms.toFixed(2)} ms, ${fig.kernel})` +
-            (fig.tfjsGflops !== null ? `; ${peer!.name} ${fig.tfjsGflops.toFixed(2)} GFLOPS` : ''),
+            (fig.tfjsGflops !== null ? `; ${peer!.name} ${fig.tfjsGflops.toFixed(2)} GFLOPS` : '') +
+            (fig.alternatives
+              ? `; forced: ${Object.entries(fig.alternatives)
+                  .map(([v, g]) => `${v} ${g.toFixed(2)}`)
+                  .join(', ')}`
+              : ''),
         );
         out.push(fig);
       } finally {

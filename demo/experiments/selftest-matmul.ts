@@ -113,7 +113,21 @@ const perVariant: Record<MatmulVariant, Product[]> = {
     { m: 37, n: 52, k: 132, bias: true },
     { ...{ m: 37, n: 52, k: 308, bias: true, lda: 308, ldc: M * 52 }, batch: { count: M, a: 0, b: 308 * 52, c: 52, bias: 52 } },
   ],
-};
+  // the tiled kernels in the layout the register kernels read worst (A·Bᵀ, every dx = dout·Wᵀ), one pipeline each (a
+  // CPU adapter takes up to 30 s to compile one): ragged edges past a tile and a K tail, then a population's batched dx
+  ...Object.fromEntries(
+    (['tile128', 'tile64', 'tile128k16'] as const).map((v) => [
+      v,
+      [
+        { m: 131, n: 67, k: 37, transB: true, bias: true },
+        {
+          ...{ m: 37, n: 29, k: 53, transB: true, bias: true, lda: M * 53, ldc: M * 29 },
+          batch: { count: M, a: 53, b: 29 * 53, c: 29, bias: 29 },
+        },
+      ],
+    ]),
+  ),
+} as Record<MatmulVariant, Product[]>;
 
 /**
  * The matmul cases: every variant eligible on this adapter at its ragged shapes, and the GPU class's plans forced here
@@ -121,7 +135,11 @@ const perVariant: Record<MatmulVariant, Product[]> = {
  *   const { cases, skipped } = await makeMatmulCases(gpu);
  */
 export async function makeMatmulCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
-  const caps = { cpu: isCpuAdapter(gpu.adapter), subgroupQuads: await subgroupQuads(gpu) };
+  const caps = {
+    cpu: isCpuAdapter(gpu.adapter),
+    subgroupQuads: await subgroupQuads(gpu),
+    workgroupStorage: gpu.device.limits.maxComputeWorkgroupStorageSize,
+  };
   const cases: SelfTestCase[] = [];
   const skipped: string[] = [];
   let seed = 1;

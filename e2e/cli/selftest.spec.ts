@@ -50,8 +50,8 @@ test('selftest on --runtime node: every case passes with its worst error under i
     const kernels = new Set(rows.map((r) => r.kernel));
     for (const k of selfTestKernels) expect(kernels.has(k), k).toBe(true);
     const mm = rows.filter((r) => r.kernel === 'matmul').map((r) => r.variant.split(' ')[0]);
-    // each matmul variant ran on this adapter, or is listed as not run here with the reason (SwiftShader runs all four)
-    for (const v of ['block8', 'vec4', 'block8vec4', 'block8sg'])
+    // each matmul variant ran on this adapter, or is listed as not run here with the reason (SwiftShader runs all seven)
+    for (const v of ['block8', 'vec4', 'block8vec4', 'block8sg', 'tile128', 'tile64', 'tile128k16'])
       expect(mm.includes(v) || record.results.skipped.some((x) => x.startsWith(`matmul ${v} `)), v).toBe(true);
     expect(rows.filter((r) => /GPU plan/.test(r.variant))).toHaveLength(3);
     for (const v of ['graph, several chunks', 'alternative + ReLU, one chunk'])

@@ -201,7 +201,9 @@ test('matmul: the training shapes 50x3072·3072x100 and its backward products, a
   expectAllClose(out);
 });
 
-test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and split-K where the output is small', async ({ harness }) => {
+test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned (tiled when large), and split-K where the output is small', async ({
+  harness,
+}) => {
   const r = await harness.page.evaluate(() => {
     const { lib } = window;
     const gpuAdapter = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H100', runtime: 'node' as const };
@@ -261,7 +263,8 @@ test('matmul plan: CPU adapters get the 8x8 kernel, GPUs vec4 when aligned, and 
   expect(r.gpuAdapter).toBe(false);
   expect(r.gpuForward).toMatch(/^vec4 wg=64 splits=(\d+)/);
   expect(Number(/splits=(\d+)/.exec(r.gpuForward)![1])).toBeGreaterThan(1);
-  expect(r.gpuBig).toBe('vec4 wg=64 splits=1 kchunk=4096');
+  // large products on GPUs take the workgroup-memory tiled kernel (e2e/kernels/matmul-tiled.spec.ts checks it)
+  expect(r.gpuBig).toBe('tile128 wg=256 splits=1 kchunk=4096');
   expect(r.gpuRagged).toMatch(/^block8 wg=64 splits=1/);
   expect(r.gpuDw).toMatch(/^vec4 wg=64/);
   expect(r.cpuForward).toMatch(/^block8vec4 wg=16 splits=3 kchunk=1024/);

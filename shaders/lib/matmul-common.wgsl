@@ -25,6 +25,8 @@
 //             of 4); `main` is their fallback.
 //   main_v8s  (matmul-subgroups.wgsl) main_v8 with A's loads shared by the 4 lanes of a subgroup, for
 //             products sharing A on CPU adapters with 4-lane subgroups.
+//   main_tiled (matmul-tiled.wgsl, rows tile128, tile64, tile128k16) workgroup-memory tiles loaded in each layout's
+//             grain, 8x8 blocks, double-buffered K tiles: any shape, stride and batch; the GPUs' kernel for large products.
 //   reduce    (matmul.wgsl) C = Σ_split partial + bias, grid-stride over m·n (per batch).
 // Edges: block origins are clamped so loads stay in bounds; stores are guarded per element.
 //

@@ -4,6 +4,7 @@ import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
 import { backwardWgsl, columnGrid, tileConstants, wgColumns, wgElementwise, type NormBackwardArgs } from './norm-columns.ts';
+import { createBnBackwardLayout, planBnBackwardLayout, type BnBackwardLayout } from './batchnorm-backward-shapes.ts';
 
 export interface BatchNormBackwardArgs extends NormBackwardArgs {
   /** 'graph': the staged computational graph, one pass per node group; 'alternative': the closed form. */
@@ -13,6 +14,9 @@ export interface BatchNormBackwardArgs extends NormBackwardArgs {
   mean?: TensorRef;
   /** The output of a forward with `relu`: dout is then the gradient of the ReLU's output, masked by reluOut > 0 on the fly. */
   reluOut?: TensorRef;
+  /** Alternative only: force the large-array layout (fused or split, batchnorm-backward-shapes.ts) or 'chunks' (the
+   * kernels below); default the GPUs' choice by aspect ratio for large arrays (`planBnBackwardLayout`). */
+  layout?: BnBackwardLayout | 'chunks';
 }
 
 /**
@@ -38,6 +42,9 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
     assertBuffer(op, 'mean', a.mean, d);
   }
   if (a.reluOut) assertBuffer(op, 'reluOut', a.reluOut, n * d);
+  if (a.layout !== undefined && a.variant !== 'alternative') throw new Error(`${op}: a layout is for the alternative variant only`);
+  const layout = a.layout ?? (a.variant === 'alternative' ? planBnBackwardLayout(scope.ctx.adapter, n, d) : null);
+  if (layout !== null && layout !== 'chunks') return createBnBackwardLayout(scope, a, layout, op);
   const t = columnTiling(n, d);
   const useX = a.x !== undefined;
   const kernel = (entryPoint: string, constants: Record<string, number> = {}) =>

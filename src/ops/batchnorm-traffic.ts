@@ -1,4 +1,5 @@
-// The bytes each batchnorm backward pass must move: a table per entry point of shaders/batchnorm-backward.wgsl.
+// The bytes each batchnorm backward pass must move: a table per entry point of shaders/batchnorm-backward.wgsl (and of
+// batchnorm-backward-shapes.wgsl, the large-array layouts).
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { columnTiling } from './op-checks.ts';
 
@@ -29,6 +30,8 @@ export interface BackwardTrafficShape {
  *   dx*                reads dx1, sum dx1 [d]                      writes dx
  *   dxAlternative      reads dout (+reluOut), xhat, gamma, invStd, dbeta, dgamma [d]   writes dx
  *   alternativeColumns reads dout (+reluOut), xhat, gamma, invStd [d]   writes dx, dbeta, dgamma [d]
+ *   fusedColumns       as alternativeColumns (the fused layout: dout and xhat read once, kept in registers)
+ *   dxTiles            as dxAlternative (the split layout's dx)
  *   makeBackwardPassBytes('dxColumns', { n: 4, d: 3, chunks: 1, relu: false, useX: true, pair: false }); // 4 * (12 + 3 + 12) = 108
  *   makeBackwardPassBytes('alternativeColumns', { n: 4, d: 3, chunks: 1, relu: false, useX: true, pair: false }); // 192
  */
@@ -51,6 +54,8 @@ export function makeBackwardPassBytes(entryPoint: string, s: BackwardTrafficShap
     dxNode: () => N + d + N,
     dxAlternative: () => g + N + 4 * d + N,
     alternativeColumns: () => g + N + 2 * d + N + 2 * d,
+    fusedColumns: () => g + N + 2 * d + N + 2 * d,
+    dxTiles: () => g + N + 4 * d + N,
   };
   const f = elements[entryPoint];
   if (!f)
@@ -65,9 +70,11 @@ export function makeBackwardPassBytes(entryPoint: string, s: BackwardTrafficShap
  *   batchNormBackwardBytes(bwd, 4, 3); // [120, 108, 120, 192, 108]
  */
 export function batchNormBackwardBytes(list: readonly Dispatch[], n: number, d: number): number[] {
-  const { chunks } = columnTiling(n, d);
-  return list.map(({ kernel }) => {
-    if (kernel.name !== 'batchnorm-backward')
+  let { chunks } = columnTiling(n, d);
+  return list.map(({ kernel, workgroups }) => {
+    // a column reduction's row chunks are its grid's y (the split layout picks its own); `combine` follows its reduction
+    if (workgroups && ['sumDoutXhat', 'dvarNode', 'dmuNode'].includes(kernel.entryPoint)) chunks = workgroups[1];
+    if (kernel.name !== 'batchnorm-backward' && kernel.name !== 'batchnorm-backward-shapes')
       throw new Error(
         `batchnorm backward traffic: dispatch of kernel ${kernel.name}.${kernel.entryPoint} is not a batchnorm backward pass`,
       );

@@ -23,7 +23,7 @@ export interface MatmulForce {
   variant?: MatmulVariant;
   /** Force the number of K splits; default aims at enough workgroups for the adapter. */
   splits?: number;
-  /** Invocations per workgroup (default 16 on CPU adapters, 64 on GPUs). */
+  /** Invocations per workgroup (default 16 on CPU adapters, 64 on GPUs; the tiled kernels' own size). */
   workgroupSize?: number;
 }
 
@@ -33,9 +33,12 @@ export interface MatmulForce {
  *   const plan = planMatmul(gpu.adapter, { m: 50, n: 100, k: 3072 });
  *   plan.splits; // > 1: K is split so the small output still fills the machine
  */
-export function planMatmul(adapter: AdapterSummary, s: MatmulLayout & MatmulForce & { subgroupQuads?: boolean }): MatmulPlan {
+export function planMatmul(
+  adapter: AdapterSummary,
+  s: MatmulLayout & MatmulForce & { subgroupQuads?: boolean; workgroupStorage?: number },
+): MatmulPlan {
   const cpu = isCpuAdapter(adapter);
-  const caps = { cpu, subgroupQuads: s.subgroupQuads ?? false };
+  const caps = { cpu, subgroupQuads: s.subgroupQuads ?? false, workgroupStorage: s.workgroupStorage };
   const f = makeFullLayout(s);
   const shape = `matmul ${s.m}x${s.n}x${s.k}${f.transA ? ' transA' : ''}${f.transB ? ' transB' : ''}`;
   let row;
@@ -49,8 +52,10 @@ export function planMatmul(adapter: AdapterSummary, s: MatmulLayout & MatmulForc
     row = order.find((r) => r.eligible(f, caps) === true && (r.worthIt?.(f) ?? true));
     if (!row) throw new Error(`${shape}: no matmul variant in [${matmulVariantOrder(cpu).join(', ')}] can run it`);
   }
-  const wg = s.workgroupSize ?? (cpu ? 16 : 64);
+  const wg = s.workgroupSize ?? row.workgroupSize ?? (cpu ? 16 : 64);
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'workgroupSize', wg);
+  if (row.workgroupSize !== undefined && wg !== row.workgroupSize)
+    throw new Error(`${shape}: ${row.name} is written for workgroups of ${row.workgroupSize} invocations, got ${wg}`);
   if (wg % row.wgMultiple !== 0)
     throw new Error(`${shape}: ${row.name} needs a workgroup size that is a multiple of ${row.wgMultiple}, got ${wg}`);
   const { nb, blocks, invocations } = row.grid(f);
@@ -62,7 +67,8 @@ export function planMatmul(adapter: AdapterSummary, s: MatmulLayout & MatmulForc
   const perSplit = row.overBatches ? groups : groups * batches;
   let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / perSplit)));
   assertCount(`matmul ${s.m}x${s.n}x${s.k}`, 'splits', splits);
-  const kchunk = Math.ceil(Math.ceil(s.k / splits) / 4) * 4;
+  const kq = row.kMultiple ?? 4;
+  const kchunk = Math.ceil(Math.ceil(s.k / splits) / kq) * kq;
   splits = Math.ceil(s.k / kchunk);
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const y = Math.ceil(groups / x);

@@ -3,6 +3,7 @@ import matmulCommonWgsl from '../../shaders/lib/matmul-common.wgsl?raw';
 import matmulWgsl from '../../shaders/matmul.wgsl?raw';
 import matmulV8Wgsl from '../../shaders/matmul-v8.wgsl?raw';
 import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
+import { tiledRows } from './matmul-tiled.ts';
 
 /**
  * Which kernel runs: 8x8 blocks with scalar loads (any shape), 4x4 blocks with vec4 loads (aligned dense shapes;
@@ -10,7 +11,9 @@ import matmulSubgroupsWgsl from '../../shaders/matmul-subgroups.wgsl?raw';
  * with A's loads shared by the 4 lanes of a subgroup over the whole width of every batch (`block8sg`: products
  * sharing A, on devices whose subgroups are 4 lanes; shaders/matmul-subgroups.wgsl).
  */
-export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4' | 'block8sg';
+export type MatmulVariant = 'block8' | 'vec4' | 'block8vec4' | 'block8sg' | TiledVariant;
+/** The workgroup-memory tiled kernels (shaders/matmul-tiled.wgsl, rows in matmul-tiled.ts): any shape, layout and batch. */
+export type TiledVariant = 'tile128' | 'tile64' | 'tile128k16';
 
 /** A product C (m×n) = op(A)·op(B) over k: its sizes, which operand is stored transposed, the stored row strides. */
 export interface MatmulShape {
@@ -44,6 +47,8 @@ export interface MatmulLayout extends MatmulShape {
 export interface MatmulCaps {
   cpu: boolean;
   subgroupQuads: boolean;
+  /** The device's maxComputeWorkgroupStorageSize in bytes (default the WebGPU default, 16384). */
+  workgroupStorage?: number;
 }
 
 /** One kernel: where its code is, how it is bound and launched, and when it can run. */
@@ -61,6 +66,10 @@ export interface MatmulVariantRow {
   overBatches: boolean;
   /** The workgroup size must be a multiple of this. */
   wgMultiple: number;
+  /** The one workgroup size the kernel is written for, where it has one (the default, and a forced other size throws). */
+  workgroupSize?: number;
+  /** K chunks of split K are rounded up to a multiple of this (default 4; the tiled kernels' K tile depth). */
+  kMultiple?: number;
   /** True, or why the kernel cannot run this product on this device (a forced variant throws it). */
   eligible(s: MatmulLayout, caps: MatmulCaps): true | string;
   /** Auto plans pass over the row where it would waste the machine (forcing it still runs it). */
@@ -221,6 +230,7 @@ export const matmulVariants: Readonly<Record<MatmulVariant, MatmulVariantRow>> =
     eligible: () => true,
     grid: tiles(8, false),
   },
+  ...tiledRows([matmulCommonWgsl]),
 };
 
 /** The split-K reduce pass (in shaders/matmul.wgsl): module and sources. */
@@ -228,10 +238,11 @@ export const matmulReduce = { module: 'matmul', sources: mainSources, entryPoint
 
 /**
  * The order auto plans try the variants in, per adapter class: CPU adapters (loads set the pace) block8sg, block8vec4,
- * block8; GPUs vec4, block8.
+ * block8; GPUs the tiled kernels where a product is large (their `worthIt`; awaiting GPU figures, docs/benchmarks.md),
+ * then vec4, block8.
  *   matmulVariantOrder(true);  // ['block8sg', 'block8vec4', 'block8']
- *   matmulVariantOrder(false); // ['vec4', 'block8']
+ *   matmulVariantOrder(false); // ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8'] (tile128k16 where 32 KB is granted)
  */
 export function matmulVariantOrder(cpu: boolean): readonly MatmulVariant[] {
-  return cpu ? ['block8sg', 'block8vec4', 'block8'] : ['vec4', 'block8'];
+  return cpu ? ['block8sg', 'block8vec4', 'block8'] : ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8'];
 }

@@ -100,6 +100,7 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     splits: args.splits,
     workgroupSize: args.workgroupSize,
     subgroupQuads: quads,
+    workgroupStorage: scope.ctx.device.limits.maxComputeWorkgroupStorageSize,
   });
   const row = matmulVariants[plan.variant];
   const split = plan.splits > 1;

@@ -4,15 +4,10 @@ import { linkWgsl } from '../../src/gpu/kernel.ts';
 import { reflectKernel } from '../../src/gpu/reflection.ts';
 import { planMatmul } from '../../src/ops/matmul-plan.ts';
 import { matmulReduce, matmulVariantOrder, matmulVariants, type MatmulVariant } from '../../src/ops/matmul-variants.ts';
+import { nvidiaAdapter, swiftshaderAdapter } from '../helpers/adapters.ts';
 
-const nvidia = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H100', runtime: 'node' as const };
-const swiftshader = {
-  vendor: 'google',
-  architecture: 'swiftshader',
-  device: '',
-  description: 'SwiftShader Device (Subzero)',
-  runtime: 'browser' as const,
-};
+const nvidia = nvidiaAdapter;
+const swiftshader = swiftshaderAdapter;
 const names = Object.keys(matmulVariants) as MatmulVariant[];
 const refused = (f: () => unknown) => {
   try {
@@ -33,7 +28,16 @@ describe('matmul variant table', () => {
         ...(store ? [{ row, entryPoint: store.entryPoint, c: store.c }] : []),
       ];
     });
-    expect(modes.map((x) => x.entryPoint).sort()).toEqual(['main', 'main_v8', 'main_v8c', 'main_v8s', 'main_vec4']);
+    expect(modes.map((x) => x.entryPoint).sort()).toEqual([
+      'main',
+      'main_tiled',
+      'main_tiled',
+      'main_tiled',
+      'main_v8',
+      'main_v8c',
+      'main_v8s',
+      'main_vec4',
+    ]);
     for (const { row, entryPoint, c } of modes) {
       const r = reflectKernel({ name: row.module, source: linkWgsl(...row.sources), entryPoint });
       expect(Object.keys(r.bindings).sort(), `${row.name} ${entryPoint}`).toEqual(
@@ -66,7 +70,7 @@ describe('matmul variant table', () => {
 
   it('walks the rows in the adapter class order; a forced row that cannot run throws its reason', () => {
     expect(matmulVariantOrder(true)).toEqual(['block8sg', 'block8vec4', 'block8']);
-    expect(matmulVariantOrder(false)).toEqual(['vec4', 'block8']);
+    expect(matmulVariantOrder(false)).toEqual(['tile128k16', 'tile128', 'tile64', 'vec4', 'block8']);
     expect(planMatmul(swiftshader, { m: 7, n: 13, k: 5 }).variant).toBe('block8');
     expect(planMatmul(swiftshader, { m: 50, n: 100, k: 3072 }).variant).toBe('block8vec4');
     // 20 models x 52 columns = 130 blocks of 8 in 33 quads (2 idle lanes of 132): block8sg with quads
@@ -82,7 +86,7 @@ describe('matmul variant table', () => {
       'matmul 8x8x8: block8sg needs a workgroup size that is a multiple of 4, got 6',
     );
     expect(refused(() => planMatmul(nvidia, { m: 8, n: 8, k: 8, variant: 'block9' as MatmulVariant }))).toBe(
-      "matmul 8x8x8: no matmul variant 'block9' (one of block8sg, block8vec4, vec4, block8)",
+      "matmul 8x8x8: no matmul variant 'block9' (one of block8sg, block8vec4, vec4, block8, tile128, tile64, tile128k16)",
     );
   });
 
@@ -107,5 +111,51 @@ describe('matmul variant table', () => {
       splits: forward.splits,
     });
     expect(forced).toEqual(forward);
+  });
+});
+
+describe('the tiled rows (shaders/matmul-tiled.wgsl)', () => {
+  const show = (p: ReturnType<typeof planMatmul>) =>
+    `${p.variant} wg=${p.wg} splits=${p.splits} kchunk=${p.kchunk} ${p.workgroups.join('x')}`;
+  const layouts = [
+    { transA: false, transB: false },
+    { transA: true, transB: false },
+    { transA: false, transB: true },
+  ];
+
+  it('are picked by GPU plans at large products in every layout, tile128k16 only where 32 KB of workgroup memory is granted', () => {
+    for (const l of layouts) {
+      // 32 x 32 tiles of 128: 1024 workgroups of 256, no split
+      expect(show(planMatmul(nvidia, { m: 4096, n: 4096, k: 4096, ...l }))).toBe('tile128 wg=256 splits=1 kchunk=4096 1024x1x1');
+      expect(planMatmul(nvidia, { m: 8192, n: 8192, k: 8192, ...l, workgroupStorage: 49152 }).variant).toBe('tile128k16');
+      // 1024²: 256 tiles of 64 and 2 K splits of 512 (multiples of the K tile, 16)
+      expect(show(planMatmul(nvidia, { m: 1024, n: 1024, k: 1024, ...l }))).toBe('tile64 wg=64 splits=2 kchunk=512 256x1x2');
+    }
+    // A·Bᵀ takes tile64 from 256² (the register kernels read B across its rows there)
+    expect(planMatmul(nvidia, { m: 256, n: 256, k: 256, transB: true }).variant).toBe('tile64');
+    expect(planMatmul(nvidia, { m: 256, n: 256, k: 256 }).variant).toBe('vec4');
+    // the training shapes and a population's 50x52 blocks stay on the register kernels (tiles would idle most lanes)
+    expect(planMatmul(nvidia, { m: 50, n: 3072, k: 100, transB: true }).variant).toBe('vec4');
+    expect(planMatmul(nvidia, { m: 50, n: 52, k: 3072, batches: 1000, batchB: 3072 * 52, batchC: 52, ldc: 52000 }).variant).toBe('block8');
+    // CPU adapters never walk the tiled rows
+    expect(planMatmul(swiftshader, { m: 4096, n: 4096, k: 4096, transB: true }).variant).toBe('block8vec4');
+  });
+
+  it('run at their own workgroup size, any shape, and say what they lack', () => {
+    const caps = { cpu: true, subgroupQuads: false };
+    for (const v of ['tile64', 'tile128'] as const)
+      expect(matmulVariants[v].eligible({ m: 7, n: 13, k: 5, transA: true, transB: true }, caps)).toBe(true);
+    expect(matmulVariants.tile128k16.eligible({ m: 7, n: 13, k: 5 }, caps)).toBe(
+      'the tile128k16 kernel needs 32768 bytes of workgroup memory, the device grants 16384 (maxComputeWorkgroupStorageSize)',
+    );
+    expect(matmulVariants.tile128k16.eligible({ m: 7, n: 13, k: 5 }, { ...caps, workgroupStorage: 32768 })).toBe(true);
+    expect(planMatmul(swiftshader, { m: 7, n: 13, k: 5, variant: 'tile128' }).wg).toBe(256);
+    expect(refused(() => planMatmul(swiftshader, { m: 7, n: 13, k: 5, variant: 'tile64', workgroupSize: 16 }))).toBe(
+      'matmul 7x13x5: tile64 is written for workgroups of 64 invocations, got 16',
+    );
+    // a batched plan: z = splits x batches, K chunks in whole K tiles
+    expect(show(planMatmul(nvidia, { m: 37, n: 53, k: 1000, batches: 3, variant: 'tile128k16', workgroupStorage: 32768 }))).toBe(
+      'tile128k16 wg=256 splits=7 kchunk=144 1x1x21',
+    );
   });
 });

@@ -61,6 +61,18 @@ describe('batchNormBackwardBytes reads the entry point and constants of each dis
     expect(batchNormBackwardBytes([fake('alternativeColumns', 'RELU=1,WG=64')], 4, 3)).toEqual([4 * (48 + 12)]);
   });
 
+  test("the large-array layouts: the split sums' chunks come from their grid's y, the fused pass moves 12·N·D bytes", () => {
+    const grid = (dispatch: Dispatch, workgroups: [number, number, number]) => ({ ...dispatch, workgroups });
+    const split = [
+      grid(fake('sumDoutXhat', 'COLS=4,RELU=0,ROWS=64'), [1, 5, 1]),
+      grid(fake('combine', 'PAIR=1'), [1, 1, 1]),
+      fake('dxTiles', 'COLS=4,RELU=0,ROWS=64', 'batchnorm-backward-shapes'),
+    ];
+    // n = 4099, d = 3: N = 12297, 5 chunks of partials C = 15
+    expect(batchNormBackwardBytes(split, 4099, 3)).toEqual([4 * (2 * 12297 + 2 * 15), 4 * 2 * (15 + 3), 4 * (3 * 12297 + 12)]);
+    expect(batchNormBackwardBytes([fake('fusedColumns', 'COLS=8,RELU=0,ROWS=32', 'batchnorm-backward-shapes')], 4, 3)).toEqual([192]);
+  });
+
   test('a dispatch of another kernel is an error naming it', () => {
     expect(() => batchNormBackwardBytes([fake('main', '', 'relu')], 4, 3)).toThrow(/relu\.main is not a batchnorm backward pass/);
   });
