@@ -81,3 +81,16 @@ test('a 0-byte data_batch_1.bin, or a folder in its place, is named', async () =
   );
   expect(existsSync(join(tmp, 'batchnorm.json'))).toBe(false);
 });
+
+test('an uncaptured GPU error ends a Node run with a non-zero exit, said on stderr (not only Dawn on stdout)', async () => {
+  // WB_TEST_UNCAPTURED_GPU_ERROR makes one invalid buffer outside any error scope (scripts/experiment/node-runner.ts)
+  const r = await runCli(['forward', '--runtime', 'node', '--warmup', '2', '--out', join(tmp, 'gpu-error')], {
+    WB_TEST_UNCAPTURED_GPU_ERROR: '1',
+  });
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(/GPU validation error.*: /);
+  expect(r.stderr).toContain('forward did not finish: failed: 1 uncaptured GPU error (first: ');
+  // the same command without the hook exits 0
+  const ok = await runCli(['forward', '--runtime', 'node', '--warmup', '2', '--out', join(tmp, 'gpu-ok')]);
+  expect(ok.code, ok.stderr).toBe(0);
+});

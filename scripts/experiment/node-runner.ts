@@ -108,6 +108,9 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
       a.say(
         `adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`,
       );
+    // A test hook (e2e/cli/bad-input.spec.ts): one invalid buffer that no error scope catches, as Dawn's own errors arrive.
+    if (gpu && process.env.WB_TEST_UNCAPTURED_GPU_ERROR === '1')
+      gpu.device.createBuffer({ label: 'test: MAP_READ | MAP_WRITE', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE });
     // every tensor the settings make, against this device's limits, before any is built
     if (gpu && a.model === 'gpu') checkPlannedSizes(a.panel, a.settings, gpu.device.limits, a.optionTexts ?? {});
     const env: ExperimentEnv = { kind: a.model, gpu, gpuError };
