@@ -100,7 +100,8 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
   let gpu: GpuContext | null = null;
   let gpuError: string | null = null;
   try {
-    gpu = await requestGpu();
+    // the budget the planned sizes are checked against also holds the live buffers back (a refused buffer is named)
+    gpu = await requestGpu({ memoryBudget: sizeLimits.MEMORY_BUDGET_BYTES });
   } catch (e) {
     gpuError = (e as Error).message;
     if (a.model === 'gpu' || a.panel === 'forward' || a.panel === 'speedup') throw e;
