@@ -13,6 +13,11 @@
 // training set is 150 MB) is uploaded as several buffers of whole images, each packed from its own first
 // row. One dispatch per chunk writes the rows whose index falls in [base, base + rows) and skips the others;
 // the chunk at base 0 also writes the NaN rows of out-of-range indices.
+//
+// Labels: with `labeled` set, the same launch (the chunk at base 0) also gathers the minibatch's labels by the same
+// indices, yout[i] = labels[indices[i]] (labels of the whole data set, one buffer), so a minibatch is one dispatch
+// per chunk of images; an out-of-range index gives the label 0x7fc00000 | (index & 0xff), which no class has, so the
+// softmax loss turns NaN. Without labels the two bindings hold placeholders the kernel never touches.
 
 struct Params {
   batch: u32,
@@ -20,6 +25,7 @@ struct Params {
   count: u32,  // images in the whole data set
   base: u32,   // first image of this chunk
   rows: u32,   // images in this chunk
+  labeled: u32, // 1: also gather labels into yout
 }
 
 @group(0) @binding(0) var<storage, read> images: array<u32>;
@@ -27,6 +33,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> indices: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+@group(0) @binding(5) var<storage, read> labels: array<u32>;
+@group(0) @binding(6) var<storage, read_write> yout: array<u32>;
 // The same bindings as vectors, for `rows16`.
 @group(0) @binding(0) var<storage, read> images16: array<vec4u>;
 @group(0) @binding(1) var<storage, read> mean4: array<vec4f>;
@@ -39,6 +47,16 @@ fn quietNan(payload: u32) -> f32 {
   return bitcast<f32>(0x7fc00000u | (payload & 0xffu));
 }
 
+// Row i's label, in the launch that writes labels (the first chunk's, when labeled).
+fn gatherLabel(i: u32, image: u32) {
+  if (params.labeled == 0u || params.base != 0u) { return; }
+  if (image >= params.count) {
+    yout[i] = 0x7fc00000u | (image & 0xffu);
+  } else {
+    yout[i] = labels[image];
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let dim = params.dim;
@@ -47,6 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let i = e / dim;
     let j = e - i * dim;
     let image = indices[i];
+    if (j == 0u) { gatherLabel(i, image); }
     if (image >= params.count) {
       if (params.base == 0u) { out[e] = quietNan(image); }
     } else if (image >= params.base && image - params.base < params.rows) {
@@ -70,6 +89,7 @@ fn rows16(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.y;
   if (j >= blocks) { return; }
   let image = indices[i];
+  if (j == 0u) { gatherLabel(i, image); }
   let o = 4u * (i * blocks + j);
   if (image >= params.count) {
     if (params.base != 0u) { return; }

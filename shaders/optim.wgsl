@@ -12,7 +12,11 @@
 // stacked tensors (`models` blocks of `perModel` elements, model k's from start + k·perModel), or one span
 // covering every tensor of one model. Each (segment, model) gets `groups` workgroups, numbered from
 // `firstGroup` on; a workgroup finds its segment (a binary search), skips a model that is frozen (alive[k] is
-// 0: its loss turned NaN or infinite, see `freeze`), and updates with the model's own rate, rates[k].
+// 0: its loss turned NaN or infinite, see the softmax loss's freeze), and updates with the model's own rate, rates[k].
+//
+// L2 (cs231n fc_net's dW += reg·W) is folded in: every rule steps on g = dw + reg·w, with reg the segment's strength
+// for the model (regs[regBase + k]; 0 for unpenalized tensors), so no separate launch adds it to dw first (the loss
+// term 0.5·reg·ΣW² is regularization.wgsl's `losses`, before the update).
 //
 // Elements are `V`: vec4f when every start and length is a multiple of 4 (the host then gives them in vec4s), else
 // f32 (src/ops/optim.ts swaps the alias line below: WGSL has no type overrides). Every rule is written
@@ -42,12 +46,12 @@ struct Segment {
   perModel: u32,
   groups: u32,
   firstGroup: u32,
+  // model k's L2 strength is regs[regBase + k]
+  regBase: u32,
 }
 
 struct Shape {
   segments: u32,
-  // freeze: the loss slots of each model (model k's are k·lossSlots .. k·lossSlots + lossSlots - 1), and the models.
-  lossSlots: u32,
   models: u32,
 }
 
@@ -59,14 +63,22 @@ struct Shape {
 @group(0) @binding(5) var<uniform> shape: Shape;
 @group(0) @binding(6) var<storage, read> segments: array<Segment>;
 @group(0) @binding(7) var<storage, read> rates: array<f32>;
-@group(0) @binding(8) var<storage, read_write> alive: array<u32>;
-@group(0) @binding(9) var<storage, read> loss: array<f32>;
+@group(0) @binding(8) var<storage, read> alive: array<u32>;
+@group(0) @binding(9) var<storage, read> regs: array<f32>;
 
 override WG: u32 = 64;
 
-// This workgroup's work: x = first element (of the model's block), y = last + 1, z = stride, w = the model;
-// an empty range when the model is frozen.
-fn span(wid: vec3u, nwg: vec3u, lid: u32) -> vec4u {
+// This workgroup's work: the first element (of the model's block), the last + 1, the stride, the model and its
+// L2 strength; an empty range when the model is frozen.
+struct Span {
+  first: u32,
+  end: u32,
+  stride: u32,
+  model: u32,
+  reg: f32,
+}
+
+fn span(wid: vec3u, nwg: vec3u, lid: u32) -> Span {
   let g = wid.y * nwg.x + wid.x;
   // the last segment whose firstGroup <= g (firstGroup grows with the segment): a binary search, ~log2(segments)
   // loads, not one per segment (each load is a gather on SwiftShader, in every invocation)
@@ -83,15 +95,17 @@ fn span(wid: vec3u, nwg: vec3u, lid: u32) -> vec4u {
   let base = seg.start + k * seg.perModel;
   let live = g < seg.firstGroup + seg.groups * shape.models && alive[k] != 0u;
   let end = select(base, base + seg.perModel, live);
-  return vec4u(base + (local % seg.groups) * WG + lid, end, seg.groups * WG, min(k, shape.models - 1u));
+  let model = min(k, shape.models - 1u);
+  return Span(base + (local % seg.groups) * WG + lid, end, seg.groups * WG, model, regs[seg.regBase + model]);
 }
 
 @compute @workgroup_size(WG)
 fn sgd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let r = span(wid, nwg, lid);
-  let lr = rates[r.w];
-  for (var i = r.x; i < r.y; i += r.z) {
-    w[i] -= lr * dw[i];
+  let lr = rates[r.model];
+  for (var i = r.first; i < r.end; i += r.stride) {
+    let g = dw[i] + r.reg * w[i];
+    w[i] -= lr * g;
   }
 }
 
@@ -99,10 +113,11 @@ fn sgd(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 @compute @workgroup_size(WG)
 fn sgd_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let r = span(wid, nwg, lid);
-  let lr = rates[r.w];
+  let lr = rates[r.model];
   let momentum = hyper.momentum;
-  for (var i = r.x; i < r.y; i += r.z) {
-    let v = momentum * s1[i] - lr * dw[i];
+  for (var i = r.first; i < r.end; i += r.stride) {
+    let g = dw[i] + r.reg * w[i];
+    let v = momentum * s1[i] - lr * g;
     s1[i] = v;
     w[i] += v;
   }
@@ -112,12 +127,12 @@ fn sgd_momentum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 @compute @workgroup_size(WG)
 fn rmsprop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let r = span(wid, nwg, lid);
-  let lr = rates[r.w];
+  let lr = rates[r.model];
   let decay = hyper.decayRate;
   let oneMinusDecay = hyper.oneMinusDecayRate;
   let eps = hyper.epsilon;
-  for (var i = r.x; i < r.y; i += r.z) {
-    let g = dw[i];
+  for (var i = r.first; i < r.end; i += r.stride) {
+    let g = dw[i] + r.reg * w[i];
     let cache = decay * s1[i] + oneMinusDecay * g * g;
     s1[i] = cache;
     w[i] -= lr * g / (sqrt(cache) + eps);
@@ -128,7 +143,7 @@ fn rmsprop(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 @compute @workgroup_size(WG)
 fn adam(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let r = span(wid, nwg, lid);
-  let lr = rates[r.w];
+  let lr = rates[r.model];
   let b1 = hyper.beta1;
   let b2 = hyper.beta2;
   let oneMinusB1 = hyper.oneMinusBeta1;
@@ -136,32 +151,12 @@ fn adam(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let mCorrection = hyper.mCorrection;
   let vCorrection = hyper.vCorrection;
   let eps = hyper.epsilon;
-  for (var i = r.x; i < r.y; i += r.z) {
-    let g = dw[i];
+  for (var i = r.first; i < r.end; i += r.stride) {
+    let g = dw[i] + r.reg * w[i];
     let m = b1 * s1[i] + oneMinusB1 * g;
     let v = b2 * s2[i] + oneMinusB2 * g * g;
     s1[i] = m;
     s2[i] = v;
     w[i] -= lr * (m * mCorrection) / (sqrt(v * vCorrection) + eps);
-  }
-}
-
-fn isFinite(x: f32) -> bool {
-  return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
-}
-
-// Before the update of a population's step: a model whose loss (the sum of its slots, or any slot) is NaN or
-// infinite is frozen from this step on (alive[k] = 0), so no update of its reaches its parameters again.
-@compute @workgroup_size(WG)
-fn freeze(@builtin(global_invocation_id) gid: vec3u) {
-  for (var k = gid.x; k < shape.models; k += WG) {
-    var total = 0.0;
-    var ok = true;
-    for (var s = 0u; s < shape.lossSlots; s++) {
-      let v = loss[k * shape.lossSlots + s];
-      ok = ok && isFinite(v);
-      total += v;
-    }
-    if (!(ok && isFinite(total))) { alive[k] = 0u; }
   }
 }

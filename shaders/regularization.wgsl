@@ -70,3 +70,64 @@ fn finish(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: 
     loss[params.lossIndex + model * params.lossStride] = 0.5 * regs[model] * total;
   }
 }
+
+// `losses`: every L2 loss term of a training step in one launch, the gradient term being the optimizer's
+// (shaders/optim.wgsl adds reg·w to dw as it updates). The weights sit in one store (`w` binds the span of all);
+// a table of tensors gives each its start, its elements per model, its chunks per model (ceil(perModel /
+// CHUNK)), its first workgroup, its first loss slot and where its strengths start (regs[regBase + k] for model
+// k). Each workgroup sums w^2 over one chunk of one model's block (one barrier, then invocation 0 adds the
+// partials in order) and writes 0.5·reg·sum to its own slot, loss[lossIndex + k·lossStride + slot + chunk]:
+// no second pass, the host (and the freeze) add a model's slots up. Separate from `apply` and `finish`, which
+// the `grads` program keeps (its dW must hold reg·W).
+struct Tensor {
+  start: u32,
+  perModel: u32,
+  chunks: u32,
+  firstGroup: u32,
+  slot: u32,
+  regBase: u32,
+}
+
+struct Terms {
+  tensors: u32,
+  models: u32,
+  lossIndex: u32,
+  lossStride: u32,
+}
+
+@group(0) @binding(6) var<storage, read> table: array<Tensor>;
+@group(0) @binding(7) var<uniform> terms: Terms;
+
+override CHUNK: u32 = 16384;
+
+@compute @workgroup_size(WG)
+fn losses(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  // the last tensor whose firstGroup <= g: a binary search (as in optim.wgsl)
+  var lo = 0u;
+  var hi = terms.tensors;
+  while (hi - lo > 1u) {
+    let mid = (lo + hi) / 2u;
+    if (table[mid].firstGroup <= g) { lo = mid; } else { hi = mid; }
+  }
+  let t = table[lo];
+  let local = g - t.firstGroup;
+  let live = local < t.chunks * terms.models;
+  let k = min(local / t.chunks, terms.models - 1u);
+  let chunk = local % t.chunks;
+  let base = t.start + k * t.perModel;
+  let first = base + chunk * CHUNK;
+  let end = select(first, base + min(t.perModel, (chunk + 1u) * CHUNK), live);
+  var acc = 0.0;
+  for (var i = first + lid; i < end; i += WG) {
+    let v = w[i];
+    acc += v * v;
+  }
+  red[lid] = acc;
+  workgroupBarrier();
+  if (lid == 0u && live) {
+    var total = 0.0;
+    for (var q = 0u; q < WG; q++) { total += red[q]; }
+    loss[terms.lossIndex + k * terms.lossStride + t.slot + chunk] = 0.5 * regs[t.regBase + k] * total;
+  }
+}

@@ -14,6 +14,7 @@ export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } fr
 export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';
+export * from './ops/softmax-affine.ts';
 export * from './ops/regularization.ts';
 export * from './ops/accuracy.ts';
 export * from './ops/optim.ts';

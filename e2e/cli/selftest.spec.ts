@@ -68,7 +68,7 @@ test('selftest on --runtime node: every case passes with its worst error under i
       'adam',
     ]);
     // the GPUs' settings forced whatever this adapter picks: 8 elements a lane, 8 rows a lane, and (with subgroups) NVIDIA's 32 lanes
-    const forced = ['optimizer adam, 3 steps, 8 elements a lane', 'batchnorm forward train + test, 8 rows a lane'];
+    const forced = ['optimizer adam, 3 steps, L2, 8 elements a lane', 'batchnorm forward train + test, 8 rows a lane'];
     if (!record.results.skipped.some((x) => x.startsWith('layer norm subgroups'))) forced.push('layer norm subgroups, 32 lanes');
     for (const v of forced)
       expect(

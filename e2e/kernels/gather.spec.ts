@@ -123,14 +123,14 @@ test('row gather copies 32-bit rows by index; an index past the end writes NaN, 
   expect(r.err).toMatch(/gather-rows/);
 });
 
-test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32-bit rows, every chunk size, last chunk short', async ({
+test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32-bit rows with their labels in the same launches, every chunk size, last chunk short', async ({
   harness,
 }) => {
   const r = await harness.page.evaluate(async () => {
     const { lib } = window;
     const gpu = await window.gpuReady;
     const rng = lib.reference.makeRng(41);
-    const out: { what: string; mismatches: number; nanRows: number }[] = [];
+    const out: { what: string; mismatches: number; nanRows: number; labelMismatches: number }[] = [];
     for (const [count, dim, batch, chunkRows] of [
       [37, 3072, 50, 10],
       [23, 7, 40, 1],
@@ -155,6 +155,10 @@ test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32
       const ob = scope.createTensorBuffer(new Float32Array(batch * dim).fill(7), 'out');
       const ow = scope.createTensorBuffer(new Float32Array(batch * dim).fill(7), 'out words');
       const ib = scope.createTensorBuffer(indices, 'indices');
+      const labels = Uint32Array.from({ length: count }, () => rng.randint(1000));
+      const yb = scope.createTensorBuffer(labels, 'labels');
+      const oy = scope.createTensorBuffer(new Uint32Array(batch).fill(0xdeadbeef), 'labels out');
+      const oyw = scope.createTensorBuffer(new Uint32Array(batch).fill(0xdeadbeef), 'labels out words');
       const list = await lib.createGather(scope, {
         images: chunks,
         chunkRows,
@@ -164,11 +168,26 @@ test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32
         batch,
         dim,
         count,
+        labels: { y: yb, out: oy },
       });
-      const listW = await lib.createGatherRows(scope, { src: words, chunkRows, indices: ib, out: ow, batch, dim, rows: count });
+      const listW = await lib.createGatherRows(scope, {
+        src: words,
+        chunkRows,
+        indices: ib,
+        out: ow,
+        batch,
+        dim,
+        rows: count,
+        labels: { y: yb, out: oyw },
+      });
       await lib.runDispatches(gpu, [...list, ...listW], 'chunked gathers');
       const got = await lib.readF32(gpu, ob, batch * dim);
       const gotW = await lib.readF32(gpu, ow, batch * dim);
+      const gotY = new Uint32Array(await lib.readBuffer(gpu, oy, batch * 4));
+      const gotYW = new Uint32Array(await lib.readBuffer(gpu, oyw, batch * 4));
+      // a label by the same index; past the end a label no class has (0x7fc00000 | low byte), so the loss turns NaN
+      const wantY = Array.from(indices, (k) => (k < count ? labels[k]! : (0x7fc00000 | (k & 0xff)) >>> 0));
+      const labelMismatches = (got: Uint32Array) => wantY.filter((v, i) => got[i] !== v).length;
       let mismatches = 0;
       let mismatchesW = 0;
       let nanRows = 0;
@@ -184,7 +203,10 @@ test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32
         }
       }
       const what = `count=${count} dim=${dim} chunkRows=${chunkRows} (${chunks.length} chunks, ${list.length} + ${listW.length} dispatches)`;
-      out.push({ what: `uint8 ${what}`, mismatches, nanRows }, { what: `words ${what}`, mismatches: mismatchesW, nanRows });
+      out.push(
+        { what: `uint8 ${what}`, mismatches, nanRows, labelMismatches: labelMismatches(gotY) },
+        { what: `words ${what}`, mismatches: mismatchesW, nanRows, labelMismatches: labelMismatches(gotYW) },
+      );
       scope.destroy();
     }
     // chunks that do not cover the rows are an error that says so
@@ -200,7 +222,10 @@ test('chunked gathers (data larger than one binding) equal the CPU: uint8 and 32
   for (const c of r.out) {
     expect(c.mismatches, c.what).toBe(0);
     expect(c.nanRows, c.what).toBe(1);
+    expect(c.labelMismatches, `labels, ${c.what}`).toBe(0);
   }
+  // one launch per chunk: the labels add none
   expect(r.out[0]!.what).toContain('4 chunks, 4 + 4 dispatches');
+  expect(r.out.at(-1)!.what).toContain('1 chunks, 1 + 1 dispatches');
   expect(r.bad).toBe('gather-rows: 2 chunks of 2 rows do not hold 5 rows (that takes 3)');
 });

@@ -139,6 +139,70 @@ test('L2 regularization: dw += reg w and 0.5 reg sum w^2 vs the reference', asyn
   }
 });
 
+test('L2 loss terms of a step in one launch per buffer: every chunk slot 0.5 reg sum w^2 vs float64, per model, tensors at store offsets', async ({
+  harness,
+}) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const ref = lib.reference;
+    const gpu = await window.gpuReady;
+    const rng = ref.makeRng(15);
+    const models = 2;
+    const chunk = lib.l2ChunkElements;
+    // three tensors in one store (256-byte aligned starts; 2.4 chunks, a ragged 53 x 7, one element) and one alone
+    const perModel = [Math.floor(2.4 * chunk), 53 * 7, 1, 7];
+    const regs: (number | number[])[] = [[0.37, 0], [1.5, 2], 0.25, 3];
+    const starts = [0];
+    for (let t = 1; t < 3; t++) starts.push(Math.ceil((starts[t - 1]! + perModel[t - 1]! * models) / 64) * 64);
+    const storeLength = starts[2]! + perModel[2]! * models;
+    const store = new Float32Array(storeLength);
+    const values = perModel.map((n, t) => {
+      const v = Float32Array.from(rng.randnTensor([n * models], 0.3).data);
+      if (t < 3) store.set(v, starts[t]!);
+      return v;
+    });
+    const scope = lib.createScope(gpu);
+    const storeBuf = scope.createTensorBuffer(store, 'store');
+    const alone = scope.createTensorBuffer(values[3]!, 'alone');
+    const slots = lib.makeL2LossSlots(perModel);
+    const lossStride = 1 + slots.reduce((a, b) => a + b, 0);
+    const loss = scope.createTensorBuffer(new Float32Array(models * lossStride).fill(NaN), 'loss');
+    gpu.device.queue.writeBuffer(loss, 0, Float32Array.of(7));
+    gpu.device.queue.writeBuffer(loss, lossStride * 4, Float32Array.of(8));
+    const terms = perModel.map((n, t) => ({
+      w: t < 3 ? { buffer: storeBuf, offset: starts[t]! * 4, size: n * models * 4 } : alone,
+      perModel: n,
+      reg: regs[t]!,
+    }));
+    const list = await lib.createL2Losses(scope, { terms, models, loss, lossIndex: 1, lossStride });
+    await lib.runDispatches(gpu, list, 'l2 losses');
+    const got = await lib.readF32(gpu, loss, models * lossStride);
+    let worst = 0;
+    let slot = 1;
+    const zeros: number[] = [];
+    perModel.forEach((n, t) => {
+      for (let k = 0; k < models; k++) {
+        const reg = typeof regs[t] === 'number' ? (regs[t] as number) : (regs[t] as number[])[k]!;
+        for (let c = 0; c < slots[t]!; c++) {
+          let sum = 0;
+          for (let i = c * chunk; i < Math.min(n, (c + 1) * chunk); i++) sum += values[t]![k * n + i]! ** 2;
+          const g = got[k * lossStride + slot + c]!;
+          if (reg === 0) zeros.push(g);
+          else worst = Math.max(worst, ref.relError(g, 0.5 * reg * sum));
+        }
+      }
+      slot += slots[t]!;
+    });
+    scope.destroy();
+    return { worst, zeros, firsts: [got[0], got[lossStride]], dispatches: list.length, slots, lossStride };
+  });
+  expect(r.slots).toEqual([3, 1, 1, 1]);
+  expect(r.worst, 'every chunk slot').toBeLessThan(1e-4);
+  expect(r.zeros, 'reg 0: slots of 0').toEqual([0, 0, 0]);
+  expect(r.firsts, 'the cross-entropy slots untouched').toEqual([7, 8]);
+  expect(r.dispatches, 'one launch per buffer').toBe(2);
+});
+
 test('accuracy: argmax (first max on ties) == y counted into a u32 slot, accumulating', async ({ harness }) => {
   const results = await harness.page.evaluate(async () => {
     const { lib } = window;

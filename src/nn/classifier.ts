@@ -1,7 +1,7 @@
-// The programs every classifier shares, around a model's forward pass: rows in, softmax loss, L2, autodiff, the update, accuracy.
+// The programs every classifier shares, around a model's forward pass: rows in, the head and softmax loss, L2, autodiff, the update, accuracy.
 import type { GpuScope } from '../gpu/buffers.ts';
 import { addBackward } from '../graph/autodiff.ts';
-import { expectShape, Graph, type Value } from '../graph/graph.ts';
+import { expectShape, Graph, sizeOf, type Value } from '../graph/graph.ts';
 import {
   aliveValueName,
   hyperValueName,
@@ -14,12 +14,14 @@ import {
   type TensorInit,
 } from '../graph/model-definition.ts';
 import { accuracyOp } from '../ops/accuracy.ts';
+import { affineOp } from '../ops/affine.ts';
+import { batchedAffineOp } from '../ops/batched-affine.ts';
 import { addOp } from '../ops/elementwise.ts';
-import { gatherImagesOp } from '../ops/gather.ts';
-import { gatherRowsOp } from '../ops/gather-rows.ts';
-import { createUpdateRuleState, freezeOp, optimizerOp } from '../ops/optim.ts';
-import { l2Op } from '../ops/regularization.ts';
+import { gatherBatchOp } from '../ops/gather.ts';
+import { createUpdateRuleState, optimizerOp } from '../ops/optim.ts';
+import { l2LossesOp, l2Op, makeL2LossSlots } from '../ops/regularization.ts';
 import { softmaxLossOp } from '../ops/softmax.ts';
+import { affineSoftmaxLossOp, planHead } from '../ops/softmax-affine.ts';
 import { updateRules, type OptimizerRule } from '../ops/update-rules.ts';
 import type { SolverData } from '../solver/model.ts';
 import { uploadSplit, type UploadOptions } from './data-on-gpu.ts';
@@ -37,6 +39,18 @@ export interface ForwardContext {
   penalize(w: Value, reg: number | readonly number[]): void;
 }
 
+/**
+ * The class scores as a model's last affine layer leaves them, x·W + b (W [d, c], or [models, d, c] for a population),
+ * for the classifier to apply: in a training step fused with the softmax loss where the plan allows (`planHead`).
+ */
+export interface AffineHead {
+  x: Value;
+  W: Value;
+  b: Value;
+}
+
+const isHead = (v: Value | AffineHead): v is AffineHead => 'W' in v;
+
 /** A classifier described by its tensors (with initial values) and its forward pass from rows to class scores. */
 export interface ClassifierSpec {
   name: string;
@@ -50,8 +64,10 @@ export interface ClassifierSpec {
   models?: number;
   params: TensorInit[];
   state: TensorInit[];
-  /** Class scores [batch, models·numClasses] of rows x [batch, inputDim]. */
-  forward(ctx: ForwardContext, x: Value): Value;
+  /** Class scores [batch, models·numClasses] of rows x [batch, inputDim], or the last affine layer that makes them. */
+  forward(ctx: ForwardContext, x: Value): Value | AffineHead;
+  /** false: never fuse the head with the loss (default true: where `planHead` allows). */
+  fuseHead?: boolean;
   metadata: Record<string, string>;
   /** How the Solver's data goes up (the largest chunk of rows; default: the device's binding limit). */
   upload?: UploadOptions;
@@ -74,26 +90,18 @@ function rowsOf(g: Graph, spec: ClassifierSpec, r: ProgramRequest, feeds: Record
     return g.value(`X${c}`, [format === 'uint8' ? Math.ceil((n * D) / 4) : n * D], 'data', 'u32');
   });
   const indices = (feeds.indices = g.value('indices', [r.batch], 'data', 'u32'));
-  const at = { dim: D, rows, chunks, chunkRows };
-  const [x] =
-    format === 'uint8'
-      ? g.apply(gatherImagesOp, [...X, indices, g.value('meanImage', [D], 'data')], at)
-      : g.apply(gatherRowsOp, [...X, indices], { ...at, dtype: 'f32' });
+  const labels = g.value('y', [rows], 'data', 'u32');
+  const mean = format === 'uint8' ? [g.value('meanImage', [D], 'data')] : [];
+  // rows and labels by the same indices: one launch per chunk of rows, the labels in the first
+  const [x, y] = g.apply(gatherBatchOp, [...X, indices, labels, ...mean], { format, dim: D, rows, chunks, chunkRows });
   x!.noGrad = true;
-  const [y] = g.apply(gatherRowsOp, [g.value('y', [rows], 'data', 'u32'), indices], {
-    dim: 1,
-    rows,
-    chunks: 1,
-    chunkRows: rows,
-    dtype: 'u32',
-  });
   return { x: x!, y };
 }
 
 /**
- * Build one program's graph around `spec.forward`: 'train' and 'grads' add the softmax loss, the L2 terms and
- * the backward pass ('train' also the optimizer node: one dispatch for every parameter); 'accuracy' the count
- * of right answers.
+ * Build one program's graph around `spec.forward`: 'train' and 'grads' add the softmax loss (with the head fused in
+ * front where the plan allows), the L2 terms and the backward pass ('train' also the optimizer node: one dispatch for
+ * every parameter, L2's gradient terms folded in); 'accuracy' the count of right answers.
  *   const { graph, grads } = buildClassifierProgram(spec, { kind: 'train', batch: 50, split, rule: 'adam' });
  *   grads.W1; // the gradient value the model binds to its gradient store
  */
@@ -120,33 +128,75 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   const ctx: ForwardContext = { g, mode, param: (n) => declare(n, 'param'), state: (n) => declare(n, 'state'), penalize };
   const feeds: Record<string, Value> = {};
   const { x, y } = rowsOf(g, spec, r, feeds);
-  const scores = spec.forward(ctx, x);
-  expectShape(spec.name, 'scores', scores.shape, [r.batch, M * spec.numClasses]);
-  scores.keep = true;
-  const out: ProgramGraph = { graph: g, feeds, grads: {}, scores };
-  if (r.kind === 'accuracy') {
-    out.correct = g.value('correct', [M], 'state', 'u32');
-    g.apply(accuracyOp, [scores, y!], { models: M }, [out.correct]);
+  const result = spec.forward(ctx, x);
+  const head = isHead(result) ? result : null;
+  const affine = (hd: AffineHead) => g.apply(hd.W.shape.length === 3 ? batchedAffineOp : affineOp, [hd.x, hd.W, hd.b])[0]!;
+  const out: ProgramGraph = { graph: g, feeds, grads: {} };
+  const keepScores = (scores: Value) => {
+    expectShape(spec.name, 'scores', scores.shape, [r.batch, M * spec.numClasses]);
+    scores.keep = true;
+    out.scores = scores;
+    return scores;
+  };
+  if (mode === 'test') {
+    const scores = keepScores(head ? affine(head) : (result as Value));
+    if (r.kind === 'accuracy') {
+      out.correct = g.value('correct', [M], 'state', 'u32');
+      g.apply(accuracyOp, [scores, y!], { models: M }, [out.correct]);
+    }
+    return out;
   }
-  if (mode === 'test') return out;
-  // loss slots: model k's are k·S .. k·S + S - 1 (its cross-entropy, then its L2 terms)
-  const S = 1 + penalties.length;
+  // loss slots: model k's are k·S .. k·S + S - 1: its cross-entropy, then its L2 terms ('train': every term's chunk
+  // sums from one launch before the loss, the gradient terms in the optimizer; 'grads': one l2 node per W after the backward)
+  const train = r.kind === 'train';
+  const l2Slots = train ? makeL2LossSlots(penalties.map((p) => sizeOf(p.w.shape) / M)) : penalties.map(() => 1);
+  const S = 1 + l2Slots.reduce((a, b) => a + b, 0);
   const loss = (out.loss = g.value('loss', [M * S], 'state'));
-  const [dscores] = g.apply(softmaxLossOp, [scores, y!], { lossIndex: 0, models: M, lossStride: S }, [loss]);
+  if (train && penalties.length)
+    g.apply(
+      l2LossesOp,
+      penalties.map((p) => p.w),
+      { regs: penalties.map((p) => p.reg), lossIndex: 1, lossStride: S, models: M },
+      [loss],
+    );
+  // a population's step freezes a model whose slots turn non-finite, in the loss launch (the L2 slots are written by then)
+  const alive = train ? g.value(aliveValueName, [M], 'state', 'u32') : null;
+  const freeze = train && M > 1;
+  const lossAttrs = { lossIndex: 0, models: M, lossStride: S, freeze };
+  const lossUpdates = freeze ? [loss, alive!] : [loss];
+  const [d, C] = head ? (head.W.shape.slice(-2) as [number, number]) : [0, 0];
+  let scores: Value;
+  let dscores: Value;
+  if (head && spec.fuseHead !== false && planHead(r.batch, C, d) === true) {
+    [scores, dscores] = g.apply(affineSoftmaxLossOp, [head.x, head.W, head.b, y!], lossAttrs, lossUpdates) as [Value, Value];
+    keepScores(scores);
+  } else {
+    scores = keepScores(head ? affine(head) : (result as Value));
+    [dscores] = g.apply(softmaxLossOp, [scores, y!], lossAttrs, lossUpdates) as [Value];
+  }
   const params = spec.params.map((t) => ctx.param(t.name));
-  const grads = addBackward(g, new Map([[scores, dscores!]]), params, { add: addOp });
+  const grads = addBackward(g, new Map([[scores, dscores]]), params, { add: addOp });
   params.forEach((p) => {
     out.grads[p.name] = grads.get(p)!;
   });
-  penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1, lossStride: S }, [grads.get(w)!, loss]));
-  if (r.kind === 'train') {
-    const rule = r.rule as OptimizerRule;
-    const slots = updateRules[rule].slots.flatMap((s) => params.map((p) => g.value(slotValueName(s, p.name), p.shape, 'state')));
-    const alive = g.value(aliveValueName, [M], 'state', 'u32');
-    if (M > 1) g.apply(freezeOp, [loss], { models: M, lossSlots: S }, [alive]);
-    const rule0 = [g.value(hyperValueName, [1], 'state'), g.value(ratesValueName, [M], 'state'), alive];
-    g.apply(optimizerOp, [...rule0, ...params.map((p) => grads.get(p)!)], { rule, models: M }, [...params, ...slots]);
+  if (!train) {
+    penalties.forEach(({ w, reg }, i) => g.apply(l2Op, [w], { reg, lossIndex: i + 1, lossStride: S }, [grads.get(w)!, loss]));
+    return out;
   }
+  const rule = r.rule as OptimizerRule;
+  const slots = updateRules[rule].slots.flatMap((s) => params.map((p) => g.value(slotValueName(s, p.name), p.shape, 'state')));
+  // each parameter's strength(s) for the update (a W penalized twice steps on the sum, as its two l2 nodes added)
+  const regOf = new Map<Value, number[]>();
+  for (const { w, reg } of penalties) {
+    const prev = regOf.get(w) ?? new Array<number>(M).fill(0);
+    regOf.set(
+      w,
+      prev.map((r, k) => r + (typeof reg === 'number' ? reg : reg[k]!)),
+    );
+  }
+  const regs = params.map((p) => regOf.get(p) ?? 0).map((r) => (typeof r !== 'number' && M === 1 ? r[0]! : r));
+  const rule0 = [g.value(hyperValueName, [1], 'state'), g.value(ratesValueName, [M], 'state'), alive!];
+  g.apply(optimizerOp, [...rule0, ...params.map((p) => grads.get(p)!)], { rule, models: M, regs }, [...params, ...slots]);
   return out;
 }
 

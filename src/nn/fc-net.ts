@@ -14,7 +14,7 @@ import { batchNormOp } from '../ops/batchnorm.ts';
 import { layerNormOp } from '../ops/layernorm.ts';
 import { activationOps } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
-import { makeClassifier, type ForwardContext } from './classifier.ts';
+import { makeClassifier, type AffineHead, type ForwardContext } from './classifier.ts';
 
 export type { Activation, Normalization };
 
@@ -44,12 +44,13 @@ export interface NetSpec {
 }
 
 /**
- * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu | gelu, then affine.
- * For a population (`spec.regs`), the same with batched affines: every activation is [batch, models·width].
- *   const scores = fcForward(spec)(ctx, x);
- *   scores.shape; // [batch, numClasses]
+ * The forward pass of the net, written with ops: hidden layers affine - [batchnorm | layernorm] - relu | gelu, then the
+ * last affine, handed to the classifier as the head (it fuses it with the loss where it can). For a population
+ * (`spec.regs`), the same with batched affines: every activation is [batch, models·width].
+ *   const head = fcForward(spec)(ctx, x);
+ *   head.W.name; // 'W6': scores = head.x·W6 + b6
  */
-export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Value {
+export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => AffineHead {
   const L = spec.dims.length - 1;
   const affine = spec.regs ? batchedAffineOp : affineOp;
   const reg = spec.regs ?? spec.reg;
@@ -60,8 +61,9 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
     for (let l = 1; l <= L; l++) {
       const W = ctx.param(`W${l}`);
       if (penalized) ctx.penalize(W, reg);
-      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
-      if (l === L) break;
+      const b = ctx.param(`b${l}`);
+      if (l === L) return { x: h, W, b };
+      [h] = g.apply(affine, [h, W, b]);
       const activation = spec.activation ?? 'relu';
       const fusedRelu = activation === 'relu';
       if (spec.normalization === 'batchnorm') {
@@ -79,7 +81,7 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       }
       if (!(fusedRelu && spec.normalization === 'batchnorm')) [h] = g.apply(activationOps[activation], [h!]);
     }
-    return h!;
+    throw new Error(`fcForward: dims [${spec.dims.join(',')}] have no layer`);
   };
 }
 

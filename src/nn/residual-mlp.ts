@@ -6,25 +6,29 @@ import { ResidualMLP as ReferenceResidualMLP, type ResidualMLPOptions } from '..
 import { affineOp } from '../ops/affine.ts';
 import { addOp, reluOp } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
-import { makeClassifier, type ForwardContext } from './classifier.ts';
+import { makeClassifier, type AffineHead, type ForwardContext } from './classifier.ts';
 
 /**
- * The residual block's forward pass, written with ops.
- *   const scores = residualForward(0)(ctx, x);
- *   scores.shape; // [batch, numClasses]
+ * The residual block's forward pass, written with ops; its last affine is handed to the classifier as the head.
+ *   const head = residualForward(0)(ctx, x);
+ *   head.W.name; // 'W3': scores = head.x·W3 + b3
  */
-export function residualForward(reg: number): (ctx: ForwardContext, x: Value) => Value {
+export function residualForward(reg: number): (ctx: ForwardContext, x: Value) => AffineHead {
   return (ctx, x) => {
     const { g } = ctx;
-    const affine = (h: Value, l: number) => {
+    const layer = (h: Value, l: number): AffineHead => {
       const W = ctx.param(`W${l}`);
       if (reg > 0) ctx.penalize(W, reg);
-      return g.apply(affineOp, [h, W, ctx.param(`b${l}`)])[0]!;
+      return { x: h, W, b: ctx.param(`b${l}`) };
+    };
+    const affine = (h: Value, l: number) => {
+      const { W, b } = layer(h, l);
+      return g.apply(affineOp, [h, W, b])[0]!;
     };
     const [h] = g.apply(reluOp, [affine(x, 1)]);
     const [r] = g.apply(reluOp, [affine(h!, 2)]);
     const [s] = g.apply(addOp, [h!, r!]); // the skip: h is read here and by the block
-    return affine(s!, 3);
+    return layer(s!, 3);
   };
 }
 

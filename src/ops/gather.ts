@@ -1,10 +1,11 @@
-// Minibatch gather on the GPU (shaders/gather.wgsl): rows of packed uint8 images by index, minus the mean image.
+// Minibatch gather on the GPU (shaders/gather.wgsl): rows of packed uint8 images by index, minus the mean image, and their labels.
 import gatherWgsl from '../../shaders/gather.wgsl?raw';
 import { getKernel } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount, chunkList } from './op-checks.ts';
 import { expectShape, type OpDef } from '../graph/graph.ts';
+import { createGatherRows, labelBindings, type GatherLabels } from './gather-rows.ts';
 
 export interface GatherArgs {
   /**
@@ -24,6 +25,8 @@ export interface GatherArgs {
   dim: number;
   /** Number of images in `images`, for the bounds check. */
   count: number;
+  /** Also gather the labels (in the launch of the chunk at image 0). */
+  labels?: GatherLabels;
 }
 
 /** Workgroup size of `rows16` (16 pixels per invocation: 3072 pixels are 3 workgroups per row). */
@@ -61,6 +64,7 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
   assertBuffer(op, 'mean', a.mean, a.dim);
   assertBuffer(op, 'indices', a.indices, a.batch);
   assertBuffer(op, 'out', a.out, a.batch * a.dim);
+  const labels = labelBindings(scope, op, a.labels, a.batch, a.count);
   const rows16 = a.dim % 16 === 0 && a.batch <= maxWorkgroupsPerDim && a.dim / 16 / wgRows <= maxWorkgroupsPerDim;
   // Rows of whole 16-byte blocks: one invocation per 16 pixels, row = workgroup y; else one pixel per invocation.
   const kernel = rows16
@@ -70,52 +74,64 @@ export async function createGather(scope: GpuScope, a: GatherArgs): Promise<Disp
     const uniform = scope.createUniformBuffer(
       kernel,
       'params',
-      { batch: a.batch, dim: a.dim, count: a.count, base: c.base, rows: c.rows },
+      { batch: a.batch, dim: a.dim, count: a.count, base: c.base, rows: c.rows, labeled: labels.labeled },
       `${op} params`,
     );
-    const label = `${op}${rows16 ? ' rows16' : ''}${chunks.length > 1 ? ` chunk@${c.base}` : ''}`;
+    const label = `${op}${rows16 ? ' rows16' : ''}${chunks.length > 1 ? ` chunk@${c.base}` : ''}${labels.labeled ? ' +labels' : ''}`;
     return rows16
       ? createDispatch(
           scope,
           kernel,
-          { images16: c.buffer, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform },
+          { images16: c.buffer, mean4: a.mean, indices: a.indices, out4: a.out, params: uniform, ...labels.bind },
           [Math.ceil(a.dim / 16 / wgRows), a.batch, 1],
           label,
         )
       : createDispatch(
           scope,
           kernel,
-          { images: c.buffer, mean: a.mean, indices: a.indices, out: a.out, params: uniform },
+          { images: c.buffer, mean: a.mean, indices: a.indices, out: a.out, params: uniform, ...labels.bind },
           gridFor(a.batch * a.dim, 256),
           label,
         );
   });
 }
 
-// The graph op: shape rule and encode beside the kernel wrapper (gathered data takes no gradient).
+// The graph op: shape rule and encode beside the kernel wrappers (gathered data takes no gradient).
+
+/** How a split's rows are stored: packed uint8 images (minus the mean image on gather) or 32-bit words (f32 features). */
+export interface GatherBatchAttrs {
+  format: 'uint8' | 'words';
+  dim: number;
+  rows: number;
+  chunks: number;
+  chunkRows: number;
+}
 
 /**
- * A minibatch of images: rows `indices` of uint8 pixels minus the mean image, as f32 [batch, dim].
- * Inputs: the `chunks` image buffers (images [k * chunkRows, ...) each), the indices [batch], the mean image [dim].
+ * A minibatch: rows `indices` of the data as f32 [batch, dim] (uint8 pixels minus the mean image, or f32 words as
+ * they are) and their labels [batch] u32, one launch per chunk of rows (the labels ride with the first).
+ * Inputs: the `chunks` row buffers (rows [k * chunkRows, ...) each), the indices [batch], the labels [rows], and for
+ * uint8 the mean image [dim]. Outputs: [X batch, y batch].
  */
-export const gatherImagesOp: OpDef<{ dim: number; rows: number; chunks: number; chunkRows: number }> = {
-  name: 'gather_images',
-  outputs(inputs, { dim, chunks }) {
-    expectShape('gather_images', 'meanImage', inputs[chunks + 1]!.shape, [dim]);
-    return [{ name: 'X batch', shape: [inputs[chunks]!.shape[0]!, dim] }];
+export const gatherBatchOp: OpDef<GatherBatchAttrs> = {
+  name: 'gather_batch',
+  outputs(inputs, { format, dim, rows, chunks }) {
+    const batch = inputs[chunks]!.shape[0]!;
+    expectShape('gather_batch', 'y', inputs[chunks + 1]!.shape, [rows]);
+    if (format === 'uint8') expectShape('gather_batch', 'meanImage', inputs[chunks + 2]!.shape, [dim]);
+    return [
+      { name: 'X batch', shape: [batch, dim] },
+      { name: 'y batch', shape: [batch], dtype: 'u32' },
+    ];
   },
-  encode(scope, { inputs, outputs: [out] }, node) {
-    const { dim, rows, chunks, chunkRows } = node.attrs;
+  encode(scope, { inputs, outputs: [out, yOut] }, node) {
+    const { format, dim, rows, chunks, chunkRows } = node.attrs;
     const batch = node.inputs[chunks]!.shape[0]!;
-    return createGather(scope, {
-      images: inputs.slice(0, chunks),
-      chunkRows,
-      mean: inputs[chunks + 1]!,
-      indices: inputs[chunks]!,
-      out: out!,
-      batch,
-      dim,
-      count: rows,
-    });
+    const chunkList = inputs.slice(0, chunks);
+    const [indices, y, mean] = inputs.slice(chunks);
+    const labels = { y: y!, out: yOut! };
+    return format === 'uint8'
+      ? createGather(scope, { images: chunkList, chunkRows, mean: mean!, indices: indices!, out: out!, batch, dim, count: rows, labels })
+      : createGatherRows(scope, { src: chunkList, chunkRows, indices: indices!, out: out!, batch, dim, rows, labels });
   },
 };

@@ -49,10 +49,14 @@ export function hyperValues(c: Record<string, number>, t: number): Record<string
   };
 }
 
-/** A run of parameters to update: `models` blocks of `perModel` f32 from f32 offset `start` of the bound ranges (model k's from start + k·perModel). */
+/**
+ * A run of parameters to update: `models` blocks of `perModel` f32 from f32 offset `start` of the bound ranges (model
+ * k's from start + k·perModel), with its L2 strength (one, or one per model; default 0): the rule steps on dw + reg·w.
+ */
 export interface UpdateSegment {
   start: number;
   perModel: number;
+  reg?: number | readonly number[];
 }
 
 /** What every update launch binds besides w, dw and the slots: the hyperparameters, each model's rate and alive flag. */
@@ -75,28 +79,32 @@ export async function createUpdateDispatch(
   const { kernel, unit } = await optimKernel(scope, rule, vec4);
   const lanes = a.elementsPerLane ?? perInvocation(scope.ctx);
   assertCount(a.label, 'elementsPerLane', lanes);
-  const table = new Uint32Array(a.segments.length * 4);
+  const table = new Uint32Array(a.segments.length * 5);
+  const regs: number[] = [];
   let groups = 0;
   a.segments.forEach((s, i) => {
     const perModel = s.perModel / unit;
     const g = Math.max(1, Math.ceil(perModel / (wg * lanes)));
-    table.set([s.start / unit, perModel, g, groups], i * 4);
+    const reg = s.reg ?? 0;
+    const list = typeof reg === 'number' ? new Array<number>(a.models).fill(reg) : [...reg];
+    if (list.length !== a.models || !list.every(Number.isFinite))
+      throw new Error(`${a.label}: segment ${i} needs ${a.models} finite L2 strength(s), got [${list.join(', ')}]`);
+    // the fields of `Segment` in order: start, perModel, groups, firstGroup, regBase
+    table.set([s.start / unit, perModel, g, groups, regs.length], i * 5);
+    regs.push(...list);
     groups += g * a.models;
   });
   const resources: Record<string, TensorRef> = { w: a.w, dw: a.dw, hyper: a.hyper, rates: a.rates, alive: a.alive };
-  resources.shape = scope.createUniformBuffer(
-    kernel,
-    'shape',
-    { segments: a.segments.length, lossSlots: 0, models: a.models },
-    `${a.label} shape`,
-  );
+  resources.shape = scope.createUniformBuffer(kernel, 'shape', { segments: a.segments.length, models: a.models }, `${a.label} shape`);
   resources.segments = scope.createTensorBuffer(table, `${a.label} segments`);
+  resources.regs = scope.createTensorBuffer(Float32Array.from(regs), `${a.label} L2 strengths`);
   a.state.forEach((st, j) => {
     resources[j === 0 ? 's1' : 's2'] = st;
   });
   for (const name of Object.keys(resources)) if (!kernel.bindings[name]) delete resources[name]; // e.g. sgd reads no hyperparameter
   const x = Math.min(groups, maxWorkgroupsPerDim);
   const elements = a.segments.reduce((n, s) => n + s.perModel * a.models, 0);
-  const label = `${a.label} count=${elements}${vec4 ? ' (vec4)' : ''}${a.models > 1 ? ` models=${a.models}` : ''}`;
+  const l2 = regs.some((r) => r !== 0) ? ' +L2' : '';
+  const label = `${a.label} count=${elements}${vec4 ? ' (vec4)' : ''}${a.models > 1 ? ` models=${a.models}` : ''}${l2}`;
   return createDispatch(scope, kernel, resources, [x, Math.ceil(groups / x), 1], label);
 }

@@ -1,11 +1,11 @@
-// The update rules on the GPU: the multi-tensor optimizer graph op, the population's freeze op, and createOptimizer
+// The update rules on the GPU: the multi-tensor optimizer graph op (L2's gradient term folded in) and createOptimizer
 // (the kernel and one launch are in optim-dispatch.ts, the rule state a model keeps in update-rule-state.ts).
-import { createDispatch, type Dispatch } from '../gpu/dispatch.ts';
+import type { Dispatch } from '../gpu/dispatch.ts';
 import { refBuffer, refOffset, refSize, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { updateRules, type OptimizerRule } from './update-rules.ts';
-import { createUpdateDispatch, optimKernel, type UpdateSegment } from './optim-dispatch.ts';
+import { createUpdateDispatch, type UpdateSegment } from './optim-dispatch.ts';
 import { createUpdateRuleState } from './update-rule-state.ts';
 
 export { updateRules, updateRuleNames, isUpdateRule, makeRuleConfig, type OptimizerRule } from './update-rules.ts';
@@ -18,6 +18,8 @@ export interface OptimizerParam {
   w: TensorRef;
   dw: TensorRef;
   count: number;
+  /** L2 strength (default 0): the rule steps on dw + reg·w. */
+  reg?: number;
 }
 
 /** A standalone optimizer: replay `dispatches` every step after the backward pass, calling `beginStep()` before each submit. */
@@ -71,7 +73,7 @@ export async function createOptimizer(
         rates: s.rates,
         alive: s.alive,
         models: 1,
-        segments: [{ start: 0, perModel: p.count }],
+        segments: [{ start: 0, perModel: p.count, reg: p.reg }],
         label: `optimizer ${rule} ${p.name}`,
         elementsPerLane: options.elementsPerLane,
       }),
@@ -80,8 +82,15 @@ export async function createOptimizer(
   return { rule, dispatches, config: s.config, state, beginStep: s.beginStep, setLearningRate: s.setLearningRate };
 }
 
-// The graph ops: a multi-tensor update, as fused/foreach Adam (one dispatch per run of tensors laid out alike),
-// and a population's divergence check before it.
+// The graph op: a multi-tensor update, as fused/foreach Adam (one dispatch per run of tensors laid out alike).
+// A population's divergence check before it is the softmax loss's `freeze` (src/ops/softmax.ts).
+
+/** The optimizer node's settings: the rule, the models stacked in each tensor, and each parameter's L2 strength (one per model, or one for all; default 0). */
+export interface OptimizerAttrs {
+  rule: OptimizerRule;
+  models?: number;
+  regs?: (number | readonly number[])[];
+}
 
 /**
  * Update parameters in place by rule `rule`. Inputs [hyper, rates, alive, dW_1..dW_k]; updates [W_1..W_k, then
@@ -89,12 +98,15 @@ export async function createOptimizer(
  * layout (a GraphModel's), the whole update is ONE dispatch over the stores; otherwise one per parameter. With
  * `models` (a population: each tensor stacks that many models' blocks), model k's blocks use rates[k] and are
  * skipped once alive[k] is 0. The padding between tensors is zero in every store and stays zero under every rule.
+ * `regs[i]` folds L2 into parameter i's update (dW_i + reg·W_i; the loss term is `l2LossesOp`'s).
  */
-export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
+export const optimizerOp: OpDef<OptimizerAttrs> = {
   name: 'optimizer',
-  outputs(inputs, { rule, models = 1 }) {
+  outputs(inputs, { rule, models = 1, regs }) {
     if (!updateRules[rule]) throw new Error(`optimizer: unknown update rule "${rule}"`);
     if (inputs.length < 4) throw new Error('optimizer: needs the hyperparameters, rates, alive flags and at least one gradient');
+    if (regs && regs.length !== inputs.length - 3)
+      throw new Error(`optimizer: ${regs.length} L2 strengths for ${inputs.length - 3} parameters`);
     for (const dw of inputs.slice(3)) {
       if (sizeOf(dw.shape) % models !== 0)
         throw new Error(`optimizer: ${dw.name} [${dw.shape.join(',')}] does not split into ${models} models`);
@@ -103,6 +115,7 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
   },
   async encode(scope, { inputs: [hyper, rates, alive, ...dws], updates }, node) {
     const { rule, models = 1 } = node.attrs;
+    const regs = node.attrs.regs ?? [];
     const k = dws.length;
     const slots = updateRules[rule].slots.length;
     if (updates.length !== k * (1 + slots))
@@ -119,18 +132,26 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
       const end = Math.max(...ws.map((r) => refOffset(r) + refSize(r)));
       const bytes = Math.min(Math.ceil((end - base[0]!) / 16) * 16, ...all.map((list, a) => refBuffer(list[0]!).size - base[a]!));
       const span = (r: TensorRef): TensorRef => ({ buffer: refBuffer(r), offset: refOffset(r), size: bytes });
-      // one model: one segment spans every tensor (and the zero padding between them); a population: one per tensor
+      // one model: one segment spans every tensor (and the zero padding between them), or one per run of tensors of
+      // one L2 strength (each to where the next starts: the padding updates as zeros); a population: one per tensor
       const bound = { ...shared, w: span(ws[0]!), dw: span(dws[0]!), state: state(0).map(span) };
       if (models === 1)
         return [
           await createUpdateDispatch(scope, rule, {
             ...bound,
-            segments: [{ start: 0, perModel: bytes / 4 }],
+            segments: makeRegRuns(
+              ws.map((w, i) => ({ start: (refOffset(w) - base[0]!) / 4, reg: regs[i] ?? 0 })),
+              bytes / 4,
+            ),
             label: `optimizer ${rule} x${k} tensors (multi-tensor)`,
           }),
         ];
       // a population: tensors whose per-model blocks are whole vec4s in one launch, the others (biases of odd width) in an f32 one
-      const segments = ws.map((w, i) => ({ start: (refOffset(w) - base[0]!) / 4, perModel: sizeOf(node.updates[i]!.shape) / models }));
+      const segments = ws.map((w, i) => ({
+        start: (refOffset(w) - base[0]!) / 4,
+        perModel: sizeOf(node.updates[i]!.shape) / models,
+        reg: regs[i],
+      }));
       const quads = segments.filter((g) => g.perModel % 4 === 0);
       const rest = segments.filter((g) => g.perModel % 4 !== 0);
       return Promise.all(
@@ -155,7 +176,7 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
           w,
           dw: dws[i]!,
           state: state(i),
-          segments: [{ start: 0, perModel: sizeOf(node.updates[i]!.shape) / models }],
+          segments: [{ start: 0, perModel: sizeOf(node.updates[i]!.shape) / models, reg: regs[i] }],
           label: `optimizer ${rule} ${node.updates[i]!.name}`,
         }),
       ),
@@ -164,21 +185,17 @@ export const optimizerOp: OpDef<{ rule: OptimizerRule; models?: number }> = {
 };
 
 /**
- * A population's divergence check, before its update: a model whose loss slots (model k's: k·lossSlots ..
- * k·lossSlots + lossSlots - 1) hold a NaN or infinity, or sum to one, is frozen (alive[k] = 0) from this step on.
- * Inputs [loss]; updates [alive].
+ * One model's update segments over a store span of `length` f32: one per run of tensors (by their starts) with one L2
+ * strength, each reaching to the next run's start (one segment for the whole span without L2).
+ *   makeRegRuns([{ start: 0, reg: 0.1 }, { start: 64, reg: 0 }, { start: 128, reg: 0 }], 192);
+ *   // [{ start: 0, perModel: 64, reg: 0.1 }, { start: 64, perModel: 128, reg: 0 }]
  */
-export const freezeOp: OpDef<{ models: number; lossSlots: number }> = {
-  name: 'freeze',
-  outputs([loss], { models, lossSlots }) {
-    if (sizeOf(loss!.shape) !== models * lossSlots)
-      throw new Error(`freeze: loss [${loss!.shape.join(',')}] is not ${models} models x ${lossSlots} slots`);
-    return [];
-  },
-  async encode(scope, { inputs: [loss], updates: [alive] }, node) {
-    const { models, lossSlots } = node.attrs;
-    const { kernel } = await optimKernel(scope, 'freeze', true);
-    const shape = scope.createUniformBuffer(kernel, 'shape', { segments: 0, lossSlots, models }, `freeze models=${models} shape`);
-    return [createDispatch(scope, kernel, { loss: loss!, alive: alive!, shape }, [1, 1, 1], `freeze models=${models}`)];
-  },
-};
+export function makeRegRuns(tensors: { start: number; reg: number | readonly number[] }[], length: number): UpdateSegment[] {
+  const sorted = [...tensors].sort((a, b) => a.start - b.start);
+  const runs: { start: number; reg: number }[] = [];
+  for (const t of sorted) {
+    const reg = typeof t.reg === 'number' ? t.reg : t.reg[0]!;
+    if (runs.at(-1)?.reg !== reg) runs.push({ start: runs.length ? t.start : 0, reg });
+  }
+  return runs.map((r, i) => ({ start: r.start, perModel: (runs[i + 1]?.start ?? length) - r.start, reg: r.reg }));
+}

@@ -1,8 +1,8 @@
-// L2 regularization on the GPU (shaders/regularization.wgsl): dw += reg·w and the loss term 0.5·reg·Σw².
+// L2 regularization on the GPU (shaders/regularization.wgsl): dw += reg·w and the loss term 0.5·reg·Σw², and every loss term of a step in one launch.
 import regularizationWgsl from '../../shaders/regularization.wgsl?raw';
 import { getKernel } from '../gpu/kernel.ts';
-import { createDispatch, type Dispatch } from '../gpu/dispatch.ts';
-import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import { createDispatch, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
+import { refBuffer, refOffset, type GpuScope, type TensorRef } from '../gpu/buffers.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { sizeOf, type OpDef } from '../graph/graph.ts';
 
@@ -86,5 +86,115 @@ export const l2Op: OpDef<{ reg: number | readonly number[]; lossIndex: number; l
       lossIndex,
       lossStride,
     });
+  },
+};
+
+/** Elements of one model's block of a weight tensor that one loss slot sums (one workgroup of `losses` each). */
+export const l2ChunkElements = 16384;
+
+/**
+ * The loss slots the L2 terms of tensors of these sizes (elements per model) take: one per chunk of `l2ChunkElements`.
+ *   makeL2LossSlots([3072 * 100, 100 * 10]); // [19, 1]
+ */
+export function makeL2LossSlots(perModel: readonly number[]): number[] {
+  return perModel.map((n) => Math.ceil(n / l2ChunkElements));
+}
+
+/** One weight tensor's L2 loss term: its buffer range (`models` blocks of `perModel` f32) and its strength(s). */
+export interface L2LossTerm {
+  w: TensorRef;
+  perModel: number;
+  reg: number | readonly number[];
+}
+
+/**
+ * Record every L2 loss term 0.5·reg·ΣW² in one launch per buffer the weights sit in (one for a model's store): tensor
+ * t of model k writes its chunk sums to slots lossIndex + k·lossStride + (slots of the tensors before it) + chunk.
+ *   const d = await createL2Losses(scope, { terms: [{ w: W1, perModel: 307200, reg: 0.1 }], models: 1, loss, lossIndex: 1, lossStride: 20 });
+ *   await runDispatches(gpu, d); // loss[1..19] add up to 0.05·ΣW1²
+ */
+export async function createL2Losses(
+  scope: GpuScope,
+  a: { terms: L2LossTerm[]; models: number; loss: TensorRef; lossIndex: number; lossStride: number },
+): Promise<Dispatch[]> {
+  const op = `l2-losses x${a.terms.length}${a.models > 1 ? ` models=${a.models}` : ''}`;
+  assertCount(op, 'models', a.models);
+  assertCount(op, 'lossIndex', a.lossIndex, 0);
+  assertCount(op, 'lossStride', a.lossStride);
+  const slots = makeL2LossSlots(a.terms.map((t) => t.perModel));
+  const firstSlot = slots.map((_, i) => slots.slice(0, i).reduce((x, y) => x + y, 0));
+  const total = firstSlot.at(-1)! + slots.at(-1)!;
+  if (a.lossStride < total) throw new Error(`${op}: ${total} slots per model do not fit lossStride ${a.lossStride}`);
+  assertBuffer(op, 'loss', a.loss, a.lossIndex + (a.models - 1) * a.lossStride + total);
+  const regs: number[] = [];
+  const terms = a.terms.map((t, i) => {
+    const list = typeof t.reg === 'number' ? new Array<number>(a.models).fill(t.reg) : [...t.reg];
+    if (list.length !== a.models || !list.every(Number.isFinite))
+      throw new Error(`${op}: tensor ${i} needs ${a.models} finite reg(s), got [${list.join(', ')}]`);
+    assertCount(op, `perModel of tensor ${i}`, t.perModel);
+    assertBuffer(op, `w of tensor ${i}`, t.w, t.perModel * a.models);
+    regs.push(...list);
+    return { ...t, slot: firstSlot[i]!, chunks: slots[i]!, regBase: regs.length - a.models };
+  });
+  const kernel = await getKernel(scope.ctx, {
+    name: 'regularization',
+    source: regularizationWgsl,
+    entryPoint: 'losses',
+    constants: { WG: wg, CHUNK: l2ChunkElements },
+  });
+  const regBuf = scope.createTensorBuffer(Float32Array.from(regs), `${op} strengths`);
+  const buffers = [...new Set(terms.map((t) => refBuffer(t.w)))];
+  return buffers.map((buffer) => {
+    const mine = terms.filter((t) => refBuffer(t.w) === buffer).sort((x, y) => refOffset(x.w) - refOffset(y.w));
+    const base = refOffset(mine[0]!.w);
+    const end = Math.max(...mine.map((t) => refOffset(t.w) + t.perModel * a.models * 4));
+    const table = new Uint32Array(mine.length * 6);
+    let groups = 0;
+    mine.forEach((t, i) => {
+      // the fields of `Tensor` in order: start, perModel, chunks, firstGroup, slot, regBase
+      table.set([(refOffset(t.w) - base) / 4, t.perModel, t.chunks, groups, t.slot, t.regBase], i * 6);
+      groups += t.chunks * a.models;
+    });
+    const termsBuf = scope.createUniformBuffer(
+      kernel,
+      'terms',
+      { tensors: mine.length, models: a.models, lossIndex: a.lossIndex, lossStride: a.lossStride },
+      `${op} terms`,
+    );
+    const x = Math.min(groups, maxWorkgroupsPerDim);
+    return createDispatch(
+      scope,
+      kernel,
+      {
+        w: { buffer, offset: base, size: end - base },
+        loss: a.loss,
+        regs: regBuf,
+        table: scope.createTensorBuffer(table, `${op} tensors`),
+        terms: termsBuf,
+      },
+      [x, Math.ceil(groups / x), 1],
+      `${op} chunks=${groups}`,
+    );
+  });
+}
+
+/**
+ * Every L2 loss term of a step: inputs [W_1..W_T], updates [loss]; `regs[t]` is W_t's strength (one per model for a
+ * population); the terms take `makeL2LossSlots` slots each from lossIndex on (model k's from lossIndex + k·lossStride).
+ * The gradient terms reg·W are the optimizer's (its `regs`).
+ */
+export const l2LossesOp: OpDef<{ regs: (number | readonly number[])[]; lossIndex: number; lossStride: number; models: number }> = {
+  name: 'l2_losses',
+  outputs(inputs, { regs, models }) {
+    if (regs.length !== inputs.length) throw new Error(`l2_losses: ${regs.length} strengths for ${inputs.length} tensors`);
+    for (const w of inputs)
+      if (sizeOf(w.shape) % models !== 0)
+        throw new Error(`l2_losses: ${w.name} [${w.shape.join(',')}] does not split into ${models} models`);
+    return [];
+  },
+  encode(scope, { inputs, updates: [loss] }, node) {
+    const { regs, lossIndex, lossStride, models } = node.attrs;
+    const terms = inputs.map((w, i) => ({ w, perModel: sizeOf(node.inputs[i]!.shape) / models, reg: regs[i]! }));
+    return createL2Losses(scope, { terms, models, loss: loss!, lossIndex, lossStride });
   },
 };

@@ -32,11 +32,16 @@ function fcSpec(useBatchnorm: boolean, reg = 0) {
 }
 
 describe('classifier programs', () => {
-  it('train: gathers first (one per data chunk), the optimizer last and once, reading every gradient and updating every parameter', () => {
+  it('train: gathers first (rows and labels in one node, one launch per data chunk), the optimizer last and once, reading every gradient and updating every parameter', () => {
     const spec = fcSpec(true);
     const p = buildClassifierProgram(spec, { kind: 'train', batch: 50, split, rule: 'adam' });
     const ops = p.graph.nodes.map((n) => n.op.name);
-    expect(ops.slice(0, 2)).toEqual(['gather_images', 'gather_rows']);
+    expect(ops[0]).toBe('gather_batch');
+    expect(ops.filter((o) => o.startsWith('gather'))).toHaveLength(1);
+    expect(p.graph.nodes[0]!.outputs.map((v) => [v.name, v.dtype])).toEqual([
+      ['X batch', 'f32'],
+      ['y batch', 'u32'],
+    ]);
     expect(p.graph.nodes[0]!.inputs.filter((v) => /^X\d$/.test(v.name)).map((v) => v.name)).toEqual(['X0', 'X1', 'X2']); // 1000 rows in chunks of 400
     expect(ops.filter((o) => o === 'optimizer')).toHaveLength(1);
     expect(ops.at(-1)).toBe('optimizer');
@@ -53,6 +58,34 @@ describe('classifier programs', () => {
     for (const g of Object.values(p.grads)) expect(g.producer!.id).toBeLessThan(opt.id);
     expect(p.feeds.indices!.shape).toEqual([50]);
     expect(p.loss!.shape).toEqual([1]);
+    // the head (50 x 10 x 100) is fused with the loss, and its backward is the affine's
+    expect(ops.filter((o) => o === 'affine')).toHaveLength(5);
+    expect(ops).not.toContain('softmax_loss');
+    const head = p.graph.nodes.find((n) => n.op.name === 'affine_softmax_loss')!;
+    expect(head.inputs.slice(1).map((v) => v.name)).toEqual(['W6', 'b6', 'y batch']);
+    expect(p.scores).toBe(head.outputs[0]);
+    expect(p.graph.nodes.filter((n) => n.op.name === 'affine_grad' && n.inputs[1]!.name === 'W6')).toHaveLength(1);
+  });
+
+  it('L2 in a training step: one l2_losses node before the loss (slots per chunk of W), the gradient terms in the optimizer', () => {
+    const p = buildClassifierProgram(fcSpec(true, 0.1), { kind: 'train', batch: 50, split, rule: 'sgd' });
+    const ops = p.graph.nodes.map((n) => n.op.name);
+    expect(ops).not.toContain('l2_regularization');
+    expect(ops.indexOf('l2_losses')).toBeLessThan(ops.indexOf('affine_softmax_loss'));
+    const l2 = p.graph.nodes.find((n) => n.op.name === 'l2_losses')!;
+    expect(l2.inputs.map((v) => v.name)).toEqual(['W1', 'W2', 'W3', 'W4', 'W5', 'W6']);
+    // W1 (307200 elements) takes 19 slots of 16384, the others one each
+    expect(p.loss!.shape).toEqual([1 + 19 + 5]);
+    expect(l2.attrs).toEqual({ regs: [0.1, 0.1, 0.1, 0.1, 0.1, 0.1], lossIndex: 1, lossStride: 25, models: 1 });
+    const opt = p.graph.nodes.at(-1)! as unknown as { attrs: { regs: number[] }; updates: { name: string }[] };
+    const names = opt.updates.slice(0, opt.attrs.regs.length).map((v) => v.name);
+    expect(opt.attrs.regs).toEqual(names.map((n) => (n.startsWith('W') ? 0.1 : 0)));
+    // a batch too large for one workgroup's head keeps the affine and the plain softmax loss
+    const big = buildClassifierProgram(fcSpec(true), { kind: 'train', batch: 1000, split, rule: 'sgd' }).graph.nodes.map((n) => n.op.name);
+    expect(big.filter((o) => o === 'affine')).toHaveLength(6);
+    expect(big).toContain('softmax_loss');
+    const unfused = buildClassifierProgram({ ...fcSpec(true), fuseHead: false }, { kind: 'train', batch: 50, split, rule: 'sgd' });
+    expect(unfused.graph.nodes.map((n) => n.op.name)).toContain('softmax_loss');
   });
 
   it('loss slots follow the L2 terms; grads has no optimizer; test programs have no backward', () => {

@@ -23,27 +23,36 @@ function populationSpec(regs: number[]) {
 }
 
 describe('population programs', () => {
-  it('train: scores [batch, M·C], one loss slot run per model, the freeze right before the one optimizer node', () => {
+  it('train: scores [batch, M·C], one loss slot run per model, the freeze in the fused head-and-loss node, one optimizer node', () => {
     const p = buildClassifierProgram(populationSpec([0, 0.1, 0, 0.2, 0]), { kind: 'train', batch: 8, rule: 'adam' });
     expect(p.scores!.shape).toEqual([8, M * 3]);
     // each model: its cross-entropy and two L2 terms (W1, W2)
     expect(p.loss!.shape).toEqual([M * 3]);
     const ops = p.graph.nodes.map((n) => n.op.name);
-    expect(ops.filter((o) => o === 'batched_affine')).toHaveLength(2);
+    // the hidden layer is a batched affine, the head (W2) is fused with the loss
+    expect(ops.filter((o) => o === 'batched_affine')).toHaveLength(1);
     expect(ops.filter((o) => o === 'affine')).toHaveLength(0);
-    expect(ops.slice(-2)).toEqual(['freeze', 'optimizer']);
-    const l2 = p.graph.nodes.filter((n) => n.op.name === 'l2_regularization');
-    expect(l2.map((n) => n.attrs)).toEqual([
-      { reg: [0, 0.1, 0, 0.2, 0], lossIndex: 1, lossStride: 3 },
-      { reg: [0, 0.1, 0, 0.2, 0], lossIndex: 2, lossStride: 3 },
-    ]);
-    const [freeze, opt] = p.graph.nodes.slice(-2);
-    expect(freeze!.attrs).toEqual({ models: M, lossSlots: 3 });
-    expect(freeze!.updates[0]).toBe(opt!.inputs[2]); // the alive flags the optimizer reads
-    expect(opt!.attrs).toEqual({ rule: 'adam', models: M });
+    expect(ops.at(-1)).toBe('optimizer');
+    expect(ops).not.toContain('freeze');
+    const l2 = p.graph.nodes.filter((n) => n.op.name === 'l2_losses');
+    const regs = [0, 0.1, 0, 0.2, 0];
+    expect(l2.map((n) => n.attrs)).toEqual([{ regs: [regs, regs], lossIndex: 1, lossStride: 3, models: M }]);
+    const head = p.graph.nodes.find((n) => n.op.name === 'affine_softmax_loss')!;
+    expect(head.id).toBeGreaterThan(l2[0]!.id); // the L2 slots are written before the freeze reads them
+    expect(head.attrs).toEqual({ lossIndex: 0, models: M, lossStride: 3, freeze: true });
+    const opt = p.graph.nodes.at(-1)!;
+    expect(head.updates[1]).toBe(opt.inputs[2]); // the alive flags the optimizer reads
+    expect(opt.attrs).toEqual({ rule: 'adam', models: M, regs: [regs, 0, 0, 0, regs, 0] });
     // the first layer reads the shared rows; its input gets no gradient, the hidden one does
     const grads = p.graph.nodes.filter((n) => n.op.name === 'batched_affine_grad');
     expect(grads.map((n) => n.attrs)).toEqual([{ withDx: true }, { withDx: false }]);
+    // the grads program keeps one l2 node per W (its dW hold reg·W) and no freeze
+    const gp = buildClassifierProgram(populationSpec(regs), { kind: 'grads', batch: 8 });
+    expect(gp.graph.nodes.filter((n) => n.op.name === 'l2_regularization').map((n) => n.attrs)).toEqual([
+      { reg: regs, lossIndex: 1, lossStride: 3 },
+      { reg: regs, lossIndex: 2, lossStride: 3 },
+    ]);
+    expect((gp.graph.nodes.find((n) => n.op.name === 'affine_softmax_loss')!.attrs as { freeze: boolean }).freeze).toBe(false);
   });
 
   it('accuracy counts per model; no reg: no L2 nodes, one slot per model', () => {
@@ -52,7 +61,7 @@ describe('population programs', () => {
     expect(acc.graph.nodes.at(-1)!.attrs).toEqual({ models: M });
     const train = buildClassifierProgram(populationSpec([0, 0, 0, 0, 0]), { kind: 'train', batch: 4, rule: 'sgd' });
     expect(train.loss!.shape).toEqual([M]);
-    expect(train.graph.nodes.some((n) => n.op.name === 'l2_regularization')).toBe(false);
+    expect(train.graph.nodes.some((n) => n.op.name === 'l2_regularization' || n.op.name === 'l2_losses')).toBe(false);
   });
 
   it('a population needs one reg per model; batched_affine names wrong shapes', () => {
