@@ -114,3 +114,14 @@ export function runStatus(gpuErrors, stopped, seconds) {
     return `failed: ${gpuErrors.length} uncaptured GPU error${gpuErrors.length > 1 ? 's' : ''} (first: ${gpuErrors[0].message.split('\n')[0]})`;
   return stopped ? `stopped after ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`;
 }
+
+/**
+ * A page run's status from its run control's text and the page's GPU lines (`GPU validation error in ...: ...`, device
+ * losses, recoveries): failed when any line is an uncaptured GPU error, as a Node run is (runStatus), else the status.
+ *   pageRunStatus('done in 3.1 s', ['GPU validation error in matmul: Buffer size (1234000640) exceeds ...']);
+ *   // 'failed: 1 uncaptured GPU error (first: GPU validation error in matmul: Buffer size (1234000640) exceeds ...)'
+ */
+export function pageRunStatus(status, gpuLines) {
+  const errors = gpuLines.filter((l) => /^GPU [a-z-]+ error\b/.test(l)).map((message) => ({ message }));
+  return errors.length ? runStatus(errors, false, 0) : status;
+}

@@ -108,5 +108,14 @@ describe('experiment CLI checks', () => {
     );
     expect(checks.runStatus([], false, 3.4)).toBe('done in 3.4 s');
     expect(checks.runStatus([], true, 2)).toBe('stopped after 2.0 s');
+    // the page runtime: the page's GPU lines, of which only uncaptured errors fail a finished run
+    const lost = 'The GPU device was lost (destroyed). A run in progress goes on from its last checkpoint on a new device.';
+    expect(checks.pageRunStatus('done in 3.1 s', [lost])).toBe('done in 3.1 s');
+    expect(checks.pageRunStatus('done in 3.1 s', [lost, 'GPU validation error in matmul 3x4: Buffer size (1234000640) exceeds'])).toBe(
+      'failed: 1 uncaptured GPU error (first: GPU validation error in matmul 3x4: Buffer size (1234000640) exceeds)',
+    );
+    expect(checks.pageRunStatus('done in 1 s', ['GPU out-of-memory error: a', 'GPU internal error: b'])).toMatch(
+      /^failed: 2 uncaptured GPU errors/,
+    );
   });
 });
