@@ -105,9 +105,10 @@ export function createCpuModel(hiddenDims: number[], options: ModelOptions): Dem
         bn: { runningMean?: Float64Array; runningVar?: Float64Array }[];
       }>('export');
       const tensors: Record<string, { data: ArrayLike<number>; shape: number[] }> = { ...params };
+      // the GPU model's names (runningMean1, ...), so either model's file loads into the other
       bn.forEach((b, i) => {
-        if (b.runningMean) tensors[`running_mean${i + 1}`] = { data: b.runningMean, shape: [b.runningMean.length] };
-        if (b.runningVar) tensors[`running_var${i + 1}`] = { data: b.runningVar, shape: [b.runningVar.length] };
+        if (b.runningMean) tensors[`runningMean${i + 1}`] = { data: b.runningMean, shape: [b.runningMean.length] };
+        if (b.runningVar) tensors[`runningVar${i + 1}`] = { data: b.runningVar, shape: [b.runningVar.length] };
       });
       return encodeSafetensors(tensors, { model: 'FullyConnectedNeuralNet (float64 reference)', hiddenDims: hiddenDims.join(',') });
     },

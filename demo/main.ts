@@ -16,6 +16,7 @@ import { createSweepPanel } from './panels/sweep.ts';
 import { createSelfTestPanel, type SelfTestRun } from './panels/selftest.ts';
 import type { SelfTestOptions } from './experiments/selftest.ts';
 import { panelNames, readPageState, writePageState, type PanelName } from './url-state.ts';
+import { MEMORY_BUDGET_BYTES } from './size-limits.ts';
 
 /** What the page exposes to its tests and to `npm run experiment` (which drive it like a person would). */
 export interface DemoHandle {
@@ -103,7 +104,7 @@ async function acquireGpu(): Promise<{ gpu: GpuContext | null; error: string | n
   const missing = byTestId(document, 'webgpu-missing');
   try {
     if (!('gpu' in navigator) || !navigator.gpu) throw new Error(webgpuMissingMessage);
-    const gpu = await requestGpu();
+    const gpu = await requestGpu({ memoryBudget: MEMORY_BUDGET_BYTES });
     const a = gpu.adapter;
     adapterEl.dataset.state = 'ready';
     adapterEl.textContent =
@@ -147,7 +148,7 @@ function watchGpu(gpu: GpuContext): void {
 
 /** A new device for the page after a loss: the training panels use it from now on. */
 async function replaceGpu(ctx: DemoContext): Promise<GpuContext> {
-  const gpu = await requestGpu();
+  const gpu = await requestGpu({ memoryBudget: MEMORY_BUDGET_BYTES });
   ctx.gpu = gpu;
   handle.gpu = gpu;
   byTestId(document, 'adapter').dataset.state = 'ready';

@@ -1,20 +1,31 @@
 // A panel's settings as a labelled form, generated from its field table in url-state.ts.
 import { h } from './dom.ts';
+import { checkPlannedSizes, type SizeLimits } from './size-limits.ts';
 import { formatField, panelFields, panelPrefix, parseField, type PanelName, type PanelSettings } from './url-state.ts';
 
 export interface SettingsForm {
-  /** The values typed now; throws with every field's problem when one is invalid. */
+  /**
+   * The values typed now; throws with every field's problem when one is invalid, or when what they would allocate is
+   * over the device's limits or the memory budget (demo/size-limits.ts, as the CLI checks it).
+   */
   read(): PanelSettings;
   setDisabled(disabled: boolean): void;
 }
 
 /**
  * Inputs for every field of `panel` (ids `${prefix}-${key}`, data-testid the same), filled from `settings`;
- * each valid edit updates `settings` and calls `onChange`.
- *   const form = createSettingsForm(el, 'batchnorm', state.panels.batchnorm, syncUrl);
+ * each valid edit updates `settings` and calls `onChange`. `limits` gives the device limits the run's tensors must fit
+ * (null: none to check, e.g. for the CPU reference); the memory budget is checked either way.
+ *   const form = createSettingsForm(el, 'batchnorm', state.panels.batchnorm, syncUrl, () => gpu.device.limits);
  *   const s = form.read(); // throws "epochs: must be an integer ..." when a field is wrong
  */
-export function createSettingsForm(container: HTMLElement, panel: PanelName, settings: PanelSettings, onChange: () => void): SettingsForm {
+export function createSettingsForm(
+  container: HTMLElement,
+  panel: PanelName,
+  settings: PanelSettings,
+  onChange: () => void,
+  limits: () => SizeLimits | null = () => null,
+): SettingsForm {
   const fields = panelFields[panel];
   const inputs: (HTMLInputElement | HTMLSelectElement)[] = [];
   const error = h('div', { class: 'form-error', role: 'alert', 'data-testid': `${panel}-form-error` });
@@ -56,6 +67,16 @@ export function createSettingsForm(container: HTMLElement, panel: PanelName, set
           problems.push((e as Error).message);
         }
       });
+      if (!problems.length) {
+        // the setting a size message names: its label and the text typed ("hidden layers 4096x30")
+        const option = (key: string) =>
+          `${fields.find((f) => f.key === key)?.label ?? key} ${inputs[fields.findIndex((f) => f.key === key)]?.value.trim() ?? ''}`;
+        try {
+          checkPlannedSizes(panel, out, limits(), option);
+        } catch (e) {
+          problems.push((e as Error).message);
+        }
+      }
       if (problems.length) {
         error.textContent = problems.join('; ');
         throw new Error(problems.join('; '));

@@ -10,6 +10,7 @@ export interface FieldSpec {
   type: FieldType;
   default: FieldValue;
   min?: number;
+  /** The largest value; for a list of sizes ('dims'), the largest each size may be. */
   max?: number;
   options?: string[];
   help?: string;
@@ -88,7 +89,7 @@ export const panelFields: Record<PanelName, FieldSpec[]> = {
       options: ['both', 'batchnorm', 'layernorm'],
       help: 'both: the two experiments, one baseline',
     },
-    { key: 'batchSizes', label: 'batch sizes (normalized)', type: 'dims', default: [5, 10, 50], help: 'e.g. 5,10,50' },
+    { key: 'batchSizes', label: 'batch sizes (normalized)', type: 'dims', default: [5, 10, 50], max: 4096, help: 'e.g. 5,10,50' },
     { key: 'baselineBatch', label: 'batch size (baseline)', type: 'int', default: 5, min: 1, max: 4096 },
     { key: 'updateRule', label: 'update rule', type: 'enum', default: 'adam', options: ['adam', 'rmsprop', 'sgd_momentum', 'sgd'] },
     { key: 'lr', label: 'learning rate', type: 'float', default: 10 ** -3.5, min: 0 },
@@ -158,6 +159,7 @@ export function parseField(f: FieldSpec, text: string): FieldValue {
         const size = Number(m[1]);
         const times = m[2] === undefined ? 1 : Number(m[2]);
         if (size < 1 || times < 1 || times > 100) throw bad('sizes and counts must be positive');
+        if (f.max !== undefined && size > f.max) throw bad(`each size must be at most ${f.max}`);
         for (let i = 0; i < times; i++) out.push(size);
       }
       if (out.length === 0) throw bad('give at least one hidden layer');

@@ -69,3 +69,34 @@ export function numbersIn(text: string | null): number[] {
 }
 
 export { expect };
+
+/** The histories a training record keeps (demo/experiments/common.ts TrainRecord). */
+export interface Histories {
+  lossHistory: number[];
+  trainAccHistory: number[];
+  valAccHistory: number[];
+}
+
+/**
+ * How far a GPU run's histories are from the float64 reference's on the same minibatches (the page's model=cpu, same
+ * seed): the worst loss step relative to the reference, the worst accuracy check in absolute terms, and where each is.
+ * Lengths must agree (a shorter history is an infinite gap).
+ *   const g = historyGaps(gpuRecord, cpuRecord); // { loss: 3e-5, lossAt: 7, acc: 0.005, accAt: 'val 1' }
+ */
+export function historyGaps(got: Histories, want: Histories): { loss: number; lossAt: number; acc: number; accAt: string } {
+  const r = { loss: 0, lossAt: -1, acc: 0, accAt: '' };
+  if (got.lossHistory.length !== want.lossHistory.length) return { ...r, loss: Infinity };
+  got.lossHistory.forEach((l, i) => {
+    const e = Math.abs(l - want.lossHistory[i]!) / Math.abs(want.lossHistory[i]!);
+    if (!(e <= r.loss)) [r.loss, r.lossAt] = [Number.isNaN(e) ? Infinity : e, i];
+  });
+  for (const which of ['train', 'val'] as const) {
+    const [g, w] = [got[`${which}AccHistory`], want[`${which}AccHistory`]];
+    if (g.length !== w.length) return { ...r, acc: Infinity, accAt: `${which}: ${g.length} checks, want ${w.length}` };
+    g.forEach((a, i) => {
+      const e = Math.abs(a - w[i]!);
+      if (!(e <= r.acc)) [r.acc, r.accAt] = [Number.isNaN(e) ? Infinity : e, `${which} ${i}`];
+    });
+  }
+  return r;
+}

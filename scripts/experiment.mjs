@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { commands, flagOf, helpText, parseArgs, runtimeOf } from './experiment/args.mjs';
-import { checkPlannedSizes, failedRuns, parseFieldText, parseRunnerNumber, prepareOutDir } from './experiment/checks.mjs';
+import { cliOptionNamer, failedRuns, parseFieldText, parseRunnerNumber, prepareOutDir } from './experiment/checks.mjs';
 import { findData } from './experiment/find-data.mjs';
 import { createProgressBar } from './experiment/progress.mjs';
 import { printSummary } from './experiment/summary.mjs';
@@ -55,8 +55,14 @@ async function main() {
     }
     parseRunnerNumber('--timeout', opts.runner.timeout, { min: 1, what: 'of seconds' });
     parseRunnerNumber('--port', opts.runner.port, { min: 1, max: 65535, integer: true });
-    // sizes the page runtime cannot check against a device before the page opens (the device's limits: in runInNode)
-    checkPlannedSizes(cmd.panel, state.panels[cmd.panel], null, opts.fieldText);
+    // The page runtime: the sizes that need no device (speedup's element bound, the memory budget) before the page opens;
+    // the page checks the device's limits when it starts the run. The Node runtime checks both in runInNode, limits
+    // first, once it has the device. (demo/size-limits.ts either way.)
+    if (demo) {
+      const settings = state.panels[cmd.panel];
+      const option = cliOptionNamer(urlState.panelFields[cmd.panel], urlState.formatField, settings, opts.fieldText);
+      demo.sizeLimits.checkPlannedSizes(cmd.panel, settings, null, option);
+    }
     // the results folder is made (or refused) now, not after the run
     const outDir = prepareOutDir(opts.runner.out ?? join(root, 'out'), `--out ${opts.runner.out ?? 'out'}`);
     state.run = [cmd.panel];

@@ -82,7 +82,7 @@ async function affineSoftmax(gpu: GpuContext, n: number, c: number, d: number, w
  * e2e/kernels/optim.spec.ts: 3 steps of `rule` on parameters of `counts` elements, the learning rate halved at step 3;
  * each step's w and state within 1e-5 of the reference's, relative to the operands (a step is new = a·old + delta).
  */
-async function optimizer(gpu: GpuContext, rule: OptimizerRule, counts: number[]): Promise<SelfTestMeasure[]> {
+async function optimizer(gpu: GpuContext, rule: OptimizerRule, counts: number[], elementsPerLane?: number): Promise<SelfTestMeasure[]> {
   const rng = ref.makeRng(21 + counts[0]!);
   const decayOf: Record<string, string> = { velocity: 'momentum', cache: 'decayRate', m: 'beta1', v: 'beta2' };
   const worst: Record<string, number> = { w: 0 };
@@ -105,7 +105,7 @@ async function optimizer(gpu: GpuContext, rule: OptimizerRule, counts: number[])
     // L2 folded in on the odd parameters; their dw take w's sign, so dw + reg·w does not cancel (see the spec)
     const regs = counts.map((_, k) => (k % 2 ? 0.37 : 0));
     const params = counts.map((count, k) => ({ name: `p${k}`, w: wb[k]!, dw: dwb[k]!, count, reg: regs[k] }));
-    const opt = await createOptimizer(scope, rule, {}, params);
+    const opt = await createOptimizer(scope, rule, {}, params, { elementsPerLane });
     const refConfigs: Record<string, unknown>[] = counts.map(() => ({}));
     for (let step = 1; step <= 3; step++) {
       if (step === 3) {
@@ -240,6 +240,14 @@ export function makeLossOptimGatherCases(): SelfTestCase[] {
       variant: `${rule}, 3 steps, L2`,
       shape: '1 + 1001 + 37',
       run: (g) => optimizer(g, rule, [1, 1001, 37]),
+    });
+  // the GPUs' setting, 8 elements a lane: 5003 floats over 10 workgroups, 5000 (as vec4s) over 3
+  for (const rule of ['sgd_momentum', 'adam'] as const)
+    cases.push({
+      kernel: 'optimizer',
+      variant: `${rule}, 3 steps, L2, 8 elements a lane`,
+      shape: '1 + 5003 + 5000',
+      run: (g) => optimizer(g, rule, [1, 5003, 5000], 8),
     });
   for (const [count, dim, batch, chunkRows] of [
     [37, 3072, 50],

@@ -23,8 +23,8 @@ async function withScope<T>(gpu: GpuContext, f: (scope: GpuScope) => Promise<T>)
   }
 }
 
-/** The batchnorm forward: train (output, saved xhat, mean, invStd, running stats) then test mode, at n x d. */
-async function bnForward(gpu: GpuContext, n: number, d: number): Promise<SelfTestMeasure[]> {
+/** The batchnorm forward: train (output, saved xhat, mean, invStd, running stats) then test mode (at `rowsPerLane` rows a lane when given), at n x d. */
+async function bnForward(gpu: GpuContext, n: number, d: number, rowsPerLane?: number): Promise<SelfTestMeasure[]> {
   const rng = ref.makeRng(20240601 + n);
   const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
   const gamma = f32(rng.randnTensor([d]).data);
@@ -66,7 +66,7 @@ async function bnForward(gpu: GpuContext, n: number, d: number): Promise<SelfTes
       { what: 'runningVar', error: relErr(await readF32(gpu, rv, d), bnParam.runningVar), tolerance: reductionTol },
     ];
     // test mode with the running statistics the train step left (the reference's, after its update)
-    await runDispatches(gpu, await createBatchNormForward(scope, { ...common, mode: 'test' }), 'selftest bn test');
+    await runDispatches(gpu, await createBatchNormForward(scope, { ...common, mode: 'test', rowsPerLane }), 'selftest bn test');
     const wantTest = ref.forwardBatchNormalization(x, gamma, beta, { ...bnParam, mode: 'test' });
     const testMag = (i: number) =>
       Math.abs(gamma[i % d]!) * (Math.abs(wantTest.cache.xhat.data[i]!) + Math.abs(x.data[i]!) * wantTest.cache.ivar[i % d]!) +
@@ -137,8 +137,14 @@ async function bnBackward(
   });
 }
 
-/** Layer norm forward then backward (reading the GPU forward's xhat and invStd) with `reduction`, at n x d. */
-async function layerNorm(gpu: GpuContext, n: number, d: number, reduction: 'subgroups' | 'workgroup'): Promise<SelfTestMeasure[]> {
+/** Layer norm forward then backward (reading the GPU forward's xhat and invStd) with `reduction` (and a forced subgroup width), at n x d. */
+async function layerNorm(
+  gpu: GpuContext,
+  n: number,
+  d: number,
+  reduction: 'subgroups' | 'workgroup',
+  subgroupWidth?: number,
+): Promise<SelfTestMeasure[]> {
   const rng = ref.makeRng(1607 + n);
   const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
   const gamma = f32(rng.randnTensor([d]).data);
@@ -172,11 +178,24 @@ async function layerNorm(gpu: GpuContext, n: number, d: number, reduction: 'subg
       d,
       saved,
       reduction,
+      subgroupWidth,
     });
     await runDispatches(gpu, fwd, `selftest ln forward ${reduction}`);
     const [dx, dgamma, dbeta] = [blank(scope, n * d, 'dx'), blank(scope, d, 'dgamma'), blank(scope, d, 'dbeta')];
     const bwd = await createLayerNormBackward(scope, {
-      ...{ dout: upload(scope, dout.data, 'dout'), xhat: saved.xhat, invStd: saved.invStd, gamma: gb, dx, dgamma, dbeta, n, d, reduction },
+      ...{
+        dout: upload(scope, dout.data, 'dout'),
+        xhat: saved.xhat,
+        invStd: saved.invStd,
+        gamma: gb,
+        dx,
+        dgamma,
+        dbeta,
+        n,
+        d,
+        reduction,
+        subgroupWidth,
+      },
     });
     await runDispatches(gpu, bwd, `selftest ln backward ${reduction}`);
     const outMag = (k: number) => Math.abs(gamma[k % d]!) * xhatMag(k) + Math.abs(beta[k % d]!);
@@ -205,6 +224,13 @@ export function makeNormCases(gpu: GpuContext): { cases: SelfTestCase[]; skipped
     [1031, 37],
   ] as const)
     cases.push({ kernel: 'batchnorm forward', variant: `train + test, ${chunks(n)}`, shape: `${n}x${d}`, run: (g) => bnForward(g, n, d) });
+  // the GPUs' test-mode setting (8 rows a lane: ceil(N/8) workgroups in y), whatever this adapter picks
+  cases.push({
+    kernel: 'batchnorm forward',
+    variant: 'train + test, 8 rows a lane',
+    shape: '1031x37',
+    run: (g) => bnForward(g, 1031, 37, 8),
+  });
   for (const relu of [false, true])
     for (const variant of ['graph', 'alternative'] as const)
       for (const [n, d] of [
@@ -227,5 +253,13 @@ export function makeNormCases(gpu: GpuContext): { cases: SelfTestCase[]; skipped
       [50, 101],
     ] as const)
       cases.push({ kernel: 'layer norm', variant: reduction, shape: `${n}x${d}`, run: (g) => layerNorm(g, n, d, reduction) });
+  // NVIDIA's subgroup width, forced: one subgroup per row there, a row sum built from narrower subgroups elsewhere
+  if (reductions.includes('subgroups'))
+    cases.push({
+      kernel: 'layer norm',
+      variant: 'subgroups, 32 lanes',
+      shape: '50x101',
+      run: (g) => layerNorm(g, 50, 101, 'subgroups', 32),
+    });
   return { cases, skipped };
 }

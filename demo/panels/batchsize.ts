@@ -29,7 +29,13 @@ const palette = [colors.batchnorm, colors.extra, colors.graph, colors.alternativ
  */
 export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.batchsize;
-  const form = createSettingsForm(root, 'batchsize', settings, () => ctx.syncUrl());
+  const form = createSettingsForm(
+    root,
+    'batchsize',
+    settings,
+    () => ctx.syncUrl(),
+    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
+  );
   const gate = createGate();
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];

@@ -29,7 +29,13 @@ interface Live {
  */
 export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.batchnorm;
-  const form = createSettingsForm(root, 'batchnorm', settings, () => ctx.syncUrl());
+  const form = createSettingsForm(
+    root,
+    'batchnorm',
+    settings,
+    () => ctx.syncUrl(),
+    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
+  );
   const gate = createGate();
   const live: Record<ModelLabel, Live> = {
     batchnorm: { loss: [], trainAcc: [], valAcc: [] },

@@ -18,7 +18,13 @@ export { columnStats, compare } from '../experiments/forward.ts';
  */
 export function createForwardCheckPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.forward;
-  const form = createSettingsForm(root, 'forward', settings, () => ctx.syncUrl());
+  const form = createSettingsForm(
+    root,
+    'forward',
+    settings,
+    () => ctx.syncUrl(),
+    () => ctx.gpu?.device.limits ?? null,
+  );
   let gate = createPassGate();
   let results: CaseResult[] = [];
   let lastRun: ForwardResult | null = null;

@@ -20,7 +20,13 @@ export type { SpeedupRow } from '../experiments/speedup.ts';
  */
 export function createSpeedupPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.speedup;
-  const form = createSettingsForm(root, 'speedup', settings, () => ctx.syncUrl());
+  const form = createSettingsForm(
+    root,
+    'speedup',
+    settings,
+    () => ctx.syncUrl(),
+    () => ctx.gpu?.device.limits ?? null,
+  );
   let gate = createPassGate();
   let rows: SpeedupRow[] = [];
   let lastRun: SpeedupResult | null = null;

@@ -24,7 +24,13 @@ const series = [
  */
 export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.sweep;
-  const form = createSettingsForm(root, 'sweep', settings, () => ctx.syncUrl());
+  const form = createSettingsForm(
+    root,
+    'sweep',
+    settings,
+    () => ctx.syncUrl(),
+    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
+  );
   const gate = createGate();
   let results: ScaleResult[] = [];
   let lastRun: SweepResult | null = null;

@@ -12,27 +12,36 @@ test.beforeAll(() => {
 test.afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Run the CLI and expect a non-zero exit within `seconds`, the message on stderr, and no Dawn message alone on stdout. */
-async function expectRefused(args: string[], message: string, seconds = 60): Promise<void> {
+async function expectRefused(args: string[], message: string | RegExp, seconds = 60): Promise<void> {
   const t0 = Date.now();
   const r = await runCli(args);
   expect(r.code, r.stderr).not.toBe(0);
-  expect(r.stderr).toContain(`experiment: ${message}`);
+  if (typeof message === 'string') expect(r.stderr).toContain(`experiment: ${message}`);
+  else expect(r.stderr).toMatch(message);
   expect(r.stdout).not.toMatch(/exceeds the max buffer size/);
   expect(Date.now() - t0, 'refused early, before any training').toBeLessThan(seconds * 1000);
 }
 
-test('--hidden 1000000 on Dawn: W1 against the device limits, before anything is built', async () => {
-  // 3072 x 1e6 x 4 B = 12.3 GB: over any adapter's limits (the issue's --hidden 100000, 1.23 GB, is over SwiftShader's 2^30-byte maxBufferSize only)
+test('--hidden 100000 on Dawn: W1 against the device limits, else the run against the memory budget, before anything is built', async () => {
+  // W1 is 3072 x 100000 x 4 B = 1.23 GB: over SwiftShader's 2^30-byte maxBufferSize (the issue's case); an adapter that
+  // takes a buffer that big still refuses the run: 2 nets with Adam plan 10.0 GB, over the 4 GiB budget
   await expectRefused(
     ['batchnorm', '--runtime', 'node', '--hidden', '100000'],
-    '--hidden 100000: W1 is 3072x100000 f32 = 1.23 GB > maxBufferSize',
+    /experiment: --hidden 100000: (W1 is 3072x100000 f32 = 1\.23 GB > max(BufferSize|StorageBufferBindingSize) |the run plans 10\.0 GB .* > the memory budget 4\.29 GB)/,
   );
 });
 
-test('--batch-sizes 1000000 on Dawn: the minibatch against the limits, not a failed run that exits 0', async () => {
+test('--batch-sizes 1000000: bounded as --batch-size is (4096), not a failed run that exits 0', async () => {
   await expectRefused(
     ['batchsize', '--runtime', 'node', '--batch-sizes', '1000000', '--train', '100', '--val', '100', '--epochs', '1', '--hidden', '16'],
-    "--batch-sizes 1000000: a minibatch's activations (batch 1000000 x width 3072) is 1000000x3072 f32 = 12.3 GB > max",
+    '--batch-sizes 1000000: batch sizes (normalized): each size must be at most 4096 (got "1000000")',
+  );
+});
+
+test('--hidden 4096x30: over the memory budget on any adapter (every tensor fits the smallest limits), before anything is built', async () => {
+  await expectRefused(
+    ['batchnorm', '--runtime', 'node', '--hidden', '4096x30'],
+    "--hidden 4096x30: the run plans 16.1 GB (the 2 models' parameters, gradients and adam state 16.0 GB, a step's activations (batch 50) 151 MB, 2000 images (uint8) 6.14 MB) > the memory budget 4.29 GB",
   );
 });
 
@@ -80,4 +89,17 @@ test('a 0-byte data_batch_1.bin, or a folder in its place, is named', async () =
     30,
   );
   expect(existsSync(join(tmp, 'batchnorm.json'))).toBe(false);
+});
+
+test('an uncaptured GPU error ends a Node run with a non-zero exit, said on stderr (not only Dawn on stdout)', async () => {
+  // WB_TEST_UNCAPTURED_GPU_ERROR makes one invalid buffer outside any error scope (scripts/experiment/node-runner.ts)
+  const r = await runCli(['forward', '--runtime', 'node', '--warmup', '2', '--out', join(tmp, 'gpu-error')], {
+    WB_TEST_UNCAPTURED_GPU_ERROR: '1',
+  });
+  expect(r.code, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(/GPU validation error.*: /);
+  expect(r.stderr).toContain('forward did not finish: failed: 1 uncaptured GPU error (first: ');
+  // the same command without the hook exits 0
+  const ok = await runCli(['forward', '--runtime', 'node', '--warmup', '2', '--out', join(tmp, 'gpu-ok')]);
+  expect(ok.code, ok.stderr).toBe(0);
 });

@@ -1,6 +1,7 @@
 // Batch-size panel: at a reduced size it trains the baseline and both normalizations at batch 5, 10, 50, fills the
-// table, the four accuracy charts and the results record, and the math panel reads the runs.
-import { test, expect, numbersIn, small } from '../demo-fixtures.ts';
+// table, the four accuracy charts and the results record, the math panel reads the runs, and every run follows the
+// float64 reference trained by the page on the same minibatches.
+import { test, expect, historyGaps, numbersIn, small, type Histories } from '../demo-fixtures.ts';
 
 test('the batch-size experiments train every run, chart each experiment, and record batch size and normalization', async ({ demo }) => {
   test.setTimeout(240_000);
@@ -24,9 +25,6 @@ test('the batch-size experiments train every run, chart each experiment, and rec
     await expect(page.getByTestId(`bsize-row-${i}`)).toContainText(label);
     await expect(page.getByTestId(`bsize-${i}-status`)).toHaveText('completed');
     await expect(page.getByTestId(`bsize-${i}-steps`)).toHaveText(String(steps[i]));
-    const [acc] = numbersIn(await page.getByTestId(`bsize-${i}-best-val`).textContent());
-    expect(acc, `${label} best val`).toBeGreaterThanOrEqual(0);
-    expect(acc, `${label} best val`).toBeLessThanOrEqual(1);
   }
   // per experiment, every run of it on one chart: 2 accuracy checks each (first step, end of the one epoch)
   for (const [id, norm] of [
@@ -39,24 +37,22 @@ test('the batch-size experiments train every run, chart each experiment, and rec
       );
     }
   }
-  const r = await page.evaluate(
-    () =>
-      window.demo.results().panels as Record<
-        string,
-        {
-          runs: {
-            label: string;
-            batchSize: number;
-            normalization: string | null;
-            bestValAcc: number;
-            valAccHistory: number[];
-            trainAccHistory: number[];
-            iterations: number;
-          }[];
-        }
-      >,
-  );
-  const runs = r.batchsize!.runs;
+  type Run = Histories & {
+    label: string;
+    batchSize: number;
+    normalization: string | null;
+    bestValAcc: number;
+    iterations: number;
+    status: string;
+  };
+  const runsOf = () =>
+    page.evaluate(() => (window.demo.results().panels as { batchsize: { runs: unknown[] } }).batchsize.runs) as Promise<Run[]>;
+  const runs = await runsOf();
+  for (const [i, x] of runs.entries())
+    expect(numbersIn(await page.getByTestId(`bsize-${i}-best-val`).textContent())[0], `${x.label} best val shown`).toBeCloseTo(
+      x.bestValAcc,
+      2,
+    );
   expect(runs.map((x) => [x.normalization, x.batchSize])).toEqual([
     [null, 5],
     ['batchnorm', 5],
@@ -73,4 +69,20 @@ test('the batch-size experiments train every run, chart each experiment, and rec
   }
   await expect(page.getByTestId('math-batchsize-live')).toContainText("This page's run");
   await expect(page.getByTestId('math-batchsize-live')).toContainText('Layer norm across batch sizes 5, 10, 50');
+
+  // The float64 reference (model=cpu: the reference net in a Web Worker, the same seed: the same initial weights and
+  // minibatches) trains every run again: each loss step within 1e-4 relative, each accuracy check within 2 of 100 images.
+  await demo.open(`model=cpu&${small.batchsize}&run=batchsize&autorun=1`);
+  await expect(page.locator('body')).toHaveAttribute('data-autorun', 'done', { timeout: 220_000 });
+  const cpu = await runsOf();
+  expect(cpu.map((x) => x.label)).toEqual(runs.map((x) => x.label));
+  for (const [i, x] of runs.entries()) {
+    expect(cpu[i]!.status, x.label).toBe('completed');
+    const g = historyGaps(x, cpu[i]!);
+    console.log(
+      `${x.label}: GPU against float64: worst loss step ${g.lossAt + 1} ${g.loss.toExponential(2)}, worst accuracy ${g.accAt} ${g.acc}`,
+    );
+    expect(g.loss, `${x.label} loss at step ${g.lossAt + 1}`).toBeLessThan(1e-4);
+    expect(g.acc, `${x.label} accuracy at ${g.accAt}`).toBeLessThanOrEqual(2 / 100 + 1e-12);
+  }
 });

@@ -63,10 +63,9 @@ test('a finished run downloads as JSON, CSV, PNG and safetensors, and the share 
   const gpuFiles = files.map((f) => readTensors(f.bytes));
   await demo.open(`model=cpu&${small.batchnorm}&run=batchnorm&autorun=1`);
   await expect(page.locator('body')).toHaveAttribute('data-autorun', 'done', { timeout: 160_000 });
-  // the CPU model's file names its running statistics the notebook's way (running_mean1); the GPU's, camelCase (runningMean1)
-  const camel = (t: Record<string, { shape: number[]; data: Float32Array }>) =>
-    Object.fromEntries(Object.entries(t).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
-  const cpuFiles = (await save('safetensors', 2)).map((f) => camel(readTensors(f.bytes)));
+  // both models' files use the same names (the GPU model's: W1, gamma1, runningMean1, ...)
+  const cpuSaved = await save('safetensors', 2);
+  const cpuFiles = cpuSaved.map((f) => readTensors(f.bytes));
   // A bias right before batchnorm has an exactly-zero true gradient: f64 keeps it at ~0, while Adam turns f32 rounding
   // noise into steps of at most about lr·(1-β1)/√(1-β2) ≈ 3.2·lr each; the running means inherit that shift. Those are
   // bounded by the steps taken; every other element must agree to 2e-3 relative (floored at 1% of the tensor's largest).
@@ -93,4 +92,30 @@ test('a finished run downloads as JSON, CSV, PNG and safetensors, and the share 
     }
   }
   console.log(worst.join('\n')); // the margins, for the record
+
+  // The CPU model's file loads into a GPU model of the same architecture (every tensor by name, none missing: not a
+  // partial load), and the GPU model then holds the file's values exactly.
+  for (const [k, f] of cpuSaved.entries()) {
+    const loaded = await page.evaluate(
+      async ([bytes, batchnorm]) => {
+        // the library's modules as the dev server serves them to the page
+        const entry: string = '/src/index.ts';
+        const lib = (await import(entry)) as typeof import('../../src/index.ts');
+        const gpu = await lib.requestGpu();
+        const net = await lib.FullyConnectedNeuralNet.create(gpu, [32, 32], { useBatchnorm: batchnorm, seed: 99 });
+        try {
+          net.loadSafetensors(Uint8Array.from(bytes));
+          const params = await net.getParams();
+          return Object.fromEntries(Object.entries(params).map(([name, t]) => [name, Array.from(t.data)]));
+        } finally {
+          net.destroy();
+          gpu.device.destroy();
+        }
+      },
+      [Array.from(f.bytes), k === 0] as const,
+    );
+    const want = cpuFiles[k]!;
+    expect(Object.keys(loaded).sort(), f.name).toEqual(Object.keys(want).sort());
+    for (const [name, t] of Object.entries(want)) expect(loaded[name], `${f.name} ${name}`).toEqual(Array.from(t.data));
+  }
 });

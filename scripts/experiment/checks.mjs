@@ -1,6 +1,7 @@
-// Checks `npm run experiment` makes before any training: strict numbers naming the flag, the --out folder, the CIFAR-10 files, the sizes a net needs against the device's limits, and the runs a record says failed.
+// Checks `npm run experiment` makes before any training: strict numbers naming the flag, the --out folder, the CIFAR-10 files, how size messages name a flag (the sizes themselves: demo/size-limits.ts, shared with the page), and the runs a record says failed.
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { flagOf } from './args.mjs';
 
 const INT = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -75,54 +76,16 @@ export function checkCifarFiles(dir) {
   }
 }
 
-function gb(n) {
-  return n >= 1e9 ? `${(n / 1e9).toPrecision(3)} GB` : n >= 1e6 ? `${(n / 1e6).toPrecision(3)} MB` : `${n} B`;
-}
-
-/** The most elements one speedup case N×D may have: its float64 check keeps several N×D copies on the CPU. */
-export const MAX_SPEEDUP_ELEMENTS = 2 ** 22;
-
 /**
- * The tensors a command's settings make, with the option that sets each: [option text, tensor name, shape].
- *   plannedTensors('batchnorm', { hidden: [100000], batchSize: 50 }, texts)[0]; // ['--hidden 100000', 'W1', [3072, 100000]]
+ * Names a setting in a size message as the user typed it: the flag and its text (`--hidden 100000`), else the flag and
+ * the value in use. For demo/size-limits.ts's checkPlannedSizes, which the page calls with its field labels.
+ *   cliOptionNamer(fields, formatField, { hidden: [100000] }, { hidden: '100000' })('hidden'); // '--hidden 100000'
  */
-export function plannedTensors(panel, settings, texts = {}) {
-  const opt = (key, flag, value) => `${flag} ${texts[key] ?? value}`;
-  const out = [];
-  if (Array.isArray(settings.hidden)) {
-    const dims = [3072, ...settings.hidden, 10];
-    for (let i = 0; i + 1 < dims.length; i++)
-      out.push([opt('hidden', '--hidden', settings.hidden.join(',')), `W${i + 1}`, [dims[i], dims[i + 1]]]);
-    const batches = panel === 'batchsize' ? [...(settings.batchSizes ?? []), settings.baselineBatch] : [settings.batchSize];
-    const widest = Math.max(...dims);
-    for (const b of batches.filter((x) => Number.isInteger(x))) {
-      const key = panel === 'batchsize' ? (b === settings.baselineBatch ? 'baselineBatch' : 'batchSizes') : 'batchSize';
-      const flag = { baselineBatch: '--baseline-batch', batchSizes: '--batch-sizes', batchSize: '--batch-size' }[key];
-      out.push([opt(key, flag, b), `a minibatch's activations (batch ${b} x width ${widest})`, [b, widest]]);
-    }
-  }
-  return out;
-}
-
-/**
- * Throws, before anything is built, when a tensor the settings make exceeds the device's maxBufferSize or
- * maxStorageBufferBindingSize (f32), or a speedup case exceeds MAX_SPEEDUP_ELEMENTS; the message names the option.
- *   checkPlannedSizes('batchnorm', { hidden: [100000] }, limits, { hidden: '100000' });
- *   // Error: --hidden 100000: W1 is 3072x100000 f32 = 1.23 GB > maxBufferSize 1.07 GB
- */
-export function checkPlannedSizes(panel, settings, limits, texts = {}) {
-  for (const [option, name, shape] of plannedTensors(panel, settings, texts)) {
-    const bytes = shape.reduce((a, b) => a * b, 4);
-    for (const limit of ['maxBufferSize', 'maxStorageBufferBindingSize'])
-      if (limits && bytes > limits[limit])
-        throw new Error(`${option}: ${name} is ${shape.join('x')} f32 = ${gb(bytes)} > ${limit} ${gb(limits[limit])}`);
-  }
-  if (panel === 'speedup')
-    for (const [n, d] of settings.sizes ?? [])
-      if (n * d > MAX_SPEEDUP_ELEMENTS)
-        throw new Error(
-          `--sizes ${texts.sizes ?? `${n}x${d}`}: ${n}x${d} = ${n * d} elements > ${MAX_SPEEDUP_ELEMENTS}, the most one case may have (its float64 check keeps several copies)`,
-        );
+export function cliOptionNamer(fields, formatField, settings, texts = {}) {
+  return (key) => {
+    const f = fields.find((x) => x.key === key);
+    return `${flagOf(key)} ${texts[key] ?? (f ? formatField(f, settings[key]) : settings[key])}`;
+  };
 }
 
 /**
@@ -150,4 +113,15 @@ export function runStatus(gpuErrors, stopped, seconds) {
   if (gpuErrors.length)
     return `failed: ${gpuErrors.length} uncaptured GPU error${gpuErrors.length > 1 ? 's' : ''} (first: ${gpuErrors[0].message.split('\n')[0]})`;
   return stopped ? `stopped after ${seconds.toFixed(1)} s` : `done in ${seconds.toFixed(1)} s`;
+}
+
+/**
+ * A page run's status from its run control's text and the page's GPU lines (`GPU validation error in ...: ...`, device
+ * losses, recoveries): failed when any line is an uncaptured GPU error, as a Node run is (runStatus), else the status.
+ *   pageRunStatus('done in 3.1 s', ['GPU validation error in matmul: Buffer size (1234000640) exceeds ...']);
+ *   // 'failed: 1 uncaptured GPU error (first: GPU validation error in matmul: Buffer size (1234000640) exceeds ...)'
+ */
+export function pageRunStatus(status, gpuLines) {
+  const errors = gpuLines.filter((l) => /^GPU [a-z-]+ error\b/.test(l)).map((message) => ({ message }));
+  return errors.length ? runStatus(errors, false, 0) : status;
 }

@@ -28,9 +28,11 @@ import {
 } from '../../src/node.ts';
 
 // @ts-expect-error: plain JavaScript shared with scripts/experiment.mjs (no declarations)
-import { checkPlannedSizes, runStatus } from './checks.mjs';
+import { cliOptionNamer, runStatus } from './checks.mjs';
+import * as sizeLimits from '../../demo/size-limits.ts';
 
-export * as urlState from '../../demo/url-state.ts';
+import * as urlState from '../../demo/url-state.ts';
+export { urlState, sizeLimits };
 export { toCsv, toJson } from '../../demo/export.ts';
 export { formatSelfTest, selfTestCsvRows };
 
@@ -98,7 +100,8 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
   let gpu: GpuContext | null = null;
   let gpuError: string | null = null;
   try {
-    gpu = await requestGpu();
+    // the budget the planned sizes are checked against also holds the live buffers back (a refused buffer is named)
+    gpu = await requestGpu({ memoryBudget: sizeLimits.MEMORY_BUDGET_BYTES });
   } catch (e) {
     gpuError = (e as Error).message;
     if (a.model === 'gpu' || a.panel === 'forward' || a.panel === 'speedup') throw e;
@@ -108,8 +111,13 @@ export async function runInNode(a: NodeRunArgs): Promise<NodeRunResult> {
       a.say(
         `adapter: ${gpu.adapter.vendor} / ${gpu.adapter.architecture} / ${gpu.adapter.description || gpu.adapter.device} (Node ${process.version}, ${gpu.adapter.runtime})`,
       );
-    // every tensor the settings make, against this device's limits, before any is built
-    if (gpu && a.model === 'gpu') checkPlannedSizes(a.panel, a.settings, gpu.device.limits, a.optionTexts ?? {});
+    // A test hook (e2e/cli/bad-input.spec.ts): one invalid buffer that no error scope catches, as Dawn's own errors arrive.
+    if (gpu && process.env.WB_TEST_UNCAPTURED_GPU_ERROR === '1')
+      gpu.device.createBuffer({ label: 'test: MAP_READ | MAP_WRITE', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.MAP_WRITE });
+    // every tensor the settings make, against this device's limits, then the run's total against the memory budget
+    // (for the CPU reference too), before any is built
+    const option = cliOptionNamer(urlState.panelFields[a.panel], urlState.formatField, a.settings, a.optionTexts ?? {});
+    sizeLimits.checkPlannedSizes(a.panel, a.settings, a.model === 'gpu' ? (gpu?.device.limits ?? null) : null, option);
     const env: ExperimentEnv = { kind: a.model, gpu, gpuError };
     const u8 = a.dataDir ? loadSplits(a.dataDir) : null;
     const dataset = u8

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { chromium } from 'playwright';
 import { createProgressBar } from './progress.mjs';
+import { pageRunStatus } from './checks.mjs';
 
 /** Open Chromium on the demo page (adapter, flags of the e2e tests), collecting console errors. */
 export async function openDemoPage(demo, url, { chromiumPath, headed = false } = {}) {
@@ -52,6 +53,7 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
     const bar = createProgressBar();
     let datasetLine = '';
     let gpuSeen = 0;
+    const gpuLines = [];
     const deadline = opts.runner.timeout ? Date.now() + Number(opts.runner.timeout) * 1000 : Infinity;
     const id = cmd.control;
     for (;;) {
@@ -88,6 +90,7 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
         bar.done();
         for (const line of snap.gpuEvents) say(`GPU: ${line}`);
         gpuSeen += snap.gpuEvents.length;
+        gpuLines.push(...snap.gpuEvents);
       }
       bar.update(snap);
       if (snap.done) {
@@ -101,7 +104,8 @@ export async function runInPage({ demo, opts, cmd, state, urlState, say }) {
       await new Promise((r) => setTimeout(r, 500));
     }
 
-    const status = await page.locator(`[data-testid="${id}-status"]`).textContent();
+    // an uncaptured GPU error fails the run (exit 1), as in Node, even when the panel's run finished
+    const status = pageRunStatus(await page.locator(`[data-testid="${id}-status"]`).textContent(), gpuLines);
     const cacheNote = await page.locator('[data-testid="dataset-cache"]').textContent();
     if (cacheNote) say(`CIFAR-10 cache: ${cacheNote}`);
     const results = await page.evaluate(() => window.demo.results());

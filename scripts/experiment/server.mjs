@@ -18,10 +18,12 @@ export async function createDemoServer(root, log = (m) => process.stderr.write(`
   });
   const urlState = await server.ssrLoadModule('/demo/url-state.ts');
   const exporter = await server.ssrLoadModule('/demo/export.ts');
+  const sizeLimits = await server.ssrLoadModule('/demo/size-limits.ts');
   return {
     server,
     urlState,
     exporter,
+    sizeLimits,
     /** Find the data (sets $CIFAR10_DIR for the dev-server plugin), listen, and return the base URL. */
     async listen({ data, port } = {}) {
       const found = await findData(root, () => server.ssrLoadModule('/src/data/locate.ts'), data, log);

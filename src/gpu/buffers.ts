@@ -1,4 +1,4 @@
-// GPU buffers: a scope that owns what a model or op creates, uploads, readback and uniforms.
+// GPU buffers: a scope that owns what a model or op creates (each checked against the device's limits and the context's memory budget first), uploads, readback and uniforms.
 import type { GpuContext } from './device.ts';
 import { makeUniformData, type Kernel } from './kernel.ts';
 
@@ -81,6 +81,22 @@ export function checkBufferSize(
 }
 
 /**
+ * Throws, before anything is allocated, when a buffer of `size` bytes would bring the context's live buffers past its
+ * memoryBudget (when it has one); the message names the buffer, its size, the bytes live and the budget.
+ *   checkMemoryBudget({ memoryBudget: 2 ** 30, stats: { bytesLive: 1e9 } }, 'W1', 1e8);
+ *   // Error: buffer "W1" is 100000000 bytes (100 MB): with 1000000000 bytes live that is 1100000000 (1.10 GB) > memoryBudget 1073741824 (1.07 GB)
+ */
+export function checkMemoryBudget(ctx: Pick<GpuContext, 'memoryBudget' | 'stats'>, label: string, size: number): void {
+  const budget = ctx.memoryBudget;
+  if (budget === undefined) return;
+  const live = ctx.stats.bytesLive;
+  if (live + size > budget)
+    throw new Error(
+      `buffer "${label}" is ${size} bytes (${formatBytes(size)}): with ${live} bytes live that is ${live + size} (${formatBytes(live + size)}) > memoryBudget ${budget} (${formatBytes(budget)})`,
+    );
+}
+
+/**
  * Everything one owner (a model, an op call, a benchmark) allocates, destroyed together.
  *   const scope = createScope(gpu);
  *   const x = scope.createTensorBuffer(new Float32Array([1, 2, 3]), 'x'); scope.destroy();
@@ -104,6 +120,7 @@ export function createScope(ctx: GpuContext): GpuScope {
       const size = padded(typeof data === 'number' ? data : data.byteLength);
       const mapped = typeof data !== 'number';
       checkBufferSize(ctx.device.limits, label, size, usage);
+      checkMemoryBudget(ctx, label, size);
       const buffer = ctx.device.createBuffer({ label, size, usage, mappedAtCreation: mapped });
       if (mapped) {
         new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -115,6 +132,7 @@ export function createScope(ctx: GpuContext): GpuScope {
     createUniformBuffer(kernel, name, values, label) {
       const bytes = makeUniformData(kernel, name, values);
       checkBufferSize(ctx.device.limits, label ?? `${kernel.name}.${name}`, bytes.byteLength, 0);
+      checkMemoryBudget(ctx, label ?? `${kernel.name}.${name}`, bytes.byteLength);
       const buffer = ctx.device.createBuffer({
         label: label ?? `${kernel.name}.${name}`,
         size: bytes.byteLength,

@@ -37,6 +37,8 @@ export interface GpuContext {
   /** When true, every run is wrapped in error scopes and a validation error throws. */
   debug: boolean;
   stats: GpuStats;
+  /** The most bytes of live buffers this context may hold (requestGpu's `memoryBudget`); a buffer past it is refused before it is made. Unset: no budget. */
+  memoryBudget?: number;
   /** Resolves when the device is lost; `lostInfo` is set then. */
   lost: Promise<GPUDeviceLostInfo>;
   lostInfo: GPUDeviceLostInfo | null;
@@ -67,6 +69,8 @@ export interface RequestGpuOptions {
   gpu?: GPU;
   /** Node only: Dawn toggles, passed to the `webgpu` package as `enable-dawn-features=…` / `disable-dawn-features=…`. */
   dawnToggles?: DawnToggles;
+  /** The most bytes of live buffers the context may hold (GpuContext.memoryBudget); default none. */
+  memoryBudget?: number;
 }
 
 export const webgpuMissingMessage =
@@ -154,6 +158,11 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     },
     options.debug ?? false,
   );
+  if (options.memoryBudget !== undefined) {
+    if (!(Number.isSafeInteger(options.memoryBudget) && options.memoryBudget > 0))
+      throw new Error(`requestGpu: memoryBudget must be a whole number of bytes > 0, got ${options.memoryBudget}`);
+    ctx.memoryBudget = options.memoryBudget;
+  }
   ctx.recreate = () => requestGpu(options);
   return ctx;
 }

@@ -25,7 +25,28 @@ export function gridFor(n: number, perWorkgroup: number): [number, number, numbe
 }
 
 /**
- * A dispatch record: `kernel` with its buffers bound by WGSL name, launched over `workgroups`.
+ * Throws when a grid has more workgroups in a dimension than the device allows (maxComputeWorkgroupsPerDimension,
+ * 65535 unless more was asked), or a count that is not a whole number, naming the op; a kernel whose grid grows with
+ * its data grid-strides (gridFor caps at 65535) or is refused here, when it is built, not by the device at launch.
+ *   checkWorkgroups(device.limits, 'softmax models=70000', [70000, 1, 1]);
+ *   // Error: softmax models=70000: 70000 workgroups in x > maxComputeWorkgroupsPerDimension 65535
+ */
+export function checkWorkgroups(
+  limits: Pick<GPUSupportedLimits, 'maxComputeWorkgroupsPerDimension'>,
+  label: string,
+  workgroups: readonly number[],
+): void {
+  const most = limits.maxComputeWorkgroupsPerDimension;
+  workgroups.forEach((n, i) => {
+    const axis = 'xyz'[i];
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${label}: ${n} workgroups in ${axis} is not a whole number`);
+    if (n > most) throw new Error(`${label}: ${n} workgroups in ${axis} > maxComputeWorkgroupsPerDimension ${most}`);
+  });
+}
+
+/**
+ * A dispatch record: `kernel` with its buffers bound by WGSL name, launched over `workgroups` (checked against the
+ * device's limit first, see checkWorkgroups).
  *   const d = createDispatch(scope, kernel, { x, out, params }, gridFor(n, 256), 'relu n=1000');
  *   await runDispatches(gpu, [d]);
  */
@@ -36,6 +57,7 @@ export function createDispatch(
   workgroups: [number, number, number],
   label: string,
 ): Dispatch {
+  checkWorkgroups(scope.ctx.device.limits, label, workgroups);
   return { kernel, bindGroup: createBindGroup(scope.ctx, kernel, resources), workgroups, label };
 }
 

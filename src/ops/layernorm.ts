@@ -33,6 +33,8 @@ export interface LayerNormForwardArgs {
   saved?: LayerNormSaved;
   /** Default: 'subgroups' where the device has them, else 'workgroup'. */
   reduction?: RowReduction;
+  /** The subgroup width the 'subgroups' path assumes (invocations per row); see rowLanes. */
+  subgroupWidth?: number;
   /** A population's model blocks (see ModelBlocks); default one model of d real features. */
   blocks?: ModelBlocks;
 }
@@ -49,6 +51,7 @@ export interface ModelBlocks {
 
 export interface LayerNormBackwardArgs extends NormBackwardArgs {
   reduction?: RowReduction;
+  subgroupWidth?: number;
   blocks?: ModelBlocks;
 }
 
@@ -84,9 +87,27 @@ export function rowReduction(ctx: GpuContext, asked?: RowReduction): RowReductio
   return asked ?? (can ? 'subgroups' : 'workgroup');
 }
 
+/**
+ * Invocations per row: 64 on the workgroup path; on the subgroup path the subgroup width the kernel assumes, by
+ * default the adapter's subgroupMinSize (a workgroup is one subgroup), or `subgroupWidth` when forced (1 to 256; wider
+ * than the adapter's smallest subgroup, the row sum is built from the subgroups it has: row-sum-subgroups.wgsl).
+ *   rowLanes(gpu, 'subgroups');     // 4 on SwiftShader, 32 on NVIDIA
+ *   rowLanes(gpu, 'subgroups', 32); // 32 anywhere with subgroups (NVIDIA's setting, forced)
+ */
+export function rowLanes(ctx: GpuContext, reduction: RowReduction, subgroupWidth?: number): number {
+  if (subgroupWidth === undefined) return reduction === 'subgroups' ? ctx.subgroupMinSize : wgRow;
+  if (reduction !== 'subgroups') throw new Error(`layernorm: subgroupWidth applies to reduction 'subgroups', not '${reduction}'`);
+  if (!Number.isInteger(subgroupWidth) || subgroupWidth < 1 || subgroupWidth > 256)
+    throw new Error(`layernorm: subgroupWidth must be an integer from 1 to 256, got ${subgroupWidth}`);
+  const most = ctx.device.limits.maxComputeInvocationsPerWorkgroup;
+  if (subgroupWidth > most) throw new Error(`layernorm: subgroupWidth ${subgroupWidth} > maxComputeInvocationsPerWorkgroup ${most}`);
+  return subgroupWidth;
+}
+
 function layerNormKernel(
   scope: GpuScope,
   reduction: RowReduction,
+  lanes: number,
   entryPoint: string,
   constants: Record<string, number> = {},
 ): Promise<Kernel> {
@@ -96,8 +117,14 @@ function layerNormKernel(
     name: sub ? 'layernorm-subgroups' : 'layernorm',
     source: sub ? linkWgsl(rowSumSubgroupsWgsl, layerNormWgsl) : linkWgsl(treeSumWgsl, rowSumWgsl, layerNormWgsl),
     entryPoint,
-    constants: { WG: sub ? scope.ctx.subgroupMinSize : wgRow, ...constants },
+    constants: { WG: lanes, ...(sub ? { WIDE: lanes > scope.ctx.subgroupMinSize ? 1 : 0 } : {}), ...constants },
   });
+}
+
+/** The op's name in labels and errors: path, shape, blocks, and the lanes per row. */
+function opLabel(pass: string, reduction: RowReduction, lanes: number, n: number, d: number, blocks?: ModelBlocks): string {
+  const b = blocks ? ` models=${blocks.models} features=${blocks.features}` : '';
+  return `layernorm.${pass}(${reduction}) n=${n} d=${d}${b} lanes=${lanes}`;
 }
 
 /**
@@ -109,7 +136,8 @@ function layerNormKernel(
 export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
   const reduction = rowReduction(scope.ctx, a.reduction);
-  const op = `layernorm.forward(${reduction}) n=${n} d=${d}${a.blocks ? ` models=${a.blocks.models} features=${a.blocks.features}` : ''}`;
+  const lanes = rowLanes(scope.ctx, reduction, a.subgroupWidth);
+  const op = opLabel('forward', reduction, lanes, n, d, a.blocks);
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
@@ -122,7 +150,7 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
   }
   const eps = a.eps ?? 1e-5;
   if (!(eps >= 0 && Number.isFinite(eps))) throw new Error(`${op}: eps must be finite and >= 0, got ${eps}`);
-  const kernel = await layerNormKernel(scope, reduction, 'forward', { SAVE: a.saved ? 1 : 0 });
+  const kernel = await layerNormKernel(scope, reduction, lanes, 'forward', { SAVE: a.saved ? 1 : 0 });
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps, models, features }, `${op} params`);
   const unused = (label: string) => scope.createTensorBuffer(4, `${op} ${label} (unused)`);
   return [
@@ -154,14 +182,15 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
 export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
   const reduction = rowReduction(scope.ctx, a.reduction);
-  const op = `layernorm.backward(${reduction}) n=${n} d=${d}${a.blocks ? ` models=${a.blocks.models} features=${a.blocks.features}` : ''}`;
+  const lanes = rowLanes(scope.ctx, reduction, a.subgroupWidth);
+  const op = opLabel('backward', reduction, lanes, n, d, a.blocks);
   assertCount(op, 'n', n);
   assertCount(op, 'd', d);
   const { rows, models, features } = rowView(op, n, d, a.blocks);
   assertBuffers(op, { dout: a.dout, xhat: a.xhat, dx: a.dx }, rows * d);
   assertBuffer(op, 'invStd', a.invStd, rows);
   assertBuffers(op, { gamma: a.gamma, dgamma: a.dgamma, dbeta: a.dbeta }, models * d);
-  const kernel = await layerNormKernel(scope, reduction, 'backward');
+  const kernel = await layerNormKernel(scope, reduction, lanes, 'backward');
   const params = scope.createUniformBuffer(kernel, 'params', { n: rows, d, eps: 0, models, features }, `${op} params`);
   return [
     dispatch(
@@ -181,6 +210,7 @@ export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackw
 export interface LayerNormAttrs {
   eps: number;
   reduction?: RowReduction;
+  subgroupWidth?: number;
   blocks?: ModelBlocks;
 }
 
@@ -213,6 +243,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
       d: width / (blocks?.models ?? 1),
       eps: node.attrs.eps,
       reduction: node.attrs.reduction,
+      subgroupWidth: node.attrs.subgroupWidth,
       blocks,
       saved: { mean: mean!, invStd: invStd!, xhat: xhat! },
     });
@@ -223,7 +254,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
     const [dx, dgamma, dbeta] = g.apply(
       layerNormGradOp,
       [dout!, xhat!, invStd!, gamma!],
-      { reduction: node.attrs.reduction, blocks: node.attrs.blocks },
+      { reduction: node.attrs.reduction, subgroupWidth: node.attrs.subgroupWidth, blocks: node.attrs.blocks },
       [],
       'grad',
     );
@@ -234,7 +265,7 @@ export const layerNormOp: OpDef<LayerNormAttrs> = {
 const lnGrad = makeNormGrad('ln');
 
 /** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma]. */
-export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBlocks }> = {
+export const layerNormGradOp: OpDef<{ reduction?: RowReduction; subgroupWidth?: number; blocks?: ModelBlocks }> = {
   name: 'layernorm_grad',
   outputs: lnGrad.outputs,
   encode(scope, bound, node) {
@@ -245,6 +276,7 @@ export const layerNormGradOp: OpDef<{ reduction?: RowReduction; blocks?: ModelBl
       n,
       d: width / (blocks?.models ?? 1),
       reduction: node.attrs.reduction,
+      subgroupWidth: node.attrs.subgroupWidth,
       blocks,
     });
   },

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain JavaScript (no declarations)
 import * as checks from '../../scripts/experiment/checks.mjs';
-import { parseField, type FieldSpec } from '../../demo/url-state.ts';
+import { formatField, panelFields, parseField, type FieldSpec, type PanelName, type PanelSettings } from '../../demo/url-state.ts';
+import { checkPlannedSizes } from '../../demo/size-limits.ts';
 
 const epochs: FieldSpec = { key: 'epochs', label: 'epochs', type: 'int', default: 10, min: 1, max: 1000 };
 const lr: FieldSpec = { key: 'lr', label: 'learning rate', type: 'float', default: 1e-3, min: 0 };
@@ -59,26 +60,28 @@ describe('experiment CLI checks', () => {
     expect(() => checks.checkCifarFiles(good)).not.toThrow();
   });
 
-  it("checks the net's tensors against the limits, naming the option (sizes computed by hand)", () => {
+  it("checks the net's tensors against the limits, naming the flag as typed (demo/size-limits.ts; sizes computed by hand)", () => {
     const limits = { maxBufferSize: 1073741824, maxStorageBufferBindingSize: 1073741824 };
+    const check = (panel: PanelName, settings: PanelSettings, texts: Record<string, string>, lim: typeof limits | null = limits) =>
+      checkPlannedSizes(panel, settings, lim, checks.cliOptionNamer(panelFields[panel], formatField, settings, texts));
+    const net = { numTrain: 1000, numVal: 1000, updateRule: 'adam' };
     // 3072 x 100000 x 4 = 1 228 800 000 bytes
-    expect(() => checks.checkPlannedSizes('batchnorm', { hidden: [100000], batchSize: 50 }, limits, { hidden: '100000' })).toThrow(
+    expect(() => check('batchnorm', { ...net, hidden: [100000], batchSize: 50 }, { hidden: '100000' })).toThrow(
       '--hidden 100000: W1 is 3072x100000 f32 = 1.23 GB > maxBufferSize 1.07 GB',
     );
-    // W2 of 100 x 2700000 = 1.08 GB; W1 3072 x 100 fits
-    expect(() => checks.checkPlannedSizes('batchnorm', { hidden: [100, 2700000], batchSize: 50 }, limits, {})).toThrow(
+    // W2 of 100 x 2700000 = 1.08 GB; W1 3072 x 100 fits; no text typed: the value in use, as the field writes it
+    expect(() => check('batchnorm', { ...net, hidden: [100, 2700000], batchSize: 50 }, {})).toThrow(
       '--hidden 100,2700000: W2 is 100x2700000 f32 = 1.08 GB > maxBufferSize 1.07 GB',
     );
-    expect(() =>
-      checks.checkPlannedSizes('batchsize', { hidden: [16], batchSizes: [5, 100000], baselineBatch: 5 }, limits, {
-        batchSizes: '5,100000',
-      }),
-    ).toThrow("--batch-sizes 5,100000: a minibatch's activations (batch 100000 x width 3072) is 100000x3072 f32 = 1.23 GB > maxBufferSize");
-    expect(() => checks.checkPlannedSizes('batchnorm', { hidden: [100, 100, 100, 100, 100], batchSize: 50 }, limits, {})).not.toThrow();
-    expect(() => checks.checkPlannedSizes('speedup', { sizes: [[40000, 1000]] }, null, { sizes: '40000x1000' })).toThrow(
+    const bs = { ...net, hidden: [16], batchSizes: [5, 100000], baselineBatch: 5, normalization: 'both' };
+    expect(() => check('batchsize', bs, { batchSizes: '5,100000' })).toThrow(
+      "--batch-sizes 5,100000: a minibatch's activations (batch 100000 x width 3072) is 100000x3072 f32 = 1.23 GB > maxBufferSize",
+    );
+    expect(() => check('batchnorm', { ...net, hidden: [100, 100, 100, 100, 100], batchSize: 50 }, {})).not.toThrow();
+    expect(() => check('speedup', { sizes: [[40000, 1000]] }, { sizes: '40000x1000' }, null)).toThrow(
       '--sizes 40000x1000: 40000x1000 = 40000000 elements > 4194304',
     );
-    expect(() => checks.checkPlannedSizes('speedup', { sizes: [[1000, 2000]] }, null, {})).not.toThrow();
+    expect(() => check('speedup', { sizes: [[1000, 2000]] }, {}, null)).not.toThrow();
   });
 
   it('finds failed runs anywhere in a results record', () => {
@@ -105,5 +108,14 @@ describe('experiment CLI checks', () => {
     );
     expect(checks.runStatus([], false, 3.4)).toBe('done in 3.4 s');
     expect(checks.runStatus([], true, 2)).toBe('stopped after 2.0 s');
+    // the page runtime: the page's GPU lines, of which only uncaptured errors fail a finished run
+    const lost = 'The GPU device was lost (destroyed). A run in progress goes on from its last checkpoint on a new device.';
+    expect(checks.pageRunStatus('done in 3.1 s', [lost])).toBe('done in 3.1 s');
+    expect(checks.pageRunStatus('done in 3.1 s', [lost, 'GPU validation error in matmul 3x4: Buffer size (1234000640) exceeds'])).toBe(
+      'failed: 1 uncaptured GPU error (first: GPU validation error in matmul 3x4: Buffer size (1234000640) exceeds)',
+    );
+    expect(checks.pageRunStatus('done in 1 s', ['GPU out-of-memory error: a', 'GPU internal error: b'])).toMatch(
+      /^failed: 2 uncaptured GPU errors/,
+    );
   });
 });

@@ -1,19 +1,21 @@
 // The scope's central size check: a buffer over the device's maxBufferSize or maxStorageBufferBindingSize fails before allocation, naming label, size and limit.
 import { describe, expect, it } from 'vitest';
-import { checkBufferSize, createScope, formatBytes } from '../../src/gpu/buffers.ts';
+import { checkBufferSize, checkMemoryBudget, createScope, formatBytes } from '../../src/gpu/buffers.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
 
 /** A context whose device has the given limits and counts createBuffer calls (none may happen when the check fails). */
-function makeLimitedCtx(maxBufferSize: number, maxStorageBufferBindingSize: number) {
+function makeLimitedCtx(maxBufferSize: number, maxStorageBufferBindingSize: number, memoryBudget?: number) {
   const created: string[] = [];
+  const stats = { bytesLive: 0 };
   const device = {
     limits: { maxBufferSize, maxStorageBufferBindingSize },
-    createBuffer: (d: { label: string }) => {
+    createBuffer: (d: { label: string; size: number }) => {
       created.push(d.label);
+      stats.bytesLive += d.size; // as createGpu's counters do
       return { label: d.label, destroy() {}, getMappedRange: () => new ArrayBuffer(64), unmap() {} };
     },
   };
-  return { ctx: { device } as unknown as GpuContext, created };
+  return { ctx: { device, stats, memoryBudget } as unknown as GpuContext, created };
 }
 
 describe('buffer limits', () => {
@@ -47,5 +49,20 @@ describe('buffer limits', () => {
     expect(created).toEqual([]);
     scope.createTensorBuffer(256, 'fits', 0x80);
     expect(created).toEqual(['fits']);
+  });
+
+  it('a context with a memory budget refuses the buffer that would pass it, naming it, before createBuffer', () => {
+    expect(() => checkMemoryBudget({ memoryBudget: 2 ** 30, stats: { bytesLive: 1e9 } as GpuContext['stats'] }, 'W1', 1e8)).toThrow(
+      'buffer "W1" is 100000000 bytes (100 MB): with 1000000000 bytes live that is 1100000000 (1.10 GB) > memoryBudget 1073741824 (1.07 GB)',
+    );
+    expect(() => checkMemoryBudget({ stats: { bytesLive: 1e12 } as GpuContext['stats'] }, 'no budget', 1e12)).not.toThrow();
+    const { ctx, created } = makeLimitedCtx(1024, 1024, 1000);
+    const scope = createScope(ctx);
+    scope.createTensorBuffer(600, 'a', 0x80);
+    expect(() => scope.createTensorBuffer(404, 'b', 0x80)).toThrow(
+      'buffer "b" is 404 bytes (404 B): with 600 bytes live that is 1004 (1.00 kB) > memoryBudget 1000 (1.00 kB)',
+    );
+    scope.createTensorBuffer(400, 'c', 0x80); // exactly at the budget is allowed
+    expect(created).toEqual(['a', 'c']);
   });
 });

@@ -1,6 +1,7 @@
 // Encoding and submitting a dispatch list (src/gpu/dispatch.ts), remembering it and tracing an uncaptured error to its dispatch (error-trace.ts, createGpu), on fakes.
 import { describe, expect, it } from 'vitest';
-import { encodeDispatches, submitDispatches, type Dispatch } from '../../src/gpu/dispatch.ts';
+import { checkWorkgroups, createDispatch, encodeDispatches, submitDispatches, type Dispatch } from '../../src/gpu/dispatch.ts';
+import type { GpuScope } from '../../src/gpu/buffers.ts';
 import { createGpu, type GpuContext } from '../../src/gpu/device.ts';
 import { findEncoding, rememberEncoding } from '../../src/gpu/error-trace.ts';
 
@@ -219,5 +220,31 @@ describe("createGpu's uncaptured-error handler", () => {
     expect(heard).toEqual(['relu a', null]);
     raise('Out of range.\n Debug group stack:\n > "affine 1"\n'); // a stack already there (debug mode): named at once
     expect(gpu.errors[2]!.kernel).toBe('affine 1');
+  });
+});
+
+describe('workgroup counts against the device limit', () => {
+  const limits = { maxComputeWorkgroupsPerDimension: 65535 };
+  it('names the op, the axis, the count and the limit; 65535 itself and 0 are allowed', () => {
+    expect(() => checkWorkgroups(limits, 'softmax models=70000', [70000, 1, 1])).toThrow(
+      'softmax models=70000: 70000 workgroups in x > maxComputeWorkgroupsPerDimension 65535',
+    );
+    expect(() => checkWorkgroups(limits, 'accuracy', [1, 65536, 1])).toThrow(
+      'accuracy: 65536 workgroups in y > maxComputeWorkgroupsPerDimension',
+    );
+    expect(() => checkWorkgroups(limits, 'matmul', [1, 1, 2.5])).toThrow('matmul: 2.5 workgroups in z is not a whole number');
+    expect(() => checkWorkgroups(limits, 'ok', [65535, 65535, 0])).not.toThrow();
+    // a device granted more (requiredLimits) takes more
+    expect(() => checkWorkgroups({ maxComputeWorkgroupsPerDimension: 100000 }, 'big', [70000, 1, 1])).not.toThrow();
+  });
+  it('createDispatch refuses the grid before it makes a bind group', () => {
+    let bindGroups = 0;
+    const device = { limits, createBindGroup: () => (bindGroups++, {}) };
+    const scope = { ctx: { device } } as unknown as GpuScope;
+    const kernel = { pipeline: pipeline('p') } as unknown as Dispatch['kernel'];
+    expect(() => createDispatch(scope, kernel, {}, [70000, 1, 1], 'regularization models=70000')).toThrow(
+      'regularization models=70000: 70000 workgroups in x > maxComputeWorkgroupsPerDimension 65535',
+    );
+    expect(bindGroups).toBe(0);
   });
 });
