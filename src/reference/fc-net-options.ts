@@ -123,6 +123,7 @@ export type TensorStart = 'normal' | 'zeros' | 'ones';
  * Every tensor of a net with its shape and how it starts, in the order the nets name them (`namedTensors`):
  * W1..WL, b1..bL, gamma1, beta1, gamma2, ... (with a normalization), then runningMean1, runningVar1, ... (batchnorm).
  *   makeNetTensors({ dims: [5, 4, 2], normalization: null }); // W1 [5,4] normal, W2 [4,2] normal, b1 [4] zeros, b2 [2] zeros
+ *   makeNetTensors({ dims: [5, 4, 2], normalization: 'batchnorm' }).at(-1); // { name: 'runningVar1', shape: [4], start: 'zeros', layer: 1 }
  */
 export function makeNetTensors(
   o: Pick<ResolvedNetOptions, 'dims' | 'normalization'>,
