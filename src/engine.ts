@@ -21,6 +21,7 @@ export * from './ops/accuracy.ts';
 export * from './ops/optim.ts';
 export * from './ops/gather.ts';
 export * from './ops/gather-rows.ts';
+export * from './ops/init-normal.ts';
 export * from './ops/op-checks.ts';
 export { buildClassifierProgram, makeClassifier, type ClassifierSpec, type ForwardContext } from './nn/classifier.ts';
 export { fcForward } from './nn/fc-net.ts';

@@ -63,7 +63,12 @@ test("the sweep batched (one population per network, the default) gives the sequ
           expect(Math.abs(l - q.lossHistory[j]!) / q.lossHistory[j]!, `scale ${i} ${label} step ${j + 1}`).toBeLessThan(1e-4);
         else expect(Number.isFinite(l)).toBe(false);
       });
-      expect(b.valAccHistory, `scale ${i} ${label}`).toEqual(q.valAccHistory);
+      // within one of the 200 validation images: the population's batched kernels sum in another order than a net alone's
+      // (the losses agree to 1e-4), which can flip a near-tie of an argmax
+      expect(b.valAccHistory.length, `scale ${i} ${label}`).toBe(q.valAccHistory.length);
+      b.valAccHistory.forEach((a, j) =>
+        expect(Math.abs(a - q.valAccHistory[j]!), `scale ${i} ${label} check ${j}`).toBeLessThan(1 / 200 + 1e-9),
+      );
     }
   }
 });

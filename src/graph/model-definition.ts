@@ -3,11 +3,11 @@ import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { Graph, Value } from './graph.ts';
 import type { StoreLayout, TensorStore } from './store.ts';
 
-/** A named tensor with its initial values (row-major). */
+/** A named tensor with its initial values (row-major); without `data` it starts as zeros (a model may then draw it on the GPU). */
 export interface TensorInit {
   name: string;
   shape: number[];
-  data: ArrayLike<number>;
+  data?: ArrayLike<number>;
 }
 
 /**

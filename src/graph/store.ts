@@ -39,7 +39,8 @@ export interface TensorStore {
 }
 
 /**
- * Create a store in `scope`, zero-filled, with the tensors of `init` written in.
+ * Create a store in `scope`, zero-filled (a new buffer is zeros: nothing is uploaded for it), with the tensors of
+ * `init` written in, one queue write each; the tensors it leaves out stay zero (or are written on the GPU later).
  *   const params = createTensorStore(scope, layout, 'params', { W1: w1, b1: b1 });
  *   params.ref('W1'); // { buffer, offset: 0, size: 60 }
  */
@@ -49,15 +50,17 @@ export function createTensorStore(
   label: string,
   init: Record<string, ArrayLike<number>> = {},
 ): TensorStore {
-  const data = new Float32Array(layout.bytes / 4);
   for (const [name, values] of Object.entries(init)) {
     const e = layout.entries[name];
     if (!e) throw new Error(`store ${label}: no tensor named ${name}`);
     if (values.length !== e.count)
       throw new Error(`store ${label}: ${name} has ${values.length} values, its shape [${e.shape.join(',')}] needs ${e.count}`);
-    data.set(values, e.offset / 4);
   }
-  const buffer = scope.createTensorBuffer(data, label);
+  const buffer = scope.createTensorBuffer(layout.bytes, label);
+  for (const [name, values] of Object.entries(init)) {
+    const data = values instanceof Float32Array ? values : Float32Array.from(values);
+    scope.ctx.device.queue.writeBuffer(buffer, layout.entries[name]!.offset, data as Float32Array<ArrayBuffer>);
+  }
   return {
     layout,
     buffer,

@@ -50,7 +50,7 @@ export function createModelTensors(
   const paramLayout = makeStoreLayout(definition.params);
   const stateLayout = makeStoreLayout(definition.state);
   const init = (list: ModelDefinition['params'], layout: StoreLayout, flat?: Float32Array) =>
-    flat ? unflattenStore(layout, flat) : Object.fromEntries(list.map((t) => [t.name, t.data]));
+    flat ? unflattenStore(layout, flat) : Object.fromEntries(list.filter((t) => t.data).map((t) => [t.name, t.data!]));
   const params = createTensorStore(scope, paramLayout, `${name} params`, init(definition.params, paramLayout, from?.params));
   const grads = createTensorStore(scope, paramLayout, `${name} grads`);
   const state = createTensorStore(scope, stateLayout, `${name} state`, init(definition.state, stateLayout, from?.state));

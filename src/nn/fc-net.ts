@@ -3,10 +3,11 @@ import type { GpuContext } from '../gpu/device.ts';
 import type { Value } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
 import {
-  FullyConnectedNeuralNet as ReferenceNet,
+  resolveNetOptions,
   type Activation,
   type FullyConnectedNeuralNetOptions,
   type Normalization,
+  type ResolvedNetOptions,
 } from '../reference/fc-net.ts';
 import { affineOp } from '../ops/affine.ts';
 import { batchedAffineOp } from '../ops/batched-affine.ts';
@@ -15,6 +16,7 @@ import { layerNormOp } from '../ops/layernorm.ts';
 import { activationOps } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
 import { makeClassifier, type AffineHead, type ForwardContext } from './classifier.ts';
+import { drawInitialWeights, makeInitialTensors } from './initial-weights.ts';
 
 export type { Activation, Normalization };
 
@@ -99,50 +101,53 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
   readonly useBatchnorm: boolean;
   readonly backwardVariant: 'graph' | 'alternative';
 
-  private constructor(gpu: GpuContext, hiddenDims: number[], ref: ReferenceNet, spec: NetSpec, maxChunkBytes?: number) {
-    const tensors = Object.entries(ref.namedTensors()).map(([name, t]) => ({ name, shape: [...t.shape], data: t.data }));
+  private constructor(gpu: GpuContext, hiddenDims: number[], net: ResolvedNetOptions, spec: NetSpec, maxChunkBytes?: number) {
     super(
       gpu,
       makeClassifier({
         name: 'FullyConnectedNeuralNet',
-        inputDim: ref.inputDim,
-        numClasses: ref.numClasses,
-        params: tensors.filter((t) => !t.name.startsWith('running')),
-        state: tensors.filter((t) => t.name.startsWith('running')),
+        inputDim: net.dims[0]!,
+        numClasses: net.dims.at(-1)!,
+        ...makeInitialTensors(net, null),
         forward: fcForward(spec),
         metadata: {
           format: 'webgpu-batchnorm',
           hiddenDims: JSON.stringify(hiddenDims),
-          useBatchnorm: String(ref.useBatchnorm),
-          normalization: String(ref.normalization),
-          activation: ref.activation,
+          useBatchnorm: String(net.normalization === 'batchnorm'),
+          normalization: String(net.normalization),
+          activation: net.activation,
         },
         upload: { maxChunkBytes },
       }),
     );
     this.spec = spec;
     this.hiddenDims = [...hiddenDims];
-    this.numLayers = ref.numLayers;
-    this.normalization = ref.normalization;
-    this.useBatchnorm = ref.useBatchnorm;
-    this.backwardVariant = ref.backwardVariant;
+    this.numLayers = hiddenDims.length + 1;
+    this.normalization = net.normalization;
+    this.useBatchnorm = net.normalization === 'batchnorm';
+    this.backwardVariant = net.backwardVariant;
   }
 
-  /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, activation, reg, weightScale, seed, backwardVariant). */
+  /**
+   * Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, activation,
+   * reg, weightScale, seed, backwardVariant). The weights are drawn on the GPU (Philox, keyed by the seed), as the float64
+   * reference with the same options draws them on the host (to f32 rounding); the host only queues the draws.
+   */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
     const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
-    // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
-    const ref = await ReferenceNet.create(hiddenDims, refOptions);
+    const net = resolveNetOptions(hiddenDims, refOptions);
     const spec = {
-      dims: [ref.inputDim, ...hiddenDims, ref.numClasses],
-      normalization: ref.normalization,
-      activation: ref.activation,
-      reg: ref.reg,
+      dims: net.dims,
+      normalization: net.normalization,
+      activation: net.activation,
+      reg: net.reg,
       eps,
       momentum,
-      backwardVariant: ref.backwardVariant,
+      backwardVariant: net.backwardVariant,
     };
-    return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
+    const model = new FullyConnectedNeuralNet(gpu, hiddenDims, net, spec, maxChunkBytes);
+    await drawInitialWeights(model, net.dims, [net]);
+    return model;
   }
 
   get reg(): number {

@@ -4,9 +4,16 @@ import { sizeOf } from '../graph/graph.ts';
 import { GraphModel } from '../graph/model.ts';
 import type { TensorView } from '../graph/model-definition.ts';
 import { encodeSafetensors, type NamedTensor } from '../graph/safetensors.ts';
-import { FullyConnectedNeuralNet as ReferenceNet, type FullyConnectedNeuralNetOptions, type Normalization } from '../reference/fc-net.ts';
+import {
+  makeNetTensors,
+  resolveNetOptions,
+  type FullyConnectedNeuralNetOptions,
+  type Normalization,
+  type ResolvedNetOptions,
+} from '../reference/fc-net.ts';
 import { makeClassifier } from './classifier.ts';
 import { fcForward, type NetSpec } from './fc-net.ts';
+import { drawInitialWeights, makeInitialTensors } from './initial-weights.ts';
 
 /** What one member of a population has of its own: its initial weights (scale, seed) and its L2 strength. */
 export interface PopulationMember {
@@ -34,7 +41,7 @@ export interface PopulationOptions extends Omit<FullyConnectedNeuralNetOptions, 
  * batched matmuls. Hidden widths are stored rounded up to a multiple of 4 (`storedDims`; the extra units are zero
  * and invisible to getParams / setParams: the model's view, `makeStoredWidthView`). Each model has its own loss, L2 strength, learning rate and accuracy; a model whose loss turns
  * NaN or infinite is frozen on the GPU while the others train on. Model k starts exactly as the single
- * `FullyConnectedNeuralNet` with its options (the float64 reference draws its weights).
+ * `FullyConnectedNeuralNet` with its options (its weights drawn on the GPU from its own seed's streams).
  *   const pop = await FullyConnectedPopulation.create(gpu, [100, 100], { useBatchnorm: true, members: scales.map((weightScale) => ({ weightScale })) });
  *   const result = await new PopulationSolver(pop, data, { updateRule: 'adam' }).train();
  */
@@ -52,47 +59,41 @@ export class FullyConnectedPopulation extends GraphModel {
   private constructor(
     gpu: GpuContext,
     hiddenDims: number[],
-    refs: ReferenceNet[],
+    net: ResolvedNetOptions,
     spec: NetSpec,
     members: Required<PopulationMember>[],
     maxChunkBytes?: number,
   ) {
-    const M = refs.length;
-    const perModel = refs.map((r) => r.namedTensors());
-    const names = Object.keys(perModel[0]!);
-    const storedShapes = Object.fromEntries(names.map((name) => [name, storedShape(name, perModel[0]![name]!.shape, spec.dims)]));
-    const tensors = names.map((name) => {
-      const one = storedShapes[name]!;
-      const per = sizeOf(one);
-      const data = new Float64Array(per * M);
-      perModel.forEach((t, k) => copyCorner(data, k * per, one, t[name]!.data, t[name]!.shape));
-      return { name, shape: stacked(one, M), data };
-    });
-    const modelShapes = Object.fromEntries(names.map((n) => [n, [...perModel[0]![n]!.shape]]));
+    const M = members.length;
+    const { params, state } = makeInitialTensors(net, M, spec.dims);
+    const modelShapes = Object.fromEntries(makeNetTensors(net).map((t) => [t.name, t.shape]));
+    const storedShapes = Object.fromEntries(
+      [...params, ...state].map((t) => [t.name, t.shape.length === 3 ? t.shape.slice(1) : [t.shape[0]! / M]]),
+    );
     const definition = makeClassifier({
       name: 'FullyConnectedPopulation',
-      inputDim: refs[0]!.inputDim,
-      numClasses: refs[0]!.numClasses,
+      inputDim: net.dims[0]!,
+      numClasses: net.dims.at(-1)!,
       models: M,
-      params: tensors.filter((t) => !t.name.startsWith('running')),
-      state: tensors.filter((t) => t.name.startsWith('running')),
+      params,
+      state,
       forward: fcForward(spec),
       metadata: {
         format: 'webgpu-batchnorm',
         models: String(M),
         hiddenDims: JSON.stringify(hiddenDims),
-        normalization: String(refs[0]!.normalization),
+        normalization: String(net.normalization),
       },
       upload: { maxChunkBytes },
     });
     super(gpu, { ...definition, view: makeStoredWidthView(modelShapes, storedShapes, M) });
     this.hiddenDims = [...hiddenDims];
     this.members = members;
-    this.normalization = refs[0]!.normalization;
-    this.useBatchnorm = refs[0]!.useBatchnorm;
-    this.backwardVariant = refs[0]!.backwardVariant;
-    this.inputDim = refs[0]!.inputDim;
-    this.numClasses = refs[0]!.numClasses;
+    this.normalization = net.normalization;
+    this.useBatchnorm = net.normalization === 'batchnorm';
+    this.backwardVariant = net.backwardVariant;
+    this.inputDim = net.dims[0]!;
+    this.numClasses = net.dims.at(-1)!;
     this.modelShapes = modelShapes;
     this.storedDims = [...spec.dims];
   }
@@ -106,39 +107,37 @@ export class FullyConnectedPopulation extends GraphModel {
    */
   readonly storedDims: number[];
 
-  /** Build a population on `gpu`: the shared options of every member (as a single net's), and each member's own. */
+  /**
+   * Build a population on `gpu`: the shared options of every member (as a single net's), and each member's own. Every
+   * model's weights are drawn on the GPU, keyed by its own seed only (src/reference/philox.ts): model k starts exactly
+   * as the single `FullyConnectedNeuralNet` with its options, whatever the population's size or k.
+   */
   static async create(gpu: GpuContext, hiddenDims: number[], options: PopulationOptions): Promise<FullyConnectedPopulation> {
     const { members, eps = 1e-5, momentum = 0.9, maxChunkBytes, weightScale, seed, reg, ...shared } = options;
     if (!Array.isArray(members) || members.length < 1) throw new Error('FullyConnectedPopulation: members must list at least one model');
-    const refs = members.map((m, k) => {
+    const nets = members.map((m, k) => {
       const unknown = Object.keys(m).filter((key) => !['weightScale', 'seed', 'reg'].includes(key));
       if (unknown.length)
         throw new Error(`FullyConnectedPopulation: members[${k}] has unknown key "${unknown[0]}" (expected weightScale, seed, reg)`);
-      return new ReferenceNet(hiddenDims, {
-        ...shared,
-        weightScale: m.weightScale ?? weightScale,
-        seed: m.seed ?? seed,
-        reg: m.reg ?? reg,
-      });
+      const own = { weightScale: m.weightScale ?? weightScale, seed: m.seed ?? seed, reg: m.reg ?? reg };
+      return resolveNetOptions(hiddenDims, { ...shared, ...own }, `FullyConnectedPopulation: members[${k}]`);
     });
-    const resolved = refs.map((r, k) => ({
-      weightScale: members[k]!.weightScale ?? weightScale ?? 1e-2,
-      seed: members[k]!.seed ?? seed ?? 0,
-      reg: r.reg,
-    }));
-    const r0 = refs[0]!;
+    const resolved = nets.map(({ weightScale, seed, reg }) => ({ weightScale, seed, reg }));
+    const net = nets[0]!;
     const spec: NetSpec = {
-      dims: [r0.inputDim, ...hiddenDims.map(roundUp4), r0.numClasses],
-      normalization: r0.normalization,
-      activation: r0.activation,
+      dims: [net.dims[0]!, ...hiddenDims.map(roundUp4), net.dims.at(-1)!],
+      normalization: net.normalization,
+      activation: net.activation,
       reg: 0,
       eps,
       momentum,
-      backwardVariant: r0.backwardVariant,
-      regs: refs.map((r) => r.reg),
-      features: [r0.inputDim, ...hiddenDims, r0.numClasses],
+      backwardVariant: net.backwardVariant,
+      regs: nets.map((r) => r.reg),
+      features: net.dims,
     };
-    return new FullyConnectedPopulation(gpu, hiddenDims, refs, spec, resolved, maxChunkBytes);
+    const population = new FullyConnectedPopulation(gpu, hiddenDims, net, spec, resolved, maxChunkBytes);
+    await drawInitialWeights(population, net.dims, resolved, spec.dims);
+    return population;
   }
 
   /**
@@ -190,14 +189,6 @@ export function makeStoredWidthView(modelShapes: Record<string, number[]>, store
     toStored: (name, real) => convert(real, modelShapes[name]!, storedShapes[name]!),
     fromStored: (name, stored) => convert(stored, storedShapes[name]!, modelShapes[name]!),
   };
-}
-
-/** A tensor's stored shape in one model: W{l} [dims[l-1], dims[l]], the vectors of layer l [dims[l]] (dims as stored). */
-function storedShape(name: string, shape: readonly number[], dims: readonly number[]): number[] {
-  const l = Number(/(\d+)$/.exec(name)?.[1]);
-  if (!Number.isInteger(l) || l < 1 || l >= dims.length)
-    throw new Error(`FullyConnectedPopulation: tensor ${name} names no layer of ${dims.length - 1}`);
-  return shape.length === 2 ? [dims[l - 1]!, dims[l]!] : [dims[l]!];
 }
 
 /** One model's tensor of shape `one` stacked for M models: matrices [M, rows, cols], vectors [M·width]. */

@@ -5,18 +5,27 @@ import { backwardBatchNormalization, backwardBatchNormalizationAlternative, forw
 import type { BatchNormCache, BnParam } from './batchnorm.ts';
 import { backwardLayerNormalization, forwardLayerNormalization } from './layernorm.ts';
 import type { LayerNormCache } from './layernorm.ts';
-import { makeRng } from './rng.ts';
+import { fillInitNormals } from './philox.ts';
 import { makeTensor, rowsCols } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
 import {
-  OPTION_KEYS,
-  resolveNormalization,
+  makeNetTensors,
+  resolveNetOptions,
   type Activation,
   type FullyConnectedNeuralNetOptions,
   type Normalization,
 } from './fc-net-options.ts';
 
-export { resolveNormalization, type Activation, type FullyConnectedNeuralNetOptions, type Normalization } from './fc-net-options.ts';
+export {
+  makeNetTensors,
+  resolveNetOptions,
+  resolveNormalization,
+  type Activation,
+  type FullyConnectedNeuralNetOptions,
+  type Normalization,
+  type ResolvedNetOptions,
+  type TensorStart,
+} from './fc-net-options.ts';
 
 /** Each activation's forward and backward, by name. */
 const activations = { relu: { forward: reluForward, backward: reluBackward }, gelu: { forward: geluForward, backward: geluBackward } };
@@ -83,61 +92,47 @@ export class FullyConnectedNeuralNet {
     return net;
   }
 
-  /** W1..WL drawn in row-major order from one stream (as `rng.randnTensor(shape, weightScale)`), pausing every `chunk` values. */
-  private *drawWeights(rng: ReturnType<typeof makeRng>, weights: Tensor[], weightScale: number, chunk = 1 << 15): Generator<void> {
+  /**
+   * W1..WL, each from its own Philox stream (`fillInitNormals`: W_l[i, j] = weightScale · normal(seed, l, i·out + j)),
+   * pausing every `chunk` values.
+   */
+  private *drawWeights(seed: number, weights: Tensor[], weightScale: number, chunk = 1 << 15): Generator<void> {
     let drawn = 0;
-    for (const t of weights) {
-      for (let i = 0; i < t.data.length; i++) {
-        t.data[i] = weightScale * rng.randn() + 0; // randnTensor's `scale * randn() + shift` with shift 0 (-0 becomes 0)
-        if (++drawn % chunk === 0) yield;
+    for (const [i, t] of weights.entries()) {
+      for (let at = 0; at < t.data.length;) {
+        const take = Math.min(t.data.length - at, chunk - (drawn % chunk));
+        fillInitNormals(t.data.subarray(at, at + take), seed, i + 1, weightScale, at);
+        at += take;
+        drawn += take;
+        if (drawn % chunk === 0) yield;
       }
     }
   }
 
   constructor(hiddenDims: number[], options: FullyConnectedNeuralNetOptions = {}, deferred?: typeof DEFER_WEIGHTS) {
-    for (const key of Object.keys(options)) {
-      if (!OPTION_KEYS.includes(key)) {
-        throw new Error(`FullyConnectedNeuralNet: unknown option "${key}" (expected one of ${OPTION_KEYS.join(', ')})`);
-      }
-    }
-    const { inputDim = 3072, numClasses = 10, reg = 0, weightScale = 1e-2, seed = 0 } = options;
-    const normalization = resolveNormalization(options);
-    const { backwardVariant = 'graph', activation = 'relu' } = options;
-    const dims = [inputDim, ...hiddenDims, numClasses];
-    if (!dims.every((d) => Number.isInteger(d) && d > 0)) {
-      throw new Error(`FullyConnectedNeuralNet: layer sizes must be positive integers, got ${JSON.stringify(dims)}`);
-    }
-    for (const [name, v] of Object.entries({ reg, weightScale })) {
-      if (!Number.isFinite(v) || v < 0) throw new Error(`FullyConnectedNeuralNet: ${name} must be a finite number >= 0, got ${v}`);
-    }
-    if (backwardVariant !== 'graph' && backwardVariant !== 'alternative') {
-      throw new Error(`FullyConnectedNeuralNet: backwardVariant must be "graph" or "alternative", got "${backwardVariant}"`);
-    }
-    if (activation !== 'relu' && activation !== 'gelu')
-      throw new Error(`FullyConnectedNeuralNet: activation must be "relu" or "gelu", got ${JSON.stringify(activation)}`);
+    const o = resolveNetOptions(hiddenDims, options);
     this.hiddenDims = [...hiddenDims];
     this.numLayers = hiddenDims.length + 1;
-    this.inputDim = inputDim;
-    this.numClasses = numClasses;
-    this.normalization = normalization;
-    this.useBatchnorm = normalization === 'batchnorm';
-    this.backwardVariant = backwardVariant;
-    this.activation = activation;
-    this.reg = reg;
+    this.inputDim = o.dims[0]!;
+    this.numClasses = o.dims[this.numLayers]!;
+    this.normalization = o.normalization;
+    this.useBatchnorm = o.normalization === 'batchnorm';
+    this.backwardVariant = o.backwardVariant;
+    this.activation = o.activation;
+    this.reg = o.reg;
 
     const weights: Tensor[] = [];
-    for (let l = 1; l <= this.numLayers; l++) weights.push((this.params[`W${l}`] = makeTensor([dims[l - 1]!, dims[l]!])));
-    const draws = this.drawWeights(makeRng(seed), weights, weightScale);
+    for (const t of makeNetTensors(o)) {
+      const tensor = makeTensor(t.shape);
+      if (t.start === 'ones') tensor.data.fill(1);
+      if (t.start === 'normal') weights.push(tensor);
+      if (t.name.startsWith('running')) continue; // bnParams below
+      this.params[t.name] = tensor;
+    }
+    const draws = this.drawWeights(o.seed, weights, o.weightScale);
     if (deferred !== DEFER_WEIGHTS) while (!draws.next().done);
     else this.pendingDraws = draws;
-    for (let l = 1; l <= this.numLayers; l++) this.params[`b${l}`] = makeTensor([dims[l]]);
-    if (normalization !== null) {
-      for (let l = 1; l < this.numLayers; l++) {
-        this.params[`gamma${l}`] = makeTensor([dims[l]], new Float64Array(dims[l]).fill(1));
-        this.params[`beta${l}`] = makeTensor([dims[l]]);
-        if (normalization === 'batchnorm') this.bnParams.push(makeBnParam('train', dims[l]));
-      }
-    }
+    if (this.useBatchnorm) for (let l = 1; l < this.numLayers; l++) this.bnParams.push(makeBnParam('train', o.dims[l]));
   }
 
   /**

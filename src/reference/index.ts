@@ -1,6 +1,7 @@
 // The float64 CPU reference of every seed function, re-exported in one place.
 export * from './tensor.ts';
 export * from './rng.ts';
+export * from './philox.ts';
 export * from './layers.ts';
 export * from './batchnorm.ts';
 export * from './layernorm.ts';

@@ -4,6 +4,7 @@ import {
   FullyConnectedNeuralNet,
   affineForward,
   evalNumericalGradient,
+  fillInitNormals,
   makeRng,
   makeTensor,
   relError,
@@ -81,13 +82,14 @@ describe('FullyConnectedNeuralNet construction', () => {
     expect(net.useBatchnorm).toBe(true);
     expect(net.reg).toBe(0);
     expect(Object.keys(net.params).sort()).toEqual(['W1', 'W2', 'W3', 'b1', 'b2', 'b3', 'beta1', 'beta2', 'gamma1', 'gamma2']);
-    const rng = makeRng(42);
-    for (const [name, shape] of [
-      ['W1', [5, 4]],
-      ['W2', [4, 3]],
-      ['W3', [3, 2]],
+    for (const [l, shape] of [
+      [1, [5, 4]],
+      [2, [4, 3]],
+      [3, [3, 2]],
     ] as const) {
-      expect(net.params[name]).toEqual(rng.randnTensor(shape, 0.1)); // drawn in the order W1, W2, W3
+      const want = makeTensor(shape);
+      fillInitNormals(want.data, 42, l, 0.1); // W_l from the seed's stream l (src/reference/philox.ts)
+      expect(net.params[`W${l}`]).toEqual(want);
     }
     expect(net.params.b1.data).toEqual(new Float64Array(4));
     expect(net.params.b3.shape).toEqual([2]);
@@ -343,6 +345,17 @@ describe('scores (test mode)', () => {
     expect(() => net.loss(X, [0, 1, 2, 3, 0])).toThrow('softmaxLoss: y[3] = 3 is not a class index in 0..2');
   });
 
+  it('draws each W_l from its own stream: it depends on the seed and l only, not on the other layers', () => {
+    const a = new FullyConnectedNeuralNet([4, 3], { inputDim: 5, numClasses: 2, seed: 8, weightScale: 0.5 });
+    const b = new FullyConnectedNeuralNet([4, 9, 6], { inputDim: 7, numClasses: 3, seed: 8, weightScale: 0.5, useBatchnorm: true });
+    expect(Array.from(b.params.W1!.data.subarray(0, 20))).toEqual(Array.from(a.params.W1!.data)); // 5 of 7 rows, same width
+    // element e of W_l (row-major) is element e of stream l: W2 [4, 9] starts with the 12 values of W2 [4, 3]
+    expect(Array.from(b.params.W2!.data.subarray(0, 12))).toEqual(Array.from(a.params.W2!.data));
+    const c = new FullyConnectedNeuralNet([4, 3], { inputDim: 5, numClasses: 2, seed: 9, weightScale: 0.5 });
+    expect(c.params.W1!.data.filter((w, i) => w === a.params.W1!.data[i]).length).toBe(0);
+    expect(() => new FullyConnectedNeuralNet([4], { seed: 1.5 })).toThrow('FullyConnectedNeuralNet: seed must be a safe integer, got 1.5');
+  });
+
   it('accepts X as N x (d1..dk) and flattens it', () => {
     const s2 = net.scores({ data: X.data, shape: [5, 2, 3] });
     expect(s2).toEqual(net.scores(X));
@@ -350,20 +363,20 @@ describe('scores (test mode)', () => {
 });
 
 describe('FullyConnectedNeuralNet.create (weights drawn in chunks between pauses)', () => {
-  it("draws the weights of the constructor, bit for bit, from the seed's stream (randnTensor in row-major order), pausing between chunks", async () => {
+  it("draws the weights of the constructor, bit for bit, from the seed's streams (one per layer, row-major), pausing between chunks", async () => {
     let pauses = 0;
     const opts = { inputDim: 300, numClasses: 10, normalization: 'batchnorm' as const, weightScale: 3e-2, seed: 7 };
     const later = await FullyConnectedNeuralNet.create([200, 100], opts, async () => {
       pauses++;
     });
     const now = new FullyConnectedNeuralNet([200, 100], opts);
-    const rng = makeRng(7);
     for (const [l, shape] of [
       [1, [300, 200]],
       [2, [200, 100]],
       [3, [100, 10]],
     ] as const) {
-      const want = rng.randnTensor(shape, 3e-2);
+      const want = makeTensor(shape);
+      fillInitNormals(want.data, 7, l, 3e-2);
       expect(Array.from(later.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));
       expect(Array.from(now.params[`W${l}`]!.data), `W${l}`).toEqual(Array.from(want.data));
     }
