@@ -100,6 +100,8 @@ test('a population checks all models in one accuracy pass per split on 1000 + 10
           batchSize: 100,
           numEpochs: 3,
           numTrainSamples: 1000,
+          // one step a submit: a K-step form of the train plan makes its own bind groups once per K (steps-per-submit.spec.ts)
+          stepsPerSubmit: 1,
           verbose: false,
           onProgress: (p) => events.push({ iteration: p.iteration, check: p.valAcc !== undefined, bindGroups }),
         },
