@@ -11,6 +11,7 @@ import {
 import { affineOp } from '../ops/affine.ts';
 import { batchedAffineOp } from '../ops/batched-affine.ts';
 import { batchNormOp } from '../ops/batchnorm.ts';
+import { affineBatchNormOp, type AffineBatchNormFusion } from '../ops/affine-batchnorm.ts';
 import { layerNormOp } from '../ops/layernorm.ts';
 import { activationOps } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
@@ -41,6 +42,11 @@ export interface NetSpec {
   regs?: readonly number[];
   /** A population's real layer sizes where `dims` are the stored (rounded-up) ones; layer norm counts these. */
   features?: readonly number[];
+  /**
+   * A batchnorm net's affine + batchnorm (+ ReLU) layers: one fused op, planned by shape (default), or forced
+   * ('product', 'partials'); 'off' keeps the affine and batchnorm ops apart. A population's layers stay apart.
+   */
+  fusion?: AffineBatchNormFusion;
 }
 
 /**
@@ -60,18 +66,27 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
     for (let l = 1; l <= L; l++) {
       const W = ctx.param(`W${l}`);
       if (penalized) ctx.penalize(W, reg);
-      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
-      if (l === L) break;
       const activation = spec.activation ?? 'relu';
       const fusedRelu = activation === 'relu';
+      const bnAttrs = { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: fusedRelu };
+      if (l < L && spec.normalization === 'batchnorm' && !spec.regs && spec.fusion !== 'off') {
+        // affine, batchnorm and the ReLU behind it as one op (src/ops/affine-batchnorm.ts plans the kernels)
+        const inputs = [h, W, ctx.param(`b${l}`), ctx.param(`gamma${l}`), ctx.param(`beta${l}`)];
+        [h] = g.apply(affineBatchNormOp, inputs, { ...bnAttrs, fusion: spec.fusion }, [
+          ctx.state(`runningMean${l}`),
+          ctx.state(`runningVar${l}`),
+        ]);
+        if (!fusedRelu) [h] = g.apply(activationOps[activation], [h!]);
+        continue;
+      }
+      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
+      if (l === L) break;
       if (spec.normalization === 'batchnorm') {
         // batchnorm and a ReLU behind it as one op (one pass forward, one backward)
-        [h] = g.apply(
-          batchNormOp,
-          [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
-          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: fusedRelu },
-          [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)],
-        );
+        [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], bnAttrs, [
+          ctx.state(`runningMean${l}`),
+          ctx.state(`runningVar${l}`),
+        ]);
       } else if (spec.normalization === 'layernorm') {
         // a population: each model's block of a row normalized alone, over its real features only
         const blocks = spec.regs ? { models: spec.regs.length, features: spec.features?.[l] ?? spec.dims[l]! } : undefined;

@@ -1,9 +1,12 @@
 // Affine layer out = x·W + b: GPU encode of forward and backward (matmul + column sums) and the graph ops (host forms: affine-host.ts).
 import colsumWgsl from '../../shaders/colsum.wgsl?raw';
+import affineBackwardWgsl from '../../shaders/affine-backward.wgsl?raw';
 import { getKernel } from '../gpu/kernel.ts';
-import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
+import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import { isCpuAdapter } from '../gpu/probes.ts';
 import { createMatmul } from './matmul.ts';
+import { createReluBackward } from './elementwise.ts';
 import { assertBuffer, assertCount } from './op-checks.ts';
 import { expectShape, needsGrad, sizeOf, type OpDef, type Value } from '../graph/graph.ts';
 
@@ -35,21 +38,85 @@ export async function createAffineForward(
   return createMatmul(scope, { a: a.x, b: a.w, c: a.out, bias: a.b, m: a.n, n: a.m, k: a.d });
 }
 
+/** The affine backward's arguments: dx = dout·Wᵀ (when dx is given), dW = xᵀ·dout, db = Σ_rows dout. */
+export interface AffineBackwardArgs {
+  x: TensorRef;
+  w: TensorRef;
+  dout: TensorRef;
+  dx?: TensorRef;
+  dw: TensorRef;
+  db: TensorRef;
+  n: number;
+  d: number;
+  m: number;
+  /** The layer's output when it was ReLU'd (out = max(0, x·W + b)): dout is masked by reluOut > 0 first. */
+  reluOut?: TensorRef;
+  /** All three products in one dispatch (true) or a matmul per product and a column sum (false); default `groupedAffineBackward`. */
+  grouped?: boolean;
+  /** The grouped kernel's workgroup size (default 16 on CPU adapters, 64 on GPUs). */
+  workgroupSize?: number;
+}
+
 /**
- * Record the affine backward: dx = dout·Wᵀ (skipped without dx, e.g. for the first layer), dW = xᵀ·dout, db = Σ_rows dout.
+ * Whether the grouped (one-dispatch) affine backward pays for a layer: where the batch is small (n <= 512), its
+ * products are launch-bound and one launch beats three; bigger batches keep the tuned matmul plans (split K, vec4).
+ *   groupedAffineBackward(50, 100, 100);  // true
+ *   groupedAffineBackward(4096, 100, 100); // false
+ */
+export function groupedAffineBackward(n: number, d: number, m: number): boolean {
+  return n <= 512 && d * m <= 1 << 22;
+}
+
+/**
+ * Record the affine backward: dx = dout·Wᵀ (skipped without dx, e.g. for the first layer), dW = xᵀ·dout, db = Σ_rows dout;
+ * one grouped dispatch (shaders/affine-backward.wgsl) or, where that does not pay, two matmuls and a column sum.
  *   const bwd = await createAffineBackward(scope, { x, w, dout, dx, dw, db, n: 50, d: 3072, m: 100 });
  *   await runDispatches(gpu, bwd);
  */
-export async function createAffineBackward(
-  scope: GpuScope,
-  a: { x: TensorRef; w: TensorRef; dout: TensorRef; dx?: TensorRef; dw: TensorRef; db: TensorRef; n: number; d: number; m: number },
-): Promise<Dispatch[]> {
+export async function createAffineBackward(scope: GpuScope, a: AffineBackwardArgs): Promise<Dispatch[]> {
   const { n, d, m } = a;
+  const op = `affine.backward${a.reluOut ? '(+relu)' : ''} n=${n} d=${d} m=${m}`;
+  for (const [name, v] of Object.entries({ n, d, m })) assertCount(op, name, v);
+  assertBuffer(op, 'x', a.x, n * d);
+  assertBuffer(op, 'w', a.w, d * m);
+  assertBuffer(op, 'dout', a.dout, n * m);
+  if (a.dx) assertBuffer(op, 'dx', a.dx, n * d);
+  assertBuffer(op, 'dw', a.dw, d * m);
+  assertBuffer(op, 'db', a.db, m);
+  if (a.reluOut) assertBuffer(op, 'reluOut', a.reluOut, n * m);
+  if (a.grouped ?? groupedAffineBackward(n, d, m)) return [await createGroupedAffineBackward(scope, a, op)];
   const list: Dispatch[] = [];
-  if (a.dx) list.push(...(await createMatmul(scope, { a: a.dout, b: a.w, c: a.dx, m: n, n: d, k: m, transB: true })));
-  list.push(...(await createMatmul(scope, { a: a.x, b: a.dout, c: a.dw, m: d, n: m, k: n, transA: true })));
-  list.push(await createColumnSum(scope, { x: a.dout, y: a.db, rows: n, cols: m }));
+  let dout = a.dout;
+  if (a.reluOut) {
+    dout = scope.createTensorBuffer(n * m * 4, `${op} masked dout`);
+    list.push(await createReluBackward(scope, { x: a.reluOut, dout: a.dout, dx: dout, n: n * m }));
+  }
+  if (a.dx) list.push(...(await createMatmul(scope, { a: dout, b: a.w, c: a.dx, m: n, n: d, k: m, transB: true })));
+  list.push(...(await createMatmul(scope, { a: a.x, b: dout, c: a.dw, m: d, n: m, k: n, transA: true })));
+  list.push(await createColumnSum(scope, { x: dout, y: a.db, rows: n, cols: m }));
   return list;
+}
+
+/** The grouped kernel: invocations partitioned between dx's 8x8 blocks, dW's 8x8 blocks and db's column quads. */
+async function createGroupedAffineBackward(scope: GpuScope, a: AffineBackwardArgs, op: string): Promise<Dispatch> {
+  const { n, d, m } = a;
+  const wg = a.workgroupSize ?? (isCpuAdapter(scope.ctx.adapter) ? 16 : 64);
+  assertCount(op, 'workgroupSize', wg);
+  const kernel = await getKernel(scope.ctx, {
+    name: 'affine-backward',
+    source: affineBackwardWgsl,
+    constants: { WG: wg, RELU: a.reluOut ? 1 : 0 },
+  });
+  const blocks = (rows: number, cols: number) => Math.ceil(rows / 8) * Math.ceil(cols / 8);
+  const counts = { dxBlocks: a.dx ? blocks(n, d) : 0, dwBlocks: blocks(d, m), dbQuads: Math.ceil(m / 4) };
+  const params = scope.createUniformBuffer(kernel, 'params', { n, d, m, ...counts }, `${op} params`);
+  const groups = Math.ceil((counts.dxBlocks + counts.dwBlocks + counts.dbQuads) / wg);
+  const x = Math.min(groups, maxWorkgroupsPerDim);
+  if (Math.ceil(groups / x) > maxWorkgroupsPerDim) throw new Error(`${op}: ${groups} workgroups are too many for one dispatch`);
+  const dx = a.dx ?? scope.createTensorBuffer(4, `${op} no dx`);
+  const bound = { x: a.x, w: a.w, dout: a.dout, reluOut: a.reluOut ?? a.dout, dx, dw: a.dw, db: a.db, params };
+  const what = `${a.dx ? 'dx+' : ''}dW+db`;
+  return createDispatch(scope, kernel, bound, [x, Math.ceil(groups / x), 1], `${op} grouped ${what} wg=${wg}`);
 }
 
 // The graph op: shape rule, encode and backward rule, beside the kernel wrapper they use.
