@@ -5,13 +5,15 @@
 //
 // Grid ceil(d / 4): a workgroup owns 4 adjacent columns (the last one's surplus lanes redo column d - 1 bit for bit)
 // and its WG lanes own blocks of 4 rows (rows 4·lane.., then 4·(lane + WG)..). A lane computes its rows' pre-activation
-// (a 4x4 register block: an outer product per k, as shaders/matmul.wgsl), stores it to `pre` (the cache the graph
-// backward reads as x) and sums it; the column sums meet in a workgroup tree sum; the lanes then read their own rows
-// back for the centred second moment, another tree sum, and finally normalize their rows. Where pre comes from:
+// (a 4x4 register block: an outer product per k, as shaders/matmul.wgsl), stores it to `out` (its own elements, read
+// back only by itself, so no barrier) and sums it; the column sums meet in a workgroup tree sum; the lanes then read
+// their own rows back for the centred second moment, another tree sum, and finally overwrite them normalized. At most
+// 10 storage bindings (what browsers commonly allow): no pre-activation or mean is kept, since the backward reads
+// only xhat and invStd (the graph variant takes xmu = xhat / invStd). Where pre comes from:
 //   fromProduct   x [n, k] · W [k, d] + b, computed here (small k);
 //   fromPartials  the sum of a split-K matmul's partials [splits, n, d] + b (big k: shaders/matmul*.wgsl wrote them),
 //                 which folds the matmul's `reduce` pass and its bias into this one.
-// TRAIN: batch statistics (saved mean and invStd, xhat, running averages moved by momentum); else the running ones.
+// TRAIN: batch statistics (saved invStd and xhat, running averages moved by momentum); else the running ones.
 
 struct Params {
   n: u32,
@@ -31,11 +33,9 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;
 @group(0) @binding(7) var<storage, read_write> runningMean: array<f32>;
 @group(0) @binding(8) var<storage, read_write> runningVar: array<f32>;
-@group(0) @binding(9) var<storage, read_write> mean: array<f32>;
-@group(0) @binding(10) var<storage, read_write> invStd: array<f32>;
-@group(0) @binding(11) var<storage, read_write> xhat: array<f32>;
-@group(0) @binding(12) var<storage, read_write> pre: array<f32>;
-@group(0) @binding(13) var<uniform> params: Params;
+@group(0) @binding(9) var<storage, read_write> invStd: array<f32>;
+@group(0) @binding(10) var<storage, read_write> xhat: array<f32>;
+@group(0) @binding(11) var<uniform> params: Params;
 
 // Lanes per workgroup, a power of two <= 256.
 override WG: u32 = 64;
@@ -62,12 +62,12 @@ fn rowsOf(r0: u32) -> vec4u {
   return min(vec4u(r0) + vec4u(0u, 1u, 2u, 3u), vec4u(params.n - 1u));
 }
 
-// Store the block's rows that exist to `pre` and return their sum.
+// Store the block's rows that exist (to `out`, until they are normalized) and return their sum.
 fn keep(r0: u32, c: vec4u, t: array<vec4f, 4>) -> vec4f {
   var s = vec4f(0.0);
   for (var i = 0u; i < 4u; i++) {
     if (r0 + i < params.n) {
-      store4(&pre, (r0 + i) * params.d + c, t[i]);
+      store4(&out, (r0 + i) * params.d + c, t[i]);
       s += t[i];
     }
   }
@@ -129,7 +129,7 @@ fn finish(c: vec4u, lane: u32, s: vec4f) {
     var q = vec4f(0.0);
     for (var r0 = 4u * lane; r0 < n; r0 += 4u * WG) {
       for (var r = r0; r < min(r0 + 4u, n); r++) {
-        let e = load4rw(&pre, r * d + c) - m;
+        let e = load4rw(&out, r * d + c) - m;
         q += e * e;
       }
     }
@@ -139,7 +139,6 @@ fn finish(c: vec4u, lane: u32, s: vec4f) {
       // every running value is read before any is written (surplus lanes share column d - 1)
       let rm = params.momentum * load4rw(&runningMean, c) + (1.0 - params.momentum) * m;
       let rv = params.momentum * load4rw(&runningVar, c) + (1.0 - params.momentum) * v;
-      store4(&mean, c, m);
       store4(&invStd, c, is);
       store4(&runningMean, c, rm);
       store4(&runningVar, c, rv);
@@ -153,7 +152,7 @@ fn finish(c: vec4u, lane: u32, s: vec4f) {
   for (var r0 = 4u * lane; r0 < n; r0 += 4u * WG) {
     for (var r = r0; r < min(r0 + 4u, n); r++) {
       let i = r * d + c;
-      let h = (load4rw(&pre, i) - m) * is;
+      let h = (load4rw(&out, i) - m) * is;
       if (TRAIN) { store4(&xhat, i, h); }
       var o = g * h + bt;
       if (RELU) { o = max(o, vec4f(0.0)); }

@@ -8,15 +8,15 @@ import { isCpuAdapter } from '../gpu/probes.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { expectShape, needsGrad, sizeOf, type OpDef } from '../graph/graph.ts';
 import { createMatmul, createMatmulPartials } from './matmul.ts';
-import { createBatchNormForward, type BatchNormSaved } from './batchnorm-forward.ts';
+import { createBatchNormForward } from './batchnorm-forward.ts';
 import { batchNormGradOp, type BatchNormAttrs } from './batchnorm.ts';
 import { affineGradOp } from './affine.ts';
 import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
 
 const fusedWgsl = linkWgsl(columnsWgsl, fusedModule);
 
-/** Storage buffers the fused kernel binds: `fromProduct` 12, `fromPartials` 11. */
-const bindingsOf = { product: 12, partials: 11 } as const;
+/** Storage buffers the fused kernel binds: `fromProduct` 10, `fromPartials` 9. */
+const bindingsOf = { product: 10, partials: 9 } as const;
 
 /** How the fused forward runs: off (matmul, then batchnorm), or on with pre = x·W + b made in the kernel or summed from split-K partials. */
 export type AffineBatchNormFusion = 'off' | 'product' | 'partials';
@@ -30,8 +30,6 @@ export interface AffineBatchNormForwardArgs {
   out: TensorRef;
   runningMean: TensorRef;
   runningVar: TensorRef;
-  /** The affine output x·W + b [n, d] (the batchnorm's input, which the graph backward reads). */
-  pre: TensorRef;
   /** Rows, inputs, outputs: x is [n, k], W [k, d]. */
   n: number;
   k: number;
@@ -40,7 +38,8 @@ export interface AffineBatchNormForwardArgs {
   eps?: number;
   momentum?: number;
   relu?: boolean;
-  saved?: BatchNormSaved;
+  /** Train mode: where invStd [d] and xhat [n, d] go for the backward (batchnorm's saved values less the mean). */
+  saved?: { invStd: TensorRef; xhat: TensorRef };
   /** Force the plan (`planAffineBatchNorm` by default); a fused form the device cannot bind throws. */
   fusion?: AffineBatchNormFusion;
   /** Lanes of the fused kernel's workgroups, a power of two <= 256 (default 16 on CPU adapters, 64 on GPUs). */
@@ -74,7 +73,7 @@ export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBat
   assertBuffer(op, 'x', a.x, n * k);
   assertBuffer(op, 'w', a.w, k * d);
   assertBuffers(op, { b: a.b, gamma: a.gamma, beta: a.beta, runningMean: a.runningMean, runningVar: a.runningVar }, d);
-  assertBuffers(op, { out: a.out, pre: a.pre }, n * d);
+  assertBuffer(op, 'out', a.out, n * d);
   const limit = scope.ctx.device.limits.maxStorageBuffersPerShaderStage;
   const fusion = a.fusion ?? planAffineBatchNorm(n, k, d, limit);
   if (fusion !== 'off' && fusion !== 'product' && fusion !== 'partials')
@@ -82,8 +81,10 @@ export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBat
   const bn = { gamma: a.gamma, beta: a.beta, runningMean: a.runningMean, runningVar: a.runningVar, n, d, mode: a.mode };
   const settings = { eps: a.eps, momentum: a.momentum, relu: a.relu, saved: a.saved };
   if (fusion === 'off') {
-    const product = await createMatmul(scope, { a: a.x, b: a.w, c: a.pre, bias: a.b, m: n, n: d, k });
-    return [...product, ...(await createBatchNormForward(scope, { ...bn, ...settings, x: a.pre, out: a.out }))];
+    const pre = scope.createTensorBuffer(n * d * 4, `${op} x·W + b`);
+    const product = await createMatmul(scope, { a: a.x, b: a.w, c: pre, bias: a.b, m: n, n: d, k });
+    const saved = a.saved && { ...a.saved, mean: scope.createTensorBuffer(d * 4, `${op} mean`) };
+    return [...product, ...(await createBatchNormForward(scope, { ...bn, ...settings, saved, x: pre, out: a.out }))];
   }
   if (limit < bindingsOf[fusion])
     throw new Error(`${op}: the fused kernel binds ${bindingsOf[fusion]} storage buffers, the device allows ${limit}`);
@@ -92,13 +93,12 @@ export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBat
   if (!Number.isInteger(wg) || wg < 1 || wg > 256 || (wg & (wg - 1)) !== 0)
     throw new Error(`${op}: workgroupSize must be a power of two <= 256, got ${wg}`);
   if (a.saved) {
-    assertBuffers(op, { 'saved.mean': a.saved.mean, 'saved.invStd': a.saved.invStd }, d);
+    assertBuffer(op, 'saved.invStd', a.saved.invStd, d);
     assertBuffer(op, 'saved.xhat', a.saved.xhat, n * d);
   }
   const train = a.mode === 'train';
   const unused = (label: string) => scope.createTensorBuffer(4, `${op} ${label} (unused)`);
   const saved = a.saved ?? {
-    mean: scope.createTensorBuffer(d * 4, `${op} mean`),
     invStd: scope.createTensorBuffer(d * 4, `${op} invStd`),
     xhat: train ? scope.createTensorBuffer(n * d * 4, `${op} xhat`) : unused('xhat'),
   };
@@ -107,7 +107,7 @@ export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBat
   let splits = 1;
   if (fusion === 'product') source = { x: a.x, w: a.w };
   else {
-    const p = await createMatmulPartials(scope, { a: a.x, b: a.w, c: a.pre, m: n, n: d, k });
+    const p = await createMatmulPartials(scope, { a: a.x, b: a.w, c: a.out, m: n, n: d, k });
     list.push(p.dispatch);
     source = { part: p.partials };
     splits = p.splits;
@@ -126,9 +126,7 @@ export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBat
   );
   const bound = { ...source, b: a.b, gamma: a.gamma, beta: a.beta, out: a.out, runningMean: a.runningMean, runningVar: a.runningVar };
   const what = fusion === 'product' ? 'x·W + b' : `${splits} partials + b`;
-  list.push(
-    createDispatch(scope, kernel, { ...bound, ...saved, pre: a.pre, params }, [Math.ceil(d / 4), 1, 1], `${op} fused (${what}) wg=${wg}`),
-  );
+  list.push(createDispatch(scope, kernel, { ...bound, ...saved, params }, [Math.ceil(d / 4), 1, 1], `${op} fused (${what}) wg=${wg}`));
   return list;
 }
 
@@ -139,7 +137,7 @@ export interface AffineBatchNormAttrs extends BatchNormAttrs {
 
 /**
  * relu?(batchnorm(x·W + b)) over inputs [x, W, b, gamma, beta], updating [runningMean, runningVar]. Train mode also outputs
- * the saved mean, invStd, xhat and the affine output (pre); backward is batchnorm's gradient, then affine's.
+ * invStd and xhat; backward is batchnorm's gradient (xmu from xhat / invStd), then affine's.
  */
 export const affineBatchNormOp: OpDef<AffineBatchNormAttrs> = {
   name: 'affine_batchnorm',
@@ -156,32 +154,23 @@ export const affineBatchNormOp: OpDef<AffineBatchNormAttrs> = {
     const pre = `${w!.name}·x`;
     const out = [{ name: `${relu ? 'relu(bn' : 'bn'}(${pre})${relu ? ')' : ''}`, shape: [n, d] }];
     if (mode !== 'train') return out;
-    return [
-      ...out,
-      { name: `mean(${pre})`, shape: [d] },
-      { name: `invStd(${pre})`, shape: [d] },
-      { name: `xhat(${pre})`, shape: [n, d] },
-      { name: pre, shape: [n, d] },
-    ];
+    return [...out, { name: `invStd(${pre})`, shape: [d] }, { name: `xhat(${pre})`, shape: [n, d] }];
   },
-  encode(scope, { inputs: [x, w, b, gamma, beta], outputs: [out, mean, invStd, xhat, pre], updates: [runningMean, runningVar] }, node) {
+  encode(scope, { inputs: [x, w, b, gamma, beta], outputs: [out, invStd, xhat], updates: [runningMean, runningVar] }, node) {
     const { mode, eps, momentum, relu, fusion } = node.attrs;
     const [xv, wv] = node.inputs;
-    const [n, k, d] = [xv!.shape[0]!, wv!.shape[0]!, wv!.shape[1]!];
-    const train = mode === 'train';
     return createAffineBatchNormForward(scope, {
       ...{ x: x!, w: w!, b: b!, gamma: gamma!, beta: beta!, out: out!, runningMean: runningMean!, runningVar: runningVar! },
-      pre: train ? pre! : scope.createTensorBuffer(n * d * 4, 'affine_batchnorm pre (test)'),
-      ...{ n, k, d, mode, eps, momentum, relu, fusion },
-      saved: train ? { mean: mean!, invStd: invStd!, xhat: xhat! } : undefined,
+      ...{ n: xv!.shape[0]!, k: wv!.shape[0]!, d: wv!.shape[1]!, mode, eps, momentum, relu, fusion },
+      saved: mode === 'train' ? { invStd: invStd!, xhat: xhat! } : undefined,
     });
   },
   backward(g, node, [dout]) {
     if (node.attrs.mode !== 'train') throw new Error('affine_batchnorm: backward of a test-mode batchnorm is not defined');
     const [x, w, , gamma] = node.inputs;
-    const [out, mean, invStd, xhat, pre] = node.outputs;
-    const bnInputs = [dout!, xhat!, invStd!, gamma!, pre!, mean!, ...(node.attrs.relu ? [out!] : [])];
-    const [dpre, dgamma, dbeta] = g.apply(batchNormGradOp, bnInputs, { variant: node.attrs.variant }, [], 'grad');
+    const [out, invStd, xhat] = node.outputs;
+    const bnInputs = [dout!, xhat!, invStd!, gamma!, ...(node.attrs.relu ? [out!] : [])];
+    const [dpre, dgamma, dbeta] = g.apply(batchNormGradOp, bnInputs, { variant: node.attrs.variant, xmuFromXhat: true }, [], 'grad');
     const withDx = needsGrad(x!);
     const outs = g.apply(affineGradOp, [x!, w!, dpre!], { withDx }, [], 'grad');
     const [dx, dW, db] = withDx ? outs : [null, ...outs];

@@ -14,15 +14,15 @@ export interface BatchNormBackwardArgs extends NormBackwardArgs {
   /** The output of a forward with `relu`: dout is then the gradient of the ReLU's output, masked by reluOut > 0 on the fly. */
   reluOut?: TensorRef;
   /**
-   * The graph variant of a one-chunk batch as one dispatch (`graphColumns`, every node in order per invocation) rather
-   * than one per node. Default: one dispatch where the device binds its 11 storage buffers per stage; forcing it on a
-   * device that cannot throws.
+   * The graph variant of a one-chunk batch as one dispatch (`graphColumns`, every node in order per invocation, xmu
+   * from xhat / invStd; `x` and `mean` are not read) rather than one per node. Default: one dispatch where the device
+   * binds its 9 storage buffers per stage; forcing it on a device that cannot throws.
    */
   graphInOne?: boolean;
 }
 
 /** Storage buffers `graphColumns` binds (the graph variant in one dispatch). */
-const graphColumnsBindings = 11;
+const graphColumnsBindings = 9;
 
 /**
  * Record batchnorm backward for dout [n, d] from a train-mode forward's xhat and invStd: dbeta = sum dout,
@@ -133,13 +133,8 @@ function graphBuffers(scope: GpuScope, a: BatchNormBackwardArgs, op: string) {
     dx1: scope.createTensorBuffer(n * d * 4, `${op} dx1`),
     divar: scope.createTensorBuffer(d * 4, `${op} divar`),
     dx1Sum: scope.createTensorBuffer(d * 4, `${op} sum dx1 (= -dmu)`),
-    xmuSource: xmuSourceOf(scope, a, op),
+    xmuSource: a.x && a.mean ? { x: a.x, mean: a.mean } : { x: a.xhat, mean: scope.createTensorBuffer(4, `${op} unused mean`) },
   };
-}
-
-/** Where the graph takes xmu from: x and the batch mean, or xhat (bound as x) over invStd. */
-function xmuSourceOf(scope: GpuScope, a: BatchNormBackwardArgs, op: string): { x: TensorRef; mean: TensorRef } {
-  return a.x && a.mean ? { x: a.x, mean: a.mean } : { x: a.xhat, mean: scope.createTensorBuffer(4, `${op} unused mean`) };
 }
 
 /**
@@ -184,7 +179,7 @@ async function backwardColumns(
   if (a.graphInOne && limit < graphColumnsBindings)
     throw new Error(`${op}: the graph in one dispatch binds ${graphColumnsBindings} storage buffers, the device allows ${limit}`);
   if (a.graphInOne ?? limit >= graphColumnsBindings) {
-    const k = await kernel('graphColumns', { ...useX, ...relu });
+    const k = await kernel('graphColumns', { ...wg, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
     const scratch = scope.createTensorBuffer((2 * n * d + 2 * d) * 4, `${op} dxhat, dx1, divar, sum dx1`);
     const bound = {
@@ -192,7 +187,6 @@ async function backwardColumns(
       xhat: a.xhat,
       gamma: a.gamma,
       invStd: a.invStd,
-      ...xmuSourceOf(scope, a, op),
       partA: a.dbeta,
       partB: a.dgamma,
     };
