@@ -212,15 +212,21 @@ test('the graph batchnorm backward in one dispatch writes the graph intermediate
   }
 });
 
-test('a batchnorm net with the fused layers (product and partials) gives the float64 loss and every gradient', async ({ harness }) => {
+test('nets with the fused layers (batchnorm: product and partials, both variants; none: the ReLU epilogue) give the float64 loss and every gradient', async ({
+  harness,
+}) => {
   const rows = await harness.page.evaluate(async () => {
     const { lib } = window;
     const gpu = await window.gpuReady;
     const { reference } = lib;
-    const out: { at: string; name: string; err: number; lossErr: number; fused: number }[] = [];
+    const out = [];
     // inputDim 300: the first layer sums split-K partials; the hidden layers make their product in the kernel
-    for (const backwardVariant of ['graph', 'alternative'] as const) {
-      const opts = { inputDim: 300, numClasses: 10, weightScale: 5e-2, seed: 5, useBatchnorm: true, backwardVariant, reg: 0.5 };
+    for (const [useBatchnorm, backwardVariant] of [
+      [true, 'graph'],
+      [true, 'alternative'],
+      [false, 'alternative'],
+    ] as const) {
+      const opts = { inputDim: 300, numClasses: 10, weightScale: 5e-2, seed: 5, useBatchnorm, backwardVariant, reg: 0.5 };
       const N = 37;
       const rng = reference.makeRng(12);
       const X = rng.randnTensor([N, 300]);
@@ -232,7 +238,12 @@ test('a batchnorm net with the fused layers (product and partials) gives the flo
       type Plans = Map<string, Promise<{ dispatches: { label: string }[] }>>;
       const plans = (net as unknown as { parts: { session: { programs: { plans: Plans } } } }).parts.session.programs.plans;
       const labels = (await Promise.all([...plans.values()])).flatMap((p) => p.dispatches.map((q) => q.label));
-      const fused = labels.filter((l) => / fused \((x·W|\d+ partials)/.test(l) || l.includes('grouped')).length;
+      const kinds = {
+        fused: labels.filter((l) => l.includes(' fused (')).length,
+        grouped: labels.filter((l) => l.includes(' grouped ')).length,
+        epilogue: labels.filter((l) => l.startsWith('matmul') && l.endsWith('+relu')).length,
+        relu: labels.filter((l) => l.startsWith('relu')).length,
+      };
       for (const [name, g] of Object.entries(want.grads)) {
         const a = got.grads[name]!;
         let num = 0;
@@ -243,17 +254,90 @@ test('a batchnorm net with the fused layers (product and partials) gives the flo
         }
         // a bias right before batchnorm has an exactly-zero gradient: there the GPU's must be ~0 in absolute terms
         const err = Math.sqrt(den) < 1e-10 ? Math.sqrt(num) : Math.sqrt(num / den);
-        out.push({ at: backwardVariant, name, err, lossErr: Math.abs(got.loss - want.loss) / want.loss, fused });
+        out.push({
+          at: `bn ${useBatchnorm} ${backwardVariant}`,
+          useBatchnorm,
+          name,
+          err,
+          lossErr: Math.abs(got.loss - want.loss) / want.loss,
+          kinds,
+        });
       }
       await net.destroy();
     }
     return out;
   });
-  expect(rows.length).toBe(2 * 10);
+  expect(rows.length).toBe(2 * 10 + 6);
   for (const r of rows) {
     expect(r.err, `${r.at} ${r.name}`).toBeLessThan(1e-4);
     expect(r.lossErr, r.at).toBeLessThan(1e-5);
-    // two fused forwards (one from partials), three grouped backwards
-    expect(r.fused, r.at).toBe(5);
+    // batchnorm: two fused forwards (one from partials); none: two ReLU epilogues and no relu ops; both: three grouped backwards
+    expect(r.kinds, r.at).toEqual(
+      r.useBatchnorm ? { fused: 2, grouped: 3, epilogue: 0, relu: 0 } : { fused: 0, grouped: 3, epilogue: 2, relu: 0 },
+    );
+  }
+});
+
+test('the matmul ReLU epilogue (no-batchnorm hidden layers): every variant, split-K or not, gives max(0, A·B + b) of float64', async ({
+  harness,
+}) => {
+  const r = await harness.page.evaluate(async (seed) => {
+    const { lib, check } = window;
+    const gpu = await window.gpuReady;
+    const rng = lib.reference.makeRng(seed);
+    const quads = await lib.subgroupQuads(gpu);
+    const rows = [];
+    // [m, n, k]: ragged (block8 only) and vec4-aligned (every variant)
+    for (const [m, n, k] of [
+      [37, 53, 131],
+      [48, 64, 100],
+    ] as const) {
+      const a = check.f32(rng.randnTensor([m * k]).data);
+      const b = check.f32(rng.randnTensor([k * n]).data);
+      const bias = check.f32(rng.randnTensor([n]).data);
+      const want = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = bias[j]!;
+          for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * n + j]!;
+          want[i * n + j] = Math.max(s, 0);
+        }
+      for (const variant of ['block8', 'block8vec4', 'vec4', 'block8sg'] as const) {
+        if (variant === 'block8sg' && !quads) continue;
+        if (variant !== 'block8' && k % 4 !== 0) continue;
+        for (const splits of [1, 3]) {
+          const scope = lib.createScope(gpu);
+          const c = window.setup.poisoned(scope, m * n, 'c');
+          const up = (x: Float64Array, label: string) => window.setup.upload(scope, x, label);
+          const list = await lib.createMatmul(scope, {
+            a: up(a, 'a'),
+            b: up(b, 'b'),
+            c,
+            bias: up(bias, 'bias'),
+            m,
+            n,
+            k,
+            variant,
+            splits,
+            relu: true,
+          });
+          await lib.runDispatches(gpu, list, 'matmul relu');
+          const got = await lib.readF32(gpu, c, m * n);
+          rows.push({
+            at: `${m}x${n}x${k} ${list.map((q) => q.label).join('; ')}`,
+            err: check.scaled(got, want),
+            zeros: got.filter((v) => v === 0).length / (m * n),
+          });
+          scope.destroy();
+        }
+      }
+    }
+    return { rows, quads };
+  }, testSeed(0x4e1));
+  expect(r.rows.length).toBe(2 + 2 * (r.quads ? 4 : 3));
+  for (const x of r.rows) {
+    expect(x.err, x.at).toBeLessThan(tol);
+    expect(x.zeros, `${x.at}: about half the outputs are clamped`).toBeGreaterThan(0.3);
+    expect(x.at, 'the label names the epilogue').toContain('+relu');
   }
 });

@@ -44,7 +44,8 @@ export interface NetSpec {
   features?: readonly number[];
   /**
    * A batchnorm net's affine + batchnorm (+ ReLU) layers: one fused op, planned by shape (default), or forced
-   * ('product', 'partials'); 'off' keeps the affine and batchnorm ops apart. A population's layers stay apart.
+   * ('product', 'partials'); without a normalization, the ReLU is the affine's epilogue. 'off' keeps the affine,
+   * batchnorm and ReLU ops apart. A population's layers stay apart.
    */
   fusion?: AffineBatchNormFusion;
 }
@@ -79,8 +80,11 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
         if (!fusedRelu) [h] = g.apply(activationOps[activation], [h!]);
         continue;
       }
-      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)]);
+      // without a normalization, a hidden layer's ReLU is the matmul's epilogue (and its mask the gradient's prologue)
+      const reluEpilogue = l < L && !spec.normalization && fusedRelu && !spec.regs && spec.fusion !== 'off';
+      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)], reluEpilogue ? { relu: true } : {});
       if (l === L) break;
+      if (reluEpilogue) continue;
       if (spec.normalization === 'batchnorm') {
         // batchnorm and a ReLU behind it as one op (one pass forward, one backward)
         [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], bnAttrs, [

@@ -27,15 +27,15 @@ export async function createColumnSum(scope: GpuScope, a: { x: TensorRef; y: Ten
 }
 
 /**
- * Record out (n×m) = x (n×d) · W (d×m) + b (m): one matmul with the bias fused.
+ * Record out (n×m) = x (n×d) · W (d×m) + b (m): one matmul with the bias fused (and a ReLU behind it with `relu`).
  *   const fwd = await createAffineForward(scope, { x, w, b, out, n: 50, d: 3072, m: 100 });
  *   await runDispatches(gpu, fwd);
  */
 export async function createAffineForward(
   scope: GpuScope,
-  a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef; n: number; d: number; m: number },
+  a: { x: TensorRef; w: TensorRef; b: TensorRef; out: TensorRef; n: number; d: number; m: number; relu?: boolean },
 ): Promise<Dispatch[]> {
-  return createMatmul(scope, { a: a.x, b: a.w, c: a.out, bias: a.b, m: a.n, n: a.m, k: a.d });
+  return createMatmul(scope, { a: a.x, b: a.w, c: a.out, bias: a.b, m: a.n, n: a.m, k: a.d, relu: a.relu });
 }
 
 /** The affine backward's arguments: dx = dout·Wᵀ (when dx is given), dW = xᵀ·dout, db = Σ_rows dout. */
@@ -123,15 +123,18 @@ async function createGroupedAffineBackward(scope: GpuScope, a: AffineBackwardArg
 
 /**
  * The backward rule of an affine op (plain or batched): one `gradOp` node giving [dx?, dW, db], dx only when x
- * needs a gradient (gathered data does not); b's gradient shape is `dbShape` of W.
+ * needs a gradient (gathered data does not); b's gradient shape is `dbShape` of W. A node with `relu` (its output
+ * ReLU'd) hands its output to the gradient node as a fourth input, `relu: true`, which masks dout by it.
  *   const backward = makeAffineBackward(affineGradOp);
  *   const [dx, dW, db] = backward(g, node, [dout]);
  */
-export function makeAffineBackward(gradOp: OpDef<{ withDx: boolean }>): NonNullable<OpDef['backward']> {
+export function makeAffineBackward(gradOp: OpDef<{ withDx: boolean; relu?: boolean }>): NonNullable<OpDef['backward']> {
   return (g, node, [dout]) => {
     const [x, w] = node.inputs;
     const withDx = needsGrad(x!);
-    const outs = g.apply(gradOp, [x!, w!, dout!], { withDx }, [], 'grad');
+    const relu = (node.attrs as { relu?: boolean }).relu === true;
+    const inputs = relu ? [x!, w!, dout!, node.outputs[0]!] : [x!, w!, dout!];
+    const outs = g.apply(gradOp, inputs, relu ? { withDx, relu } : { withDx }, [], 'grad');
     return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
   };
 }
@@ -148,29 +151,30 @@ export function makeAffineGradOutputs(x: Value, w: Value, dbLength: number, with
   return withDx ? [{ name: `d(${x.name})`, shape: [...x.shape] }, ...dims] : dims;
 }
 
-/** out = x·W + b; x [n, d] (data or activation), W [d, m], b [m]. */
-export const affineOp: OpDef = {
+/** out = x·W + b, or max(0, x·W + b) with `relu` (the matmul's epilogue); x [n, d] (data or activation), W [d, m], b [m]. */
+export const affineOp: OpDef<{ relu?: boolean }> = {
   name: 'affine',
-  outputs([x, w, b]) {
+  outputs([x, w, b], { relu }) {
     const [n, d] = [x!.shape[0]!, sizeOf(x!.shape.slice(1))];
     expectShape('affine', 'W', w!.shape, [d, -1]);
     expectShape('affine', 'b', b!.shape, [w!.shape[1]!]);
-    return [{ name: `${w!.name}·x`, shape: [n, w!.shape[1]!] }];
+    return [{ name: relu ? `relu(${w!.name}·x)` : `${w!.name}·x`, shape: [n, w!.shape[1]!] }];
   },
   encode(scope, { inputs: [x, w, b], outputs: [out] }, node) {
     const [xv, wv] = node.inputs;
-    return createAffineForward(scope, { x: x!, w: w!, b: b!, out: out!, n: xv!.shape[0]!, d: wv!.shape[0]!, m: wv!.shape[1]! });
+    const [n, d, m] = [xv!.shape[0]!, wv!.shape[0]!, wv!.shape[1]!];
+    return createAffineForward(scope, { x: x!, w: w!, b: b!, out: out!, n, d, m, relu: node.attrs.relu });
   },
   backward: (g, node, douts) => makeAffineBackward(affineGradOp)(g, node, douts),
 };
 
-/** [dx?, dW, db] from x, W and dout (dx only when x needs a gradient). */
-export const affineGradOp: OpDef<{ withDx: boolean }> = {
+/** [dx?, dW, db] from x, W and dout (dx only when x needs a gradient); with `relu`, the ReLU'd output is a fourth input masking dout. */
+export const affineGradOp: OpDef<{ withDx: boolean; relu?: boolean }> = {
   name: 'affine_grad',
   outputs([x, w], { withDx }) {
     return makeAffineGradOutputs(x!, w!, w!.shape[1]!, withDx);
   },
-  encode(scope, { inputs: [x, w, dout], outputs }, node) {
+  encode(scope, { inputs: [x, w, dout, reluOut], outputs }, node) {
     const { withDx } = node.attrs;
     const [dx, dw, db] = withDx ? outputs : [undefined, ...outputs];
     const [xv, wv] = node.inputs;
@@ -184,6 +188,7 @@ export const affineGradOp: OpDef<{ withDx: boolean }> = {
       n: xv!.shape[0]!,
       d: wv!.shape[0]!,
       m: wv!.shape[1]!,
+      reluOut: node.attrs.relu ? reluOut : undefined,
     });
   },
 };

@@ -21,6 +21,8 @@ export interface MatmulArgs extends MatmulForce, MatmulShape {
   bias?: TensorRef;
   /** `count` independent products in one dispatch, batch i at i·a, i·b, i·c (and i·bias) elements (a = 0 shares A). */
   batch?: MatmulBatch;
+  /** ReLU epilogue: C = max(0, op(A)·op(B) + bias), applied where C is final (the main kernel, or the split-K reduce). */
+  relu?: boolean;
 }
 
 /** The batches of a batched matmul: how many, and the element offsets from one batch's A, B, C and bias to the next. */
@@ -53,7 +55,7 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     name: matmulReduce.module,
     source: linkWgsl(...matmulReduce.sources),
     entryPoint: matmulReduce.entryPoint,
-    constants: { HAS_BIAS: +hasBias, WG: reduceWg },
+    constants: { HAS_BIAS: +hasBias, RELU: +(args.relu ?? false), WG: reduceWg },
   });
   const reduceParams = scope.createUniformBuffer(reduce, 'params', e.uniforms, `${e.op} reduce params`);
   return [
@@ -62,7 +64,7 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
       kernel: reduce,
       bindGroup: createBindGroup(scope.ctx, reduce, { part: e.target, c: args.c, bias: e.bias, params: reduceParams }),
       workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
-      label: `${e.op} reduce ${e.splits} splits${hasBias ? ' +bias' : ''}`,
+      label: `${e.op} reduce ${e.splits} splits${hasBias ? ' +bias' : ''}${args.relu ? ' +relu' : ''}`,
     },
   ];
 }
@@ -76,7 +78,7 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
  */
 export async function createMatmulPartials(
   scope: GpuScope,
-  args: Omit<MatmulArgs, 'bias' | 'batch' | 'ldc'>,
+  args: Omit<MatmulArgs, 'bias' | 'batch' | 'ldc' | 'relu'>,
 ): Promise<{ dispatch: Dispatch; partials: GPUBuffer; splits: number }> {
   const e = await encodeMatmul(scope, args, true);
   return { dispatch: e.main, partials: e.target as GPUBuffer, splits: e.splits };
@@ -141,17 +143,19 @@ async function encodeMatmul(scope: GpuScope, args: MatmulArgs, partials: boolean
     splits: args.splits,
     workgroupSize: args.workgroupSize,
     subgroupQuads: quads,
+    relu: args.relu && !partials,
   });
   const row = matmulVariants[plan.variant];
   const split = plan.splits > 1;
   const hasBias = args.bias !== undefined && !partials;
+  const relu = (args.relu ?? false) && !partials;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
   const store = row.vec4Store?.when(layout, split || partials) ? row.vec4Store : undefined;
   const kernel = await getKernel(scope.ctx, {
     name: row.module,
     source: linkWgsl(...row.sources),
     entryPoint: store?.entryPoint ?? row.entryPoint,
-    constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
+    constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), RELU: +(relu && !split), WG: plan.wg },
   });
   // the kernel's Params: the layout's sizes, strides and batch offsets (not its layout flags or bytes), and the plan's cut
   const { transA: _ta, transB: _tb, bytesA: _ba, bytesB: _bb, bytesC: _bc, ...sizes } = layout;
@@ -159,7 +163,7 @@ async function encodeMatmul(scope: GpuScope, args: MatmulArgs, partials: boolean
   const uniforms = { ...sizes, batchBias: batch.bias ?? 0, kchunk, nb, blocks, splits };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
   const target = split || partials ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
-  const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}${relu && !split ? ' +relu' : ''}`;
   const names = { ...row.bindings, c: store?.c ?? row.bindings.c };
   const main: Dispatch = {
     kernel,
