@@ -25,6 +25,8 @@ export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
   momentum?: number;
   /** The largest chunk of training rows on the GPU, in bytes (default: the device's storage-binding limit). */
   maxChunkBytes?: number;
+  /** The hidden layers' fused kernels (`NetSpec.fusion`): planned by shape (default), forced, or 'off' (a population's kernels). */
+  fusion?: AffineBatchNormFusion;
 }
 
 /** The architecture of one net: layer sizes, the normalization, L2, and the normalization settings. */
@@ -45,7 +47,7 @@ export interface NetSpec {
   /**
    * A batchnorm net's affine + batchnorm (+ ReLU) layers: one fused op, planned by shape (default), or forced
    * ('product', 'partials'); without a normalization, the ReLU is the affine's epilogue. 'off' keeps the affine,
-   * batchnorm and ReLU ops apart. A population's layers stay apart.
+   * batchnorm and ReLU ops apart and the affine backward as two matmuls and a column sum: a population's kernels.
    */
   fusion?: AffineBatchNormFusion;
 }
@@ -82,7 +84,8 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Val
       }
       // without a normalization, a hidden layer's ReLU is the matmul's epilogue (and its mask the gradient's prologue)
       const reluEpilogue = l < L && !spec.normalization && fusedRelu && !spec.regs && spec.fusion !== 'off';
-      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)], reluEpilogue ? { relu: true } : {});
+      const affineAttrs = spec.fusion === 'off' && !spec.regs ? { grouped: false } : reluEpilogue ? { relu: true } : {};
+      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)], affineAttrs);
       if (l === L) break;
       if (reluEpilogue) continue;
       if (spec.normalization === 'batchnorm') {
@@ -147,7 +150,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
 
   /** Build a network on `gpu`; options as the reference's (inputDim, numClasses, normalization or useBatchnorm, activation, reg, weightScale, seed, backwardVariant). */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
-    const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
+    const { eps = 1e-5, momentum = 0.9, maxChunkBytes, fusion, ...refOptions } = options;
     // The reference draws the initial weights: same seed, same network, on both sides (in chunks, so a page stays responsive).
     const ref = await ReferenceNet.create(hiddenDims, refOptions);
     const spec = {
@@ -158,6 +161,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
       eps,
       momentum,
       backwardVariant: ref.backwardVariant,
+      fusion,
     };
     return new FullyConnectedNeuralNet(gpu, hiddenDims, ref, spec, maxChunkBytes);
   }

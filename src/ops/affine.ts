@@ -128,13 +128,14 @@ async function createGroupedAffineBackward(scope: GpuScope, a: AffineBackwardArg
  *   const backward = makeAffineBackward(affineGradOp);
  *   const [dx, dW, db] = backward(g, node, [dout]);
  */
-export function makeAffineBackward(gradOp: OpDef<{ withDx: boolean; relu?: boolean }>): NonNullable<OpDef['backward']> {
+export function makeAffineBackward(gradOp: OpDef<{ withDx: boolean; relu?: boolean; grouped?: boolean }>): NonNullable<OpDef['backward']> {
   return (g, node, [dout]) => {
     const [x, w] = node.inputs;
     const withDx = needsGrad(x!);
-    const relu = (node.attrs as { relu?: boolean }).relu === true;
+    const { relu, grouped } = node.attrs as AffineAttrs;
     const inputs = relu ? [x!, w!, dout!, node.outputs[0]!] : [x!, w!, dout!];
-    const outs = g.apply(gradOp, inputs, relu ? { withDx, relu } : { withDx }, [], 'grad');
+    const attrs = { withDx, ...(relu ? { relu } : {}), ...(grouped !== undefined ? { grouped } : {}) };
+    const outs = g.apply(gradOp, inputs, attrs, [], 'grad');
     return withDx ? [outs[0]!, outs[1]!, outs[2]!] : [null, outs[0]!, outs[1]!];
   };
 }
@@ -151,8 +152,14 @@ export function makeAffineGradOutputs(x: Value, w: Value, dbLength: number, with
   return withDx ? [{ name: `d(${x.name})`, shape: [...x.shape] }, ...dims] : dims;
 }
 
+/** An affine node's options: a ReLU behind (the matmul's epilogue), and its backward forced grouped or not (default: planned). */
+export type AffineAttrs = {
+  relu?: boolean;
+  grouped?: boolean;
+};
+
 /** out = x·W + b, or max(0, x·W + b) with `relu` (the matmul's epilogue); x [n, d] (data or activation), W [d, m], b [m]. */
-export const affineOp: OpDef<{ relu?: boolean }> = {
+export const affineOp: OpDef<AffineAttrs> = {
   name: 'affine',
   outputs([x, w, b], { relu }) {
     const [n, d] = [x!.shape[0]!, sizeOf(x!.shape.slice(1))];
@@ -169,7 +176,7 @@ export const affineOp: OpDef<{ relu?: boolean }> = {
 };
 
 /** [dx?, dW, db] from x, W and dout (dx only when x needs a gradient); with `relu`, the ReLU'd output is a fourth input masking dout. */
-export const affineGradOp: OpDef<{ withDx: boolean; relu?: boolean }> = {
+export const affineGradOp: OpDef<{ withDx: boolean; relu?: boolean; grouped?: boolean }> = {
   name: 'affine_grad',
   outputs([x, w], { withDx }) {
     return makeAffineGradOutputs(x!, w!, w!.shape[1]!, withDx);
@@ -189,6 +196,7 @@ export const affineGradOp: OpDef<{ withDx: boolean; relu?: boolean }> = {
       d: wv!.shape[0]!,
       m: wv!.shape[1]!,
       reluOut: node.attrs.relu ? reluOut : undefined,
+      grouped: node.attrs.grouped,
     });
   },
 };
