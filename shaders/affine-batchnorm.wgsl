@@ -1,7 +1,8 @@
 // Affine + batchnorm (+ ReLU) forward in one kernel, for batches whose every row fits one workgroup's lanes:
 // pre = x·W + b (cs231n affine_forward), then batchnorm over the n rows of each column (Ioffe & Szegedy, ICML 2015;
 // the two-pass mean and biased variance of batchnorm-forward.wgsl `trainColumns`, never E[x^2] - E[x]^2), and
-// out = act(gamma * xhat + beta). Linked behind shaders/lib/columns.wgsl (quadColumns, load4, load4rw, store4).
+// out = act(gamma * xhat + beta). Linked behind shaders/lib/columns.wgsl (quadColumns, load4, load4rw, store4) and
+// shaders/lib/tree-sum.wgsl (treeSum).
 //
 // Grid ceil(d / 4): a workgroup owns 4 adjacent columns (the last one's surplus lanes redo column d - 1 bit for bit)
 // and its WG lanes own blocks of 4 rows (rows 4·lane.., then 4·(lane + WG)..). A lane computes its rows' pre-activation
@@ -42,19 +43,10 @@ override WG: u32 = 64;
 override TRAIN: bool = true;
 override RELU: bool = false;
 
-var<workgroup> red: array<vec4f, 256>;
-
-// Sum of v over the workgroup's lanes, returned to every lane (a tree in workgroup memory; all lanes must call it).
+// Sum of v over the workgroup's lanes, returned to every lane: two tree sums of shaders/lib/tree-sum.wgsl (linked in
+// front; it has barriers, so every lane must call this).
 fn laneSum(v: vec4f, lane: u32) -> vec4f {
-  red[lane] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lane < s) { red[lane] += red[lane + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
+  return vec4f(treeSum(v.xy, 0u, lane, WG, 1u), treeSum(v.zw, 0u, lane, WG, 1u));
 }
 
 // The 4 rows of a block from r0, clamped to n - 1 (a copy of the last row is computed, not stored).

@@ -2,6 +2,7 @@
 // batchnorm kernels behind each other where not, and the graph op whose backward is batchnorm's then affine's.
 import fusedModule from '../../shaders/affine-batchnorm.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
+import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
@@ -13,7 +14,7 @@ import { batchNormGradOp, type BatchNormAttrs } from './batchnorm.ts';
 import { affineGradOp } from './affine.ts';
 import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
 
-const fusedWgsl = linkWgsl(columnsWgsl, fusedModule);
+const fusedWgsl = linkWgsl(columnsWgsl, treeSumWgsl, fusedModule);
 
 /** Storage buffers the fused kernel binds: `fromProduct` 10, `fromPartials` 9. */
 const bindingsOf = { product: 10, partials: 9 } as const;
