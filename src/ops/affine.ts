@@ -60,10 +60,13 @@ export interface AffineBackwardArgs {
 /**
  * Whether the grouped (one-dispatch) affine backward pays for a layer: where the batch is small (n <= 512), its
  * products are launch-bound and one launch beats three; bigger batches keep the tuned matmul plans (split K, vec4).
+ * On CPU adapters a wide layer with the ReLU mask (d·m > 65536) keeps them too: the grouped kernel's scalar loads of
+ * dout and its mask made the no-batchnorm first layer (50x3072x100) 1.5x slower there (SwiftShader, measured).
  *   groupedAffineBackward(50, 100, 100);  // true
  *   groupedAffineBackward(4096, 100, 100); // false
  */
-export function groupedAffineBackward(n: number, d: number, m: number): boolean {
+export function groupedAffineBackward(n: number, d: number, m: number, on: { cpu?: boolean; relu?: boolean } = {}): boolean {
+  if (on.cpu && on.relu && d * m > 65536) return false;
   return n <= 512 && d * m <= 1 << 22;
 }
 
@@ -84,7 +87,8 @@ export async function createAffineBackward(scope: GpuScope, a: AffineBackwardArg
   assertBuffer(op, 'dw', a.dw, d * m);
   assertBuffer(op, 'db', a.db, m);
   if (a.reluOut) assertBuffer(op, 'reluOut', a.reluOut, n * m);
-  if (a.grouped ?? groupedAffineBackward(n, d, m)) return [await createGroupedAffineBackward(scope, a, op)];
+  const on = { cpu: isCpuAdapter(scope.ctx.adapter), relu: a.reluOut !== undefined };
+  if (a.grouped ?? groupedAffineBackward(n, d, m, on)) return [await createGroupedAffineBackward(scope, a, op)];
   const list: Dispatch[] = [];
   let dout = a.dout;
   if (a.reluOut) {
