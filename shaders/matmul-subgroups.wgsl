@@ -110,12 +110,12 @@ fn main_v8s(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let oa = wideC(wid.z, ga) + i0 * ld;
   let ob = wideC(wid.z, gb) + i0 * ld;
   // unrolled: constant indices into t (a computed one is a per-lane gather from memory on SwiftShader)
-  if (i0 + 0u < m) { cv[oa] = t[0] + b0; if (second) { cv[ob] = t[1] + b1; } }
-  if (i0 + 1u < m) { cv[oa + ld] = t[2] + b0; if (second) { cv[ob + ld] = t[3] + b1; } }
-  if (i0 + 2u < m) { cv[oa + 2u * ld] = t[4] + b0; if (second) { cv[ob + 2u * ld] = t[5] + b1; } }
-  if (i0 + 3u < m) { cv[oa + 3u * ld] = t[6] + b0; if (second) { cv[ob + 3u * ld] = t[7] + b1; } }
-  if (i0 + 4u < m) { cv[oa + 4u * ld] = t[8] + b0; if (second) { cv[ob + 4u * ld] = t[9] + b1; } }
-  if (i0 + 5u < m) { cv[oa + 5u * ld] = t[10] + b0; if (second) { cv[ob + 5u * ld] = t[11] + b1; } }
-  if (i0 + 6u < m) { cv[oa + 6u * ld] = t[12] + b0; if (second) { cv[ob + 6u * ld] = t[13] + b1; } }
-  if (i0 + 7u < m) { cv[oa + 7u * ld] = t[14] + b0; if (second) { cv[ob + 7u * ld] = t[15] + b1; } }
+  if (i0 + 0u < m) { cv[oa] = act4(t[0] + b0); if (second) { cv[ob] = act4(t[1] + b1); } }
+  if (i0 + 1u < m) { cv[oa + ld] = act4(t[2] + b0); if (second) { cv[ob + ld] = act4(t[3] + b1); } }
+  if (i0 + 2u < m) { cv[oa + 2u * ld] = act4(t[4] + b0); if (second) { cv[ob + 2u * ld] = act4(t[5] + b1); } }
+  if (i0 + 3u < m) { cv[oa + 3u * ld] = act4(t[6] + b0); if (second) { cv[ob + 3u * ld] = act4(t[7] + b1); } }
+  if (i0 + 4u < m) { cv[oa + 4u * ld] = act4(t[8] + b0); if (second) { cv[ob + 4u * ld] = act4(t[9] + b1); } }
+  if (i0 + 5u < m) { cv[oa + 5u * ld] = act4(t[10] + b0); if (second) { cv[ob + 5u * ld] = act4(t[11] + b1); } }
+  if (i0 + 6u < m) { cv[oa + 6u * ld] = act4(t[12] + b0); if (second) { cv[ob + 6u * ld] = act4(t[13] + b1); } }
+  if (i0 + 7u < m) { cv[oa + 7u * ld] = act4(t[14] + b0); if (second) { cv[ob + 7u * ld] = act4(t[15] + b1); } }
 }

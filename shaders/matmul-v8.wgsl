@@ -169,12 +169,12 @@ fn main_v8c(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
   let base = tileRow(t, t.i0) / 4u + t.j0 / 4u;
   let ld4 = select(params.ldc, params.n, params.splits > 1u) / 4u;
   // unrolled: constant indices into t.c (a computed one is a per-lane gather from memory on SwiftShader)
-  if (t.i0 + 0u < params.m) { cv[base + 0u * ld4] = t.c[0] + b0; if (second) { cv[base + 0u * ld4 + 1u] = t.c[1] + b1; } }
-  if (t.i0 + 1u < params.m) { cv[base + 1u * ld4] = t.c[2] + b0; if (second) { cv[base + 1u * ld4 + 1u] = t.c[3] + b1; } }
-  if (t.i0 + 2u < params.m) { cv[base + 2u * ld4] = t.c[4] + b0; if (second) { cv[base + 2u * ld4 + 1u] = t.c[5] + b1; } }
-  if (t.i0 + 3u < params.m) { cv[base + 3u * ld4] = t.c[6] + b0; if (second) { cv[base + 3u * ld4 + 1u] = t.c[7] + b1; } }
-  if (t.i0 + 4u < params.m) { cv[base + 4u * ld4] = t.c[8] + b0; if (second) { cv[base + 4u * ld4 + 1u] = t.c[9] + b1; } }
-  if (t.i0 + 5u < params.m) { cv[base + 5u * ld4] = t.c[10] + b0; if (second) { cv[base + 5u * ld4 + 1u] = t.c[11] + b1; } }
-  if (t.i0 + 6u < params.m) { cv[base + 6u * ld4] = t.c[12] + b0; if (second) { cv[base + 6u * ld4 + 1u] = t.c[13] + b1; } }
-  if (t.i0 + 7u < params.m) { cv[base + 7u * ld4] = t.c[14] + b0; if (second) { cv[base + 7u * ld4 + 1u] = t.c[15] + b1; } }
+  if (t.i0 + 0u < params.m) { cv[base + 0u * ld4] = act4(t.c[0] + b0); if (second) { cv[base + 0u * ld4 + 1u] = act4(t.c[1] + b1); } }
+  if (t.i0 + 1u < params.m) { cv[base + 1u * ld4] = act4(t.c[2] + b0); if (second) { cv[base + 1u * ld4 + 1u] = act4(t.c[3] + b1); } }
+  if (t.i0 + 2u < params.m) { cv[base + 2u * ld4] = act4(t.c[4] + b0); if (second) { cv[base + 2u * ld4 + 1u] = act4(t.c[5] + b1); } }
+  if (t.i0 + 3u < params.m) { cv[base + 3u * ld4] = act4(t.c[6] + b0); if (second) { cv[base + 3u * ld4 + 1u] = act4(t.c[7] + b1); } }
+  if (t.i0 + 4u < params.m) { cv[base + 4u * ld4] = act4(t.c[8] + b0); if (second) { cv[base + 4u * ld4 + 1u] = act4(t.c[9] + b1); } }
+  if (t.i0 + 5u < params.m) { cv[base + 5u * ld4] = act4(t.c[10] + b0); if (second) { cv[base + 5u * ld4 + 1u] = act4(t.c[11] + b1); } }
+  if (t.i0 + 6u < params.m) { cv[base + 6u * ld4] = act4(t.c[12] + b0); if (second) { cv[base + 6u * ld4 + 1u] = act4(t.c[13] + b1); } }
+  if (t.i0 + 7u < params.m) { cv[base + 7u * ld4] = act4(t.c[14] + b0); if (second) { cv[base + 7u * ld4 + 1u] = act4(t.c[15] + b1); } }
 }

@@ -148,6 +148,6 @@ fn reduce(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
     let batch = i / mn;
     let r = i % mn;
     let j = r % n;
-    c[batch * params.batchC + (r / n) * params.ldc + j] = s + biasAt(batch * params.batchBias + j);
+    c[batch * params.batchC + (r / n) * params.ldc + j] = act(s + biasAt(batch * params.batchBias + j));
   }
 }

@@ -8,6 +8,7 @@ export * from './ops/affine.ts';
 export * from './ops/batched-affine.ts';
 export * from './ops/elementwise.ts';
 export * from './ops/batchnorm.ts';
+export * from './ops/affine-batchnorm.ts';
 export * from './ops/batchnorm-forward.ts';
 export * from './ops/batchnorm-backward.ts';
 export * from './ops/batchnorm-backward-shapes.ts';

@@ -56,7 +56,19 @@ test('affine forward and backward (device-resident, outputs poisoned) match the 
         const [xb, wb, bb, db_] = [up(x, 'x'), up(w, 'w'), up(b, 'b'), up(dout, 'dout')];
         const bufs = { out: nan(n * m, 'out'), dx: nan(n * d, 'dx'), dw: nan(d * m, 'dw'), db: nan(m, 'db') };
         const forward = await lib.createAffineForward(scope, { x: xb, w: wb, b: bb, out: bufs.out, n, d, m });
-        const backward = await lib.createAffineBackward(scope, { x: xb, w: wb, dout: db_, dx: bufs.dx, dw: bufs.dw, db: bufs.db, n, d, m });
+        // the unfused form (two matmuls and a column sum); e2e/kernels/fusion.spec.ts checks the grouped one
+        const backward = await lib.createAffineBackward(scope, {
+          x: xb,
+          w: wb,
+          dout: db_,
+          dx: bufs.dx,
+          dw: bufs.dw,
+          db: bufs.db,
+          n,
+          d,
+          m,
+          grouped: false,
+        });
         await lib.runDispatches(gpu, [...forward, ...backward], 'affine test');
         const read = (buf: GPUBuffer, count: number) => lib.readF32(gpu, buf, count);
         results.push({

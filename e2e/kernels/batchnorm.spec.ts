@@ -185,7 +185,7 @@ test('batchnorm backward: graph and alternative equal each other and the referen
       });
       await lib.runDispatches(gpu, fwd, 'bn forward');
       const db = t(dout.data, 'dout');
-      const r: Record<string, number | boolean> = { n, d };
+      const r: Record<string, number | boolean> = { n, d, storageBindings: gpu.device.limits.maxStorageBuffersPerShaderStage };
       const got: Record<string, { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array }> = {};
       for (const [name, variant, fromX] of [
         ['graph', 'graph', true],
@@ -209,7 +209,9 @@ test('batchnorm backward: graph and alternative equal each other and the referen
           n,
           d,
           variant,
-          ...(fromX ? { x: xb, mean: saved.mean } : {}),
+          // graph from x: one dispatch per node; graph from xhat: the default plan (one-chunk batches in one dispatch
+          // where the device binds its 9 storage buffers)
+          ...(fromX ? { x: xb, mean: saved.mean, graphInOne: false } : {}),
         });
         await lib.runDispatches(gpu, list, `bn backward ${name}`);
         const g = {
@@ -251,10 +253,12 @@ test('batchnorm backward: graph and alternative equal each other and the referen
     expect(r.graphVsAltDgamma, `graph dgamma vs alternative dgamma ${at}`).toBeLessThan(reductionTol);
     // With one row the variance is 0, xhat is 0 and dx is exactly 0 in float64: the GPU must not blow up.
     if (r.n === 1) expect(r.maxAbsDxN1, `N=1 dx ${at}`).toBeLessThan(1e-6);
-    // The graph really runs its node groups as passes; the alternative is one fused pass (sums, then dx, in
-    // the workgroup that owns the columns), or when the batch is cut into chunks partial sums + combine + dx.
+    // The graph really runs its node groups as passes (forced per node, or by default in one dispatch for a one-chunk
+    // batch where the device allows it); the alternative is one fused pass (sums, then dx, in the workgroup that owns
+    // the columns), or when the batch is cut into chunks partial sums + combine + dx.
     const chunkedBatch = (r.n as number) >= 512;
     expect(r.graphPasses, `graph passes ${at}`).toBe(chunkedBatch ? 8 : 5);
+    expect(r.graphXhatPasses, `graph (xhat) passes ${at}`).toBe(chunkedBatch ? 8 : (r.storageBindings as number) >= 9 ? 1 : 5);
     expect(r.alternativePasses, `alternative passes ${at}`).toBe(chunkedBatch ? 3 : 1);
   }
 });

@@ -61,7 +61,9 @@ for (const c of cases)
       const out = [];
       for (let k = 0; k < c.models; k++) {
         const opts = { ...solverOpts, optimConfig: { learningRate: learningRates[k]! } };
-        const net = await lib.FullyConnectedNeuralNet.create(gpu, [12, 8], { ...shared, ...members[k] });
+        // unfused, as a population's layers are: the same kernels, so equal bit for bit (a fused net alone differs by
+        // f32 rounding, which moves the bias before batchnorm, whose true gradient is 0, by Adam-sized noise steps)
+        const net = await lib.FullyConnectedNeuralNet.create(gpu, [12, 8], { ...shared, ...members[k], fusion: 'off' });
         const alone = new lib.Solver(net, data, opts);
         await alone.train();
         const ref = new lib.Solver(

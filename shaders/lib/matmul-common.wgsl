@@ -75,6 +75,8 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 // Add bias[j] when writing C (main/main_vec4 without split, or reduce).
 override HAS_BIAS: bool = false;
+// ReLU epilogue: C = max(0, op(A)·op(B) + bias) where C is final (without split, or in reduce; never on partials).
+override RELU: bool = false;
 override WG: u32 = 64;
 
 fn biasAt(j: u32) -> f32 {
@@ -82,15 +84,26 @@ fn biasAt(j: u32) -> f32 {
   return 0.0;
 }
 
+// The epilogue's activation of a final value of C: identity, or ReLU (RELU).
+fn act(v: f32) -> f32 {
+  if (RELU) { return max(v, 0.0); }
+  return v;
+}
+
+fn act4(v: vec4f) -> vec4f {
+  if (RELU) { return max(v, vec4f(0.0)); }
+  return v;
+}
+
 // Store four consecutive columns j..j+3 of row i at `base` (the split's slice of C, or the batch's block of
-// C with rows `ld` apart), bias from `bb` on, guarded.
+// C with rows `ld` apart), bias from `bb` on, through the epilogue (act), guarded.
 fn put4(base: u32, ld: u32, bb: u32, i: u32, j: u32, v: vec4f) {
   let m = params.m;
   let n = params.n;
   if (i >= m) { return; }
   let row = base + i * ld;
-  if (j < n) { c[row + j] = v.x + biasAt(bb + j); }
-  if (j + 1u < n) { c[row + j + 1u] = v.y + biasAt(bb + j + 1u); }
-  if (j + 2u < n) { c[row + j + 2u] = v.z + biasAt(bb + j + 2u); }
-  if (j + 3u < n) { c[row + j + 3u] = v.w + biasAt(bb + j + 3u); }
+  if (j < n) { c[row + j] = act(v.x + biasAt(bb + j)); }
+  if (j + 1u < n) { c[row + j + 1u] = act(v.y + biasAt(bb + j + 1u)); }
+  if (j + 2u < n) { c[row + j + 2u] = act(v.z + biasAt(bb + j + 2u)); }
+  if (j + 3u < n) { c[row + j + 3u] = act(v.w + biasAt(bb + j + 3u)); }
 }

@@ -47,6 +47,8 @@ export interface AffineHead {
   x: Value;
   W: Value;
   b: Value;
+  /** The affine's options (src/ops/affine.ts `AffineAttrs`), e.g. `{ grouped: false }` to keep its backward unfused. */
+  attrs?: { grouped?: boolean };
 }
 
 const isHead = (v: Value | AffineHead): v is AffineHead => 'W' in v;
@@ -130,7 +132,7 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   const { x, y } = rowsOf(g, spec, r, feeds);
   const result = spec.forward(ctx, x);
   const head = isHead(result) ? result : null;
-  const affine = (hd: AffineHead) => g.apply(hd.W.shape.length === 3 ? batchedAffineOp : affineOp, [hd.x, hd.W, hd.b])[0]!;
+  const affine = (hd: AffineHead) => g.apply(hd.W.shape.length === 3 ? batchedAffineOp : affineOp, [hd.x, hd.W, hd.b], hd.attrs ?? {})[0]!;
   const out: ProgramGraph = { graph: g, feeds, grads: {} };
   const keepScores = (scores: Value) => {
     expectShape(spec.name, 'scores', scores.shape, [r.batch, M * spec.numClasses]);
@@ -168,7 +170,10 @@ export function buildClassifierProgram(spec: ClassifierSpec, r: ProgramRequest):
   let scores: Value;
   let dscores: Value;
   if (head && spec.fuseHead !== false && planHead(r.batch, C, d) === true) {
-    [scores, dscores] = g.apply(affineSoftmaxLossOp, [head.x, head.W, head.b, y!], lossAttrs, lossUpdates) as [Value, Value];
+    [scores, dscores] = g.apply(affineSoftmaxLossOp, [head.x, head.W, head.b, y!], { ...lossAttrs, ...head.attrs }, lossUpdates) as [
+      Value,
+      Value,
+    ];
     keepScores(scores);
   } else {
     scores = keepScores(head ? affine(head) : (result as Value));

@@ -12,6 +12,7 @@ import {
 import { affineOp } from '../ops/affine.ts';
 import { batchedAffineOp } from '../ops/batched-affine.ts';
 import { batchNormOp } from '../ops/batchnorm.ts';
+import { affineBatchNormOp, type AffineBatchNormFusion } from '../ops/affine-batchnorm.ts';
 import { layerNormOp } from '../ops/layernorm.ts';
 import { activationOps } from '../ops/elementwise.ts';
 import type { TrainableModel } from '../solver/model.ts';
@@ -26,6 +27,8 @@ export interface GpuNetOptions extends FullyConnectedNeuralNetOptions {
   momentum?: number;
   /** The largest chunk of training rows on the GPU, in bytes (default: the device's storage-binding limit). */
   maxChunkBytes?: number;
+  /** The hidden layers' fused kernels (`NetSpec.fusion`): planned by shape (default), forced, or 'off' (a population's kernels). */
+  fusion?: AffineBatchNormFusion;
 }
 
 /** The architecture of one net: layer sizes, the normalization, L2, and the normalization settings. */
@@ -43,6 +46,12 @@ export interface NetSpec {
   regs?: readonly number[];
   /** A population's real layer sizes where `dims` are the stored (rounded-up) ones; layer norm counts these. */
   features?: readonly number[];
+  /**
+   * A batchnorm net's affine + batchnorm (+ ReLU) layers: one fused op, planned by shape (default), or forced
+   * ('product', 'partials'); without a normalization, the ReLU is the affine's epilogue. 'off' keeps the affine,
+   * batchnorm and ReLU ops apart and the affine backward as two matmuls and a column sum: a population's kernels.
+   */
+  fusion?: AffineBatchNormFusion;
 }
 
 /**
@@ -63,19 +72,33 @@ export function fcForward(spec: NetSpec): (ctx: ForwardContext, x: Value) => Aff
     for (let l = 1; l <= L; l++) {
       const W = ctx.param(`W${l}`);
       if (penalized) ctx.penalize(W, reg);
-      const b = ctx.param(`b${l}`);
-      if (l === L) return { x: h, W, b };
-      [h] = g.apply(affine, [h, W, b]);
+      // the last layer goes back to the classifier as the head (fused with the softmax loss where its plan allows)
+      const unfused = spec.fusion === 'off' && !spec.regs;
+      if (l === L) return { x: h, W, b: ctx.param(`b${l}`), ...(unfused ? { attrs: { grouped: false } } : {}) };
       const activation = spec.activation ?? 'relu';
       const fusedRelu = activation === 'relu';
+      const bnAttrs = { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: fusedRelu };
+      if (spec.normalization === 'batchnorm' && !spec.regs && spec.fusion !== 'off') {
+        // affine, batchnorm and the ReLU behind it as one op (src/ops/affine-batchnorm.ts plans the kernels)
+        const inputs = [h, W, ctx.param(`b${l}`), ctx.param(`gamma${l}`), ctx.param(`beta${l}`)];
+        [h] = g.apply(affineBatchNormOp, inputs, { ...bnAttrs, fusion: spec.fusion }, [
+          ctx.state(`runningMean${l}`),
+          ctx.state(`runningVar${l}`),
+        ]);
+        if (!fusedRelu) [h] = g.apply(activationOps[activation], [h!]);
+        continue;
+      }
+      // without a normalization, a hidden layer's ReLU is the matmul's epilogue (and its mask the gradient's prologue)
+      const reluEpilogue = !spec.normalization && fusedRelu && !spec.regs && spec.fusion !== 'off';
+      const affineAttrs = unfused ? { grouped: false } : reluEpilogue ? { relu: true } : {};
+      [h] = g.apply(affine, [h, W, ctx.param(`b${l}`)], affineAttrs);
+      if (reluEpilogue) continue;
       if (spec.normalization === 'batchnorm') {
         // batchnorm and a ReLU behind it as one op (one pass forward, one backward)
-        [h] = g.apply(
-          batchNormOp,
-          [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)],
-          { mode: ctx.mode, eps: spec.eps, momentum: spec.momentum, variant: spec.backwardVariant, relu: fusedRelu },
-          [ctx.state(`runningMean${l}`), ctx.state(`runningVar${l}`)],
-        );
+        [h] = g.apply(batchNormOp, [h!, ctx.param(`gamma${l}`), ctx.param(`beta${l}`)], bnAttrs, [
+          ctx.state(`runningMean${l}`),
+          ctx.state(`runningVar${l}`),
+        ]);
       } else if (spec.normalization === 'layernorm') {
         // a population: each model's block of a row normalized alone, over its real features only
         const blocks = spec.regs ? { models: spec.regs.length, features: spec.features?.[l] ?? spec.dims[l]! } : undefined;
@@ -134,7 +157,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
    * reference with the same options draws them on the host (to f32 rounding); the host only queues the draws.
    */
   static async create(gpu: GpuContext, hiddenDims: number[], options: GpuNetOptions = {}): Promise<FullyConnectedNeuralNet> {
-    const { eps = 1e-5, momentum = 0.9, maxChunkBytes, ...refOptions } = options;
+    const { eps = 1e-5, momentum = 0.9, maxChunkBytes, fusion, ...refOptions } = options;
     const net = resolveNetOptions(hiddenDims, refOptions);
     const spec = {
       dims: net.dims,
@@ -144,6 +167,7 @@ export class FullyConnectedNeuralNet extends GraphModel implements TrainableMode
       eps,
       momentum,
       backwardVariant: net.backwardVariant,
+      fusion,
     };
     const model = new FullyConnectedNeuralNet(gpu, hiddenDims, net, spec, maxChunkBytes);
     await drawInitialWeights(model, net.dims, [net]);

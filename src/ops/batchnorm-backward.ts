@@ -17,7 +17,16 @@ export interface BatchNormBackwardArgs extends NormBackwardArgs {
   /** Alternative only: force the large-array layout (fused or split, batchnorm-backward-shapes.ts) or 'chunks' (the
    * kernels below); default the GPUs' choice by aspect ratio for large arrays (`planBnBackwardLayout`). */
   layout?: BnBackwardLayout | 'chunks';
+  /**
+   * The graph variant of a one-chunk batch as one dispatch (`graphColumns`, every node in order per invocation, xmu
+   * from xhat / invStd; `x` and `mean` are not read) rather than one per node. Default: one dispatch where the device
+   * binds its 9 storage buffers per stage; forcing it on a device that cannot throws.
+   */
+  graphInOne?: boolean;
 }
+
+/** Storage buffers `graphColumns` binds (the graph variant in one dispatch). */
+const graphColumnsBindings = 9;
 
 /**
  * Record batchnorm backward for dout [n, d] from a train-mode forward's xhat and invStd: dbeta = sum dout,
@@ -173,6 +182,23 @@ async function backwardColumns(
     ];
   }
   const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
+  const limit = scope.ctx.device.limits.maxStorageBuffersPerShaderStage;
+  if (a.graphInOne && limit < graphColumnsBindings)
+    throw new Error(`${op}: the graph in one dispatch binds ${graphColumnsBindings} storage buffers, the device allows ${limit}`);
+  if (a.graphInOne ?? limit >= graphColumnsBindings) {
+    const k = await kernel('graphColumns', { ...wg, ...relu });
+    const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
+    const scratch = scope.createTensorBuffer((2 * n * d + 2 * d) * 4, `${op} dxhat, dx1, divar, sum dx1`);
+    const bound = {
+      ...grad,
+      xhat: a.xhat,
+      gamma: a.gamma,
+      invStd: a.invStd,
+      partA: a.dbeta,
+      partB: a.dgamma,
+    };
+    return [createDispatch(scope, k, { ...bound, scratch, dx: a.dx, params }, grid, `${op} columns: graph nodes in one`)];
+  }
   const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
     kernel('sumsColumns', { ...wg, ...relu }),
     kernel('dxhatColumns', { ...wg, ...relu }),

@@ -65,12 +65,16 @@ export const batchNormOp: OpDef<BatchNormAttrs> = {
 
 const bnGrad = makeNormGrad('bn');
 
-/** [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma, x, mean] (and the fused ReLU's output, when there is one). */
-export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative' }> = {
+/**
+ * [dx, dgamma, dbeta] from [dout, xhat, invStd, gamma, x, mean] (and the fused ReLU's output, when there is one); with
+ * `xmuFromXhat` the inputs are [dout, xhat, invStd, gamma, reluOut?] and the graph takes xmu as xhat / invStd.
+ */
+export const batchNormGradOp: OpDef<{ variant: 'graph' | 'alternative'; xmuFromXhat?: boolean }> = {
   name: 'batchnorm_grad',
   outputs: bnGrad.outputs,
   encode(scope, bound, node) {
-    const [, , , , x, mean, reluOut] = bound.inputs;
+    const rest = bound.inputs.slice(4);
+    const [x, mean, reluOut] = node.attrs.xmuFromXhat ? [undefined, undefined, rest[0]] : rest;
     const [n, d] = node.inputs[0]!.shape as [number, number];
     return createBatchNormBackward(scope, {
       ...bnGrad.args(bound),

@@ -27,6 +27,11 @@ export interface MatmulForce {
   workgroupSize?: number;
 }
 
+/** What the product's stores must do besides C = op(A)·op(B) + bias: a ReLU epilogue (only rows with `reluEpilogue` run it). */
+export interface MatmulEpilogue {
+  relu?: boolean;
+}
+
 /**
  * Pick kernel, workgroup size and K splits for a product on an adapter (CPU: few big workgroups; GPU: many). Any
  * adapter summary will do, so a test can get the plan an NVIDIA GPU would pick and run it forced on SwiftShader.
@@ -35,7 +40,7 @@ export interface MatmulForce {
  */
 export function planMatmul(
   adapter: AdapterSummary,
-  s: MatmulLayout & MatmulForce & { subgroupQuads?: boolean; workgroupStorage?: number },
+  s: MatmulLayout & MatmulForce & MatmulEpilogue & { subgroupQuads?: boolean; workgroupStorage?: number },
 ): MatmulPlan {
   const cpu = isCpuAdapter(adapter);
   const caps = { cpu, subgroupQuads: s.subgroupQuads ?? false, workgroupStorage: s.workgroupStorage };
@@ -47,9 +52,10 @@ export function planMatmul(
     if (!row) throw new Error(`${shape}: no matmul variant '${s.variant}' (one of ${Object.keys(matmulVariants).join(', ')})`);
     const ok = row.eligible(f, caps);
     if (ok !== true) throw new Error(`${shape}: ${ok}`);
+    if (s.relu && !row.reluEpilogue) throw new Error(`${shape}: the ${row.name} kernel has no ReLU epilogue`);
   } else {
     const order = matmulVariantOrder(cpu).map((name) => matmulVariants[name]);
-    row = order.find((r) => r.eligible(f, caps) === true && (r.worthIt?.(f) ?? true));
+    row = order.find((r) => r.eligible(f, caps) === true && (r.worthIt?.(f) ?? true) && (!s.relu || r.reluEpilogue));
     if (!row) throw new Error(`${shape}: no matmul variant in [${matmulVariantOrder(cpu).join(', ')}] can run it`);
   }
   const wg = s.workgroupSize ?? row.workgroupSize ?? (cpu ? 16 : 64);

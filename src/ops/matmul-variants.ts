@@ -76,6 +76,8 @@ export interface MatmulVariantRow {
   worthIt?(s: MatmulLayout): boolean;
   /** Column blocks `nb` (the uniform), the blocks the grid counts, and the invocations it launches. */
   grid(s: MatmulLayout): { nb: number; blocks: number; invocations: number };
+  /** Its stores apply the ReLU epilogue of shaders/lib/matmul-common.wgsl (`act`, `act4`); a product with `relu` runs only on such rows. */
+  reluEpilogue?: boolean;
   /** A store mode: another entry point and C binding where C's rows and batches start on vec4s (main_v8c). */
   vec4Store?: { entryPoint: string; c: string; when(s: MatmulLayout, split: boolean): boolean };
 }
@@ -153,6 +155,7 @@ const mainSources = [matmulCommonWgsl, matmulWgsl];
 export const matmulVariants: Readonly<Record<MatmulVariant, MatmulVariantRow>> = {
   block8sg: {
     name: 'block8sg',
+    reluEpilogue: true,
     module: 'matmul-subgroups',
     // `enable subgroups;` must open the module; rank4 comes from matmul-v8.wgsl
     sources: ['enable subgroups;', matmulCommonWgsl, matmulV8Wgsl, matmulSubgroupsWgsl],
@@ -179,6 +182,7 @@ export const matmulVariants: Readonly<Record<MatmulVariant, MatmulVariantRow>> =
   },
   block8vec4: {
     name: 'block8vec4',
+    reluEpilogue: true,
     module: 'matmul-v8',
     sources: [matmulCommonWgsl, matmulV8Wgsl],
     entryPoint: 'main_v8',
@@ -201,6 +205,7 @@ export const matmulVariants: Readonly<Record<MatmulVariant, MatmulVariantRow>> =
   },
   vec4: {
     name: 'vec4',
+    reluEpilogue: true,
     module: 'matmul',
     sources: mainSources,
     entryPoint: 'main_vec4',
@@ -220,6 +225,7 @@ export const matmulVariants: Readonly<Record<MatmulVariant, MatmulVariantRow>> =
   },
   block8: {
     name: 'block8',
+    reluEpilogue: true,
     module: 'matmul',
     sources: mainSources,
     entryPoint: 'main',

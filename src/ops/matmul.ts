@@ -21,6 +21,8 @@ export interface MatmulArgs extends MatmulForce, MatmulShape {
   bias?: TensorRef;
   /** `count` independent products in one dispatch, batch i at i·a, i·b, i·c (and i·bias) elements (a = 0 shares A). */
   batch?: MatmulBatch;
+  /** ReLU epilogue: C = max(0, op(A)·op(B) + bias), applied where C is final (the main kernel, or the split-K reduce). */
+  relu?: boolean;
 }
 
 /** The batches of a batched matmul: how many, and the element offsets from one batch's A, B, C and bias to the next. */
@@ -43,6 +45,47 @@ function layoutName(transA?: boolean, transB?: boolean): string {
  *   await runDispatches(gpu, mm);
  */
 export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<Dispatch[]> {
+  const e = await encodeMatmul(scope, args, false);
+  if (e.splits === 1) return [e.main];
+  const { m, n } = args;
+  const batch = args.batch ?? { count: 1, a: 0, b: 0, c: 0, bias: 0 };
+  const hasBias = args.bias !== undefined;
+  const reduceWg = 64;
+  const reduce = await getKernel(scope.ctx, {
+    name: matmulReduce.module,
+    source: linkWgsl(...matmulReduce.sources),
+    entryPoint: matmulReduce.entryPoint,
+    constants: { HAS_BIAS: +hasBias, RELU: +(args.relu ?? false), WG: reduceWg },
+  });
+  const reduceParams = scope.createUniformBuffer(reduce, 'params', e.uniforms, `${e.op} reduce params`);
+  return [
+    e.main,
+    {
+      kernel: reduce,
+      bindGroup: createBindGroup(scope.ctx, reduce, { part: e.target, c: args.c, bias: e.bias, params: reduceParams }),
+      workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
+      label: `${e.op} reduce ${e.splits} splits${hasBias ? ' +bias' : ''}${args.relu ? ' +relu' : ''}`,
+    },
+  ];
+}
+
+/**
+ * Record the K-split partial products of C = op(A)·op(B) without their sum: one dispatch writing `splits` m×n partials
+ * packed [split][m][n] into `partials` (one unbatched product, no bias), for a kernel that sums them itself (the fused
+ * affine + batchnorm forward). `c` is not written.
+ *   const { dispatch, partials, splits } = await createMatmulPartials(scope, { a: x, b: w, c: pre, m: 50, n: 100, k: 3072 });
+ *   splits; // 3 on SwiftShader
+ */
+export async function createMatmulPartials(
+  scope: GpuScope,
+  args: Omit<MatmulArgs, 'bias' | 'batch' | 'ldc' | 'relu'>,
+): Promise<{ dispatch: Dispatch; partials: GPUBuffer; splits: number }> {
+  const e = await encodeMatmul(scope, args, true);
+  return { dispatch: e.main, partials: e.target as GPUBuffer, splits: e.splits };
+}
+
+/** The main launch of a product (into C, or into partials when split or asked for) and what its reduce pass needs. */
+async function encodeMatmul(scope: GpuScope, args: MatmulArgs, partials: boolean) {
   const { m, n, k, transA = false, transB = false } = args;
   const batch = args.batch ?? { count: 1, a: 0, b: 0, c: 0, bias: 0 };
   const op = `matmul ${batch.count > 1 ? `${batch.count}x ` : ''}${m}x${n}x${k} (${layoutName(transA, transB)})`;
@@ -101,50 +144,35 @@ export async function createMatmul(scope: GpuScope, args: MatmulArgs): Promise<D
     workgroupSize: args.workgroupSize,
     subgroupQuads: quads,
     workgroupStorage: scope.ctx.device.limits.maxComputeWorkgroupStorageSize,
+    relu: args.relu && !partials,
   });
   const row = matmulVariants[plan.variant];
   const split = plan.splits > 1;
-  const hasBias = args.bias !== undefined;
+  const hasBias = args.bias !== undefined && !partials;
+  const relu = (args.relu ?? false) && !partials;
   const bias = args.bias ?? scope.createTensorBuffer(4, 'matmul.nobias');
-  const store = row.vec4Store?.when(layout, split) ? row.vec4Store : undefined;
+  const store = row.vec4Store?.when(layout, split || partials) ? row.vec4Store : undefined;
   const kernel = await getKernel(scope.ctx, {
     name: row.module,
     source: linkWgsl(...row.sources),
     entryPoint: store?.entryPoint ?? row.entryPoint,
-    constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), WG: plan.wg },
+    constants: { TRANS_A: +transA, TRANS_B: +transB, HAS_BIAS: +(hasBias && !split), RELU: +(relu && !split), WG: plan.wg },
   });
   // the kernel's Params: the layout's sizes, strides and batch offsets (not its layout flags or bytes), and the plan's cut
   const { transA: _ta, transB: _tb, bytesA: _ba, bytesB: _bb, bytesC: _bc, ...sizes } = layout;
   const { kchunk, nb, blocks, splits } = plan;
   const uniforms = { ...sizes, batchBias: batch.bias ?? 0, kchunk, nb, blocks, splits };
   const params = scope.createUniformBuffer(kernel, 'params', uniforms, `${op} params`);
-  const target = split ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
-  const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}`;
+  const target = split || partials ? scope.createTensorBuffer(plan.splits * batch.count * m * n * 4, `${op} partials`) : args.c;
+  const label = `${op} ${plan.variant}${store ? ' (vec4 stores)' : ''} wg=${plan.wg}${split ? ` splitK=${plan.splits}` : ''}${hasBias && !split ? ' +bias' : ''}${relu && !split ? ' +relu' : ''}`;
   const names = { ...row.bindings, c: store?.c ?? row.bindings.c };
   const main: Dispatch = {
     kernel,
     bindGroup: createBindGroup(scope.ctx, kernel, { [names.a]: args.a, [names.b]: args.b, [names.c]: target, bias, params }),
     workgroups: plan.workgroups,
-    label,
+    label: partials ? `${label} (partials)` : label,
   };
-  if (!split) return [main];
-  const reduceWg = 64;
-  const reduce = await getKernel(scope.ctx, {
-    name: matmulReduce.module,
-    source: linkWgsl(...matmulReduce.sources),
-    entryPoint: matmulReduce.entryPoint,
-    constants: { HAS_BIAS: +hasBias, WG: reduceWg },
-  });
-  const reduceParams = scope.createUniformBuffer(reduce, 'params', uniforms, `${op} reduce params`);
-  return [
-    main,
-    {
-      kernel: reduce,
-      bindGroup: createBindGroup(scope.ctx, reduce, { part: target, c: args.c, bias, params: reduceParams }),
-      workgroups: [Math.min(maxWorkgroupsPerDim, Math.ceil((batch.count * m * n) / reduceWg)), 1, 1],
-      label: `${op} reduce ${plan.splits} splits${hasBias ? ' +bias' : ''}`,
-    },
-  ];
+  return { main, target, bias, uniforms, op, splits: plan.splits };
 }
 
 /** Whether A and B are stored transposed (A [k, m], B [n, k]). */

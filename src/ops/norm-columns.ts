@@ -1,6 +1,7 @@
 // The column building blocks of the normalizations: batchnorm's backward WGSL with the column helpers linked, the
 // column grids and tilings, and the parameter-gradient column sums (dbeta, dgamma) that layer norm records too.
 import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
+import graphColumnsModule from '../../shaders/batchnorm-graph-columns.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
 import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
@@ -9,8 +10,8 @@ import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import type { OpDef } from '../graph/graph.ts';
 import { assertBuffers, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 
-/** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front. */
-export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule);
+/** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front, its graph-in-one kernel behind. */
+export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule, graphColumnsModule);
 
 /** Workgroup size of the elementwise passes of the normalizations. */
 export const wgElementwise = 256;

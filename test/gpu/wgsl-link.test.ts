@@ -48,7 +48,8 @@ describe('linkWgsl', () => {
     const halving = /for \(var \w+ = [^;]+\/ 2u; \w+ > 0u; \w+ >>= 1u\)/; // the tree's halving loop
     expect(read('lib/tree-sum.wgsl')).toMatch(halving);
     expect(files.filter((f) => halving.test(read(f)))).toEqual([]);
-    for (const f of ['batchnorm-forward.wgsl', 'batchnorm-backward.wgsl', 'row-sum.wgsl']) expect(read(f), f).toMatch(/treeSum\(/);
+    for (const f of ['batchnorm-forward.wgsl', 'batchnorm-backward.wgsl', 'row-sum.wgsl', 'affine-batchnorm.wgsl'])
+      expect(read(f), f).toMatch(/treeSum\(/);
     const rows = reflectKernel({
       name: 'layernorm',
       source: linkWgsl(read('lib/tree-sum.wgsl'), read('row-sum.wgsl'), read('layernorm.wgsl')),
