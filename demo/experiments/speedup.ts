@@ -187,7 +187,16 @@ export async function runSpeedup(s: PanelSettings, env: ExperimentEnv, hooks: Sp
       };
       const dxGraph = buf(n * d * 4, 'dx graph');
       const dxAlt = buf(n * d * 4, 'dx alternative');
-      const graph = await createBatchNormBackward(scope, { ...common, dx: dxGraph, variant: 'graph', x: xb, mean: saved.mean });
+      // the seed's staged graph, one pass per node group (graphInOne: false; training runs a one-chunk batch's nodes in
+      // one dispatch), so the passes panel shows what each node costs against the closed form's one pass
+      const graph = await createBatchNormBackward(scope, {
+        ...common,
+        dx: dxGraph,
+        variant: 'graph',
+        x: xb,
+        mean: saved.mean,
+        graphInOne: false,
+      });
       const alternative = await createBatchNormBackward(scope, { ...common, dx: dxAlt, variant: 'alternative' });
       const tg = await timeComputePasses(gpu, (pass) => encodeDispatches(pass, graph), { reps });
       await env.yieldToEventLoop?.();

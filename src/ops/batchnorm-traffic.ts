@@ -1,5 +1,5 @@
 // The bytes each batchnorm backward pass must move: a table per entry point of shaders/batchnorm-backward.wgsl (and of
-// batchnorm-backward-shapes.wgsl, the large-array layouts).
+// batchnorm-backward-shapes.wgsl, the large-array layouts, and batchnorm-graph-columns.wgsl, the graph in one dispatch).
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { columnTiling } from './op-checks.ts';
 
@@ -32,6 +32,8 @@ export interface BackwardTrafficShape {
  *   alternativeColumns reads dout (+reluOut), xhat, gamma, invStd [d]   writes dx, dbeta, dgamma [d]
  *   fusedColumns       as alternativeColumns (the fused layout: dout and xhat read once, kept in registers)
  *   dxTiles            as dxAlternative (the split layout's dx)
+ *   graphColumns       reads dout (+reluOut), xhat, gamma, invStd [d]   writes dbeta, dgamma [d], the graph's
+ *                      intermediates (dxhat, dx1 [N]; divar, sum dx1 [d]) and dx: every node of the graph in one pass
  *   makeBackwardPassBytes('dxColumns', { n: 4, d: 3, chunks: 1, relu: false, useX: true, pair: false }); // 4 * (12 + 3 + 12) = 108
  *   makeBackwardPassBytes('alternativeColumns', { n: 4, d: 3, chunks: 1, relu: false, useX: true, pair: false }); // 192
  */
@@ -56,6 +58,7 @@ export function makeBackwardPassBytes(entryPoint: string, s: BackwardTrafficShap
     alternativeColumns: () => g + N + 2 * d + N + 2 * d,
     fusedColumns: () => g + N + 2 * d + N + 2 * d,
     dxTiles: () => g + N + 4 * d + N,
+    graphColumns: () => g + N + 2 * d + 2 * d + (2 * N + 2 * d) + N,
   };
   const f = elements[entryPoint];
   if (!f)

@@ -14,6 +14,10 @@ describe('makeBackwardPassBytes, n = 4, d = 3', () => {
     expect(makeBackwardPassBytes('dxColumns', shape)).toBe(4 * (12 + 3 + 12)); // dx1, sum dx1 -> dx = 108
   });
 
+  test("the graph's nodes in one pass: dout, xhat, gamma, invStd -> dbeta, dgamma, dxhat, dx1, divar, sum dx1, dx", () => {
+    expect(makeBackwardPassBytes('graphColumns', shape)).toBe(4 * (12 + 12 + 3 + 3 + 3 + 3 + 12 + 12 + 3 + 3 + 12)); // 312
+  });
+
   test('the closed form in one pass: dout, xhat, gamma, invStd -> dx, dbeta, dgamma', () => {
     expect(makeBackwardPassBytes('alternativeColumns', shape)).toBe(4 * (12 + 12 + 3 + 3 + 12 + 3 + 3)); // 192
   });
