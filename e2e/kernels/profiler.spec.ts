@@ -30,6 +30,7 @@ test('profileDispatches times every dispatch of both backward lists; bytes per p
         variant: 'graph',
         x: buf(n * d, 'x'),
         mean: buf(d, 'mean'),
+        graphInOne: false, // the staged graph, one pass per node group, as the speedup experiment times it
       });
       const alternative = await lib.createBatchNormBackward(scope, { ...common, dx: buf(n * d, 'dx alt'), variant: 'alternative' });
       const pg = await lib.profileDispatches(gpu, graph, { reps: 3 });
