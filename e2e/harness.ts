@@ -1,6 +1,7 @@
 // The browser side of the e2e tests: the whole library (both entries, the public API and the engine) on `window.lib`, one GPU context on `window.gpuReady`, error measures on `window.check`.
 import * as api from '../src/index.ts';
 import * as engine from '../src/engine.ts';
+import { makeQuadrantData, makeSmallRun } from './model-setup.ts';
 
 const lib = { ...engine, ...api };
 
@@ -28,11 +29,24 @@ const check = {
     }
     return diff / scale;
   },
+  /**
+   * ‖got − want‖ / ‖want‖, or ‖got − want‖ where ‖want‖ < 1e-10 (a bias right before batchnorm has an exactly-zero
+   * gradient: there the GPU's must be ~0 in absolute terms).
+   */
+  normRel(got: ArrayLike<number>, want: ArrayLike<number>): number {
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < want.length; i++) {
+      num += (got[i]! - want[i]!) ** 2;
+      den += want[i]! ** 2;
+    }
+    return Math.sqrt(den) < 1e-10 ? Math.sqrt(num) : Math.sqrt(num / den);
+  },
 };
 
 /**
- * The set-up the kernel specs repeat: host data up, outputs poisoned with NaN (an output a kernel leaves unwritten then
- * fails its check, since NaN propagates through every error measure), results back.
+ * The set-up the specs repeat: host data up, outputs poisoned with NaN (an output a kernel leaves unwritten then
+ * fails its check, since NaN propagates through every error measure), results back; the model specs' data and run.
  */
 const setup = {
   /** A storage buffer holding `data` as f32. */
@@ -46,6 +60,9 @@ const setup = {
     gpu.device.queue.writeBuffer(buffer, 0, new Float32Array(count).fill(NaN)),
   /** `count` f32 read back. */
   read: (gpu: api.GpuContext, buffer: engine.TensorRef, count: number): Promise<Float32Array> => engine.readF32(gpu, buffer, count),
+  /** The model specs' toy data and small run (e2e/model-setup.ts). */
+  quadrants: makeQuadrantData,
+  smallRun: makeSmallRun,
 };
 
 declare global {

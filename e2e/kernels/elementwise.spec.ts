@@ -1,4 +1,4 @@
-// The elementwise family's rows on the GPU (GELU and its derivative, the add) against the float64 reference and hand sums.
+// The elementwise family's rows on the GPU (GELU and its derivative, the add, ReLU backward) against the float64 reference and hand sums.
 import { test, expect } from '../fixtures.ts';
 
 test('GELU forward and derivative rows (vec4 and f32 lengths) match the float64 reference', async ({ harness }) => {
@@ -102,4 +102,50 @@ test('the add row sums two vectors exactly; a buffer too small for n and a wrong
   expect(r.mismatches).toBe(0);
   expect(r.err).toMatch(/add n=1101: a has \d+ bytes, needs 4404/);
   expect(r.arity).toEqual(['add n=1001: a binary row needs b', 'relu n=1001: a unary row takes no b']);
+});
+
+// ReLU backward: exact (a select).
+test('ReLU backward (device and host forms) vs the reference, gradient 0 at x = 0', async ({ harness }) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const ref = lib.reference;
+    const gpu = await window.gpuReady;
+    const rng = ref.makeRng(14);
+    const n = 10007;
+    const x = ref.makeTensor([n], Float32Array.from(rng.randnTensor([n]).data.map((v, i) => (i % 10 === 0 ? 0 : v))));
+    const dout = ref.makeTensor([n], Float32Array.from(rng.randnTensor([n], 2, 0.5).data));
+    const want = ref.reluBackward(dout, ref.reluForward(x).cache);
+    const scope = lib.createScope(gpu);
+    const dx = window.setup.poisoned(scope, n, 'dx');
+    await lib.runDispatches(
+      gpu,
+      [
+        await lib.createReluBackward(scope, {
+          x: scope.createTensorBuffer(Float32Array.from(x.data), 'x'),
+          dout: scope.createTensorBuffer(Float32Array.from(dout.data), 'dout'),
+          dx,
+          n,
+        }),
+      ],
+      'relu backward',
+    );
+    const device = await lib.readF32(gpu, dx, n);
+    scope.destroy();
+    const x2 = { data: x.data.subarray(0, 60), shape: [3, 20] };
+    const fwd = await lib.reluForward(gpu, x2);
+    const host = await lib.reluBackward(gpu, { data: dout.data.subarray(0, 60), shape: [3, 20] }, fwd.cache);
+    const wantFwd = ref.reluForward(ref.makeTensor([3, 20], x2.data));
+    return {
+      device: ref.relError(device, want.data),
+      host: ref.relError(host.data, want.data.subarray(0, 60)),
+      fwd: ref.relError(fwd.out.data, wantFwd.out.data),
+      shape: host.shape,
+      zeros: x.data.filter((v) => v === 0).length,
+    };
+  });
+  expect(r.zeros).toBeGreaterThan(1000);
+  expect(r.device).toBe(0);
+  expect(r.host).toBe(0);
+  expect(r.fwd).toBe(0);
+  expect(r.shape).toEqual([3, 20]);
 });

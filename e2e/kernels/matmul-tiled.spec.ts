@@ -1,6 +1,6 @@
 // The workgroup-memory tiled matmul kernels (tile64, tile128, tile128k16) forced by name against a float64 product computed
 // in the page: ragged M and N past one tile, K tails, the four layouts, bias, split K, batched column blocks.
-import { test, expect } from '../fixtures.ts';
+import { testOnOnePage as test, expect } from '../fixtures.ts';
 import { testSeed } from '../seed.ts';
 
 // max |gpu - f64| / max |f64| over C (as e2e/kernels/matmul.spec.ts: far under 1e-4 for k up to a few thousand).

@@ -1,36 +1,12 @@
 // Losing the GPU mid-run (gpu.device.destroy()): recovery from the host checkpoint on a new device (also with several steps a submit), a clean stop, GPU errors naming the kernel.
 import { test, expect } from '../fixtures.ts';
 
-/** A small run as the page would make it, in the harness page: `destroy(solver, step, gpu)` may destroy a device. */
-const setup = () => {
-  const { lib } = window;
-  const { reference } = lib;
-  const rng = reference.makeRng(7);
-  const N = 120;
-  const D = 24;
-  const X = rng.randnTensor([N, D]);
-  const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
-  const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([40, D]), yVal: Array.from({ length: 40 }, (_, i) => i % 4) };
-  const netOpts = { inputDim: D, numClasses: 4, normalization: 'batchnorm' as const, weightScale: 0.1, seed: 2 };
-  // 12 steps per epoch, 3 epochs; Adam with lr decay, so `t`, the slots and the decayed rate must all come back.
-  const solverOpts = {
-    updateRule: 'adam',
-    optimConfig: { learningRate: 5e-3 },
-    lrDecay: 0.9,
-    batchSize: 10,
-    numEpochs: 3,
-    seed: 3,
-    verbose: false,
-    numTrainSamples: 60,
-  };
-  return { lib, data, netOpts, solverOpts };
-};
-
 test('a device destroyed at step 17 of 36: the run recovers once from the epoch-1 checkpoint and ends as an uninterrupted run does, using nothing of the old device', async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     // The uninterrupted run, on a device of its own.
     const gpuB = await lib.requestGpu({ debug: true });
@@ -105,7 +81,7 @@ test('a device destroyed at step 17 of 36: the run recovers once from the epoch-
     await net.destroy();
     newGpu.device.destroy();
     return out;
-  }, setup.toString());
+  });
   console.log(
     `checkpoint of a [16, 16] batchnorm net with Adam (${r.ckptBytes} bytes: params, state, m, v): ${r.readMs.toFixed(2)} ms to the host on a quiet queue; one training step ${r.stepMs.toFixed(2)} ms`,
   );
@@ -135,8 +111,9 @@ test('a device destroyed at step 17 of 36: the run recovers once from the epoch-
 test('a device destroyed while a submit of 4 steps is queued: recovery from the epoch-1 checkpoint, and the run ends bit for bit as an uninterrupted one at one step a submit', async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     const gpuB = await lib.requestGpu();
     const netB = await lib.FullyConnectedNeuralNet.create(gpuB, [16, 16], netOpts);
@@ -175,7 +152,7 @@ test('a device destroyed while a submit of 4 steps is queued: recovery from the 
     await net.destroy();
     newGpu.device.destroy();
     return out;
-  }, setup.toString());
+  });
   expect(r.result.status, r.result.message).toBe('completed');
   expect(r.result.recoveries).toHaveLength(1);
   expect(r.result.recoveries[0]!.resumedFrom).toBe(12);
@@ -187,8 +164,9 @@ test('a device destroyed while a submit of 4 steps is queued: recovery from the 
 });
 
 test('a device lost again right after its recovery: a clean stop, the host checkpoint kept and downloadable', async ({ harness }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     // The uninterrupted run's host checkpoint at the end of epoch 1, for comparison.
     const gpuB = await lib.requestGpu({ debug: true });
@@ -238,7 +216,7 @@ test('a device lost again right after its recovery: a clean stop, the host check
       W1: Array.from(params.W1!.data.slice(0, 4)),
       meta,
     };
-  }, setup.toString());
+  });
   expect(r.result.status).toBe('device-lost');
   expect(r.result.recoveries).toHaveLength(1);
   expect(r.result.checkpointIteration).toBe(12);
@@ -255,8 +233,9 @@ test('a device lost again right after its recovery: a clean stop, the host check
 test("an injected validation error (a dispatch over the workgroup limit) surfaces with the kernel's name and fails the run", async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await lib.requestGpu(); // not debug: no error scope catches it, the device's uncapturederror handler does
     const net = await lib.FullyConnectedNeuralNet.create(gpu, [16, 16], netOpts);
     const heard: string[] = [];
@@ -291,7 +270,7 @@ test("an injected validation error (a dispatch over the workgroup limit) surface
     await net.destroy();
     gpu.device.destroy();
     return out;
-  }, setup.toString());
+  });
   console.log(`uncaptured ${r.errors[0]?.kind} error naming "${r.errors[0]?.kernel}": ${r.errors[0]?.message.split('\n')[0]}`);
   expect(r.injected, JSON.stringify([r.keys, r.result])).not.toBe('');
   expect(r.errors.length).toBeGreaterThanOrEqual(1);

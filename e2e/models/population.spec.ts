@@ -30,13 +30,9 @@ for (const c of cases)
       const { lib } = window;
       const gpu = await window.gpuReady;
       const { reference } = lib;
-      const rng = reference.makeRng(5);
-      const N = 48;
       const D = 24;
       const C = 4;
-      const X = rng.randnTensor([N, D]);
-      const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
-      const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([20, D]), yVal: Array.from({ length: 20 }, (_, i) => i % C) };
+      const data = window.setup.quadrants(reference.makeRng(5), 48, D, 20);
       // each model its own initial scale, seed, L2 strength and learning rate
       const members = Array.from({ length: c.models }, (_, k) => ({
         weightScale: [0.3, 0.2, 0.5][k % 3]!,
@@ -319,12 +315,8 @@ test('a population whose device is destroyed at step 17 of 36 recovers once from
   const r = await harness.page.evaluate(async () => {
     const { lib } = window;
     const { reference } = lib;
-    const rng = reference.makeRng(7);
-    const N = 120;
     const D = 24;
-    const X = rng.randnTensor([N, D]);
-    const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
-    const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([40, D]), yVal: Array.from({ length: 40 }, (_, i) => i % 4) };
+    const data = window.setup.quadrants(reference.makeRng(7), 120, D, 40);
     const opts = {
       inputDim: D,
       numClasses: 4,

@@ -1,35 +1,12 @@
 // Several training steps in one submit on the GPU: the same losses, accuracies and parameters bit for bit as one step a submit (a net, a population), the float64 reference's losses, and no new GPU objects in the steady state.
 import { test, expect } from '../fixtures.ts';
 
-/** A small batchnorm run (12 steps an epoch, 3 epochs, Adam with lr decay), in the harness page. */
-const setup = () => {
-  const { lib } = window;
-  const { reference } = lib;
-  const rng = reference.makeRng(7);
-  const N = 120;
-  const D = 24;
-  const X = rng.randnTensor([N, D]);
-  const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
-  const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([40, D]), yVal: Array.from({ length: 40 }, (_, i) => i % 4) };
-  const netOpts = { inputDim: D, numClasses: 4, normalization: 'batchnorm' as const, weightScale: 0.1, seed: 2 };
-  const solverOpts = {
-    updateRule: 'adam',
-    optimConfig: { learningRate: 5e-3 },
-    lrDecay: 0.9,
-    batchSize: 10,
-    numEpochs: 3,
-    seed: 3,
-    verbose: false,
-    numTrainSamples: 60,
-  };
-  return { lib, rng, data, netOpts, solverOpts };
-};
-
 test('a net trained at 1, 3 and 8 steps a submit: the same histories and parameters bit for bit, the float64 losses, fewer submits', async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     const runs = [];
     for (const stepsPerSubmit of [1, 3, 8]) {
@@ -55,7 +32,7 @@ test('a net trained at 1, 3 and 8 steps a submit: the same histories and paramet
     });
     await cpu.train();
     return { runs, cpu: cpu.lossHistory };
-  }, setup.toString());
+  });
   const [one, ...others] = r.runs;
   expect(one!.status).toBe('completed');
   expect(one!.losses).toHaveLength(36);
@@ -75,8 +52,9 @@ test('a net trained at 1, 3 and 8 steps a submit: the same histories and paramet
 test('stepMany equals as many step calls, bit for bit; in the steady state it makes one submit and no buffers, bind groups or pipelines', async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, rng, data, netOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { rng, data, netOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     const rows = Array.from({ length: 15 }, () => Uint32Array.from({ length: 10 }, () => rng.randint(120)));
     const train = async (many: boolean) => {
@@ -106,7 +84,7 @@ test('stepMany equals as many step calls, bit for bit; in the steady state it ma
       return { losses, params, steady, refused };
     };
     return { one: await train(false), many: await train(true) };
-  }, setup.toString());
+  });
   expect(r.many.losses).toHaveLength(15);
   expect(r.many.losses).toEqual(r.one.losses);
   for (const [name, values] of Object.entries(r.one.params)) expect(r.many.params[name], name).toEqual(values);
@@ -117,8 +95,9 @@ test('stepMany equals as many step calls, bit for bit; in the steady state it ma
 test('a population at 4 steps a submit: each model as at one step a submit, bit for bit (Adam with batchnorm; SGD with a model diverging, frozen at the same step)', async ({
   harness,
 }) => {
-  const r = await harness.page.evaluate(async (setupSrc) => {
-    const { lib, data, netOpts, solverOpts } = (0, eval)(`(${setupSrc})`)() as ReturnType<typeof setup>;
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const { data, netOpts, solverOpts } = window.setup.smallRun();
     const gpu = await window.gpuReady;
     const cases = [
       {
@@ -159,7 +138,7 @@ test('a population at 4 steps a submit: each model as at one step a submit, bit 
         await pop.destroy();
       }
     return out;
-  }, setup.toString());
+  });
   for (const [one, four] of [r.slice(0, 2), r.slice(2, 4)]) {
     expect(one!.status, one!.name).toBe('completed');
     expect(four!.divergedAt, one!.name).toEqual(one!.divergedAt);
