@@ -9,11 +9,18 @@ const port = Number(process.env.E2E_PORT ?? 5174);
 export default defineConfig({
   testDir: 'e2e',
   testMatch: '**/*.spec.ts',
-  testIgnore: ['**/e2e/tmp/**'], // scratch profiling specs (git-ignored)
   timeout: 180_000,
   expect: { timeout: 30_000 },
+  // Two workers for a 2-core machine: spec files run two at a time (a file's tests in order, in one worker), since one
+  // worker keeps about one core busy (shader compiles and the page's float64 references are single-threaded). The CLI
+  // specs run one at a time beside the others: they bundle to fixed paths and build the package. E2E_WORKERS=1: one file at a time.
   fullyParallel: false,
-  workers: 1,
+  workers: Number(process.env.E2E_WORKERS ?? 2),
+  projects: [
+    { name: 'cli', testDir: 'e2e/cli', workers: 1 },
+    // e2e/tmp: scratch profiling specs (git-ignored)
+    { name: 'browser', testIgnore: ['**/e2e/cli/**', '**/e2e/tmp/**'] },
+  ],
   reporter: process.env.CI ? [['list']] : [['list']],
   use: {
     baseURL: `http://127.0.0.1:${port}`,

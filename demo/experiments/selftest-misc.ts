@@ -21,7 +21,7 @@ async function withScope<T>(gpu: GpuContext, f: (scope: GpuScope) => Promise<T>)
   }
 }
 
-/** e2e/kernels/losses.spec.ts: dscores relError < 1e-5 (elementwise), the loss (a mean over rows) < 1e-4. */
+/** e2e/kernels/losses-softmax.spec.ts: dscores relError < 1e-5 (elementwise), the loss (a mean over rows) < 1e-4. */
 async function softmax(gpu: GpuContext, n: number, c: number, shift: number): Promise<SelfTestMeasure[]> {
   const rng = ref.makeRng(11 + n);
   const scores = ref.makeTensor([n, c], Float32Array.from(rng.randnTensor([n, c], 3, shift).data));
