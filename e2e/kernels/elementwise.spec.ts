@@ -1,5 +1,5 @@
 // The elementwise family's rows on the GPU (GELU and its derivative, the add, ReLU backward) against the float64 reference and hand sums.
-import { test, expect } from '../fixtures.ts';
+import { testOnOnePage as test, expect } from '../fixtures.ts';
 
 test('GELU forward and derivative rows (vec4 and f32 lengths) match the float64 reference', async ({ harness }) => {
   const rows = await harness.page.evaluate(async () => {
