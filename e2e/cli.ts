@@ -14,7 +14,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
     execFile(
       process.execPath,
       [join(root, 'scripts', 'experiment.mjs'), ...args],
-      { cwd: root, timeout: 200_000, env: { ...process.env, ...env } },
+      // killed past 390 s: the longest timeout a CLI spec sets (the selftest's 400 s); a test's own timeout ends it sooner
+      { cwd: root, timeout: 390_000, env: { ...process.env, ...env } },
       (err, stdout, stderr) => {
         done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
       },
