@@ -60,7 +60,8 @@ export function makeMatmulLoop(label: string): { kLoop: number; block: number } 
   const k = Number(m[1]);
   const splits = Number(m[3] ?? 1);
   const kq = row.kMultiple ?? 4;
-  return { kLoop: Math.ceil(Math.ceil(k / splits) / kq) * kq, block: row.block };
+  // the plan rounds a chunk up to a multiple of its K step; the loop stops at K (the longest chunk's trip count)
+  return { kLoop: Math.min(k, Math.ceil(Math.ceil(k / splits) / kq) * kq), block: row.block };
 }
 
 /** Record, while `run` runs, the storage bytes each bind group made binds (read-only and read-write alike). */
