@@ -97,6 +97,19 @@ export function checkMemoryBudget(ctx: Pick<GpuContext, 'memoryBudget' | 'stats'
 }
 
 /**
+ * Hold a context's live buffers to `budget` bytes (requestGpu's `memoryBudget`), after checking it is a whole number of
+ * bytes > 0; undefined leaves the context without a budget. checkMemoryBudget then refuses each buffer past it.
+ *   setMemoryBudget(gpu, 4 * 2 ** 30); // gpu.memoryBudget === 4294967296
+ *   setMemoryBudget(gpu, 0);           // Error: requestGpu: memoryBudget must be a whole number of bytes > 0, got 0
+ */
+export function setMemoryBudget(ctx: Pick<GpuContext, 'memoryBudget'>, budget: number | undefined): void {
+  if (budget === undefined) return;
+  if (!(Number.isSafeInteger(budget) && budget > 0))
+    throw new Error(`requestGpu: memoryBudget must be a whole number of bytes > 0, got ${budget}`);
+  ctx.memoryBudget = budget;
+}
+
+/**
  * Everything one owner (a model, an op call, a benchmark) allocates, destroyed together.
  *   const scope = createScope(gpu);
  *   const x = scope.createTensorBuffer(new Float32Array([1, 2, 3]), 'x'); scope.destroy();
