@@ -15,7 +15,8 @@ import {
   type MatmulLayout,
   type MatmulVariant,
 } from '../../src/engine.ts';
-import { scaledError, type SelfTestCase } from './selftest.ts';
+import { scaledError } from './error-measures.ts';
+import type { SelfTestCase } from './selftest.ts';
 
 // e2e/kernels/matmul.spec.ts and gpu-plans.spec.ts: max|gpu - ref| / max|ref| < 1e-4 (inputs in [-1, 1)).
 const tol = 1e-4;

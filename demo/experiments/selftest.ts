@@ -1,5 +1,5 @@
 // The GPU self-test: every kernel variant the plans could pick on this adapter, at ragged shapes, against the float64 reference.
-import { reference as ref, type GpuContext } from '../../src/index.ts';
+import type { GpuContext } from '../../src/index.ts';
 import type { ProgressSink } from './common.ts';
 import { makeMatmulCases } from './selftest-matmul.ts';
 import { makeNormCases } from './selftest-norms.ts';
@@ -57,63 +57,6 @@ export interface SelfTestOptions {
   progress?: ProgressSink;
   /** Multiplies every tolerance (default 1). A test hook: 0 makes every inexact case fail, so the failure path is exercised. */
   toleranceScale?: number;
-}
-
-/** The float64 value of each element rounded to f32 (what the GPU is given). */
-export const f32 = (a: ArrayLike<number>): Float64Array => Float64Array.from(Float32Array.from(a));
-
-/**
- * max_i |got_i - want_i| / mag(i): the error relative to the magnitude of the operands that were rounded (NaN fails).
- *   boundedError([1.0001], [1], () => 1); // ~1e-4
- *   boundedError([NaN], [1], () => 1);    // Infinity
- */
-export function boundedError(got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number): number {
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
-    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
-  }
-  return worst;
-}
-
-/**
- * max_i |got_i - want_i| / max_i |want_i| (NaN fails).
- *   scaledError([2, 1.001], [2, 1]); // 5e-4
- *   scaledError([NaN], [1]);         // Infinity
- */
-export function scaledError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!);
-    if (!(e <= diff)) diff = Number.isNaN(e) ? Infinity : e;
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
-
-/**
- * ‖got - want‖ / ‖want‖ (NaN fails).
- *   normError([3, 4.0005], [3, 4]); // 1e-4
- */
-export function normError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  const e = Math.sqrt(num / Math.max(den, 1e-300));
-  return Number.isNaN(e) ? Infinity : e;
-}
-
-/**
- * The seed's relError, NaN counted as a failure.
- *   relErr(Float32Array.of(1), Float64Array.of(1)); // 0
- */
-export function relErr(got: ArrayLike<number> | number, want: ArrayLike<number> | number): number {
-  const e = ref.relError(got, want);
-  return Number.isNaN(e) ? Infinity : e;
 }
 
 /**
