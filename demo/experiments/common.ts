@@ -94,6 +94,32 @@ export function stopGate(g: SolverGate): void {
   g.current?.abort();
 }
 
+/**
+ * The `onSolver` option of a run: each Solver (or PopulationSolver) it starts joins the gate, and is paused or aborted at
+ * once where the gate already is.
+ *   trainOne({ ...options, onSolver: joinGate(gate) });
+ *   stopGate(gate); // aborts the Solver running now
+ */
+export function joinGate(g: SolverGate): (solver: NonNullable<SolverGate['current']>) => void {
+  return (solver) => {
+    g.current = solver;
+    if (g.paused) solver.pause();
+    if (g.stopped) solver.abort();
+  };
+}
+
+/**
+ * Destroy the device once, when a run reaches the step the hooks name (the URL's loseGpuAt); nothing without hooks.
+ *   onProgress: (p) => loseDeviceAt(hooks, p.iteration),
+ *   loseDeviceAt({ ...hooks, loseAt: 5 }, 5); // calls hooks.lose(), then never again
+ */
+export function loseDeviceAt(hooks: DeviceHooks | undefined, iteration: number): void {
+  if (hooks && hooks.loseAt !== null && iteration >= hooks.loseAt) {
+    hooks.loseAt = null;
+    hooks.lose();
+  }
+}
+
 /** Pause/stop for the experiments that run no Solver (forward check, speedup): `wait()` between passes. */
 export interface PassGate {
   stopped: boolean;
@@ -230,16 +256,9 @@ export async function trainOne(env: ExperimentEnv, a: TrainArgs): Promise<{ reco
       numEpochs: s.epochs as number,
       numTrainSamples: 1000,
       numValSamples: null,
-      onSolver: (solver) => {
-        a.gate.current = solver;
-        if (a.gate.paused) solver.pause();
-        if (a.gate.stopped) solver.abort();
-      },
+      onSolver: joinGate(a.gate),
       onProgress: (p, solver) => {
-        if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
-          hooks.loseAt = null;
-          hooks.lose();
-        }
+        loseDeviceAt(hooks, p.iteration);
         a.onProgress(p, solver);
       },
       requestDevice: hooks?.requestDevice,
