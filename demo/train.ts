@@ -21,7 +21,11 @@ export { createGate, pauseGate, resumeGate, stopGate, type ModelLabel, type Solv
 
 let deviceHooks: DeviceHooks | undefined;
 
-/** Install the page's device hooks (main.ts): every training run recovers through them. */
+/**
+ * Install the page's device hooks (main.ts): every training run recovers through them.
+ *   setDeviceHooks({ requestDevice, notice, loseAt: state.loseGpuAt, lose });
+ *   pageEnv(ctx).device; // those hooks
+ */
 export function setDeviceHooks(hooks: DeviceHooks): void {
   deviceHooks = hooks;
 }

@@ -50,7 +50,11 @@ export interface ProgressSink {
   setDetail(text: string): void;
 }
 
-/** 75 -> "1:15", 3725 -> "1:02:05". */
+/**
+ * Seconds as a clock reads them ('–' for none).
+ *   formatDuration(75);   // '1:15'
+ *   formatDuration(3725); // '1:02:05'
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
   const s = Math.round(seconds);
@@ -77,18 +81,38 @@ export interface SolverGate {
   stopped: boolean;
 }
 
+/**
+ * A gate no Solver has joined yet, neither paused nor stopped.
+ *   const gate = createGate();
+ *   trainOne({ ...options, onSolver: joinGate(gate) });
+ */
 export function createGate(): SolverGate {
   return { current: null, paused: false, stopped: false };
 }
 
+/**
+ * Pause the Solver running now, and every one that joins the gate later, until resumeGate.
+ *   pauseGate(gate);
+ *   resumeGate(gate); // the run goes on from the same step
+ */
 export function pauseGate(g: SolverGate): void {
   g.paused = true;
   g.current?.pause();
 }
+/**
+ * Let the gate's Solver run on after pauseGate.
+ *   pauseGate(gate);
+ *   resumeGate(gate);
+ */
 export function resumeGate(g: SolverGate): void {
   g.paused = false;
   g.current?.resume();
 }
+/**
+ * Abort the Solver running now, and every one that joins the gate later (the run keeps what it has).
+ *   stopGate(gate);
+ *   gate.stopped; // true
+ */
 export function stopGate(g: SolverGate): void {
   g.stopped = true;
   g.current?.abort();
@@ -164,17 +188,29 @@ export function createPassGate(): PassGate {
   return g;
 }
 
-/** The adapter as results record it ("which adapter produced this"). */
+/**
+ * The adapter as results record it ("which adapter produced this"), or why there is no device.
+ *   adapterRecord(env); // { vendor: 'google', architecture: 'swiftshader', ..., timestampQuery: true }
+ *   adapterRecord({ gpu: null, gpuError: 'no adapter' }); // { error: 'no adapter' }
+ */
 export function adapterRecord(env: Pick<ExperimentEnv, 'gpu' | 'gpuError'>): Record<string, unknown> {
   return env.gpu ? { ...env.gpu.adapter, timestampQuery: env.gpu.hasTimestampQuery } : { error: env.gpuError ?? 'no WebGPU device' };
 }
 
-/** Steps one training of these settings takes (the Solver's numIterations). */
+/**
+ * Steps one training of these settings takes (the Solver's numIterations).
+ *   iterationsOf({ numTrain: 1000, batchSize: 50, epochs: 2 }); // 40
+ *   iterationsOf(s, 5);                                          // the same settings at batch 5
+ */
 export function iterationsOf(s: PanelSettings, batchSize = s.batchSize as number): number {
   return Math.max(Math.floor((s.numTrain as number) / batchSize), 1) * (s.epochs as number);
 }
 
-/** "the GPU" / "the CPU" for progress lines. */
+/**
+ * Where a run trains, for progress lines.
+ *   whereOf({ ...env, kind: 'gpu' }); // 'the GPU'
+ *   whereOf({ ...env, kind: 'cpu' }); // 'the CPU'
+ */
 export function whereOf(env: ExperimentEnv): string {
   return env.kind === 'gpu' ? 'the GPU' : 'the CPU';
 }

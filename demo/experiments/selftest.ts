@@ -162,7 +162,11 @@ export function formatSelfTest(r: SelfTestResults): string {
   ].join('\n');
 }
 
-/** The CSV rows of a self-test (one per case). */
+/**
+ * The CSV rows of a self-test (one per case, the adapter named on each).
+ *   selfTestCsvRows(results)[0].kernel; // 'matmul'
+ *   toCsv(selfTestCsvRows(results));
+ */
 export function selfTestCsvRows(r: SelfTestResults): Record<string, unknown>[] {
   return r.rows.map((x) => ({ ...x, adapter: `${r.adapter.vendor} ${r.adapter.architecture} ${r.adapter.description}` }));
 }

@@ -2,7 +2,11 @@
 import type { GpuContext } from './device.ts';
 import { makeUniformData, type Kernel } from './kernel.ts';
 
-/** STORAGE | COPY_SRC | COPY_DST: the default for tensors (read lazily: GPUBufferUsage exists once WebGPU is loaded). */
+/**
+ * STORAGE | COPY_SRC | COPY_DST: the default for tensors (read lazily: GPUBufferUsage exists once WebGPU is loaded).
+ *   scope.createTensorBuffer(n * 4, 'x', tensorUsage());
+ *   tensorUsage() & GPUBufferUsage.STORAGE; // non-zero
+ */
 export function tensorUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
@@ -125,6 +129,11 @@ export interface GpuScope {
   destroy(): void;
 }
 
+/**
+ * A new scope on `ctx`: every buffer it makes is checked first (size limits, memory budget) and destroyed with it.
+ *   const scope = createScope(gpu);
+ *   try { run(scope); } finally { scope.destroy(); }
+ */
 export function createScope(ctx: GpuContext): GpuScope {
   const scope: GpuScope = {
     ctx,
