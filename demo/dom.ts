@@ -14,6 +14,7 @@ export function byTestId(root: ParentNode, id: string): HTMLElement {
 /**
  * Create an element with attributes and children.
  *   const b = h('button', { type: 'button', 'data-testid': 'x' }, 'Start');
+ *   root.append(h('p', {}, 'loss ', h('b', {}, '2.30')));
  */
 export function h<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -33,6 +34,7 @@ if (channel) channel.port1.onmessage = () => waiting.shift()?.();
 /**
  * Let the browser paint and handle input before going on (a macrotask, without setTimeout's 4 ms clamp).
  *   for (const chunk of chunks) { work(chunk); await yieldToEventLoop(); }
+ *   await yieldToEventLoop(); // where MessageChannel is missing, a setTimeout(0)
  */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => {

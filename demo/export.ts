@@ -21,7 +21,8 @@ export function download(data: Blob | Uint8Array | string, filename: string, typ
 
 /**
  * Rows of objects as CSV (columns from the first row's keys; quoted when needed; arrays joined by ';').
- *   toCsv([{ scale: 1e-4, model: 'batchnorm', bestValAcc: 0.3 }]);
+ *   toCsv([{ scale: 1e-4, model: 'batchnorm', bestValAcc: 0.3 }]); // 'scale,model,bestValAcc\n0.0001,batchnorm,0.3\n'
+ *   toCsv([{ dims: [100, 50], note: 'a, b' }]);                    // 'dims,note\n100;50,"a, b"\n'
  */
 export function toCsv(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '';

@@ -34,6 +34,7 @@ export function setDeviceHooks(hooks: DeviceHooks): void {
  * Where a panel's run trains now: the model the page's choice names, its device, the float64 CPU reference in a
  * Web Worker (so the page never blocks), and a yield between CPU steps.
  *   const r = await runBatchnormExperiment(settings, data, pageEnv(ctx), hooks);
+ *   pageEnv(ctx).kind; // 'gpu' or 'cpu', as the page's choice says
  */
 export function pageEnv(ctx: DemoContext): ExperimentEnv {
   return {

@@ -93,6 +93,7 @@ export async function runBatchSize(
 
 /**
  * The CSV of the batch-size runs, long format: one row per accuracy point.
+ *   toCsv(batchSizeCsvRows(result.runs));
  *   batchSizeCsvRows(result.runs)[0]; // { run: 'baseline, batch 5', normalization: 'none', batchSize: 5, series: 'trainAcc', x: 0, value: 0.1 }
  */
 export function batchSizeCsvRows(records: TrainRecord[]): Record<string, unknown>[] {

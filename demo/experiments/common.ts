@@ -67,6 +67,7 @@ export function formatDuration(seconds: number): string {
 /**
  * The progress line under a run's bar, in the page and the terminal alike.
  *   rateText(10, 400, 'steps', 1.25); // "10 / 400 steps · 8.00 steps/s · ETA 0:49"
+ *   control.setDetail(rateText(done, total, 'steps', elapsed));
  */
 export function rateText(done: number, total: number, unit: string, seconds: number): string {
   const perSec = seconds > 0 ? done / seconds : 0;

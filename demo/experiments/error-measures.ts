@@ -41,6 +41,7 @@ export function scaledError(got: ArrayLike<number>, want: ArrayLike<number>): nu
 /**
  * ‖got - want‖ / ‖want‖ (NaN fails).
  *   normError([3, 4.0005], [3, 4]); // 1e-4
+ *   normError([NaN], [1]);          // Infinity
  */
 export function normError(got: ArrayLike<number>, want: ArrayLike<number>): number {
   let num = 0;
@@ -56,6 +57,7 @@ export function normError(got: ArrayLike<number>, want: ArrayLike<number>): numb
 /**
  * The seed's relError, NaN counted as a failure.
  *   relErr(Float32Array.of(1), Float64Array.of(1)); // 0
+ *   relErr(1.1, 1);                                 // 0.1 / 2.1, the seed's |x - y| / (|x| + |y|)
  */
 export function relErr(got: ArrayLike<number> | number, want: ArrayLike<number> | number): number {
   const e = ref.relError(got, want);

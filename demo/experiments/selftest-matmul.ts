@@ -134,6 +134,7 @@ const perVariant: Record<MatmulVariant, Product[]> = {
  * The matmul cases: every variant eligible on this adapter at its ragged shapes, and the GPU class's plans forced here
  * (vec4 at 64 invocations with K splits, block8 with splits over batches, a grid with y > 1).
  *   const { cases, skipped } = await makeMatmulCases(gpu);
+ *   cases.map((c) => c.variant); // ['block8', 'block8', 'vec4', ...]
  */
 export async function makeMatmulCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
   const caps = {

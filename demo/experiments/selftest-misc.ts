@@ -205,6 +205,7 @@ async function gatherRows(gpu: GpuContext, rows: number, dim: number, batch: num
  * Softmax loss (large shifted scores too), sgd / sgd_momentum / rmsprop / adam, the image gather (scalar and 16-pixel
  * paths, one and several chunks) and the row gather.
  *   const cases = makeLossOptimGatherCases();
+ *   await cases[0].run(gpu); // [{ what: 'loss', ... }, { what: 'dscores', ... }]
  */
 export function makeLossOptimGatherCases(): SelfTestCase[] {
   const cases: SelfTestCase[] = [];

@@ -62,6 +62,7 @@ export interface SelfTestOptions {
 /**
  * The adapter summary of a context, with the device's features sorted.
  *   selfTestAdapter(gpu).features; // ['subgroups', 'timestamp-query', ...]
+ *   selfTestAdapter(gpu).runtime;  // 'node' or 'browser'
  */
 export function selfTestAdapter(gpu: GpuContext): SelfTestAdapter {
   const { vendor, architecture, device, description, runtime } = gpu.adapter;
@@ -72,6 +73,7 @@ export function selfTestAdapter(gpu: GpuContext): SelfTestAdapter {
  * Every case this adapter could run (matmul variants eligible here and the GPU classes' plans, the normalizations, softmax
  * loss, the update rules, the gathers), and the variants left out with the reason.
  *   const { cases, skipped } = await makeSelfTestCases(gpu);
+ *   for (const c of cases) makeSelfTestRow(c, await c.run(gpu), 1, 0);
  */
 export async function makeSelfTestCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
   const mm = await makeMatmulCases(gpu);
@@ -131,6 +133,7 @@ export async function runSelfTest(gpu: GpuContext, o: SelfTestOptions = {}): Pro
 /**
  * The table as text: the adapter line, one line per case (kernel, variant, shape, worst error, tolerance, pass/FAIL), a summary.
  *   console.log(formatSelfTest(await runSelfTest(gpu)));
+ *   // adapter: ... then 'matmul  block8  37x53x131 +b  1.93e-7 (C (2 passes))  1e-4  pass', ...
  */
 export function formatSelfTest(r: SelfTestResults): string {
   const a = r.adapter;
