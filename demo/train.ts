@@ -17,7 +17,7 @@ import type { PanelName, PanelSettings } from './url-state.ts';
 import { solverDataOf } from './dataset.ts';
 import type { SolverData } from '../src/index.ts';
 
-export { createGate, pauseGate, resumeGate, stopGate, type ModelLabel, type SolverGate, type TrainRecord } from './experiments/common.ts';
+export type { ModelLabel, SolverGate, TrainRecord } from './experiments/common.ts';
 
 let deviceHooks: DeviceHooks | undefined;
 
