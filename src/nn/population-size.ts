@@ -50,8 +50,8 @@ export interface PopulationGroupPlan {
  * Plan a population's groups on a device: per-model bytes from the net's tensor shapes (hidden widths stored rounded
  * up to 4, each tensor's store range 256-byte aligned), the largest group under the binding limits, the most models
  * under the memory budget (training data excluded).
- *   planPopulationGroups({ maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27 }, { dims: [3072, 50, 10], normalization: 'batchnorm', updateRule: 'adam', batchSize: 50 }).modelsPerGroup; // 205
- *   planPopulationGroups(limits, net, { models: 500 }).groups; // [205, 205, 90]
+ *   planPopulationGroups({ maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27 }, { dims: [3072, 50, 10], normalization: 'batchnorm', updateRule: 'adam', batchSize: 50 }).modelsPerGroup; // 209
+ *   planPopulationGroups(limits, net, { models: 500 }).groups; // [209, 209, 82]
  */
 export function planPopulationGroups(limits: GroupLimits, net: PopulationNet, options: PopulationGroupOptions = {}): PopulationGroupPlan {
   const { models, maxModelsPerGroup, memoryBudget } = options;
