@@ -320,3 +320,58 @@ test('bad options and a population too wide for one binding: clear errors naming
   expect(r.plan.modelsPerGroup).toBe(2);
   expect(r.plan.groups).toEqual([2, 1]);
 });
+
+test('groups whose device is destroyed at step 17 of 36 recover from the epoch-1 checkpoint and end as an uninterrupted run', async ({
+  harness,
+}) => {
+  const r = await harness.page.evaluate(async () => {
+    const { lib } = window;
+    const rng = lib.reference.makeRng(7);
+    const [N, D] = [120, 24];
+    const X = rng.randnTensor([N, D]);
+    const y = Array.from({ length: N }, (_, i) => (X.data[i * D]! > 0 ? 2 : 0) + (X.data[i * D + 1]! > 0 ? 1 : 0));
+    const data = { XTrain: X, yTrain: y, XVal: rng.randnTensor([40, D]), yVal: Array.from({ length: 40 }, (_, i) => i % 4) };
+    const members = [0.1, 0.05, 0.2].map((weightScale, k) => ({ weightScale, seed: 1 + k }));
+    const opts = { inputDim: D, numClasses: 4, useBatchnorm: true, members, maxModelsPerGroup: 2 };
+    // Adam with per-model rates and lr decay: t, the slots and every rate (split by group) must come back
+    const solverOpts = { updateRule: 'adam', learningRates: [5e-3, 2e-3, 8e-3], lrDecay: 0.9, batchSize: 10, numEpochs: 3, seed: 3 };
+    const train = async (loseAt: number | null) => {
+      const gpu = await lib.requestGpu({ debug: true });
+      const pop = await lib.PopulationGroups.create(gpu, [16, 12], opts);
+      const solver = new lib.PopulationSolver(pop, data, {
+        ...solverOpts,
+        verbose: false,
+        numTrainSamples: 60,
+        onProgress: (p) => {
+          if (p.iteration === loseAt && !gpu.lostInfo) gpu.device.destroy();
+        },
+      });
+      const result = await solver.train();
+      const out = {
+        result: { status: result.status, message: result.message, recoveries: result.recoveries },
+        params: await pop.getParams(),
+        losses: solver.lossHistories,
+        val: solver.valAccHistories,
+        newGpu: pop.gpu !== gpu && pop.groups.every((p) => p.gpu === pop.gpu),
+      };
+      await pop.destroy();
+      pop.gpu.device.destroy();
+      return out;
+    };
+    const whole = await train(null);
+    const lost = await train(17);
+    const worst = Math.max(...Object.entries(whole.params).map(([n, t]) => window.check.scaled(lost.params[n]!.data, t.data)));
+    return { whole: { losses: whole.losses, val: whole.val }, lost: { ...lost, params: undefined }, worst };
+  });
+  expect(r.lost.result.status, r.lost.result.message).toBe('completed');
+  expect(r.lost.result.message).toContain('1 device loss survived');
+  expect(r.lost.result.recoveries).toHaveLength(1);
+  expect(r.lost.result.recoveries[0]!.resumedFrom).toBe(12);
+  expect(r.lost.newGpu).toBe(true);
+  for (let k = 0; k < 3; k++) {
+    expect(r.lost.losses[k]).toHaveLength(36);
+    expect(r.lost.losses[k], `model ${k}`).toEqual(r.whole.losses[k]); // the same kernels from the same checkpoint: bit for bit
+    expect(r.lost.val[k]).toEqual(r.whole.val[k]);
+  }
+  expect(r.worst).toBe(0);
+});
