@@ -16,12 +16,12 @@ test('splitValues cuts stacked tensors into groups of consecutive models, after 
   const values = { W: { data: [1, 2, 3, 4, 5, 6], shape: [3, 1, 2] }, b: { data: [7, 8, 9, 10, 11, 12] } };
   const shapes = { W: [3, 1, 2], b: [6] };
   const [a, b] = splitValues(values, shapes, [2, 1], 'setParams');
-  expect([...a!.W!.data]).toEqual([1, 2, 3, 4]);
+  expect(Array.from(a!.W!.data)).toEqual([1, 2, 3, 4]);
   expect(a!.W!.shape).toEqual([2, 1, 2]);
-  expect([...a!.b!.data]).toEqual([7, 8, 9, 10]);
+  expect(Array.from(a!.b!.data)).toEqual([7, 8, 9, 10]);
   expect(a!.b!.shape).toEqual([4]);
-  expect([...b!.W!.data]).toEqual([5, 6]);
-  expect([...b!.b!.data]).toEqual([11, 12]);
+  expect(Array.from(b!.W!.data)).toEqual([5, 6]);
+  expect(Array.from(b!.b!.data)).toEqual([11, 12]);
   expect(() => splitValues({ X: { data: [1] } }, shapes, [2, 1], 'setParams')).toThrow('setParams: no tensor named X (have W, b)');
   expect(() => splitValues({ b: { data: [1, 2] } }, shapes, [2, 1], 'setParams')).toThrow('setParams: b has 2 values, expected 6');
   expect(() => splitValues({ W: { data: [1, 2, 3, 4, 5, 6], shape: [3, 2, 1] } }, shapes, [2, 1], 'setParams')).toThrow(
