@@ -207,7 +207,7 @@ test('bad options and a population too wide for one binding: clear errors naming
   expect(r.errors[0]).toContain('maxModelsPerGroup must be an integer >= 1, got 0');
   expect(r.errors[1]).toContain('maxModelsPerGroup must be an integer >= 1, got 1.5');
   expect(r.errors[2]).toContain('members must list at least one model');
-  expect(r.errors[3]).toContain('batchSize must be an integer >= 1, got 0');
+  expect(r.errors[3]).toContain('PopulationGroups: batchSize must be an integer >= 1, got 0');
   expect(r.errors[4]).toMatch(/3 models do not fit one storage binding .*(maxStorageBufferBindingSize|maxBufferSize).*PopulationGroups/);
   expect(r.plan.modelsPerGroup).toBe(2);
   expect(r.plan.groups).toEqual([2, 1]);

@@ -54,6 +54,8 @@ export class PopulationGroups {
     if (!Array.isArray(members) || members.length < 1) throw new Error('PopulationGroups: members must list at least one model');
     if (maxModelsPerGroup !== undefined && !(Number.isInteger(maxModelsPerGroup) && maxModelsPerGroup >= 1))
       throw new Error(`PopulationGroups: maxModelsPerGroup must be an integer >= 1, got ${maxModelsPerGroup}`);
+    if (!(Number.isInteger(batchSize) && batchSize >= 1))
+      throw new Error(`PopulationGroups: batchSize must be an integer >= 1, got ${batchSize}`);
     const { inputDim, numClasses, normalization, useBatchnorm } = single;
     const net = resolveNetOptions(
       hiddenDims,
