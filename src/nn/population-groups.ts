@@ -57,11 +57,8 @@ export class PopulationGroups {
     if (!(Number.isInteger(batchSize) && batchSize >= 1))
       throw new Error(`PopulationGroups: batchSize must be an integer >= 1, got ${batchSize}`);
     const { inputDim, numClasses, normalization, useBatchnorm } = single;
-    const net = resolveNetOptions(
-      hiddenDims,
-      JSON.parse(JSON.stringify({ inputDim, numClasses, normalization, useBatchnorm })),
-      'PopulationGroups',
-    );
+    const given = Object.entries({ inputDim, numClasses, normalization, useBatchnorm }).filter(([, v]) => v !== undefined);
+    const net = resolveNetOptions(hiddenDims, Object.fromEntries(given), 'PopulationGroups'); // the sizes only; each group checks the rest
     const plan = planPopulationGroups(
       gpu.device.limits,
       { dims: net.dims, normalization: net.normalization, updateRule: 'adam', batchSize },
