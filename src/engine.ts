@@ -28,6 +28,7 @@ export { buildClassifierProgram, makeClassifier, type ClassifierSpec, type Forwa
 export { fcForward } from './nn/fc-net.ts';
 export { residualForward } from './nn/residual-mlp.ts';
 export * from './nn/data-on-gpu.ts';
+export * from './nn/population-size.ts';
 export * from './solver/recovery.ts';
 export * from './solver/solver-run.ts';
 export * from './solver/settings.ts';

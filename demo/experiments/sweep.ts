@@ -1,5 +1,5 @@
 // Experiment 2 (the seed's "batch normalization and initialization"), DOM-free: both networks at each weight scale, with a swappable trainer.
-import { trainPopulation, type SolverData } from '../../src/index.ts';
+import { planPopulationGroups, trainPopulation, type GpuContext, type SolverData } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
 import {
   adapterRecord,
@@ -105,10 +105,12 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
   for (const label of sweepLabels) {
     const group = members.filter((m) => m.label === label);
     if (run.gate.stopped || group.length === 0) continue;
-    run.onDetail(`${group.length} ${label} networks as one population on the GPU`);
     const t = performance.now();
     // a device lost before this population (the other one stopped) is replaced first
     if (run.env.gpu?.lostInfo && hooks) run.env.gpu = await hooks.requestDevice();
+    run.onDetail(
+      `${group.length} ${label} networks as one population on the GPU${groupsNote(run.env.gpu!, s, group.length, label === 'batchnorm')}`,
+    );
     try {
       const { records, population } = await trainPopulation({
         gpu: run.env.gpu!,
@@ -241,4 +243,18 @@ export function sweepCsvRows(results: ScaleResult[]): Record<string, unknown>[] 
       seconds: t.seconds,
     })),
   );
+}
+
+/** Where one storage binding cannot hold the population: how it is split (planPopulationGroups), else nothing. */
+function groupsNote(gpu: GpuContext, s: PanelSettings, models: number, batchnorm: boolean): string {
+  const dims = [3072, ...(s.hidden as number[]), 10];
+  // as trainPopulation plans it: batches up to the accuracy pass's 1000 rows
+  const net = {
+    dims,
+    normalization: batchnorm ? ('batchnorm' as const) : null,
+    updateRule: s.updateRule as string,
+    batchSize: Math.max(s.batchSize as number, 1000),
+  };
+  const plan = planPopulationGroups(gpu.device.limits, net, { models });
+  return plan.groups.length > 1 ? ` in ${plan.groups.length} groups (one storage binding holds ${plan.modelsPerGroup} of these nets)` : '';
 }

@@ -64,6 +64,15 @@ export class GraphModel {
   }
 
   /**
+   * Train on the data `other` uploaded (a model of the same inputs and classes on the same device; a population's
+   * groups share one upload). `other` owns it: release this model's data before `other`'s; a rebuild does not upload it.
+   *   await groups[0].attachData(data); await groups[1].shareDataOf(groups[0]);
+   */
+  shareDataOf(other: GraphModel): Promise<void> {
+    return this.session.shareData(other.session);
+  }
+
+  /**
    * Free the uploaded training data (150 MB for CIFAR-10) once training is over; the parameters stay, so
    * scores, safetensors and getParams still work, and attachData uploads again.
    *   await new Solver(net, data, opts).train(); await net.releaseData();
