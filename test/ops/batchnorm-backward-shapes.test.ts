@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { planBnBackwardLayout } from '../../src/ops/batchnorm-backward-shapes.ts';
 import { planColumnTiling } from '../../src/ops/norm-columns.ts';
+import { planColumnSumSplits } from '../../src/ops/affine.ts';
 import { nvidiaAdapter, swiftshaderAdapter } from '../helpers/adapters.ts';
 
 const h200 = nvidiaAdapter;
@@ -52,5 +53,19 @@ describe('planColumnTiling', () => {
     // forced: 100 rows a chunk at least
     expect(planColumnTiling(swiftshader, 1031, 37, 100)).toEqual({ cols: 32, rows: 8, colTiles: 2, chunks: 10, chunkRows: 104 });
     expect(() => planColumnTiling(h200, 1024, 1024, 0)).toThrow('minChunkRows must be a whole number >= 1, got 0');
+  });
+});
+
+describe('planColumnSumSplits (the bias gradient of the affine layers in front of batchnorm)', () => {
+  it('one pass on CPU adapters, for few rows or many columns; on GPUs ~1024 workgroups of at least 64 rows', () => {
+    expect(planColumnSumSplits(swiftshader, 1024, 1024)).toBe(1);
+    expect(planColumnSumSplits(h200, 50, 100)).toBe(1);
+    expect(planColumnSumSplits(h200, 1024, 65536)).toBe(1); // 1024 workgroups of columns already
+    // 1024x1024: 16 column groups of 64 -> 16 splits of 64 rows (256 workgroups; one pass would be 16 over 1024 rows)
+    expect(planColumnSumSplits(h200, 1024, 1024)).toBe(16);
+    // 4096x4096: 64 column groups want 16 splits (1024 workgroups) of 256 rows
+    expect(planColumnSumSplits(h200, 4096, 4096)).toBe(16);
+    // the head's db: 1024x10 is one column group, 16 splits of 64 rows
+    expect(planColumnSumSplits(h200, 1024, 10)).toBe(16);
   });
 });
