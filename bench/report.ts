@@ -4,6 +4,7 @@ import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
 import type { AdapterDetail } from '../src/engine.ts';
 import { formatSideBySide } from './report-peers.ts';
+import { formatPopulationProfiles, type PopulationProfile } from './sections/population-profile.ts';
 
 export interface BenchReport {
   adapter: { vendor: string; architecture: string; description: string; device: string; runtime: string; detail: AdapterDetail | null };
@@ -213,5 +214,6 @@ export function formatReport(r: BenchReport): string {
       );
   }
   out.push(...formatSideBySide(r));
+  if (Array.isArray(r.populationProfile)) out.push(formatPopulationProfiles(r.populationProfile as PopulationProfile[]));
   return out.join('\n');
 }

@@ -4,6 +4,8 @@ import type { PanelSettings } from '../url-state.ts';
 import {
   adapterRecord,
   iterationsOf,
+  joinGate,
+  loseDeviceAt,
   pageBackwardVariant,
   trainOne,
   whereOf,
@@ -123,16 +125,9 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
         numEpochs: s.epochs as number,
         numTrainSamples: 1000,
         numValSamples: null,
-        onSolver: (solver) => {
-          run.gate.current = solver;
-          if (run.gate.paused) solver.pause();
-          if (run.gate.stopped) solver.abort();
-        },
+        onSolver: joinGate(run.gate),
         onProgress: (p) => {
-          if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
-            hooks.loseAt = null;
-            hooks.lose();
-          }
+          loseDeviceAt(hooks, p.iteration);
           run.onSteps(doneBefore + p.iteration * group.length);
         },
         requestDevice: hooks?.requestDevice,

@@ -48,7 +48,11 @@ export function extractWgslFunction(source: string, name: string): string | null
   return lines.slice(start).join('\n');
 }
 
-/** Fill each `[data-kernels]` box with the kernels of its question (collapsed, one per entry point). */
+/**
+ * Fill each `[data-kernels]` box with the kernels of its question (collapsed, one per entry point).
+ *   showKernels(document.querySelector('#math')!);
+ *   document.querySelectorAll('[data-kernels] details').length; // one per entry point shown
+ */
 export function showKernels(root: ParentNode): void {
   for (const box of root.querySelectorAll<HTMLElement>('[data-kernels]')) {
     const list = kernelsOf[box.dataset.kernels!] ?? [];

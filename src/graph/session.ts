@@ -1,7 +1,7 @@
 // The training session of a compiled model on one device: the uploaded data, the update rule, the step queue, the readback ring, accuracy in chunks.
 import { createScope, readBuffer, type GpuScope } from '../gpu/buffers.ts';
 import { assertNotLost, type GpuContext } from '../gpu/device.ts';
-import { runDispatches, submitDispatches } from '../gpu/dispatch.ts';
+import { runDispatches, submitDispatches, type Dispatch } from '../gpu/dispatch.ts';
 import { hyperValueName, type DataSplit, type ModelDefinition, type ModelUpdateState } from './model-definition.ts';
 import { createPrograms, writeFeeds, type BoundRule, type Plan, type Programs } from './programs.ts';
 import { createReadbackRing } from './readback-ring.ts';
@@ -191,7 +191,13 @@ export class TrainingSession {
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed). */
   async dispatchesPerStep(batch: number): Promise<number> {
     if (!this.data || !this.update) throw new Error('dispatchesPerStep: call attachData and setUpdateRule first');
-    return (await this.programs.plan('train', batch, this.data.train)).dispatches.length;
+    return (await this.trainDispatches(batch)).length;
+  }
+
+  /** The dispatch records of one training step at batch size `batch` (compiles the plan if needed). */
+  async trainDispatches(batch: number): Promise<readonly Dispatch[]> {
+    if (!this.data || !this.update) throw new Error('trainDispatches: call attachData and setUpdateRule first');
+    return (await this.programs.plan('train', batch, this.data.train)).dispatches;
   }
 
   /** Each model's fraction of rows `indices` of a split whose argmax score equals the label, in chunks of 1000 rows. */
