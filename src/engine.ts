@@ -12,7 +12,7 @@ export * from './ops/affine-batchnorm.ts';
 export * from './ops/batchnorm-forward.ts';
 export * from './ops/batchnorm-backward.ts';
 export * from './ops/batchnorm-backward-shapes.ts';
-export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
+export { createParamGradSums, planColumnTiling, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
 export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';

@@ -11,7 +11,11 @@ const shaders = import.meta.glob(['../../shaders/batchnorm-*.wgsl', '../../shade
 /** The kernels shown beside each question, by file and entry point. */
 const kernelsOf: Record<string, [string, string[]][]> = {
   forward: [['batchnorm-forward.wgsl', ['stats', 'normalize', 'normalizeTest']]],
-  backward: [['batchnorm-backward.wgsl', ['sumDoutXhat', 'dxAlternative', 'dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']]],
+  backward: [
+    ['batchnorm-backward.wgsl', ['sumDoutXhat']],
+    ['batchnorm-backward-alternative.wgsl', ['dxAlternative']],
+    ['batchnorm-backward-graph.wgsl', ['dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']],
+  ],
   batchsize: [['batchnorm-forward.wgsl', ['trainColumns']]],
   layernorm: [
     ['layernorm.wgsl', ['forward', 'backward']],
