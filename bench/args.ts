@@ -21,6 +21,12 @@ export interface BenchArgs {
   dawnDisable: string[];
   /** Print the adapter (features, subgroup sizes, limits, toggles) as JSON and stop (`--adapter`). */
   adapterOnly: boolean;
+  /** The population-profile section's sizes (`--models 20,100,1000`); null: its default. */
+  models: number[] | null;
+  /** The population profile plans for a GPU adapter class (`--gpu-plan`). */
+  gpuPlan: boolean;
+  /** The population profile counts without timing (`--counts-only`). */
+  countsOnly: boolean;
 }
 
 const list = (v: string | null) =>
@@ -50,8 +56,11 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (badPeer !== undefined) throw new Error(`bench: --peers knows tfjs and torch, got ${badPeer}`);
   const sizes = value('--sizes') ?? 'default';
   if (sizes !== 'default' && sizes !== 'large') throw new Error(`bench: --sizes must be default or large, got ${sizes}`);
-  const withValue = ['--only', '--reps', '--sweep-epochs', '--peers', '--python', '--sizes', '--dawn-enable', '--dawn-disable'];
-  const known = new Set(['--json', '--detail', '--force', '--adapter', ...withValue]);
+  const models = value('--models') === null ? null : list(value('--models')).map(Number);
+  if (models && (!models.length || !models.every((m) => Number.isInteger(m) && m >= 1)))
+    throw new Error(`bench: --models must list positive integers, got ${value('--models')}`);
+  const withValue = ['--only', '--reps', '--sweep-epochs', '--peers', '--python', '--sizes', '--dawn-enable', '--dawn-disable', '--models'];
+  const known = new Set(['--json', '--detail', '--force', '--adapter', '--gpu-plan', '--counts-only', ...withValue]);
   argv.forEach((a, i) => {
     if (a.startsWith('--') && !known.has(a)) throw new Error(`bench: unknown flag ${a} (flags: ${[...known].join(', ')})`);
     if (!a.startsWith('--') && !withValue.includes(argv[i - 1] ?? '')) throw new Error(`bench: unexpected argument ${a}`);
@@ -72,5 +81,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
     dawnEnable: list(value('--dawn-enable')),
     dawnDisable: list(value('--dawn-disable')),
     adapterOnly: argv.includes('--adapter'),
+    models,
+    gpuPlan: argv.includes('--gpu-plan'),
+    countsOnly: argv.includes('--counts-only'),
   };
 }

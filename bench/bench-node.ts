@@ -1,6 +1,7 @@
 // The benchmark under Node on a real GPU (or SwiftShader) through the `webgpu` package (Dawn), with TF.js and PyTorch beside it when asked.
 //   node bench/build-node.mjs && node bench/dist/bench-node.mjs [--json] [--only matmul,bn] [--reps N] [--detail] [--sweep-epochs N]
 //     [--peers tfjs,torch] [--python PATH] [--sizes large [--force]] [--dawn-enable a,b] [--dawn-disable c] [--adapter]
+//     [--only population-profile --models 20,100,1000 [--gpu-plan] [--counts-only]]
 // requestGpu() finds SwiftShader itself when the machine has no GPU, and asks Dawn for unquantized timestamps.
 import { requestGpu, getCIFAR10Uint8 } from '../src/node.ts';
 import { isCpuAdapter } from '../src/engine.ts';
@@ -90,6 +91,9 @@ async function main(): Promise<void> {
     detail: args.detail,
     sweepEpochs: args.sweepEpochs,
     sizes: args.sizes,
+    profileModels: args.models ?? undefined,
+    gpuPlan: args.gpuPlan,
+    countsOnly: args.countsOnly,
     peers: tfjs.peers,
     log,
     loadData,

@@ -11,6 +11,10 @@
 # from 4096³, each variant forced (tile128k16, tile128, tile64, vec4; --detail), and batchnorm backward at 4096x1024,
 # 16384x4096, 65536x1024 and 1024x65536 with the auto layout and each layout forced (chunks, fused, split), beside
 # PyTorch: kernels-matmul.txt, kernels-bn.txt (each + its JSON last line), log.txt.
+# `bash bench/gpu-run.sh populations` (issue 23, item 4) profiles a population step instead, also within 9 minutes: the
+# adapter (adapter.json), then one step of 20, 100 and 1000 [50]x7 batchnorm nets dispatch by dispatch (kernel, grid,
+# invocations, bytes bound, each launch's GPU time in its own pass; profile.txt + its JSON last line), then the
+# population section at 1 to 1000 nets beside PyTorch's stacked bmm (populations.txt + JSON), log.txt.
 # The PyTorch peer runs `python3` (PyTorch with CUDA there) on bench/peers/torch-peer.py from the working tree.
 set -uo pipefail
 OUT=${OUT:-/tmp/gpu-run-out}
@@ -33,6 +37,14 @@ if [[ "${1:-}" == kernels ]]; then
   part kernels-matmul.txt 300 --only matmul --sizes large --detail --peers torch --json --reps 5
   part kernels-bn.txt 120 --only bn --sizes large --detail --peers torch --json --reps 10
   grep -v '^{' "$OUT/kernels-matmul.txt" "$OUT/kernels-bn.txt" | tail -n 80
+  exit 0
+fi
+if [[ "${1:-}" == populations ]]; then
+  part profile.txt 180 --only population-profile --models 20,100,1000 --json --reps 5
+  part populations.txt 300 --only population --sizes large --peers torch --json --reps 5
+  grep -E '^ *([0-9]+|#) ' "$OUT/profile.txt" | cut -c1-112 # every launch (the files keep the labels)
+  grep -h 'population step profile' "$OUT/profile.txt"
+  grep -v '^{' "$OUT/populations.txt" | tail -n 30
   exit 0
 fi
 part default.txt 150 --peers torch,tfjs --json

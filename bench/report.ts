@@ -4,6 +4,7 @@ import { selectSections } from './sections/index.ts';
 import type { BenchOptions } from './sections/types.ts';
 import type { AdapterDetail } from '../src/engine.ts';
 import { formatSideBySide } from './report-peers.ts';
+import { formatPopulationProfiles, type PopulationProfile } from './sections/population-profile.ts';
 
 export interface BenchReport {
   adapter: { vendor: string; architecture: string; description: string; device: string; runtime: string; detail: AdapterDetail | null };
@@ -203,7 +204,7 @@ export function formatReport(r: BenchReport): string {
     out.push(
       '',
       `sweep (${sw.models} models x ${sw.steps} steps): sequential ${num(sw.sequentialMs / 1000)} s, batched ${num(sw.batchedMs / 1000)} s, ` +
-        `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a population; ` +
+        `speedup ${sw.speedup.toFixed(2)}x (training steps alone, ${sw.stepsOnly.steps} a model: ${num(sw.stepsOnly.sequentialMs / 1000)} / ${num(sw.stepsOnly.batchedMs / 1000)} s, ${sw.stepsOnly.speedup.toFixed(2)}x); ${(sw.bytesPerModel / 2 ** 20).toFixed(2)} MiB on the GPU per model, at most ${sw.maxModels} models a group (one storage binding); ` +
         `largest relative loss difference batched vs sequential ${sw.maxLossDiff.toExponential(1)} (first step ${sw.maxFirstStepLossDiff.toExponential(1)})`,
     );
     if (sw.torchSequentialMs != null && sw.torchBatchedMs != null)
@@ -213,5 +214,6 @@ export function formatReport(r: BenchReport): string {
       );
   }
   out.push(...formatSideBySide(r));
+  if (Array.isArray(r.populationProfile)) out.push(formatPopulationProfiles(r.populationProfile as PopulationProfile[]));
   return out.join('\n');
 }

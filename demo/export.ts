@@ -2,7 +2,11 @@
 
 export { encodeSafetensors } from '../src/index.ts';
 
-/** Save a blob under `filename` through a temporary link (what the download buttons do). */
+/**
+ * Save a blob under `filename` through a temporary link (what the download buttons do).
+ *   download(toJson(result), 'sweep.json', 'application/json');
+ *   download(await net.saveSafetensors(), 'net.safetensors');
+ */
 export function download(data: Blob | Uint8Array | string, filename: string, type = 'application/octet-stream'): void {
   const blob = data instanceof Blob ? data : new Blob([data as BlobPart], { type });
   const url = URL.createObjectURL(blob);
@@ -17,7 +21,8 @@ export function download(data: Blob | Uint8Array | string, filename: string, typ
 
 /**
  * Rows of objects as CSV (columns from the first row's keys; quoted when needed; arrays joined by ';').
- *   toCsv([{ scale: 1e-4, model: 'batchnorm', bestValAcc: 0.3 }]);
+ *   toCsv([{ scale: 1e-4, model: 'batchnorm', bestValAcc: 0.3 }]); // 'scale,model,bestValAcc\n0.0001,batchnorm,0.3\n'
+ *   toCsv([{ dims: [100, 50], note: 'a, b' }]);                    // 'dims,note\n100;50,"a, b"\n'
  */
 export function toCsv(rows: Record<string, unknown>[]): string {
   if (rows.length === 0) return '';
@@ -29,7 +34,11 @@ export function toCsv(rows: Record<string, unknown>[]): string {
   return [cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
 }
 
-/** JSON with non-finite numbers kept readable (NaN and Infinity become strings, not null). */
+/**
+ * JSON with non-finite numbers kept readable (NaN and Infinity become strings, not null).
+ *   toJson({ loss: NaN }); // '{\n  "loss": "NaN"\n}'
+ *   toJson([1, Infinity]); // '[\n  1,\n  "Infinity"\n]'
+ */
 export function toJson(value: unknown): string {
   return JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2);
 }

@@ -1,5 +1,5 @@
 // What a panel's settings will allocate, checked before anything is built: each tensor against the device's buffer limits, a speedup case against its element bound, and the run's total against a memory budget (the page and the CLI share this).
-import { formatBytes } from '../src/engine.ts';
+import { formatBytes, planPopulationGroups } from '../src/engine.ts';
 import type { PanelName, PanelSettings } from './url-state.ts';
 
 /** The most elements one speedup case N×D may have: its float64 check keeps several N×D copies on the CPU. */
@@ -142,6 +142,25 @@ export function checkPlannedSizes(
   if (total > budget) {
     const top = parts.reduce((a, p) => (p.bytes > a.bytes ? p : a));
     const list = parts.map((p) => `${p.what} ${formatBytes(p.bytes)}`).join(', ');
-    throw new Error(`${option(top.key)}: the run plans ${formatBytes(total)} (${list}) > the memory budget ${formatBytes(budget)}`);
+    throw new Error(
+      `${option(top.key)}: the run plans ${formatBytes(total)} (${list}) > the memory budget ${formatBytes(budget)}${populationFit(panel, s, limits, option, budget)}`,
+    );
   }
+}
+
+/** For a sweep over the budget: how many of its nets one population may hold in the budget (planPopulationGroups; the images excluded). */
+function populationFit(panel: PanelName, s: PanelSettings, limits: SizeLimits | null, option: OptionNamer, budget: number): string {
+  if (panel !== 'sweep') return '';
+  const images = ((s.numTrain as number) + (s.numVal as number)) * 3072;
+  const net = {
+    dims: dimsOf(s),
+    normalization: 'batchnorm' as const,
+    updateRule: s.updateRule as string,
+    batchSize: s.batchSize as number,
+  };
+  const room = Math.max(1, Math.floor(budget - images));
+  const { maxModels } = planPopulationGroups(limits ?? { maxBufferSize: 2 ** 28, maxStorageBufferBindingSize: 2 ** 27 }, net, {
+    memoryBudget: room,
+  });
+  return `; at most ${maxModels} of these nets fit it as one population (${option('numScales')} asks for ${s.numScales as number})`;
 }

@@ -131,7 +131,11 @@ export interface PageState {
   panels: Record<PanelName, PanelSettings>;
 }
 
-/** Reads a field's text; throws a message that names the field when it cannot. */
+/**
+ * Reads a field's text; throws a message that names the field when it cannot.
+ *   parseField(epochsField, '2');  // 2
+ *   parseField(epochsField, '-1'); // Error: epochs: must be at least 1 (got "-1")
+ */
 export function parseField(f: FieldSpec, text: string): FieldValue {
   const t = text.trim();
   const bad = (why: string) => new Error(`${f.label}: ${why} (got "${text}")`);
@@ -181,7 +185,11 @@ export function parseField(f: FieldSpec, text: string): FieldValue {
   }
 }
 
-/** A field's value as text, the inverse of parseField (hidden layers compress runs: [100,100,50] -> "100x2,50"). */
+/**
+ * A field's value as text, the inverse of parseField (hidden layers compress runs).
+ *   formatField(hiddenField, [100, 100, 50]); // '100x2,50'
+ *   formatField(lrField, 0.001);              // '1e-3'
+ */
 export function formatField(f: FieldSpec, v: FieldValue): string {
   switch (f.type) {
     case 'dims': {
@@ -204,13 +212,22 @@ export function formatField(f: FieldSpec, v: FieldValue): string {
   }
 }
 
-/** Short exact text for a float: 0.001 -> "1e-3", 0.02 -> "2e-2", 5 -> "5". */
+/**
+ * Short exact text for a float.
+ *   formatNumber(0.001); // '1e-3'
+ *   formatNumber(5);     // '5'
+ */
 export function formatNumber(v: number): string {
   if (v === 0 || (Math.abs(v) >= 0.1 && Math.abs(v) < 1e4)) return String(v);
   const [m, e] = v.toExponential().split('e');
   return `${m}e${Number(e)}`;
 }
 
+/**
+ * A panel's settings at their defaults (copies: editing them leaves the field table alone).
+ *   defaultSettings('batchnorm').epochs; // the seed's 10
+ *   defaultSettings('sweep').hidden;     // [50, 50, 50, 50, 50, 50, 50]
+ */
 export function defaultSettings(panel: PanelName): PanelSettings {
   return Object.fromEntries(panelFields[panel].map((f) => [f.key, structuredClone(f.default)]));
 }

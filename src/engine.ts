@@ -12,7 +12,7 @@ export * from './ops/affine-batchnorm.ts';
 export * from './ops/batchnorm-forward.ts';
 export * from './ops/batchnorm-backward.ts';
 export * from './ops/batchnorm-backward-shapes.ts';
-export { createParamGradSums, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
+export { createParamGradSums, planColumnTiling, type NormBackwardArgs, type ParamGradSumsArgs } from './ops/norm-columns.ts';
 export * from './ops/batchnorm-traffic.ts';
 export * from './ops/layernorm.ts';
 export * from './ops/softmax.ts';
@@ -28,6 +28,7 @@ export { buildClassifierProgram, makeClassifier, type ClassifierSpec, type Forwa
 export { fcForward } from './nn/fc-net.ts';
 export { residualForward } from './nn/residual-mlp.ts';
 export * from './nn/data-on-gpu.ts';
+export * from './nn/population-size.ts';
 export * from './solver/recovery.ts';
 export * from './solver/solver-run.ts';
 export * from './solver/settings.ts';

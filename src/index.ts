@@ -20,6 +20,8 @@ export { softmaxLoss } from './ops/softmax-host.ts';
 // Models
 export { FullyConnectedNeuralNet, type GpuNetOptions, type NetSpec, type Normalization, type Activation } from './nn/fc-net.ts';
 export { FullyConnectedPopulation, type PopulationMember, type PopulationOptions } from './nn/population.ts';
+export { PopulationGroups, type PopulationGroupsOptions } from './nn/population-groups.ts';
+export { planPopulationGroups, type PopulationGroupPlan, type PopulationNet, type GroupLimits } from './nn/population-size.ts';
 export { ResidualMLP } from './nn/residual-mlp.ts';
 export { GraphModel } from './graph/model.ts';
 export type { ModelCheckpoint } from './graph/checkpoint.ts';

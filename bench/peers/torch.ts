@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TorchResult, TorchSpec } from './merge.ts';
 
-/** Where the Python file is: beside this module (sources), from bench/dist/ (the bundle), or from .gpu/ (gpu-pack's copy of it). */
+/** Where the Python file is: beside this module (sources), from bench/dist/ (the bundle), or from .gpu/ (gpu-pack's copy of it, with torch_sweep.py). */
 function scriptPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const found = [join(here, 'torch-peer.py'), join(here, '../peers/torch-peer.py'), join(here, '../bench/peers/torch-peer.py')].find(

@@ -17,8 +17,10 @@ export const bnShapes = [
   { n: 4096, d: 1024 },
 ];
 
-/** `--sizes large`: up to 65536x1024 and 1024x65536. */
+/** `--sizes large`: the wide nets' layers ([1024]x5 at batch 1024, [4096]x3 at batch 4096), up to 65536x1024 and 1024x65536. */
 export const largeBnShapes = [
+  { n: 1024, d: 1024 },
+  { n: 4096, d: 4096 },
   { n: 16384, d: 4096 },
   { n: 65536, d: 1024 },
   { n: 1024, d: 65536 },
@@ -42,10 +44,10 @@ export interface BnBackwardFigure {
   layouts?: Record<string, number>;
 }
 
-/** The layouts --detail forces at n rows: the chunk kernels, fused at 8, 4 and 1 columns a workgroup where the batch fits, split. */
+/** The layouts --detail forces at n rows: the chunk kernels, fused at 8, 4, 2 and 1 columns a workgroup where the batch fits, split. */
 function detailLayouts(n: number, d: number): Record<string, BnBackwardLayout | 'chunks'> {
   const out: Record<string, BnBackwardLayout | 'chunks'> = { chunks: 'chunks' };
-  for (const cols of [8, 4, 1]) if (n <= (256 / cols) * 32) out[`fused cols=${cols}`] = { kind: 'fused', cols };
+  for (const cols of [8, 4, 2, 1]) if (n <= (256 / cols) * 32) out[`fused cols=${cols}`] = { kind: 'fused', cols };
   const tiles = Math.ceil(d / 32);
   const splits = Math.max(1, Math.min(Math.floor(n / 64), Math.ceil(4096 / tiles), 65535));
   out[`split ${splits}`] = { kind: 'split', splits };

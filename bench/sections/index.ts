@@ -5,6 +5,7 @@ import { trainingSection } from './training.ts';
 import { experimentsSection } from './experiments.ts';
 import { sweepSection } from './sweep.ts';
 import { populationSection } from './population.ts';
+import { populationProfileSection } from './population-profile.ts';
 import type { BenchSection } from './types.ts';
 
 export const sections: BenchSection[] = [
@@ -14,6 +15,7 @@ export const sections: BenchSection[] = [
   experimentsSection,
   sweepSection,
   populationSection,
+  populationProfileSection,
 ];
 
 /** What runs when no --only is given: the experiments take minutes on a CPU adapter, so they are asked for by name. */

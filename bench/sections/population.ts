@@ -1,6 +1,7 @@
 // Benchmark section: populations of [50]x7 batchnorm nets trained as one (FullyConnectedPopulation), ms per step and build time by population size.
 import { FullyConnectedNeuralNet, FullyConnectedPopulation, type GpuContext } from '../../src/index.ts';
 import { makeBenchData, makeBenchIndices } from './training.ts';
+import { timePopulationGroups } from './population-groups.ts';
 import type { BenchSection } from './types.ts';
 
 const hiddenDims = [50, 50, 50, 50, 50, 50, 50];
@@ -134,6 +135,6 @@ export const populationSection: BenchSection = {
       }
     }
     const populationBuild = await timeBuilds(gpu, opts.sizes === 'large' ? [20, 100, 400, 1000] : [20, 100, 400], opts.log);
-    return { population: out, populationBuild };
+    return { population: out, populationBuild, ...(await timePopulationGroups(gpu, opts)) };
   },
 };

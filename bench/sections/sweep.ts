@@ -58,9 +58,8 @@ async function batched(gpu: GpuContext, data: SolverData, numEpochs: number) {
     });
     // parameters, gradients, state, the update rule's slots and the compiled plans' buffers (the data was released)
     bytesPerModel = Math.max(bytesPerModel, (gpu.stats.bytesLive - before) / scales.length);
-    // the update binds the whole parameter store: it must fit one storage binding
-    const binding = Math.min(gpu.device.limits.maxStorageBufferBindingSize, gpu.device.limits.maxBufferSize);
-    maxModels = Math.max(maxModels, Math.floor(binding / (population.params.layout.bytes / scales.length)));
+    // the update binds a group's whole parameter store: the most models one storage binding holds (planPopulationGroups)
+    maxModels = Math.max(maxModels, population.plan.modelsPerGroup);
     await population.destroy();
     out.push(records);
   }

@@ -26,6 +26,12 @@ export interface BenchOptions {
   loadData?: () => Promise<SolverData>;
   /** The sweep section's epochs (default: the seed's 10 on a GPU, 1 on a CPU adapter). */
   sweepEpochs?: number | null;
+  /** The population-profile section's population sizes (`--models 20,100,1000`). */
+  profileModels?: number[];
+  /** Profile the plan a GPU adapter class would get (`--gpu-plan`), its kernels run on this adapter. */
+  gpuPlan?: boolean;
+  /** Profile grids and bytes without timing the launches (`--counts-only`). */
+  countsOnly?: boolean;
   /** Progress lines (stderr in the CLI, the console in the page). */
   log(line: string): void;
 }

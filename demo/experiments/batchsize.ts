@@ -93,25 +93,20 @@ export async function runBatchSize(
 
 /**
  * The CSV of the batch-size runs, long format: one row per accuracy point.
+ *   toCsv(batchSizeCsvRows(result.runs));
  *   batchSizeCsvRows(result.runs)[0]; // { run: 'baseline, batch 5', normalization: 'none', batchSize: 5, series: 'trainAcc', x: 0, value: 0.1 }
  */
 export function batchSizeCsvRows(records: TrainRecord[]): Record<string, unknown>[] {
-  return records.flatMap((r) => [
-    ...r.trainAccHistory.map((value, x) => ({
-      run: r.label,
-      normalization: r.normalization ?? 'none',
-      batchSize: r.batchSize,
-      series: 'trainAcc',
-      x,
-      value,
-    })),
-    ...r.valAccHistory.map((value, x) => ({
-      run: r.label,
-      normalization: r.normalization ?? 'none',
-      batchSize: r.batchSize,
-      series: 'valAcc',
-      x,
-      value,
-    })),
-  ]);
+  return records.flatMap((r) =>
+    (['trainAcc', 'valAcc'] as const).flatMap((series) =>
+      r[`${series}History`].map((value, x) => ({
+        run: r.label,
+        normalization: r.normalization ?? 'none',
+        batchSize: r.batchSize,
+        series,
+        x,
+        value,
+      })),
+    ),
+  );
 }

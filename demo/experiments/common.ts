@@ -50,7 +50,11 @@ export interface ProgressSink {
   setDetail(text: string): void;
 }
 
-/** 75 -> "1:15", 3725 -> "1:02:05". */
+/**
+ * Seconds as a clock reads them ('–' for none).
+ *   formatDuration(75);   // '1:15'
+ *   formatDuration(3725); // '1:02:05'
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '–';
   const s = Math.round(seconds);
@@ -63,6 +67,7 @@ export function formatDuration(seconds: number): string {
 /**
  * The progress line under a run's bar, in the page and the terminal alike.
  *   rateText(10, 400, 'steps', 1.25); // "10 / 400 steps · 8.00 steps/s · ETA 0:49"
+ *   control.setDetail(rateText(done, total, 'steps', elapsed));
  */
 export function rateText(done: number, total: number, unit: string, seconds: number): string {
   const perSec = seconds > 0 ? done / seconds : 0;
@@ -77,21 +82,67 @@ export interface SolverGate {
   stopped: boolean;
 }
 
+/**
+ * A gate no Solver has joined yet, neither paused nor stopped.
+ *   const gate = createGate();
+ *   trainOne({ ...options, onSolver: joinGate(gate) });
+ */
 export function createGate(): SolverGate {
   return { current: null, paused: false, stopped: false };
 }
 
+/**
+ * Pause the Solver running now, and every one that joins the gate later, until resumeGate.
+ *   pauseGate(gate);
+ *   resumeGate(gate); // the run goes on from the same step
+ */
 export function pauseGate(g: SolverGate): void {
   g.paused = true;
   g.current?.pause();
 }
+/**
+ * Let the gate's Solver run on after pauseGate.
+ *   pauseGate(gate);
+ *   resumeGate(gate);
+ */
 export function resumeGate(g: SolverGate): void {
   g.paused = false;
   g.current?.resume();
 }
+/**
+ * Abort the Solver running now, and every one that joins the gate later (the run keeps what it has).
+ *   stopGate(gate);
+ *   gate.stopped; // true
+ */
 export function stopGate(g: SolverGate): void {
   g.stopped = true;
   g.current?.abort();
+}
+
+/**
+ * The `onSolver` option of a run: each Solver (or PopulationSolver) it starts joins the gate, and is paused or aborted at
+ * once where the gate already is.
+ *   trainOne({ ...options, onSolver: joinGate(gate) });
+ *   stopGate(gate); // aborts the Solver running now
+ */
+export function joinGate(g: SolverGate): (solver: NonNullable<SolverGate['current']>) => void {
+  return (solver) => {
+    g.current = solver;
+    if (g.paused) solver.pause();
+    if (g.stopped) solver.abort();
+  };
+}
+
+/**
+ * Destroy the device once, when a run reaches the step the hooks name (the URL's loseGpuAt); nothing without hooks.
+ *   onProgress: (p) => loseDeviceAt(hooks, p.iteration),
+ *   loseDeviceAt({ ...hooks, loseAt: 5 }, 5); // calls hooks.lose(), then never again
+ */
+export function loseDeviceAt(hooks: DeviceHooks | undefined, iteration: number): void {
+  if (hooks && hooks.loseAt !== null && iteration >= hooks.loseAt) {
+    hooks.loseAt = null;
+    hooks.lose();
+  }
 }
 
 /** Pause/stop for the experiments that run no Solver (forward check, speedup): `wait()` between passes. */
@@ -138,17 +189,29 @@ export function createPassGate(): PassGate {
   return g;
 }
 
-/** The adapter as results record it ("which adapter produced this"). */
+/**
+ * The adapter as results record it ("which adapter produced this"), or why there is no device.
+ *   adapterRecord(env); // { vendor: 'google', architecture: 'swiftshader', ..., timestampQuery: true }
+ *   adapterRecord({ gpu: null, gpuError: 'no adapter' }); // { error: 'no adapter' }
+ */
 export function adapterRecord(env: Pick<ExperimentEnv, 'gpu' | 'gpuError'>): Record<string, unknown> {
   return env.gpu ? { ...env.gpu.adapter, timestampQuery: env.gpu.hasTimestampQuery } : { error: env.gpuError ?? 'no WebGPU device' };
 }
 
-/** Steps one training of these settings takes (the Solver's numIterations). */
+/**
+ * Steps one training of these settings takes (the Solver's numIterations).
+ *   iterationsOf({ numTrain: 1000, batchSize: 50, epochs: 2 }); // 40
+ *   iterationsOf(s, 5);                                          // the same settings at batch 5
+ */
 export function iterationsOf(s: PanelSettings, batchSize = s.batchSize as number): number {
   return Math.max(Math.floor((s.numTrain as number) / batchSize), 1) * (s.epochs as number);
 }
 
-/** "the GPU" / "the CPU" for progress lines. */
+/**
+ * Where a run trains, for progress lines.
+ *   whereOf({ ...env, kind: 'gpu' }); // 'the GPU'
+ *   whereOf({ ...env, kind: 'cpu' }); // 'the CPU'
+ */
 export function whereOf(env: ExperimentEnv): string {
   return env.kind === 'gpu' ? 'the GPU' : 'the CPU';
 }
@@ -230,16 +293,9 @@ export async function trainOne(env: ExperimentEnv, a: TrainArgs): Promise<{ reco
       numEpochs: s.epochs as number,
       numTrainSamples: 1000,
       numValSamples: null,
-      onSolver: (solver) => {
-        a.gate.current = solver;
-        if (a.gate.paused) solver.pause();
-        if (a.gate.stopped) solver.abort();
-      },
+      onSolver: joinGate(a.gate),
       onProgress: (p, solver) => {
-        if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
-          hooks.loseAt = null;
-          hooks.lose();
-        }
+        loseDeviceAt(hooks, p.iteration);
         a.onProgress(p, solver);
       },
       requestDevice: hooks?.requestDevice,

@@ -10,7 +10,11 @@ type BnParam = reference.BnParam;
 type Rng = reference.Rng;
 type Tensor = reference.Tensor;
 
-/** Per-column mean and (population, numpy's default) standard deviation of a row-major [n, d] array. */
+/**
+ * Per-column mean and (population, numpy's default) standard deviation of a row-major [n, d] array.
+ *   columnStats([1, 2, 3, 4], 2, 2); // { means: [2, 3], stds: [1, 1] }
+ *   columnStats(out, 200, 50).stds;  // ~1 after batchnorm with gamma 1
+ */
 export function columnStats(data: ArrayLike<number>, n: number, d: number): { means: number[]; stds: number[] } {
   const means = new Array<number>(d).fill(0);
   const vars = new Array<number>(d).fill(0);
@@ -19,7 +23,11 @@ export function columnStats(data: ArrayLike<number>, n: number, d: number): { me
   return { means, stds: vars.map(Math.sqrt) };
 }
 
-/** How far the GPU's float32 output is from the float64 reference: max |diff| and ||diff|| / ||ref||. */
+/**
+ * How far the GPU's float32 output is from the float64 reference: max |diff| and ||diff|| / ||ref||.
+ *   compare([1, 2.001], [1, 2]);   // { maxAbs: ~1e-3, normRatio: ~4.5e-4 }
+ *   compare(gpuOut, refOut).maxAbs; // ~1e-6 at the seed's sizes
+ */
 export function compare(gpu: ArrayLike<number>, ref: ArrayLike<number>): { maxAbs: number; normRatio: number } {
   let maxAbs = 0;
   let num = 0;

@@ -15,7 +15,8 @@ import {
   type MatmulLayout,
   type MatmulVariant,
 } from '../../src/engine.ts';
-import { scaledError, type SelfTestCase } from './selftest.ts';
+import { scaledError } from './error-measures.ts';
+import type { SelfTestCase } from './selftest.ts';
 
 // e2e/kernels/matmul.spec.ts and gpu-plans.spec.ts: max|gpu - ref| / max|ref| < 1e-4 (inputs in [-1, 1)).
 const tol = 1e-4;
@@ -133,6 +134,7 @@ const perVariant: Record<MatmulVariant, Product[]> = {
  * The matmul cases: every variant eligible on this adapter at its ragged shapes, and the GPU class's plans forced here
  * (vec4 at 64 invocations with K splits, block8 with splits over batches, a grid with y > 1).
  *   const { cases, skipped } = await makeMatmulCases(gpu);
+ *   cases.map((c) => c.variant); // ['block8', 'block8', 'vec4', ...]
  */
 export async function makeMatmulCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
   const caps = {

@@ -4,22 +4,14 @@ import {
   createGather,
   createGatherRows,
   createOptimizer,
-  createScope,
   createSoftmaxLoss,
   packUint8,
+  withScope,
 } from '../../src/engine.ts';
 import { readBuffer, readF32, runDispatches, type GpuContext, type GpuScope } from '../../src/engine.ts';
 import { reference as ref, type OptimizerRule } from '../../src/index.ts';
-import { relErr, type SelfTestCase, type SelfTestMeasure } from './selftest.ts';
-
-async function withScope<T>(gpu: GpuContext, f: (scope: GpuScope) => Promise<T>): Promise<T> {
-  const scope = createScope(gpu);
-  try {
-    return await f(scope);
-  } finally {
-    scope.destroy();
-  }
-}
+import { relErr } from './error-measures.ts';
+import type { SelfTestCase, SelfTestMeasure } from './selftest.ts';
 
 /** e2e/kernels/losses-softmax.spec.ts: dscores relError < 1e-5 (elementwise), the loss (a mean over rows) < 1e-4. */
 async function softmax(gpu: GpuContext, n: number, c: number, shift: number): Promise<SelfTestMeasure[]> {
@@ -213,6 +205,7 @@ async function gatherRows(gpu: GpuContext, rows: number, dim: number, batch: num
  * Softmax loss (large shifted scores too), sgd / sgd_momentum / rmsprop / adam, the image gather (scalar and 16-pixel
  * paths, one and several chunks) and the row gather.
  *   const cases = makeLossOptimGatherCases();
+ *   await cases[0].run(gpu); // [{ what: 'loss', ... }, { what: 'dscores', ... }]
  */
 export function makeLossOptimGatherCases(): SelfTestCase[] {
   const cases: SelfTestCase[] = [];

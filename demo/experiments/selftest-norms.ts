@@ -1,26 +1,28 @@
 // The self-test's normalization cases: batchnorm forward (train over one and several row chunks, test mode), backward
 // (graph and alternative, with the fused ReLU) and layer norm (subgroups where the device has them, workgroup memory).
 import { createBatchNormBackward, createBatchNormForward, createLayerNormBackward, createLayerNormForward } from '../../src/engine.ts';
-import { createScope, readF32, runDispatches, type GpuContext, type GpuScope } from '../../src/engine.ts';
+import { readF32, runDispatches, withScope, type GpuContext, type GpuScope } from '../../src/engine.ts';
 import { reference as ref } from '../../src/index.ts';
-import { boundedError, f32, normError, relErr, type SelfTestCase, type SelfTestMeasure } from './selftest.ts';
+import { f32, normError, relErr } from './error-measures.ts';
+import { makeBatchNormCheck, makeLayerNormCheck, type NormOutputs } from './norm-checks.ts';
+import type { SelfTestCase, SelfTestMeasure } from './selftest.ts';
 
 // e2e/kernels/batchnorm.spec.ts, layernorm.spec.ts: normalisation given the statistics is elementwise (< 1e-5, relative
-// to the rounded operands' magnitude); statistics (relError) and gradients are reductions (< 1e-4).
-const elementwiseTol = 1e-5;
-const reductionTol = 1e-4;
+// to the rounded operands' magnitude, norm-checks.ts); statistics (relError) and gradients are reductions (< 1e-4).
+const tolerance = (what: keyof NormOutputs) => (what === 'out' || what === 'xhat' ? 1e-5 : 1e-4);
+const elementwiseTol = tolerance('out');
+const reductionTol = tolerance('dx');
 
-type Tensor = ReturnType<typeof ref.makeTensor>;
 const upload = (scope: GpuScope, a: ArrayLike<number>, label: string) => scope.createTensorBuffer(Float32Array.from(a), label);
 const blank = (scope: GpuScope, count: number, label: string) => upload(scope, new Float32Array(count).fill(NaN), label);
 
-async function withScope<T>(gpu: GpuContext, f: (scope: GpuScope) => Promise<T>): Promise<T> {
-  const scope = createScope(gpu);
-  try {
-    return await f(scope);
-  } finally {
-    scope.destroy();
-  }
+/** A check's errors as the self-test's measures, each with its e2e spec's tolerance. */
+function measures(errors: Partial<Record<keyof NormOutputs, number>>, prefix = ''): SelfTestMeasure[] {
+  return Object.entries(errors).map(([what, error]) => ({
+    what: prefix + what,
+    error: error!,
+    tolerance: tolerance(what as keyof NormOutputs),
+  }));
 }
 
 /** The batchnorm forward: train (output, saved xhat, mean, invStd, running stats) then test mode (at `rowsPerLane` rows a lane when given), at n x d. */
@@ -49,34 +51,23 @@ async function bnForward(gpu: GpuContext, n: number, d: number, rowsPerLane?: nu
       d,
     };
     await runDispatches(gpu, await createBatchNormForward(scope, { ...common, mode: 'train', saved }), 'selftest bn train');
-    const want = ref.forwardBatchNormalization(x, gamma, beta, bnParam);
-    const ivar = want.cache.ivar;
-    const xhatMag = (i: number) => Math.abs(want.cache.xhat.data[i]!) + Math.abs(x.data[i]!) * ivar[i % d]!;
-    const outMag = (i: number) => Math.abs(gamma[i % d]!) * xhatMag(i) + Math.abs(beta[i % d]!);
-    const m: SelfTestMeasure[] = [
-      { what: 'out', error: boundedError(await readF32(gpu, out, n * d), want.out.data, outMag), tolerance: elementwiseTol },
-      {
-        what: 'xhat',
-        error: boundedError(await readF32(gpu, saved.xhat, n * d), want.cache.xhat.data, xhatMag),
-        tolerance: elementwiseTol,
-      },
-      { what: 'mean', error: relErr(await readF32(gpu, saved.mean, d), want.cache.mu), tolerance: reductionTol },
-      { what: 'invStd', error: relErr(await readF32(gpu, saved.invStd, d), ivar), tolerance: reductionTol },
+    const train = makeBatchNormCheck(x, gamma, beta, bnParam);
+    const m = measures(
+      train.measure({
+        out: await readF32(gpu, out, n * d),
+        xhat: await readF32(gpu, saved.xhat, n * d),
+        mean: await readF32(gpu, saved.mean, d),
+        invStd: await readF32(gpu, saved.invStd, d),
+      }),
+    );
+    m.push(
       { what: 'runningMean', error: relErr(await readF32(gpu, rm, d), bnParam.runningMean), tolerance: reductionTol },
       { what: 'runningVar', error: relErr(await readF32(gpu, rv, d), bnParam.runningVar), tolerance: reductionTol },
-    ];
+    );
     // test mode with the running statistics the train step left (the reference's, after its update)
     await runDispatches(gpu, await createBatchNormForward(scope, { ...common, mode: 'test', rowsPerLane }), 'selftest bn test');
-    const wantTest = ref.forwardBatchNormalization(x, gamma, beta, { ...bnParam, mode: 'test' });
-    const testMag = (i: number) =>
-      Math.abs(gamma[i % d]!) * (Math.abs(wantTest.cache.xhat.data[i]!) + Math.abs(x.data[i]!) * wantTest.cache.ivar[i % d]!) +
-      Math.abs(beta[i % d]!);
-    m.push({
-      what: 'test out',
-      error: boundedError(await readF32(gpu, out, n * d), wantTest.out.data, testMag),
-      tolerance: elementwiseTol,
-    });
-    return m;
+    const test = makeBatchNormCheck(x, gamma, beta, { ...bnParam, mode: 'test' });
+    return [...m, ...measures(test.measure({ out: await readF32(gpu, out, n * d) }), 'test ')];
   });
 }
 
@@ -92,9 +83,9 @@ async function bnBackward(
   const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], relu ? 1 : 5, relu ? 2 : 12).data));
   const gamma = f32(rng.randnTensor([d]).data);
   const beta = f32(rng.randnTensor([d], relu ? 0.3 : 1).data);
-  const dout: Tensor = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
-  const { out: bnOut, cache } = ref.forwardBatchNormalization(x, gamma, beta, { mode: 'train' });
-  const want = ref.backwardBatchNormalization(relu ? ref.reluBackward(dout, bnOut) : dout, cache);
+  const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
+  const check = makeBatchNormCheck(x, gamma, beta, { mode: 'train' }, relu ? undefined : dout);
+  const { out: bnOut, cache } = check.forward;
   return withScope(gpu, async (scope) => {
     const [xb, gb, ob] = [upload(scope, x.data, 'x'), upload(scope, gamma, 'gamma'), blank(scope, n * d, 'out')];
     const saved = { mean: blank(scope, d, 'mean'), invStd: blank(scope, d, 'invStd'), xhat: blank(scope, n * d, 'xhat') };
@@ -111,28 +102,14 @@ async function bnBackward(
     });
     await runDispatches(gpu, list, `selftest bn backward ${variant}`);
     const got = { dx: await readF32(gpu, dx, n * d), dgamma: await readF32(gpu, dgamma, d), dbeta: await readF32(gpu, dbeta, d) };
-    if (relu) {
-      // e2e/kernels/batchnorm-relu.spec.ts: ‖gpu − ref‖ / ‖ref‖
-      return [
-        { what: 'out', error: normError(await readF32(gpu, ob, n * d), ref.reluForward(bnOut).out.data), tolerance: elementwiseTol },
-        { what: 'dx', error: normError(got.dx, want.dx.data), tolerance: reductionTol },
-        { what: 'dgamma', error: normError(got.dgamma, want.dgamma), tolerance: reductionTol },
-        { what: 'dbeta', error: normError(got.dbeta, want.dbeta), tolerance: reductionTol },
-      ];
-    }
-    const xhatMag = (i: number) => Math.abs(cache.xhat.data[i]!) + Math.abs(x.data[i]!) * cache.ivar[i % d]!;
-    const [absDbeta, absDgamma] = [new Float64Array(d), new Float64Array(d)];
-    for (let i = 0; i < n * d; i++) {
-      absDbeta[i % d] += Math.abs(dout.data[i]!);
-      absDgamma[i % d] += Math.abs(dout.data[i]!) * xhatMag(i);
-    }
-    const dxMag = (i: number) =>
-      ((Math.abs(gamma[i % d]!) * cache.ivar[i % d]!) / n) *
-      (n * Math.abs(dout.data[i]!) + absDbeta[i % d]! + xhatMag(i) * absDgamma[i % d]!);
+    if (!relu) return measures(check.measure(got));
+    // e2e/kernels/batchnorm-relu.spec.ts: ‖gpu − ref‖ / ‖ref‖
+    const want = ref.backwardBatchNormalization(ref.reluBackward(dout, bnOut), cache);
     return [
-      { what: 'dx', error: boundedError(got.dx, want.dx.data, dxMag), tolerance: reductionTol },
-      { what: 'dgamma', error: boundedError(got.dgamma, want.dgamma, (j) => absDgamma[j]!), tolerance: reductionTol },
-      { what: 'dbeta', error: boundedError(got.dbeta, want.dbeta, (j) => absDbeta[j]!), tolerance: reductionTol },
+      { what: 'out', error: normError(await readF32(gpu, ob, n * d), ref.reluForward(bnOut).out.data), tolerance: elementwiseTol },
+      { what: 'dx', error: normError(got.dx, want.dx.data), tolerance: reductionTol },
+      { what: 'dgamma', error: normError(got.dgamma, want.dgamma), tolerance: reductionTol },
+      { what: 'dbeta', error: normError(got.dbeta, want.dbeta), tolerance: reductionTol },
     ];
   });
 }
@@ -150,71 +127,40 @@ async function layerNorm(
   const gamma = f32(rng.randnTensor([d]).data);
   const beta = f32(rng.randnTensor([d]).data);
   const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
-  const want = ref.forwardLayerNormalization(x, gamma, beta, {});
-  const { cache } = want;
-  const grads = ref.backwardLayerNormalization(dout, cache);
-  const row = (k: number) => Math.floor(k / d);
-  const xhatMag = (k: number) => Math.abs(cache.xhat.data[k]!) + Math.abs(x.data[k]!) * cache.ivar[row(k)]!;
-  const [absDbeta, absDgamma, rowAbs, rowAbsX] = [new Float64Array(d), new Float64Array(d), new Float64Array(n), new Float64Array(n)];
-  for (let k = 0; k < n * d; k++) {
-    const g = Math.abs(dout.data[k]! * gamma[k % d]!);
-    absDbeta[k % d] += Math.abs(dout.data[k]!);
-    absDgamma[k % d] += Math.abs(dout.data[k]!) * xhatMag(k);
-    rowAbs[row(k)] += g;
-    rowAbsX[row(k)] += g * xhatMag(k);
-  }
-  const dxMag = (k: number) =>
-    (cache.ivar[row(k)]! / d) * (d * Math.abs(dout.data[k]! * gamma[k % d]!) + rowAbs[row(k)]! + xhatMag(k) * rowAbsX[row(k)]!);
+  const check = makeLayerNormCheck(x, gamma, beta, dout);
   return withScope(gpu, async (scope) => {
     const gb = upload(scope, gamma, 'gamma');
     const ob = blank(scope, n * d, 'out');
     const saved = { mean: blank(scope, n, 'mean'), invStd: blank(scope, n, 'invStd'), xhat: blank(scope, n * d, 'xhat') };
     const fwd = await createLayerNormForward(scope, {
-      x: upload(scope, x.data, 'x'),
-      gamma: gb,
-      beta: upload(scope, beta, 'beta'),
-      out: ob,
-      n,
-      d,
-      saved,
-      reduction,
-      subgroupWidth,
+      ...{ x: upload(scope, x.data, 'x'), gamma: gb, beta: upload(scope, beta, 'beta'), out: ob, n, d, saved, reduction, subgroupWidth },
     });
     await runDispatches(gpu, fwd, `selftest ln forward ${reduction}`);
     const [dx, dgamma, dbeta] = [blank(scope, n * d, 'dx'), blank(scope, d, 'dgamma'), blank(scope, d, 'dbeta')];
     const bwd = await createLayerNormBackward(scope, {
-      ...{
-        dout: upload(scope, dout.data, 'dout'),
-        xhat: saved.xhat,
-        invStd: saved.invStd,
-        gamma: gb,
-        dx,
-        dgamma,
-        dbeta,
-        n,
-        d,
-        reduction,
-        subgroupWidth,
-      },
+      ...{ dout: upload(scope, dout.data, 'dout'), xhat: saved.xhat, invStd: saved.invStd, gamma: gb, dx, dgamma, dbeta, n, d },
+      ...{ reduction, subgroupWidth },
     });
     await runDispatches(gpu, bwd, `selftest ln backward ${reduction}`);
-    const outMag = (k: number) => Math.abs(gamma[k % d]!) * xhatMag(k) + Math.abs(beta[k % d]!);
-    return [
-      { what: 'out', error: boundedError(await readF32(gpu, ob, n * d), want.out.data, outMag), tolerance: elementwiseTol },
-      { what: 'xhat', error: boundedError(await readF32(gpu, saved.xhat, n * d), cache.xhat.data, xhatMag), tolerance: elementwiseTol },
-      { what: 'mean', error: relErr(await readF32(gpu, saved.mean, n), cache.mu), tolerance: reductionTol },
-      { what: 'invStd', error: relErr(await readF32(gpu, saved.invStd, n), cache.ivar), tolerance: reductionTol },
-      { what: 'dx', error: boundedError(await readF32(gpu, dx, n * d), grads.dx.data, dxMag), tolerance: reductionTol },
-      { what: 'dgamma', error: boundedError(await readF32(gpu, dgamma, d), grads.dgamma, (j) => absDgamma[j]!), tolerance: reductionTol },
-      { what: 'dbeta', error: boundedError(await readF32(gpu, dbeta, d), grads.dbeta, (j) => absDbeta[j]!), tolerance: reductionTol },
-    ];
+    return measures(
+      check.measure({
+        out: await readF32(gpu, ob, n * d),
+        xhat: await readF32(gpu, saved.xhat, n * d),
+        mean: await readF32(gpu, saved.mean, n),
+        invStd: await readF32(gpu, saved.invStd, n),
+        dx: await readF32(gpu, dx, n * d),
+        dgamma: await readF32(gpu, dgamma, d),
+        dbeta: await readF32(gpu, dbeta, d),
+      }),
+    );
   });
 }
 
 /**
  * The normalization cases (batches of 512 rows or more are cut into row chunks), and layer norm's subgroup path left out
  * (with why) on a device without subgroups.
- *   const { cases } = makeNormCases(gpu);
+ *   const { cases, skipped } = makeNormCases(gpu);
+ *   await cases[0].run(gpu); // [{ what: 'out', error: 7e-7, tolerance: 1e-5 }, ...]
  */
 export function makeNormCases(gpu: GpuContext): { cases: SelfTestCase[]; skipped: string[] } {
   const chunks = (n: number) => (n >= 512 ? 'several chunks' : 'one chunk');

@@ -1,5 +1,5 @@
 // The GPU self-test: every kernel variant the plans could pick on this adapter, at ragged shapes, against the float64 reference.
-import { reference as ref, type GpuContext } from '../../src/index.ts';
+import type { GpuContext } from '../../src/index.ts';
 import type { ProgressSink } from './common.ts';
 import { makeMatmulCases } from './selftest-matmul.ts';
 import { makeNormCases } from './selftest-norms.ts';
@@ -59,66 +59,10 @@ export interface SelfTestOptions {
   toleranceScale?: number;
 }
 
-/** The float64 value of each element rounded to f32 (what the GPU is given). */
-export const f32 = (a: ArrayLike<number>): Float64Array => Float64Array.from(Float32Array.from(a));
-
-/**
- * max_i |got_i - want_i| / mag(i): the error relative to the magnitude of the operands that were rounded (NaN fails).
- *   boundedError([1.0001], [1], () => 1); // ~1e-4
- *   boundedError([NaN], [1], () => 1);    // Infinity
- */
-export function boundedError(got: ArrayLike<number>, want: ArrayLike<number>, mag: (i: number) => number): number {
-  let worst = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!) / Math.max(mag(i), 1e-30);
-    if (!(e <= worst)) worst = Number.isNaN(e) ? Infinity : e;
-  }
-  return worst;
-}
-
-/**
- * max_i |got_i - want_i| / max_i |want_i| (NaN fails).
- *   scaledError([2, 1.001], [2, 1]); // 5e-4
- *   scaledError([NaN], [1]);         // Infinity
- */
-export function scaledError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    const e = Math.abs(got[i]! - want[i]!);
-    if (!(e <= diff)) diff = Number.isNaN(e) ? Infinity : e;
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / Math.max(scale, 1e-300);
-}
-
-/**
- * ‖got - want‖ / ‖want‖ (NaN fails).
- *   normError([3, 4.0005], [3, 4]); // 1e-4
- */
-export function normError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i]! - want[i]!) ** 2;
-    den += want[i]! ** 2;
-  }
-  const e = Math.sqrt(num / Math.max(den, 1e-300));
-  return Number.isNaN(e) ? Infinity : e;
-}
-
-/**
- * The seed's relError, NaN counted as a failure.
- *   relErr(Float32Array.of(1), Float64Array.of(1)); // 0
- */
-export function relErr(got: ArrayLike<number> | number, want: ArrayLike<number> | number): number {
-  const e = ref.relError(got, want);
-  return Number.isNaN(e) ? Infinity : e;
-}
-
 /**
  * The adapter summary of a context, with the device's features sorted.
  *   selfTestAdapter(gpu).features; // ['subgroups', 'timestamp-query', ...]
+ *   selfTestAdapter(gpu).runtime;  // 'node' or 'browser'
  */
 export function selfTestAdapter(gpu: GpuContext): SelfTestAdapter {
   const { vendor, architecture, device, description, runtime } = gpu.adapter;
@@ -129,6 +73,7 @@ export function selfTestAdapter(gpu: GpuContext): SelfTestAdapter {
  * Every case this adapter could run (matmul variants eligible here and the GPU classes' plans, the normalizations, softmax
  * loss, the update rules, the gathers), and the variants left out with the reason.
  *   const { cases, skipped } = await makeSelfTestCases(gpu);
+ *   for (const c of cases) makeSelfTestRow(c, await c.run(gpu), 1, 0);
  */
 export async function makeSelfTestCases(gpu: GpuContext): Promise<{ cases: SelfTestCase[]; skipped: string[] }> {
   const mm = await makeMatmulCases(gpu);
@@ -188,6 +133,7 @@ export async function runSelfTest(gpu: GpuContext, o: SelfTestOptions = {}): Pro
 /**
  * The table as text: the adapter line, one line per case (kernel, variant, shape, worst error, tolerance, pass/FAIL), a summary.
  *   console.log(formatSelfTest(await runSelfTest(gpu)));
+ *   // adapter: ... then 'matmul  block8  37x53x131 +b  1.93e-7 (C (2 passes))  1e-4  pass', ...
  */
 export function formatSelfTest(r: SelfTestResults): string {
   const a = r.adapter;
@@ -219,7 +165,11 @@ export function formatSelfTest(r: SelfTestResults): string {
   ].join('\n');
 }
 
-/** The CSV rows of a self-test (one per case). */
+/**
+ * The CSV rows of a self-test (one per case, the adapter named on each).
+ *   selfTestCsvRows(results)[0].kernel; // 'matmul'
+ *   toCsv(selfTestCsvRows(results));
+ */
 export function selfTestCsvRows(r: SelfTestResults): Record<string, unknown>[] {
   return r.rows.map((x) => ({ ...x, adapter: `${r.adapter.vendor} ${r.adapter.architecture} ${r.adapter.description}` }));
 }

@@ -1,9 +1,11 @@
 // Experiment 2 (the seed's "batch normalization and initialization"), DOM-free: both networks at each weight scale, with a swappable trainer.
-import { trainPopulation, type SolverData } from '../../src/index.ts';
+import { planPopulationGroups, trainPopulation, type GpuContext, type SolverData } from '../../src/index.ts';
 import type { PanelSettings } from '../url-state.ts';
 import {
   adapterRecord,
   iterationsOf,
+  joinGate,
+  loseDeviceAt,
   pageBackwardVariant,
   trainOne,
   whereOf,
@@ -103,10 +105,12 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
   for (const label of sweepLabels) {
     const group = members.filter((m) => m.label === label);
     if (run.gate.stopped || group.length === 0) continue;
-    run.onDetail(`${group.length} ${label} networks as one population on the GPU`);
     const t = performance.now();
     // a device lost before this population (the other one stopped) is replaced first
     if (run.env.gpu?.lostInfo && hooks) run.env.gpu = await hooks.requestDevice();
+    run.onDetail(
+      `${group.length} ${label} networks as one population on the GPU${groupsNote(run.env.gpu!, s, group.length, label === 'batchnorm')}`,
+    );
     try {
       const { records, population } = await trainPopulation({
         gpu: run.env.gpu!,
@@ -123,16 +127,9 @@ export const trainBatched: PopulationTrainer = async (members, run) => {
         numEpochs: s.epochs as number,
         numTrainSamples: 1000,
         numValSamples: null,
-        onSolver: (solver) => {
-          run.gate.current = solver;
-          if (run.gate.paused) solver.pause();
-          if (run.gate.stopped) solver.abort();
-        },
+        onSolver: joinGate(run.gate),
         onProgress: (p) => {
-          if (hooks && hooks.loseAt !== null && p.iteration >= hooks.loseAt) {
-            hooks.loseAt = null;
-            hooks.lose();
-          }
+          loseDeviceAt(hooks, p.iteration);
           run.onSteps(doneBefore + p.iteration * group.length);
         },
         requestDevice: hooks?.requestDevice,
@@ -246,4 +243,18 @@ export function sweepCsvRows(results: ScaleResult[]): Record<string, unknown>[] 
       seconds: t.seconds,
     })),
   );
+}
+
+/** Where one storage binding cannot hold the population: how it is split (planPopulationGroups), else nothing. */
+function groupsNote(gpu: GpuContext, s: PanelSettings, models: number, batchnorm: boolean): string {
+  const dims = [3072, ...(s.hidden as number[]), 10];
+  // as trainPopulation plans it: batches up to the accuracy pass's 1000 rows
+  const net = {
+    dims,
+    normalization: batchnorm ? ('batchnorm' as const) : null,
+    updateRule: s.updateRule as string,
+    batchSize: Math.max(s.batchSize as number, 1000),
+  };
+  const plan = planPopulationGroups(gpu.device.limits, net, { models });
+  return plan.groups.length > 1 ? ` in ${plan.groups.length} groups (one storage binding holds ${plan.modelsPerGroup} of these nets)` : '';
 }

@@ -1,14 +1,11 @@
 // The batch-size experiments (cs231n's run_batchsize_experiments): a baseline and batchnorm / layer norm nets at several batch sizes, live accuracy charts.
 import { colors, createChart, type Chart } from '../charts.ts';
 import type { DemoContext, Panel } from '../context.ts';
-import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
 import { batchRuns, batchSizeCsvRows, runBatchSize, type BatchRun, type BatchSizeResult } from '../experiments/batchsize.ts';
 import type { DemoModel } from '../models.ts';
-import { createRunControl } from '../run-control.ts';
-import { createSettingsForm } from '../settings-form.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type TrainRecord } from '../train.ts';
+import { createTrainingControls, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
 export { batchRuns, type BatchRun } from '../experiments/batchsize.ts';
@@ -29,23 +26,10 @@ const palette = [colors.batchnorm, colors.extra, colors.graph, colors.alternativ
  */
 export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel {
   const settings = ctx.state.panels.batchsize;
-  const form = createSettingsForm(
-    root,
-    'batchsize',
-    settings,
-    () => ctx.syncUrl(),
-    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
-  );
-  const gate = createGate();
+  const { gate, control, startRun } = createTrainingControls(root, ctx, 'batchsize', 'bsize', () => run());
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];
   let lastRun: BatchSizeResult | null = null;
-  const control = createRunControl(root, 'bsize', {
-    start: () => run(),
-    pause: () => pauseGate(gate),
-    resume: () => resumeGate(gate),
-    stop: () => stopGate(gate),
-  });
 
   const table = h('table', { class: 'results', 'data-testid': 'bsize-results' });
   table.innerHTML =
@@ -149,14 +133,8 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
   };
 
   async function run(): Promise<void> {
-    const s = form.read();
-    form.setDisabled(true);
-    try {
-      const env = pageEnv(ctx);
-      control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above)…');
-      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+    await startRun(async (s, data, env) => {
       clear(s);
-      Object.assign(gate, createGate());
       redraw();
       const result = await runBatchSize(s, data, env, {
         progress: control,
@@ -177,9 +155,7 @@ export function createBatchSizePanel(root: HTMLElement, ctx: DemoContext): Panel
       });
       redraw();
       finish(result);
-    } finally {
-      form.setDisabled(false);
-    }
+    });
   }
 
   const panel: Panel = {

@@ -1,13 +1,10 @@
 // Experiment 1 (the seed's "very deep net with batchnorm"): batchnorm vs baseline, live loss and accuracy charts.
 import { colors, createChart, type Chart } from '../charts.ts';
 import type { DemoContext, Panel } from '../context.ts';
-import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
 import { batchnormCsvRows, batchnormLabels as labels, runBatchnormExperiment, type BatchnormResult } from '../experiments/batchnorm.ts';
 import type { DemoModel } from '../models.ts';
-import { createRunControl } from '../run-control.ts';
-import { createSettingsForm } from '../settings-form.ts';
-import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createTrainingControls, type ModelLabel, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
 const series = [
@@ -28,15 +25,7 @@ interface Live {
  *   await panel.control.run();
  */
 export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Panel {
-  const settings = ctx.state.panels.batchnorm;
-  const form = createSettingsForm(
-    root,
-    'batchnorm',
-    settings,
-    () => ctx.syncUrl(),
-    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
-  );
-  const gate = createGate();
+  const { gate, control, startRun } = createTrainingControls(root, ctx, 'batchnorm', 'exp1', () => run());
   const live: Record<ModelLabel, Live> = {
     batchnorm: { loss: [], trainAcc: [], valAcc: [] },
     baseline: { loss: [], trainAcc: [], valAcc: [] },
@@ -44,13 +33,6 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   let records: TrainRecord[] = [];
   let models: DemoModel[] = [];
   let lastRun: BatchnormResult | null = null;
-
-  const control = createRunControl(root, 'exp1', {
-    start: () => run(),
-    pause: () => pauseGate(gate),
-    resume: () => resumeGate(gate),
-    stop: () => stopGate(gate),
-  });
 
   const table = h('table', { class: 'results', 'data-testid': 'exp1-results' });
   table.innerHTML =
@@ -135,14 +117,8 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
   };
 
   async function run(): Promise<void> {
-    const s = form.read();
-    form.setDisabled(true);
-    try {
-      const env = pageEnv(ctx);
-      control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
-      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
+    await startRun(async (s, data, env) => {
       clear();
-      Object.assign(gate, createGate());
       redraw();
       lastRun = await runBatchnormExperiment(s, data, env, {
         progress: control,
@@ -162,9 +138,7 @@ export function createExperiment1Panel(root: HTMLElement, ctx: DemoContext): Pan
         },
       });
       redraw();
-    } finally {
-      form.setDisabled(false);
-    }
+    });
   }
 
   const panel: Panel = {

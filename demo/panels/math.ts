@@ -11,7 +11,11 @@ const shaders = import.meta.glob(['../../shaders/batchnorm-*.wgsl', '../../shade
 /** The kernels shown beside each question, by file and entry point. */
 const kernelsOf: Record<string, [string, string[]][]> = {
   forward: [['batchnorm-forward.wgsl', ['stats', 'normalize', 'normalizeTest']]],
-  backward: [['batchnorm-backward.wgsl', ['sumDoutXhat', 'dxAlternative', 'dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']]],
+  backward: [
+    ['batchnorm-backward.wgsl', ['sumDoutXhat']],
+    ['batchnorm-backward-alternative.wgsl', ['dxAlternative']],
+    ['batchnorm-backward-graph.wgsl', ['dxhatNode', 'dvarNode', 'dmuNode', 'dxNode']],
+  ],
   batchsize: [['batchnorm-forward.wgsl', ['trainColumns']]],
   layernorm: [
     ['layernorm.wgsl', ['forward', 'backward']],
@@ -44,7 +48,11 @@ export function extractWgslFunction(source: string, name: string): string | null
   return lines.slice(start).join('\n');
 }
 
-/** Fill each `[data-kernels]` box with the kernels of its question (collapsed, one per entry point). */
+/**
+ * Fill each `[data-kernels]` box with the kernels of its question (collapsed, one per entry point).
+ *   showKernels(document.querySelector('#math')!);
+ *   document.querySelectorAll('[data-kernels] details').length; // one per entry point shown
+ */
 export function showKernels(root: ParentNode): void {
   for (const box of root.querySelectorAll<HTMLElement>('[data-kernels]')) {
     const list = kernelsOf[box.dataset.kernels!] ?? [];

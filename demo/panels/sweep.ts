@@ -1,12 +1,9 @@
 // Experiment 2 (the seed's "batch normalization and initialization"): both networks at each weight scale, charts vs scale.
 import { colors, createChart, type Chart, type Marker } from '../charts.ts';
 import type { DemoContext, Panel } from '../context.ts';
-import { solverDataOf } from '../dataset.ts';
 import { fmt, h } from '../dom.ts';
 import { runSweep, sweepCsvRows, type ScaleResult, type SweepResult } from '../experiments/sweep.ts';
-import { createRunControl } from '../run-control.ts';
-import { createSettingsForm } from '../settings-form.ts';
-import { createGate, pageEnv, pauseGate, resumeGate, stopGate, type ModelLabel, type TrainRecord } from '../train.ts';
+import { createTrainingControls, type ModelLabel, type TrainRecord } from '../train.ts';
 import { createDownloads } from './downloads.ts';
 
 export { logspace } from '../experiments/sweep.ts';
@@ -23,23 +20,9 @@ const series = [
  *   await panel.control.run();
  */
 export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
-  const settings = ctx.state.panels.sweep;
-  const form = createSettingsForm(
-    root,
-    'sweep',
-    settings,
-    () => ctx.syncUrl(),
-    () => (ctx.modelKind() === 'gpu' ? (ctx.gpu?.device.limits ?? null) : null),
-  );
-  const gate = createGate();
+  const { gate, control, startRun } = createTrainingControls(root, ctx, 'sweep', 'sweep', () => run());
   let results: ScaleResult[] = [];
   let lastRun: SweepResult | null = null;
-  const control = createRunControl(root, 'sweep', {
-    start: () => run(),
-    pause: () => pauseGate(gate),
-    resume: () => resumeGate(gate),
-    stop: () => stopGate(gate),
-  });
 
   const summary = h('p', { 'data-testid': 'sweep-summary', class: 'summary' }, 'not run yet');
   const timing = h('p', { 'data-testid': 'sweep-timing', class: 'summary' }, '');
@@ -156,13 +139,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
   };
 
   async function run(): Promise<void> {
-    const s = form.read();
-    form.setDisabled(true);
-    try {
-      const env = pageEnv(ctx);
-      control.setDetail('waiting for CIFAR-10 (see the CIFAR-10 box above: it loads from the server, or drop the files there)…');
-      const data = solverDataOf(await ctx.dataset(), s.numTrain as number, s.numVal as number);
-      Object.assign(gate, createGate());
+    await startRun(async (s, data, env) => {
       timing.textContent = '';
       lastRun = await runSweep(s, data, env, {
         progress: control,
@@ -173,9 +150,7 @@ export function createSweepPanel(root: HTMLElement, ctx: DemoContext): Panel {
         },
       });
       showTiming(lastRun);
-    } finally {
-      form.setDisabled(false);
-    }
+    });
   }
 
   const panel: Panel = {

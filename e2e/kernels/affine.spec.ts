@@ -7,8 +7,9 @@ import { testSeed } from '../seed.ts';
 // numerical gradient is involved).
 const tol = 1e-4;
 
-// [x shape, m]: the seed's 4-D input, 1s, primes, the training layer (3072 -> 100, batch 50).
-const cases: [number[], number][] = [
+// [x shape, m, db's row splits forced]: the seed's 4-D input, 1s, primes, the training layer (3072 -> 100, batch 50),
+// and db's column sum in row splits as a GPU plans it for a big batch (planColumnSumSplits), forced at ragged shapes.
+const cases: [number[], number, number?][] = [
   [[2, 4, 5, 6], 3],
   [[1, 1], 1],
   [[7, 13], 5],
@@ -16,6 +17,8 @@ const cases: [number[], number][] = [
   [[257, 7], 101],
   [[3, 31], 17],
   [[50, 3072], 100],
+  [[1031, 37], 67, 16],
+  [[257, 7], 101, 5],
 ];
 
 test('affine forward and backward (device-resident, outputs poisoned) match the float64 reference', async ({ harness }) => {
@@ -41,7 +44,7 @@ test('affine forward and backward (device-resident, outputs poisoned) match the 
         return e / r;
       };
       const results = [];
-      for (const [xShape, m] of cases) {
+      for (const [xShape, m, colsumSplits] of cases) {
         const n = xShape[0]!;
         const d = xShape.slice(1).reduce((p, q) => p * q, 1);
         const x = tensor(xShape);
@@ -68,12 +71,14 @@ test('affine forward and backward (device-resident, outputs poisoned) match the 
           d,
           m,
           grouped: false,
+          colsumSplits,
         });
         await lib.runDispatches(gpu, [...forward, ...backward], 'affine test');
         const read = (buf: GPUBuffer, count: number) => lib.readF32(gpu, buf, count);
         results.push({
           xShape,
           m,
+          colsumSplits,
           seed,
           out: rel(await read(bufs.out, n * m), fwd.out.data),
           dx: rel(await read(bufs.dx, n * d), bwd.dx.data),
@@ -99,6 +104,12 @@ test('affine forward and backward (device-resident, outputs poisoned) match the 
   expect(train.labels.some((l) => l.includes('A·Bᵀ'))).toBe(true);
   expect(train.labels.some((l) => l.includes('Aᵀ·B'))).toBe(true);
   expect(train.labels.some((l) => l.startsWith('colsum'))).toBe(true);
+  // forced row splits: the partial rows, then one pass over them
+  for (const r of out.results.filter((q) => q.colsumSplits))
+    expect(
+      r.labels.filter((l) => l.startsWith('colsum')),
+      JSON.stringify(r.xShape),
+    ).toEqual([`colsum ${r.xShape[0]}x${r.m} ${r.colsumSplits} splits`, `colsum ${r.colsumSplits}x${r.m}`]);
   expect(out.live).toBe(0);
 });
 

@@ -22,6 +22,9 @@ const cases: Case[] = [
   [1024, 13, { kind: 'fused', cols: 8 }, true],
   [2047, 9, { kind: 'fused', cols: 4 }, false],
   [8191, 3, { kind: 'fused', cols: 1 }, false],
+  // the GPUs' picks at the wide nets' batches (planBnBackwardLayout): 4 columns at 1024 rows, 2 at 4096, ragged below them
+  [1021, 13, { kind: 'fused', cols: 4 }, true],
+  [4093, 6, { kind: 'fused', cols: 2 }, true],
   [3, 9, { kind: 'fused', cols: 8 }, false],
 ];
 

@@ -1,28 +1,13 @@
-// Batchnorm kernels in headless Chromium vs the float64 reference: forward (train, running stats, test) and both backwards.
+// Batchnorm forward kernels in headless Chromium vs the float64 reference: train (statistics, output, saved xhat,
+// running statistics; also at the GPUs' 64-row chunks forced), test mode, and the notebook-style host forms.
 import { test, expect } from '../fixtures.ts';
+import { cases, chunked, elementwiseTol, gpuChunkRows, reductionTol } from './batchnorm-cases.ts';
 
-// Thresholds, with the seed's relError for the per-feature statistics (mean, invStd, running stats:
-// far from 0) and, for everything that can cancel to ~0, the error relative to the magnitude of the
-// operands that were rounded (|diff| / mag elementwise, mag >= |ref|): with N = 2, for instance, the
-// true dx is ~eps/var times its terms (xhat = +-1 whatever x is), so f32 can only promise accuracy
-// relative to those terms, not to dx itself. Magnitudes, per element:
-//   xhat:  |xhat| + |x| invStd            out: |gamma| (|xhat| + |x| invStd) + |beta|
-//   dx:    |gamma| invStd / N (N |dout| + sum_i |dout| + m(xhat) sum_i |dout| m(xhat))
-//   dbeta: sum_i |dout|                   dgamma: sum_i |dout| m(xhat)
-// where m(xhat) = |xhat| + |x| invStd is xhat's own magnitude (the backward reads the GPU forward's xhat).
-// Normalisation given the statistics is elementwise (< 1e-5); statistics and gradients are
-// reductions (< 1e-4).
-const elementwiseTol = 1e-5;
-const reductionTol = 1e-4;
-
-const ns = [1, 2, 3, 7, 50, 257];
-const ds = [1, 3, 64, 101, 500];
-// Batches large enough to be cut into row chunks (partial statistics + merge / combine passes).
-const chunked: [number, number][] = [
-  [1031, 37],
-  [600, 3],
+// Each shape at the plan's chunking; the chunked ones (and one more) also at the GPUs' 64-row chunks, forced on any adapter.
+const forwardCases: [number, number, number | undefined][] = [
+  ...cases.map(([n, d]): [number, number, undefined] => [n, d, undefined]),
+  ...[...chunked, [777, 130] as [number, number]].map(([n, d]): [number, number, number] => [n, d, gpuChunkRows]),
 ];
-const cases: [number, number][] = [...ns.flatMap((n) => ds.map((d): [number, number] => [n, d])), ...chunked];
 
 test('batchnorm forward: train statistics, output, saved xhat, running stats over 3 steps, test mode', async ({ harness }) => {
   const results = await harness.page.evaluate(async (cases) => {
@@ -32,7 +17,7 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
     const rng = ref.makeRng(20240601);
     const { f32, bounded } = window.check;
     const out: Record<string, number | string>[] = [];
-    for (const [n, d] of cases) {
+    for (const [n, d, minChunkRows] of cases) {
       const scope = lib.createScope(gpu);
       const write = (b: GPUBuffer, a: ArrayLike<number>) => gpu.device.queue.writeBuffer(b, 0, Float32Array.from(a));
       const gamma = f32(rng.randnTensor([d]).data);
@@ -52,9 +37,21 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
         xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
       };
       const common = { x: xb, gamma: gb, beta: bb, out: ob, runningMean: rm, runningVar: rv, n, d };
-      const train = await lib.createBatchNormForward(scope, { ...common, mode: 'train', saved });
+      const train = await lib.createBatchNormForward(scope, { ...common, mode: 'train', saved, minChunkRows });
       const testMode = await lib.createBatchNormForward(scope, { ...common, mode: 'test' });
-      const r: Record<string, number | string> = { n, d, dispatches: train.length };
+      const r: Record<string, number | string> = {
+        n,
+        d,
+        minChunkRows: minChunkRows ?? 0,
+        dispatches: train.length,
+        gridY: train[0]!.workgroups[1],
+        planned: lib.planColumnTiling(gpu.adapter, n, d, minChunkRows).chunks,
+        cpuChunks: lib.columnTiling(n, d).chunks,
+        bad: await lib.createBatchNormForward(scope, { ...common, mode: 'train', minChunkRows: 0 }).then(
+          () => 'no error',
+          (e: Error) => e.message,
+        ),
+      };
       for (let step = 0; step < 3; step++) {
         const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
         write(xb, x.data);
@@ -110,14 +107,14 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
       out.push(r);
     }
     return out;
-  }, cases);
+  }, forwardCases);
   const worst = (k: string) => Math.max(...results.map((r) => r[k] as number)).toExponential(2);
   console.log(
     `batchnorm forward, ${results.length} shapes, worst: out ${worst('out')}, xhat ${worst('xhat')}, mean ${worst('mean')}, ` +
       `invStd ${worst('invStd')}, running ${worst('runningMean')}/${worst('runningVar')}, test ${worst('test')}`,
   );
   for (const r of results) {
-    const at = `N=${r.n} D=${r.d}`;
+    const at = `N=${r.n} D=${r.d}${r.minChunkRows ? ` at ${r.minChunkRows}-row chunks` : ''}`;
     expect(r.out, `out ${at}`).toBeLessThan(elementwiseTol);
     expect(r.xhat, `xhat ${at}`).toBeLessThan(elementwiseTol);
     expect(r.mean, `mean ${at}`).toBeLessThan(reductionTol);
@@ -128,139 +125,15 @@ test('batchnorm forward: train statistics, output, saved xhat, running stats ove
     expect(r.testLeavesRunning, `test mode leaves running stats ${at}`).toBe(0);
     expect(r.testGpuRows, `test-mode out at the GPUs' 8 rows a lane ${at}`).toBeLessThan(elementwiseTol);
     expect(r.testGpuRowsGridY, `8 rows a lane: ceil(N / 8) workgroups in y ${at}`).toBe(Math.ceil((r.n as number) / 8));
+    expect(r.bad, at).toContain('minChunkRows must be a whole number >= 1, got 0');
+    if (!r.minChunkRows) continue;
+    // forced 64-row chunks ran as planned: chunks of at least 64 rows in y, more than the CPU adapters' 256-row chunks
+    expect(r.gridY, `64-row chunks ${at}`).toBe(r.planned);
+    expect(r.planned as number, `64-row chunks ${at}`).toBeLessThanOrEqual(Math.floor((r.n as number) / gpuChunkRows));
+    expect(r.planned as number, `64-row chunks ${at}`).toBeGreaterThan(r.cpuChunks as number);
   }
-  const big = results.find((r) => r.n === 1031)!;
+  const big = results.find((r) => r.n === 1031 && !r.minChunkRows)!;
   expect(big.dispatches, 'N=1031 is cut into chunks: stats, merge, normalize').toBe(3);
-});
-
-test('batchnorm backward: graph and alternative equal each other and the reference; N = 1 is finite', async ({ harness }) => {
-  const results = await harness.page.evaluate(async (cases) => {
-    const { lib } = window;
-    const ref = lib.reference;
-    const gpu = await window.gpuReady;
-    const rng = ref.makeRng(77);
-    const { f32, bounded } = window.check;
-    const out: Record<string, number | boolean>[] = [];
-    for (const [n, d] of cases) {
-      const scope = lib.createScope(gpu);
-      const t = (a: ArrayLike<number>, label: string) => scope.createTensorBuffer(Float32Array.from(a), label);
-      const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
-      const gamma = f32(rng.randnTensor([d]).data);
-      const beta = f32(rng.randnTensor([d]).data);
-      const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
-      const { cache } = ref.forwardBatchNormalization(x, gamma, beta, { mode: 'train' });
-      const want = ref.backwardBatchNormalization(dout, cache);
-      const wantAlt = ref.backwardBatchNormalizationAlternative(dout, cache);
-      // Operand magnitudes (see the header): sums of |dout| and |dout xhat| per feature.
-      const xhatMag = (i: number) => Math.abs(cache.xhat.data[i]!) + Math.abs(x.data[i]!) * cache.ivar[i % d]!;
-      const absDbeta = new Float64Array(d);
-      const absDgamma = new Float64Array(d);
-      for (let i = 0; i < n * d; i++) {
-        absDbeta[i % d] += Math.abs(dout.data[i]!);
-        absDgamma[i % d] += Math.abs(dout.data[i]!) * xhatMag(i);
-      }
-      const dxMag = (i: number) => {
-        const j = i % d;
-        return ((Math.abs(gamma[j]!) * cache.ivar[j]!) / n) * (n * Math.abs(dout.data[i]!) + absDbeta[j]! + xhatMag(i) * absDgamma[j]!);
-      };
-      // The GPU forward makes the saved mean / invStd / xhat the backward reads, as in training.
-      const xb = t(x.data, 'x');
-      const gb = t(gamma, 'gamma');
-      const saved = {
-        mean: scope.createTensorBuffer(d * 4, 'mean'),
-        invStd: scope.createTensorBuffer(d * 4, 'invStd'),
-        xhat: scope.createTensorBuffer(n * d * 4, 'xhat'),
-      };
-      const fwd = await lib.createBatchNormForward(scope, {
-        x: xb,
-        gamma: gb,
-        beta: t(beta, 'beta'),
-        out: scope.createTensorBuffer(n * d * 4, 'out'),
-        runningMean: scope.createTensorBuffer(d * 4, 'rm'),
-        runningVar: scope.createTensorBuffer(d * 4, 'rv'),
-        n,
-        d,
-        mode: 'train',
-        saved,
-      });
-      await lib.runDispatches(gpu, fwd, 'bn forward');
-      const db = t(dout.data, 'dout');
-      const r: Record<string, number | boolean> = { n, d, storageBindings: gpu.device.limits.maxStorageBuffersPerShaderStage };
-      const got: Record<string, { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array }> = {};
-      for (const [name, variant, fromX] of [
-        ['graph', 'graph', true],
-        ['graphXhat', 'graph', false],
-        ['alternative', 'alternative', false],
-      ] as const) {
-        const dx = scope.createTensorBuffer(n * d * 4, 'dx');
-        const dgamma = scope.createTensorBuffer(d * 4, 'dgamma');
-        const dbeta = scope.createTensorBuffer(d * 4, 'dbeta');
-        window.setup.poison(gpu, dx, n * d);
-        window.setup.poison(gpu, dgamma, d);
-        window.setup.poison(gpu, dbeta, d);
-        const list = await lib.createBatchNormBackward(scope, {
-          dout: db,
-          xhat: saved.xhat,
-          invStd: saved.invStd,
-          gamma: gb,
-          dx,
-          dgamma,
-          dbeta,
-          n,
-          d,
-          variant,
-          // graph from x: one dispatch per node; graph from xhat: the default plan (one-chunk batches in one dispatch
-          // where the device binds its 9 storage buffers)
-          ...(fromX ? { x: xb, mean: saved.mean, graphInOne: false } : {}),
-        });
-        await lib.runDispatches(gpu, list, `bn backward ${name}`);
-        const g = {
-          dx: await lib.readF32(gpu, dx, n * d),
-          dgamma: await lib.readF32(gpu, dgamma, d),
-          dbeta: await lib.readF32(gpu, dbeta, d),
-        };
-        got[name] = g;
-        r[`${name}Passes`] = list.length;
-        r[`${name}Dx`] = bounded(g.dx, want.dx.data, dxMag);
-        r[`${name}Dgamma`] = bounded(g.dgamma, want.dgamma, (j) => absDgamma[j]!);
-        r[`${name}Dbeta`] = bounded(g.dbeta, want.dbeta, (j) => absDbeta[j]!);
-        r[`${name}Finite`] = [...g.dx, ...g.dgamma, ...g.dbeta].every(Number.isFinite);
-      }
-      r.refAgree = bounded(wantAlt.dx.data, want.dx.data, dxMag);
-      r.graphVsAlt = bounded(got.graph!.dx, got.alternative!.dx, dxMag);
-      r.graphVsAltDgamma = bounded(got.graph!.dgamma, got.alternative!.dgamma, (j) => absDgamma[j]!);
-      r.maxAbsDxN1 = n === 1 ? Math.max(...got.graph!.dx.map(Math.abs), ...got.alternative!.dx.map(Math.abs)) : 0;
-      scope.destroy();
-      out.push(r);
-    }
-    return out;
-  }, cases);
-  const worst = (k: string) => Math.max(...results.map((r) => r[k] as number)).toExponential(2);
-  console.log(
-    `batchnorm backward, ${results.length} shapes, worst: graph dx ${worst('graphDx')}, graph(xhat) dx ${worst('graphXhatDx')}, ` +
-      `alternative dx ${worst('alternativeDx')}, dgamma ${worst('alternativeDgamma')}, dbeta ${worst('alternativeDbeta')}, graph vs alt ${worst('graphVsAlt')}`,
-  );
-  for (const r of results) {
-    const at = `N=${r.n} D=${r.d}`;
-    for (const v of ['graph', 'graphXhat', 'alternative']) {
-      expect(r[`${v}Finite`], `${v} finite ${at}`).toBe(true);
-      expect(r[`${v}Dx`], `${v} dx ${at}`).toBeLessThan(reductionTol);
-      expect(r[`${v}Dgamma`], `${v} dgamma ${at}`).toBeLessThan(reductionTol);
-      expect(r[`${v}Dbeta`], `${v} dbeta ${at}`).toBeLessThan(reductionTol);
-    }
-    expect(r.refAgree, `reference graph vs closed form ${at}`).toBeLessThan(1e-9);
-    expect(r.graphVsAlt, `graph dx vs alternative dx ${at}`).toBeLessThan(reductionTol);
-    expect(r.graphVsAltDgamma, `graph dgamma vs alternative dgamma ${at}`).toBeLessThan(reductionTol);
-    // With one row the variance is 0, xhat is 0 and dx is exactly 0 in float64: the GPU must not blow up.
-    if (r.n === 1) expect(r.maxAbsDxN1, `N=1 dx ${at}`).toBeLessThan(1e-6);
-    // The graph really runs its node groups as passes (forced per node, or by default in one dispatch for a one-chunk
-    // batch where the device allows it); the alternative is one fused pass (sums, then dx, in the workgroup that owns
-    // the columns), or when the batch is cut into chunks partial sums + combine + dx.
-    const chunkedBatch = (r.n as number) >= 512;
-    expect(r.graphPasses, `graph passes ${at}`).toBe(chunkedBatch ? 8 : 5);
-    expect(r.graphXhatPasses, `graph (xhat) passes ${at}`).toBe(chunkedBatch ? 8 : (r.storageBindings as number) >= 9 ? 1 : 5);
-    expect(r.alternativePasses, `alternative passes ${at}`).toBe(chunkedBatch ? 3 : 1);
-  }
 });
 
 test('batchnorm host forms (notebook-style) match the reference and write running stats back', async ({ harness }) => {

@@ -207,12 +207,13 @@ test('the matmul plans a GPU adapter picks at the training shapes, and a y > 1 g
         .sort(),
       p.what,
     ).toEqual(['amd', 'apple', 'intel', 'nvidia']);
-  // The GPU plans the issue names, computed by hand (512 target workgroups, K chunks of at least 128):
+  // The GPU plans the issue names, computed by hand (512 target workgroups, 2048 batched, K chunks of at least 128):
   // 13 x 25 blocks of 4 = 325 blocks in 6 workgroups of 64, so min(3072 / 128, ceil(512 / 6)) = 24 splits
   expect(byProduct('first layer forward').map((x) => `${x.key} ${x.planned.join('x')}`)).toEqual(['vec4 wg=64 splits=24 6x1x24']);
-  // 7 x 7 blocks of 8 in 1 workgroup per model, 20 models: min(24, ceil(512 / 20)) = 24 splits, 24 x 20 = 480 z-workgroups
+  // 7 x 7 blocks of 8 per model packed over 20 models (block8vec4): 980 blocks in 16 workgroups of 64, so
+  // min(24, ceil(2048 / 16)) = 24 splits (a batched product aims at 2048 workgroups, gpuBatchedTargetGroups)
   expect(byProduct('population first layer forward').map((x) => `${x.key} ${x.planned.join('x')}`)).toEqual([
-    'block8 wg=64 splits=24 1x1x480',
+    'block8vec4 wg=64 splits=24 16x1x24',
   ]);
   // 65537 blocks of 4x4 at 1 invocation a workgroup: 65535 in x, 2 in y
   expect(byProduct('a grid with y > 1').map((x) => `${x.key} ${x.planned.join('x')}`)).toEqual(['vec4 wg=1 splits=1 65535x2x1']);

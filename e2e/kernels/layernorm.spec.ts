@@ -2,11 +2,8 @@
 // width and at forced widths: NVIDIA's 32, and 256, wider than any adapter's subgroups) and without.
 import { test, expect } from '../fixtures.ts';
 
-// Errors relative to the magnitude of the rounded operands, as in batchnorm.spec.ts (with D = 2 the true dx is
-// ~eps/var times its terms, so f32 can only promise accuracy relative to those terms). Per element:
-//   xhat: |xhat| + |x| invStd_i             out: |gamma_j| m(xhat) + |beta_j|
-//   dx:   invStd_i / D (D |g| + sum_j |g| + m(xhat) sum_j |g| m(xhat)), g = dout * gamma
-//   dbeta: sum_i |dout|                     dgamma: sum_i |dout| m(xhat)
+// Errors relative to the magnitude of the rounded operands, as in batchnorm.spec.ts: the float64 answers and the
+// magnitudes are demo/experiments/norm-checks.ts's, which the self-test's layer norm cases use too.
 const elementwiseTol = 1e-5;
 const reductionTol = 1e-4;
 
@@ -26,32 +23,17 @@ test('layer norm forward and backward match the reference on both row reductions
       const ref = lib.reference;
       const gpu = await window.gpuReady;
       const rng = ref.makeRng(1607);
-      const { f32, bounded } = window.check;
+      const { f32 } = window.check;
+      // the shared check, as the dev server serves it to the page
+      const checks: string = '/demo/experiments/norm-checks.ts';
+      const { makeLayerNormCheck } = (await import(checks)) as typeof import('../../demo/experiments/norm-checks.ts');
       const out: Record<string, number | string | boolean>[] = [];
       for (const [n, d] of cases) {
         const x = ref.makeTensor([n, d], f32(rng.randnTensor([n, d], 5, 12).data));
         const gamma = f32(rng.randnTensor([d]).data);
         const beta = f32(rng.randnTensor([d]).data);
         const dout = ref.makeTensor([n, d], f32(rng.randnTensor([n, d]).data));
-        const want = ref.forwardLayerNormalization(x, gamma, beta, {});
-        const { cache } = want;
-        const grads = ref.backwardLayerNormalization(dout, cache);
-        const xhatMag = (k: number) => Math.abs(cache.xhat.data[k]!) + Math.abs(x.data[k]!) * cache.ivar[Math.floor(k / d)]!;
-        const absDbeta = new Float64Array(d);
-        const absDgamma = new Float64Array(d);
-        const rowAbs = new Float64Array(n);
-        const rowAbsX = new Float64Array(n);
-        for (let k = 0; k < n * d; k++) {
-          const g = Math.abs(dout.data[k]! * gamma[k % d]!);
-          absDbeta[k % d] += Math.abs(dout.data[k]!);
-          absDgamma[k % d] += Math.abs(dout.data[k]!) * xhatMag(k);
-          rowAbs[Math.floor(k / d)] += g;
-          rowAbsX[Math.floor(k / d)] += g * xhatMag(k);
-        }
-        const dxMag = (k: number) => {
-          const i = Math.floor(k / d);
-          return (cache.ivar[i]! / d) * (d * Math.abs(dout.data[k]! * gamma[k % d]!) + rowAbs[i]! + xhatMag(k) * rowAbsX[i]!);
-        };
+        const check = makeLayerNormCheck(x, gamma, beta, dout);
         // the subgroup path where the device has subgroups (requestGpu asks for them where the adapter has them), at the
         // adapter's width and the forced ones; always the workgroup one
         type Variant = { reduction: 'subgroups' | 'workgroup'; subgroupWidth?: number };
@@ -122,13 +104,7 @@ test('layer norm forward and backward match the reference on both row reductions
             variant,
             lanes: subgroupWidth ?? (reduction === 'subgroups' ? gpu.subgroupMinSize : 64),
             label: `${fwd[0]!.label} | ${bwd[0]!.label}`,
-            out: bounded(got.out, want.out.data, (k) => Math.abs(gamma[k % d]!) * xhatMag(k) + Math.abs(beta[k % d]!)),
-            xhat: bounded(got.xhat, cache.xhat.data, xhatMag),
-            mean: ref.relError(got.mean, cache.mu),
-            invStd: ref.relError(got.invStd, cache.ivar),
-            dx: bounded(got.dx, grads.dx.data, dxMag),
-            dgamma: bounded(got.dgamma, grads.dgamma, (j) => absDgamma[j]!),
-            dbeta: bounded(got.dbeta, grads.dbeta, (j) => absDbeta[j]!),
+            ...check.measure(got),
             finite: Object.values(got).every((a) => a.every(Number.isFinite)),
             maxAbsDxD1: d === 1 ? Math.max(...got.dx.map(Math.abs)) : 0,
           });

@@ -14,8 +14,9 @@ const tol = 1e-5;
 // its rounding is relative to |dw| + |reg·w|, which the error measure below (relative to each step's own operands,
 // where the state starts at zero) cannot see when the sum cancels to ~0.
 // Each rule at this adapter's own setting, and forced to the GPUs' 8 elements a lane with a tensor that spans several
-// workgroups there (5003 f32: 10 workgroups of 64 lanes), so the setting a real GPU picks runs here too.
-for (const lanes of [null, 8] as const)
+// workgroups there (5003 f32: 10 workgroups of 64 lanes), so the setting a real GPU picks runs here too; and to 1 and 3,
+// what a GPU takes for a store too small for 1024 workgroups at 8 (perInvocation: 79 and 27 workgroups here).
+for (const lanes of [null, 8, 1, 3] as const)
   test(`sgd, sgd_momentum, rmsprop, adam: 3 steps vs the reference, L2 folded in, state on the GPU, lr change, errors${lanes ? ` (forced: ${lanes} elements a lane)` : ''}`, async ({
     harness,
   }) => {

@@ -37,7 +37,11 @@ export const runnerOptions = [
   ['--help', 'this text'],
 ];
 
-/** `numTrain` -> `--num-train`. */
+/**
+ * The command-line flag of a settings key.
+ *   flagOf('numTrain'); // '--num-train'
+ *   flagOf('epochs');   // '--epochs'
+ */
 export function flagOf(key) {
   return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
@@ -129,7 +133,11 @@ export function parseArgs(argv, panelFields) {
   return out;
 }
 
-/** The --help text, built from the same field table the page's forms use. */
+/**
+ * The --help text, built from the same field table the page's forms use.
+ *   console.log(helpText(panelFields, formatField));
+ *   helpText(panelFields, formatField).includes('--num-train'); // true
+ */
 export function helpText(panelFields, formatField) {
   const lines = [
     'Runs a panel of the demo page headless in Chromium (WebGPU), like a person opening a link with autorun=1,',

@@ -4,7 +4,11 @@ import { chromium } from 'playwright';
 import { createProgressBar } from './progress.mjs';
 import { pageRunStatus } from './checks.mjs';
 
-/** Open Chromium on the demo page (adapter, flags of the e2e tests), collecting console errors. */
+/**
+ * Open Chromium on the demo page (adapter, flags of the e2e tests), collecting console errors.
+ *   const { browser, page, errors } = await openDemoPage(demo, url, { headed: false });
+ *   await browser.close();
+ */
 export async function openDemoPage(demo, url, { chromiumPath, headed = false } = {}) {
   const { executablePath, args } = await demo.browserLaunch(chromiumPath);
   const browser = await chromium.launch({ executablePath, headless: !headed, args });
@@ -19,7 +23,11 @@ export async function openDemoPage(demo, url, { chromiumPath, headed = false } =
   return { browser, page, errors, executablePath };
 }
 
-/** The PNG of each chart of `panel` on an open demo page, as { name, bytes }. */
+/**
+ * The PNG of each chart of `panel` on an open demo page, as { name, bytes }.
+ *   const pngs = await chartPngs(page, 'batchnorm');
+ *   pngs[0].name; // 'exp1-loss.png'
+ */
 export async function chartPngs(page, panel) {
   const out = [];
   const chartIds = await page.evaluate((p) => window.demo.panels[p].chartIds, panel);

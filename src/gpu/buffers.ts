@@ -2,7 +2,11 @@
 import type { GpuContext } from './device.ts';
 import { makeUniformData, type Kernel } from './kernel.ts';
 
-/** STORAGE | COPY_SRC | COPY_DST: the default for tensors (read lazily: GPUBufferUsage exists once WebGPU is loaded). */
+/**
+ * STORAGE | COPY_SRC | COPY_DST: the default for tensors (read lazily: GPUBufferUsage exists once WebGPU is loaded).
+ *   scope.createTensorBuffer(n * 4, 'x', tensorUsage());
+ *   tensorUsage() & GPUBufferUsage.STORAGE; // non-zero
+ */
 export function tensorUsage(): number {
   return GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 }
@@ -97,6 +101,19 @@ export function checkMemoryBudget(ctx: Pick<GpuContext, 'memoryBudget' | 'stats'
 }
 
 /**
+ * Hold a context's live buffers to `budget` bytes (requestGpu's `memoryBudget`), after checking it is a whole number of
+ * bytes > 0; undefined leaves the context without a budget. checkMemoryBudget then refuses each buffer past it.
+ *   setMemoryBudget(gpu, 4 * 2 ** 30); // gpu.memoryBudget === 4294967296
+ *   setMemoryBudget(gpu, 0);           // Error: requestGpu: memoryBudget must be a whole number of bytes > 0, got 0
+ */
+export function setMemoryBudget(ctx: Pick<GpuContext, 'memoryBudget'>, budget: number | undefined): void {
+  if (budget === undefined) return;
+  if (!(Number.isSafeInteger(budget) && budget > 0))
+    throw new Error(`requestGpu: memoryBudget must be a whole number of bytes > 0, got ${budget}`);
+  ctx.memoryBudget = budget;
+}
+
+/**
  * Everything one owner (a model, an op call, a benchmark) allocates, destroyed together.
  *   const scope = createScope(gpu);
  *   const x = scope.createTensorBuffer(new Float32Array([1, 2, 3]), 'x'); scope.destroy();
@@ -112,6 +129,11 @@ export interface GpuScope {
   destroy(): void;
 }
 
+/**
+ * A new scope on `ctx`: every buffer it makes is checked first (size limits, memory budget) and destroyed with it.
+ *   const scope = createScope(gpu);
+ *   try { run(scope); } finally { scope.destroy(); }
+ */
 export function createScope(ctx: GpuContext): GpuScope {
   const scope: GpuScope = {
     ctx,

@@ -1,6 +1,7 @@
 // Device acquisition for the browser (navigator.gpu) and Node (the `webgpu` package, Dawn), with resource counters.
 import { makeAdapterDetail, makeDawnToggles, type AdapterDetail, type DawnToggles } from './adapter-detail.ts';
 import { findEncoding, traceEncoding } from './error-trace.ts';
+import { setMemoryBudget } from './buffers.ts';
 
 export type { AdapterDetail, DawnToggles } from './adapter-detail.ts';
 
@@ -158,11 +159,7 @@ export async function requestGpu(options: RequestGpuOptions = {}): Promise<GpuCo
     },
     options.debug ?? false,
   );
-  if (options.memoryBudget !== undefined) {
-    if (!(Number.isSafeInteger(options.memoryBudget) && options.memoryBudget > 0))
-      throw new Error(`requestGpu: memoryBudget must be a whole number of bytes > 0, got ${options.memoryBudget}`);
-    ctx.memoryBudget = options.memoryBudget;
-  }
+  setMemoryBudget(ctx, options.memoryBudget);
   ctx.recreate = () => requestGpu(options);
   return ctx;
 }

@@ -49,9 +49,18 @@ export interface Node<A = Record<string, unknown>> {
   attrs: A;
 }
 
-/** Whether a gradient is wanted for `v` (params and activations derived from them; not gathered data). */
+/**
+ * Whether a gradient is wanted for `v` (params and activations derived from them; not gathered data).
+ *   needsGrad(W1);     // true
+ *   needsGrad(xBatch); // false: data
+ */
 export const needsGrad = (v: Value): boolean => !v.noGrad && (v.kind === 'param' || v.kind === 'activation');
 
+/**
+ * Elements of a shape (1 for the scalar shape []).
+ *   sizeOf([50, 100]); // 5000
+ *   sizeOf([]);        // 1
+ */
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**
@@ -82,7 +91,11 @@ export class Graph {
   }
 }
 
-/** Throw unless `shape` equals `want` (-1 matches anything), naming the op and argument. */
+/**
+ * Throw unless `shape` equals `want` (-1 matches anything), naming the op and argument.
+ *   expectShape('affine', 'w', w.shape, [d, -1]);
+ *   expectShape('affine', 'b', [3], [4]); // Error: affine: b has shape [3], expected [4]
+ */
 export function expectShape(op: string, arg: string, shape: readonly number[], want: readonly number[]): void {
   if (shape.length !== want.length || shape.some((d, i) => want[i] !== -1 && d !== want[i])) {
     throw new Error(`${op}: ${arg} has shape [${shape.join(',')}], expected [${want.map((d) => (d === -1 ? '*' : d)).join(',')}]`);

@@ -1,6 +1,7 @@
 // GraphModel: the generic compiled model, composed of its parts: the tensors (tensors.ts), the training session with its plans (session.ts, programs.ts), the recovery points (recovery-point.ts).
 import { readBuffer, createScope } from '../gpu/buffers.ts';
 import type { GpuContext } from '../gpu/device.ts';
+import type { Dispatch } from '../gpu/dispatch.ts';
 import type { ModelCheckpoint } from './checkpoint.ts';
 import type { ModelDefinition } from './model-definition.ts';
 import { createPartsAt, RecoveryPoints, type DeviceParts, type ParamsSource } from './recovery-point.ts';
@@ -63,6 +64,15 @@ export class GraphModel {
   }
 
   /**
+   * Train on the data `other` uploaded (a model of the same inputs and classes on the same device; a population's
+   * groups share one upload). `other` owns it: release this model's data before `other`'s; a rebuild does not upload it.
+   *   await groups[0].attachData(data); await groups[1].shareDataOf(groups[0]);
+   */
+  shareDataOf(other: GraphModel): Promise<void> {
+    return this.session.shareData(other.session);
+  }
+
+  /**
    * Free the uploaded training data (150 MB for CIFAR-10) once training is over; the parameters stay, so
    * scores, safetensors and getParams still work, and attachData uploads again.
    *   await new Solver(net, data, opts).train(); await net.releaseData();
@@ -121,6 +131,15 @@ export class GraphModel {
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed), for benchmarks. */
   dispatchesPerStep(batch: number): Promise<number> {
     return this.session.dispatchesPerStep(batch);
+  }
+
+  /**
+   * The dispatch records of one training step at batch size `batch` (compiles the plan if needed), for profiles.
+   *   const list = await net.trainDispatches(50);
+   *   list.map((d) => d.workgroups); // each launch's grid
+   */
+  trainDispatches(batch: number): Promise<readonly Dispatch[]> {
+    return this.session.trainDispatches(batch);
   }
 
   /** Fraction of rows `indices` of a split whose argmax score equals the label (normalization in test mode); one model (see accuracyModels). */

@@ -10,7 +10,11 @@ export interface BufferPlan {
   peakBytes: number;
 }
 
-/** Bytes of a value's buffer (at least 4: WebGPU has no empty buffers). */
+/**
+ * Bytes of a value's buffer (at least 4: WebGPU has no empty buffers).
+ *   bytesOf(g.value('h', [50, 100], 'activation')); // 20000
+ *   bytesOf(g.value('loss', [1], 'activation'));    // 4
+ */
 export const bytesOf = (v: Value): number => Math.max(4, sizeOf(v.shape) * 4);
 
 /**

@@ -1,7 +1,7 @@
 // The training session of a compiled model on one device: the uploaded data, the update rule, the step queue, the readback ring, accuracy in chunks.
 import { createScope, readBuffer, type GpuScope } from '../gpu/buffers.ts';
 import { assertNotLost, type GpuContext } from '../gpu/device.ts';
-import { runDispatches, submitDispatches } from '../gpu/dispatch.ts';
+import { runDispatches, submitDispatches, type Dispatch } from '../gpu/dispatch.ts';
 import { hyperValueName, type DataSplit, type ModelDefinition, type ModelUpdateState } from './model-definition.ts';
 import { createPrograms, writeFeeds, type BoundRule, type Plan, type Programs } from './programs.ts';
 import { createReadbackRing } from './readback-ring.ts';
@@ -26,7 +26,8 @@ export interface DirectRows {
  */
 export class TrainingSession {
   readonly programs: Programs;
-  private data: { scope: GpuScope; train: DataSplit; val: DataSplit } | null = null;
+  /** The splits trained on; `scope` null when another session uploaded them (shareData: that session frees them). */
+  private data: { scope: GpuScope | null; train: DataSplit; val: DataSplit } | null = null;
   /** The host data last attached (the caller's own arrays, not a copy): a rebuild uploads it again. */
   attached: unknown = undefined;
   private update: { scope: GpuScope; rule: string; state: ModelUpdateState } | null = null;
@@ -86,12 +87,25 @@ export class TrainingSession {
     this.attached = data;
   }
 
+  /**
+   * Train on the splits `from` uploaded (a session of a model with the same data upload, on the same device): nothing
+   * is uploaded again; `from` owns them, so release this session's data first, then `from`'s.
+   *   await a.attachData(data); await b.shareData(a); // b's plans gather from a's buffers
+   */
+  async shareData(from: TrainingSession): Promise<void> {
+    if (from.gpu !== this.gpu) throw new Error('shareData: the other model lives on another device');
+    if (!from.data) throw new Error('shareData: the other model has no data attached');
+    const { train, val } = from.data;
+    await this.releaseData();
+    this.data = { scope: null, train, val };
+  }
+
   /** Wait for queued steps, then free the uploaded data and the plans that bind it. */
   async releaseData(): Promise<void> {
     await this.tail; // steps already queued were encoded against the old data
     await this.ring.settle();
     await this.programs.drop((p) => p.usesData);
-    this.data?.scope.destroy();
+    this.data?.scope?.destroy();
     this.data = null;
     this.attached = undefined;
   }
@@ -191,7 +205,13 @@ export class TrainingSession {
   /** Dispatches of one training step at batch size `batch` (compiles the plan if needed). */
   async dispatchesPerStep(batch: number): Promise<number> {
     if (!this.data || !this.update) throw new Error('dispatchesPerStep: call attachData and setUpdateRule first');
-    return (await this.programs.plan('train', batch, this.data.train)).dispatches.length;
+    return (await this.trainDispatches(batch)).length;
+  }
+
+  /** The dispatch records of one training step at batch size `batch` (compiles the plan if needed). */
+  async trainDispatches(batch: number): Promise<readonly Dispatch[]> {
+    if (!this.data || !this.update) throw new Error('trainDispatches: call attachData and setUpdateRule first');
+    return (await this.programs.plan('train', batch, this.data.train)).dispatches;
   }
 
   /** Each model's fraction of rows `indices` of a split whose argmax score equals the label, in chunks of 1000 rows. */
@@ -231,7 +251,7 @@ export class TrainingSession {
   /** Leave the device without waiting (a rebuild elsewhere): every plan, the data, the rule and the ring are freed. */
   abandon(): void {
     this.programs.abandon();
-    this.data?.scope.destroy();
+    this.data?.scope?.destroy();
     this.update?.scope.destroy();
     this.ring.destroy();
   }

@@ -14,6 +14,7 @@ import {
 import { makeClassifier } from './classifier.ts';
 import { fcForward, type NetSpec } from './fc-net.ts';
 import { drawInitialWeights, makeInitialTensors } from './initial-weights.ts';
+import { planPopulationGroups } from './population-size.ts';
 
 /** What one member of a population has of its own: its initial weights (scale, seed) and its L2 strength. */
 export interface PopulationMember {
@@ -124,6 +125,17 @@ export class FullyConnectedPopulation extends GraphModel {
     });
     const resolved = nets.map(({ weightScale, seed, reg }) => ({ weightScale, seed, reg }));
     const net = nets[0]!;
+    const fit = planPopulationGroups(gpu.device.limits, {
+      dims: net.dims,
+      normalization: net.normalization,
+      updateRule: 'sgd',
+      batchSize: 1,
+    });
+    if (members.length > fit.modelsPerGroup)
+      throw new Error(
+        `FullyConnectedPopulation: ${members.length} models do not fit one storage binding (the device's ${fit.limit} is ${fit.binding} bytes; ` +
+          `at most ${fit.modelsPerGroup} of these nets fit one): PopulationGroups.create splits them into groups`,
+      );
     const spec: NetSpec = {
       dims: [net.dims[0]!, ...hiddenDims.map(roundUp4), net.dims.at(-1)!],
       normalization: net.normalization,

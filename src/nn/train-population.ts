@@ -2,7 +2,8 @@
 import type { GpuContext } from '../gpu/device.ts';
 import type { SolverData } from '../solver/model.ts';
 import { PopulationSolver, type PopulationProgress, type PopulationSolverOptions } from '../solver/population-solver.ts';
-import { FullyConnectedPopulation, type PopulationMember } from './population.ts';
+import type { PopulationMember } from './population.ts';
+import { PopulationGroups } from './population-groups.ts';
 import { netOptions, runFigures, runSolverOptions, type NetChoice, type TrainRecord } from './train-one.ts';
 
 export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yieldToEventLoop'> {
@@ -31,12 +32,18 @@ export interface TrainPopulationArgs extends Omit<NetChoice, 'weightScale' | 'yi
 
 /**
  * Train every member with one PopulationSolver (one plan and one submit per step for all) and return one record
- * per member, as trainOne's (its `seconds` is the whole population's time), and the population (alive, for export).
+ * per member, as trainOne's (its `seconds` is the whole population's time), and the population (alive, for export; in
+ * groups where one storage binding cannot hold it).
  *   const { records, population } = await trainPopulation({ gpu, data, label: 'batchnorm', hiddenDims: [50, 50], useBatchnorm: true, members: scales.map((weightScale) => ({ weightScale })), seed: 0, backwardVariant: 'graph', updateRule: 'adam', learningRate: 1e-3, batchSize: 50, numEpochs: 10 });
  *   await population.destroy();
  */
-export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records: TrainRecord[]; population: FullyConnectedPopulation }> {
-  const population = await FullyConnectedPopulation.create(a.gpu, a.hiddenDims, { ...netOptions(a), members: a.members });
+export async function trainPopulation(a: TrainPopulationArgs): Promise<{ records: TrainRecord[]; population: PopulationGroups }> {
+  // in as many groups as the device's binding limits need (one where the population fits one)
+  const population = await PopulationGroups.create(a.gpu, a.hiddenDims, {
+    ...netOptions(a),
+    members: a.members,
+    batchSize: Math.max(a.batchSize, 1000),
+  });
   try {
     const solver: PopulationSolver = new PopulationSolver(population, a.data, {
       ...runSolverOptions(a),

@@ -9,7 +9,7 @@ import { isCpuAdapter } from '../gpu/probes.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
 import { expectShape, needsGrad, sizeOf, type OpDef } from '../graph/graph.ts';
 import { createMatmul, createMatmulPartials } from './matmul.ts';
-import { createBatchNormForward } from './batchnorm-forward.ts';
+import { createBatchNormForward, type BatchNormForwardArgs, type BatchNormSaved } from './batchnorm-forward.ts';
 import { batchNormGradOp, type BatchNormAttrs } from './batchnorm.ts';
 import { affineGradOp } from './affine.ts';
 import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
@@ -22,25 +22,14 @@ const bindingsOf = { product: 10, partials: 9 } as const;
 /** How the fused forward runs: off (matmul, then batchnorm), or on with pre = x·W + b made in the kernel or summed from split-K partials. */
 export type AffineBatchNormFusion = 'off' | 'product' | 'partials';
 
-export interface AffineBatchNormForwardArgs {
-  x: TensorRef;
+/** Batchnorm's forward arguments (x now the affine's input) plus the affine's W and b; the saved mean is not kept. */
+export interface AffineBatchNormForwardArgs extends Omit<BatchNormForwardArgs, 'saved' | 'rowsPerLane'> {
   w: TensorRef;
   b: TensorRef;
-  gamma: TensorRef;
-  beta: TensorRef;
-  out: TensorRef;
-  runningMean: TensorRef;
-  runningVar: TensorRef;
-  /** Rows, inputs, outputs: x is [n, k], W [k, d]. */
-  n: number;
+  /** Inputs: x is [n, k], W [k, d]. */
   k: number;
-  d: number;
-  mode: 'train' | 'test';
-  eps?: number;
-  momentum?: number;
-  relu?: boolean;
   /** Train mode: where invStd [d] and xhat [n, d] go for the backward (batchnorm's saved values less the mean). */
-  saved?: { invStd: TensorRef; xhat: TensorRef };
+  saved?: Omit<BatchNormSaved, 'mean'>;
   /** Force the plan (`planAffineBatchNorm` by default); a fused form the device cannot bind throws. */
   fusion?: AffineBatchNormFusion;
   /** Lanes of the fused kernel's workgroups, a power of two <= 256 (default 4 on CPU adapters, 64 on GPUs). */
@@ -63,7 +52,7 @@ export function planAffineBatchNorm(n: number, k: number, d: number, maxStorageB
 /**
  * Record pre = x·W + b, then batchnorm (train or test) with an optional ReLU: one dispatch for a small k, two for a
  * big one (the matmul's partials, then the fused kernel), or the matmul and batchnorm kernels unfused.
- *   const fwd = await createAffineBatchNormForward(scope, { x, w, b, gamma, beta, out, runningMean, runningVar, pre, n: 50, k: 100, d: 100, mode: 'train', saved, relu: true });
+ *   const fwd = await createAffineBatchNormForward(scope, { x, w, b, gamma, beta, out, runningMean, runningVar, n: 50, k: 100, d: 100, mode: 'train', saved, relu: true });
  *   await runDispatches(gpu, fwd);
  */
 export async function createAffineBatchNormForward(scope: GpuScope, a: AffineBatchNormForwardArgs): Promise<Dispatch[]> {

@@ -4,6 +4,7 @@ import affineBackwardWgsl from '../../shaders/affine-backward.wgsl?raw';
 import { getKernel } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import type { AdapterSummary } from '../gpu/device.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
 import { createMatmul } from './matmul.ts';
 import { createReluBackward } from './elementwise.ts';
@@ -11,7 +12,7 @@ import { assertBuffer, assertCount } from './op-checks.ts';
 import { expectShape, needsGrad, sizeOf, type OpDef, type Value } from '../graph/graph.ts';
 
 /**
- * Record y[j] = Σ_i x[i, j] for a row-major rows×cols x (the bias gradient of an affine layer).
+ * Record y[j] = Σ_i x[i, j] for a row-major rows×cols x (the bias gradient of an affine layer), in one pass.
  *   const db = await createColumnSum(scope, { x: dout, y: dbBuf, rows: 50, cols: 100 });
  *   await runDispatches(gpu, [db]);
  */
@@ -22,8 +23,50 @@ export async function createColumnSum(scope: GpuScope, a: { x: TensorRef; y: Ten
   assertBuffer(op, 'x', a.x, a.rows * a.cols);
   assertBuffer(op, 'y', a.y, a.cols);
   const kernel = await getKernel(scope.ctx, { name: 'colsum', source: colsumWgsl, constants: { WG: 64 } });
-  const params = scope.createUniformBuffer(kernel, 'params', { rows: a.rows, cols: a.cols }, `${op} params`);
+  const params = scope.createUniformBuffer(kernel, 'params', { rows: a.rows, cols: a.cols, chunkRows: a.rows }, `${op} params`);
   return createDispatch(scope, kernel, { x: a.x, y: a.y, params }, gridFor(a.cols, 64), op);
+}
+
+/**
+ * Row splits of a column sum over rows×cols: 1 (one pass) on CPU adapters, for few rows (< 128) and where the columns
+ * alone give 256 workgroups of 64; on GPUs otherwise splits of at least 64 rows for about 1024 workgroups (one pass over
+ * a 1024x1024 dout is 16 workgroups looping over 1024 rows each).
+ *   planColumnSumSplits(h200, 1024, 1024); // 16: 16 x 16 workgroups of 64 rows, then one pass over the 16 partial rows
+ *   planColumnSumSplits(h200, 50, 100);    // 1
+ */
+export function planColumnSumSplits(adapter: AdapterSummary, rows: number, cols: number): number {
+  const columnGroups = Math.ceil(cols / 64);
+  if (isCpuAdapter(adapter) || rows < 128 || columnGroups >= 256) return 1;
+  return Math.max(1, Math.min(Math.floor(rows / 64), Math.ceil(1024 / columnGroups), maxWorkgroupsPerDim));
+}
+
+/**
+ * Record the column sum in `splits` row splits (default `planColumnSumSplits`): each split's partial row, then one pass
+ * over the partial rows; one split is `createColumnSum`'s single pass.
+ *   const db = await createColumnSumSplits(scope, { x: dout, y: dbBuf, rows: 1024, cols: 1024, splits: 16 });
+ *   await runDispatches(gpu, db);
+ */
+export async function createColumnSumSplits(
+  scope: GpuScope,
+  a: { x: TensorRef; y: TensorRef; rows: number; cols: number; splits?: number },
+): Promise<Dispatch[]> {
+  const splits = a.splits ?? planColumnSumSplits(scope.ctx.adapter, a.rows, a.cols);
+  const op = `colsum ${a.rows}x${a.cols}`;
+  if (!Number.isInteger(splits) || splits < 1 || splits > Math.min(a.rows, maxWorkgroupsPerDim))
+    throw new Error(`${op}: splits must be an integer in [1, ${Math.min(a.rows, maxWorkgroupsPerDim)}], got ${splits}`);
+  if (splits === 1) return [await createColumnSum(scope, a)];
+  assertBuffer(op, 'x', a.x, a.rows * a.cols);
+  assertBuffer(op, 'y', a.y, a.cols);
+  const chunkRows = Math.ceil(a.rows / splits);
+  const chunks = Math.ceil(a.rows / chunkRows);
+  const kernel = await getKernel(scope.ctx, { name: 'colsum', source: colsumWgsl, constants: { WG: 64 } });
+  const params = scope.createUniformBuffer(kernel, 'params', { rows: a.rows, cols: a.cols, chunkRows }, `${op} params`);
+  const partial = scope.createTensorBuffer(chunks * a.cols * 4, `${op} partial rows`);
+  const grid: [number, number, number] = [gridFor(a.cols, 64)[0], chunks, 1];
+  return [
+    createDispatch(scope, kernel, { x: a.x, y: partial, params }, grid, `${op} ${chunks} splits`),
+    await createColumnSum(scope, { x: partial, y: a.y, rows: chunks, cols: a.cols }),
+  ];
 }
 
 /**
@@ -55,6 +98,8 @@ export interface AffineBackwardArgs {
   grouped?: boolean;
   /** The grouped kernel's workgroup size (default 16 on CPU adapters, 64 on GPUs). */
   workgroupSize?: number;
+  /** Unfused: the row splits of db's column sum (default `planColumnSumSplits`: 1 on CPU adapters, 16 at 1024x1024 on GPUs). */
+  colsumSplits?: number;
 }
 
 /**
@@ -97,7 +142,7 @@ export async function createAffineBackward(scope: GpuScope, a: AffineBackwardArg
   }
   if (a.dx) list.push(...(await createMatmul(scope, { a: dout, b: a.w, c: a.dx, m: n, n: d, k: m, transB: true })));
   list.push(...(await createMatmul(scope, { a: a.x, b: dout, c: a.dw, m: d, n: m, k: n, transA: true })));
-  list.push(await createColumnSum(scope, { x: dout, y: a.db, rows: n, cols: m }));
+  list.push(...(await createColumnSumSplits(scope, { x: dout, y: a.db, rows: n, cols: m, splits: a.colsumSplits })));
   return list;
 }
 

@@ -1,7 +1,6 @@
-// Batchnorm backward ('alternative') for large arrays by aspect ratio: the fused one-pass plan (wide, batch in registers)
+// Batchnorm backward ('alternative') for large arrays by aspect ratio: the fused one-pass plan (the batch in registers)
 // and the split plan (tall: column sums over many row splits, a tiny combine, then dx in tiles); the GPUs' auto choice.
-import shapesModule from '../../shaders/batchnorm-backward-shapes.wgsl?raw';
-import { getKernel, linkWgsl } from '../gpu/kernel.ts';
+import { getKernel } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import type { AdapterSummary } from '../gpu/device.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
@@ -9,11 +8,14 @@ import { isCpuAdapter } from '../gpu/probes.ts';
 import { columnTiling } from './op-checks.ts';
 import { backwardWgsl, tileConstants, type NormBackwardArgs } from './norm-columns.ts';
 
-/** The layout kernels behind batchnorm-backward.wgsl (its bindings, Params and helpers) and the column helpers. */
-const shapesWgsl = linkWgsl(backwardWgsl, shapesModule);
-
-/** Rows one invocation of `fusedColumns` keeps in registers (RMAX in the WGSL). */
+/** Rows one invocation of `fusedColumns` keeps in registers (RMAX in shaders/batchnorm-backward-alternative.wgsl). */
 const registerRows = 32;
+
+/**
+ * Workgroups the auto plan wants a fused dispatch to have at least: about two of 256 invocations per SM on a GPU of 128
+ * SMs (an H200 has 132), 16 warps a SM to hide the loads' latency. At 1024x1024, 8 columns a workgroup give 128.
+ */
+const minFusedWorkgroups = 256;
 
 /**
  * How a large batchnorm backward runs: `fused` (one dispatch; `cols` columns a workgroup, 256 / cols row-lanes, at most
@@ -22,18 +24,40 @@ const registerRows = 32;
 export type BnBackwardLayout = { kind: 'fused'; cols: number } | { kind: 'split'; splits: number };
 
 /**
- * The auto choice: null (the kernels of batchnorm-backward.ts) on CPU adapters and below 2^20 elements; on GPUs the
- * fused plan where the batch fits in registers at 8 columns a workgroup (n <= 1024), else at 4 (n <= 2048), else the
- * split plan with about 4096 workgroups of column sums, 64 rows a split at least. Awaits GPU figures (issue 23).
- *   planBnBackwardLayout(h200, 1024, 65536); // { kind: 'fused', cols: 8 }
+ * The auto choice: null (the kernels of batchnorm-backward.ts) on CPU adapters, and on GPUs for a batch of one chunk
+ * (under 512 rows) of under 2^20 elements. Otherwise the fused plan where the batch fits in registers, at the most
+ * columns a workgroup (8, 4, 2, 1: the widest row segment a warp loads) that still gives 256 workgroups, or at the
+ * fewest columns that hold the batch where none does; else the split plan with about 4096 workgroups of column sums,
+ * 64 rows a split at least. Awaits GPU figures (issue 23; `bench/gpu-run.sh kernels` times every layout forced).
+ *   planBnBackwardLayout(h200, 1024, 1024);  // { kind: 'fused', cols: 4 }: 256 workgroups, 16 rows a row-lane
  *   planBnBackwardLayout(h200, 65536, 1024); // { kind: 'split', splits: 128 }
  */
 export function planBnBackwardLayout(adapter: AdapterSummary, n: number, d: number): BnBackwardLayout | null {
-  if (isCpuAdapter(adapter) || n * d < 1 << 20) return null;
-  if (n <= (256 / 8) * registerRows) return { kind: 'fused', cols: 8 };
-  if (n <= (256 / 4) * registerRows) return { kind: 'fused', cols: 4 };
+  if (isCpuAdapter(adapter) || (columnTiling(n, d).chunks === 1 && n * d < 1 << 20)) return null;
+  const fits = [8, 4, 2, 1].filter((cols) => n <= (256 / cols) * registerRows && Math.ceil(d / cols) <= maxWorkgroupsPerDim);
+  if (fits.length > 0) return { kind: 'fused', cols: fits.find((cols) => Math.ceil(d / cols) >= minFusedWorkgroups) ?? fits.at(-1)! };
   const colTiles = columnTiling(n, d).colTiles;
   return { kind: 'split', splits: Math.max(1, Math.min(Math.floor(n / 64), Math.ceil(4096 / colTiles), maxWorkgroupsPerDim)) };
+}
+
+/**
+ * The buffers a one-pass closed-form kernel binds (`alternativeColumns`, `fusedColumns`; `graphColumns` adds its
+ * scratch): the gradient (dout masked by reluOut when given; reluOut bound to dout itself when not), xhat, gamma and
+ * invStd in, dbeta and dgamma (partA, partB) and dx out.
+ *   const bound = makeOnePassBindings(args);
+ *   createDispatch(scope, kernel, { ...bound, params }, grid, label);
+ */
+export function makeOnePassBindings(a: NormBackwardArgs & { reluOut?: TensorRef }): Record<string, TensorRef> {
+  return { ...makeGradBindings(a), xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, partA: a.dbeta, partB: a.dgamma, dx: a.dx };
+}
+
+/**
+ * The incoming gradient's two bindings: dout, and the fused ReLU's output that masks it (dout itself without a ReLU).
+ *   const grad = makeGradBindings({ dout, reluOut });
+ *   grad.reluOut === reluOut; // true
+ */
+export function makeGradBindings(a: { dout: TensorRef; reluOut?: TensorRef }): { dout: TensorRef; reluOut: TensorRef } {
+  return { dout: a.dout, reluOut: a.reluOut ?? a.dout };
 }
 
 /**
@@ -50,15 +74,8 @@ export async function createBnBackwardLayout(
 ): Promise<Dispatch[]> {
   const { n, d } = a;
   const relu = { RELU: a.reluOut ? 1 : 0 };
-  const grad = { dout: a.dout, reluOut: a.reluOut ?? a.dout };
-  const kernel = (source: string, entryPoint: string, constants: Record<string, number>) =>
-    getKernel(scope.ctx, {
-      name: source === shapesWgsl ? 'batchnorm-backward-shapes' : 'batchnorm-backward',
-      source,
-      entryPoint,
-      constants,
-    });
-  const factors = { gamma: a.gamma, invStd: a.invStd };
+  const kernel = (entryPoint: string, constants: Record<string, number>) =>
+    getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
   if (layout.kind === 'fused') {
     const { cols } = layout;
     if (![1, 2, 4, 8, 16, 32, 64, 128, 256].includes(cols))
@@ -72,10 +89,9 @@ export async function createBnBackwardLayout(
       throw new Error(
         `${op}: the fused layout at ${cols} columns a workgroup needs ${Math.ceil(d / cols)} workgroups, more than ${maxWorkgroupsPerDim}`,
       );
-    const k = await kernel(shapesWgsl, 'fusedColumns', { COLS: cols, ROWS: rows, ...relu });
+    const k = await kernel('fusedColumns', { COLS: cols, ROWS: rows, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
-    const out = { partA: a.dbeta, partB: a.dgamma, dx: a.dx };
-    return [createDispatch(scope, k, { ...grad, xhat: a.xhat, ...factors, ...out, params }, gridFor(d, cols), `${op} fused cols=${cols}`)];
+    return [createDispatch(scope, k, { ...makeOnePassBindings(a), params }, gridFor(d, cols), `${op} fused cols=${cols}`)];
   }
   const { splits } = layout;
   if (!Number.isInteger(splits) || splits < 1 || splits > Math.min(n, maxWorkgroupsPerDim))
@@ -84,9 +100,9 @@ export async function createBnBackwardLayout(
   const chunkRows = Math.ceil(n / splits);
   const chunks = Math.ceil(n / chunkRows);
   const [sums, combine, dxk] = await Promise.all([
-    kernel(backwardWgsl, 'sumDoutXhat', { ...tileConstants(t), ...relu }),
-    kernel(backwardWgsl, 'combine', { PAIR: 1 }),
-    kernel(shapesWgsl, 'dxTiles', { ...tileConstants(t), ...relu }),
+    kernel('sumDoutXhat', { ...tileConstants(t), ...relu }),
+    kernel('combine', { PAIR: 1 }),
+    kernel('dxTiles', { ...tileConstants(t), ...relu }),
   ]);
   const params = scope.createUniformBuffer(sums, 'params', { n, d, chunkRows, chunks }, `${op} params`);
   // dx in blocks of 4 unrolled steps of the ROWS row-lanes (or fewer where that leaves under 1024 workgroups)
@@ -96,6 +112,7 @@ export async function createBnBackwardLayout(
   const partB = scope.createTensorBuffer(chunks * d * 4, `${op} partial sums B`);
   const dxBlocks = Math.ceil(n / dxRows);
   if (dxBlocks > maxWorkgroupsPerDim) throw new Error(`${op}: ${dxBlocks} row blocks of dx, more than ${maxWorkgroupsPerDim}`);
+  const grad = makeGradBindings(a);
   return [
     createDispatch(
       scope,
@@ -108,7 +125,7 @@ export async function createBnBackwardLayout(
     createDispatch(
       scope,
       dxk,
-      { ...grad, xhat: a.xhat, ...factors, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params: dxParams },
+      { ...grad, xhat: a.xhat, gamma: a.gamma, invStd: a.invStd, sumA: a.dbeta, sumB: a.dgamma, dx: a.dx, params: dxParams },
       [t.colTiles, dxBlocks, 1],
       `${op} dx tiles`,
     ),

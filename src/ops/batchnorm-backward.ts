@@ -2,9 +2,23 @@
 import { getKernel, type Kernel } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
-import { backwardWgsl, columnGrid, tileConstants, wgColumns, wgElementwise, type NormBackwardArgs } from './norm-columns.ts';
-import { createBnBackwardLayout, planBnBackwardLayout, type BnBackwardLayout } from './batchnorm-backward-shapes.ts';
+import { assertBuffer, assertBuffers, assertCount } from './op-checks.ts';
+import {
+  backwardWgsl,
+  columnGrid,
+  planColumnTiling,
+  tileConstants,
+  wgColumns,
+  wgElementwise,
+  type NormBackwardArgs,
+} from './norm-columns.ts';
+import {
+  createBnBackwardLayout,
+  makeGradBindings,
+  makeOnePassBindings,
+  planBnBackwardLayout,
+  type BnBackwardLayout,
+} from './batchnorm-backward-shapes.ts';
 
 export interface BatchNormBackwardArgs extends NormBackwardArgs {
   /** 'graph': the staged computational graph, one pass per node group; 'alternative': the closed form. */
@@ -23,6 +37,9 @@ export interface BatchNormBackwardArgs extends NormBackwardArgs {
    * binds its 9 storage buffers per stage; forcing it on a device that cannot throws.
    */
   graphInOne?: boolean;
+  /** A batch of several chunks (the graph; the alternative's 'chunks' layout): rows a chunk of its column sums keeps at
+   * least (`planColumnTiling`: 256 on CPU adapters, 64 on GPUs). */
+  minChunkRows?: number;
 }
 
 /** Storage buffers `graphColumns` binds (the graph variant in one dispatch). */
@@ -54,13 +71,13 @@ export async function createBatchNormBackward(scope: GpuScope, a: BatchNormBackw
   if (a.layout !== undefined && a.variant !== 'alternative') throw new Error(`${op}: a layout is for the alternative variant only`);
   const layout = a.layout ?? (a.variant === 'alternative' ? planBnBackwardLayout(scope.ctx.adapter, n, d) : null);
   if (layout !== null && layout !== 'chunks') return createBnBackwardLayout(scope, a, layout, op);
-  const t = columnTiling(n, d);
+  const t = planColumnTiling(scope.ctx.adapter, n, d, a.minChunkRows);
   const useX = a.x !== undefined;
   const kernel = (entryPoint: string, constants: Record<string, number> = {}) =>
     getKernel(scope.ctx, { name: 'batchnorm-backward', source: backwardWgsl, entryPoint, constants });
   // The kernels that read dout mask it by the fused ReLU's output (bound to dout itself when there is none).
   const relu = { RELU: a.reluOut ? 1 : 0 };
-  const grad = { dout: a.dout, reluOut: a.reluOut ?? a.dout };
+  const grad = makeGradBindings(a);
   if (t.chunks === 1) return backwardColumns(scope, a, op, kernel);
 
   // Several chunks: partial column sums per chunk, added up by `combine`.
@@ -156,30 +173,15 @@ async function backwardColumns(
 ): Promise<Dispatch[]> {
   const { n, d } = a;
   const relu = { RELU: a.reluOut ? 1 : 0 };
-  const grad = { dout: a.dout, reluOut: a.reluOut ?? a.dout };
+  const grad = makeGradBindings(a);
   const grid = columnGrid(d);
   const wg = { WG: wgColumns };
+  // the one-pass kernels (the closed form, and the graph's nodes in one) bind the same buffers
+  const onePass = makeOnePassBindings(a);
   if (a.variant === 'alternative') {
     const k = await kernel('alternativeColumns', { ...wg, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
-    return [
-      createDispatch(
-        scope,
-        k,
-        {
-          ...grad,
-          xhat: a.xhat,
-          gamma: a.gamma,
-          invStd: a.invStd,
-          partA: a.dbeta,
-          partB: a.dgamma,
-          dx: a.dx,
-          params,
-        },
-        columnGrid(d, 8),
-        `${op} columns: sums + dx`,
-      ),
-    ];
+    return [createDispatch(scope, k, { ...onePass, params }, columnGrid(d, 8), `${op} columns: sums + dx`)];
   }
   const useX = { ...wg, USE_X: a.x !== undefined ? 1 : 0 };
   const limit = scope.ctx.device.limits.maxStorageBuffersPerShaderStage;
@@ -189,15 +191,7 @@ async function backwardColumns(
     const k = await kernel('graphColumns', { ...wg, ...relu });
     const params = scope.createUniformBuffer(k, 'params', { n, d, chunkRows: n, chunks: 1 }, `${op} params`);
     const scratch = scope.createTensorBuffer((2 * n * d + 2 * d) * 4, `${op} dxhat, dx1, divar, sum dx1`);
-    const bound = {
-      ...grad,
-      xhat: a.xhat,
-      gamma: a.gamma,
-      invStd: a.invStd,
-      partA: a.dbeta,
-      partB: a.dgamma,
-    };
-    return [createDispatch(scope, k, { ...bound, scratch, dx: a.dx, params }, grid, `${op} columns: graph nodes in one`)];
+    return [createDispatch(scope, k, { ...onePass, scratch, params }, grid, `${op} columns: graph nodes in one`)];
   }
   const [sums, dxhatK, dvarK, dmuK, dxK] = await Promise.all([
     kernel('sumsColumns', { ...wg, ...relu }),

@@ -6,8 +6,8 @@ import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, maxWorkgroupsPerDim, type Dispatch } from '../gpu/dispatch.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
-import { assertBuffer, assertBuffers, assertCount, columnTiling } from './op-checks.ts';
-import { columnGrid, tileConstants, wgColumns, wgElementwise } from './norm-columns.ts';
+import { assertBuffer, assertBuffers, assertCount } from './op-checks.ts';
+import { columnGrid, planColumnTiling, tileConstants, wgColumns, wgElementwise } from './norm-columns.ts';
 
 /** batchnorm-forward.wgsl with the shared column helpers and the tree sum linked in front. */
 const forwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, forwardModule);
@@ -38,6 +38,8 @@ export interface BatchNormForwardArgs {
   relu?: boolean;
   /** Tuning knob (tests, the self-test): rows each test-mode invocation takes; default 64 on CPU adapters, 8 on GPUs. */
   rowsPerLane?: number;
+  /** Train mode, a batch of several chunks: rows a chunk of the statistics keeps at least (`planColumnTiling`: 256 on CPU adapters, 64 on GPUs). */
+  minChunkRows?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function createBatchNormForward(scope: GpuScope, a: BatchNormForwar
     return [createDispatch(scope, kernel, { ...layer, params }, [gx, Math.ceil(n / rows), 1], `${op} normalizeTest`)];
   }
 
-  const t = columnTiling(n, d);
+  const t = planColumnTiling(scope.ctx.adapter, n, d, a.minChunkRows);
   const fused = t.chunks === 1;
   const save = a.saved !== undefined;
   if (a.saved) {

@@ -1,5 +1,5 @@
-// The bytes each batchnorm backward pass must move: a table per entry point of shaders/batchnorm-backward.wgsl (and of
-// batchnorm-backward-shapes.wgsl, the large-array layouts, and batchnorm-graph-columns.wgsl, the graph in one dispatch).
+// The bytes each batchnorm backward pass must move: a table per entry point of shaders/batchnorm-backward.wgsl and the
+// files linked behind it (batchnorm-backward-graph.wgsl, batchnorm-graph-columns.wgsl, batchnorm-backward-alternative.wgsl).
 import type { Dispatch } from '../gpu/dispatch.ts';
 import { columnTiling } from './op-checks.ts';
 
@@ -77,7 +77,7 @@ export function batchNormBackwardBytes(list: readonly Dispatch[], n: number, d: 
   return list.map(({ kernel, workgroups }) => {
     // a column reduction's row chunks are its grid's y (the split layout picks its own); `combine` follows its reduction
     if (workgroups && ['sumDoutXhat', 'dvarNode', 'dmuNode'].includes(kernel.entryPoint)) chunks = workgroups[1];
-    if (kernel.name !== 'batchnorm-backward' && kernel.name !== 'batchnorm-backward-shapes')
+    if (kernel.name !== 'batchnorm-backward')
       throw new Error(
         `batchnorm backward traffic: dispatch of kernel ${kernel.name}.${kernel.entryPoint} is not a batchnorm backward pass`,
       );

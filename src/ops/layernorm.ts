@@ -55,16 +55,6 @@ export interface LayerNormBackwardArgs extends NormBackwardArgs {
   blocks?: ModelBlocks;
 }
 
-/** The kernel's view of x [n, M·d]: n·M rows of d; checks the blocks. */
-function rowView(op: string, n: number, d: number, blocks: ModelBlocks | undefined) {
-  const models = blocks?.models ?? 1;
-  const features = blocks?.features ?? d;
-  assertCount(op, 'blocks.models', models);
-  assertCount(op, 'blocks.features', features);
-  if (features > d) throw new Error(`${op}: blocks.features ${features} is more than the ${d} stored columns of a block`);
-  return { rows: n * models, models, features };
-}
-
 /** Invocations per row on the workgroup path. */
 const wgRow = 64;
 
@@ -121,10 +111,24 @@ function layerNormKernel(
   });
 }
 
-/** The op's name in labels and errors: path, shape, blocks, and the lanes per row. */
-function opLabel(pass: string, reduction: RowReduction, lanes: number, n: number, d: number, blocks?: ModelBlocks): string {
+/**
+ * What a pass runs on, checked: the row reduction and lanes per row, the op's name in labels and errors (path, shape,
+ * blocks, lanes), and the kernel's view of x [n, M·d] as n·M rows of d.
+ */
+function planRows(ctx: GpuContext, pass: string, a: Pick<LayerNormForwardArgs, 'n' | 'd' | 'reduction' | 'subgroupWidth' | 'blocks'>) {
+  const { n, d, blocks } = a;
+  const reduction = rowReduction(ctx, a.reduction);
+  const lanes = rowLanes(ctx, reduction, a.subgroupWidth);
   const b = blocks ? ` models=${blocks.models} features=${blocks.features}` : '';
-  return `layernorm.${pass}(${reduction}) n=${n} d=${d}${b} lanes=${lanes}`;
+  const op = `layernorm.${pass}(${reduction}) n=${n} d=${d}${b} lanes=${lanes}`;
+  assertCount(op, 'n', n);
+  assertCount(op, 'd', d);
+  const models = blocks?.models ?? 1;
+  const features = blocks?.features ?? d;
+  assertCount(op, 'blocks.models', models);
+  assertCount(op, 'blocks.features', features);
+  if (features > d) throw new Error(`${op}: blocks.features ${features} is more than the ${d} stored columns of a block`);
+  return { op, reduction, lanes, rows: n * models, models, features };
 }
 
 /**
@@ -134,13 +138,8 @@ function opLabel(pass: string, reduction: RowReduction, lanes: number, n: number
  *   await runDispatches(gpu, fwd);
  */
 export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwardArgs): Promise<Dispatch[]> {
-  const { n, d } = a;
-  const reduction = rowReduction(scope.ctx, a.reduction);
-  const lanes = rowLanes(scope.ctx, reduction, a.subgroupWidth);
-  const op = opLabel('forward', reduction, lanes, n, d, a.blocks);
-  assertCount(op, 'n', n);
-  assertCount(op, 'd', d);
-  const { rows, models, features } = rowView(op, n, d, a.blocks);
+  const { d } = a;
+  const { op, reduction, lanes, rows, models, features } = planRows(scope.ctx, 'forward', a);
   assertBuffers(op, { x: a.x, out: a.out }, rows * d);
   assertBuffers(op, { gamma: a.gamma, beta: a.beta }, models * d);
   if (a.saved) {
@@ -181,12 +180,7 @@ export async function createLayerNormForward(scope: GpuScope, a: LayerNormForwar
  */
 export async function createLayerNormBackward(scope: GpuScope, a: LayerNormBackwardArgs): Promise<Dispatch[]> {
   const { n, d } = a;
-  const reduction = rowReduction(scope.ctx, a.reduction);
-  const lanes = rowLanes(scope.ctx, reduction, a.subgroupWidth);
-  const op = opLabel('backward', reduction, lanes, n, d, a.blocks);
-  assertCount(op, 'n', n);
-  assertCount(op, 'd', d);
-  const { rows, models, features } = rowView(op, n, d, a.blocks);
+  const { op, reduction, lanes, rows, models, features } = planRows(scope.ctx, 'backward', a);
   assertBuffers(op, { dout: a.dout, xhat: a.xhat, dx: a.dx }, rows * d);
   assertBuffer(op, 'invStd', a.invStd, rows);
   assertBuffers(op, { gamma: a.gamma, dgamma: a.dgamma, dbeta: a.dbeta }, models * d);

@@ -27,6 +27,14 @@ export interface MatmulForce {
   workgroupSize?: number;
 }
 
+/**
+ * Workgroups a batched product aims at on a GPU by splitting K: a population's per-model blocks are small (50x52: 49
+ * invocations of 8x8), so its first layer (K = 3072) is one long K loop per invocation unless split; 2048 workgroups of
+ * 64 is about two waves of a 132-SM GPU at the 8x8 block's registers (~100 a lane: some 8 workgroups an SM). With 512,
+ * as for one product, 100 nets got 6 splits (a 512-step K loop per invocation on 4 % of an H200's lanes).
+ */
+export const gpuBatchedTargetGroups = 2048;
+
 /** What the product's stores must do besides C = op(A)·op(B) + bias: a ReLU epilogue (only rows with `reluEpilogue` run it). */
 export interface MatmulEpilogue {
   relu?: boolean;
@@ -67,8 +75,8 @@ export function planMatmul(
   const { nb, blocks, invocations } = row.grid(f);
   const groups = Math.ceil(invocations / wg);
   const batches = f.batches;
-  // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM.
-  const targetGroups = cpu ? 16 : 512;
+  // SwiftShader hands workgroups to 16 task batches over its threads; a GPU wants a few per SM (batched products: gpuBatchedTargetGroups).
+  const targetGroups = cpu ? 16 : batches > 1 ? gpuBatchedTargetGroups : 512;
   const minChunk = cpu ? 64 : 128;
   const perSplit = row.overBatches ? groups : groups * batches;
   let splits = s.splits ?? Math.max(1, Math.min(Math.floor(s.k / minChunk), Math.ceil(targetGroups / perSplit)));

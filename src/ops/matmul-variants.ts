@@ -245,10 +245,12 @@ export const matmulReduce = { module: 'matmul', sources: mainSources, entryPoint
 /**
  * The order auto plans try the variants in, per adapter class: CPU adapters (loads set the pace) block8sg, block8vec4,
  * block8; GPUs the tiled kernels where a product is large (their `worthIt`; awaiting GPU figures, docs/benchmarks.md),
- * then vec4, block8.
+ * then vec4 (dense, unbatched), block8vec4 (aligned batched or strided products: a population's layers; its grid packs
+ * every batch's blocks into full workgroups, where block8 gives each batch a workgroup of its own with 49 of 64 lanes
+ * busy on a 50x52 block), block8.
  *   matmulVariantOrder(true);  // ['block8sg', 'block8vec4', 'block8']
- *   matmulVariantOrder(false); // ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8'] (tile128k16 where 32 KB is granted)
+ *   matmulVariantOrder(false); // ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8vec4', 'block8'] (tile128k16 where 32 KB is granted)
  */
 export function matmulVariantOrder(cpu: boolean): readonly MatmulVariant[] {
-  return cpu ? ['block8sg', 'block8vec4', 'block8'] : ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8'];
+  return cpu ? ['block8sg', 'block8vec4', 'block8'] : ['tile128k16', 'tile128', 'tile64', 'vec4', 'block8vec4', 'block8'];
 }

@@ -1,17 +1,24 @@
 // The column building blocks of the normalizations: batchnorm's backward WGSL with the column helpers linked, the
 // column grids and tilings, and the parameter-gradient column sums (dbeta, dgamma) that layer norm records too.
 import backwardModule from '../../shaders/batchnorm-backward.wgsl?raw';
+import graphModule from '../../shaders/batchnorm-backward-graph.wgsl?raw';
 import graphColumnsModule from '../../shaders/batchnorm-graph-columns.wgsl?raw';
+import alternativeModule from '../../shaders/batchnorm-backward-alternative.wgsl?raw';
 import columnsWgsl from '../../shaders/lib/columns.wgsl?raw';
 import treeSumWgsl from '../../shaders/lib/tree-sum.wgsl?raw';
 import { getKernel, linkWgsl } from '../gpu/kernel.ts';
 import { createDispatch, gridFor, type Dispatch } from '../gpu/dispatch.ts';
 import type { GpuScope, TensorRef } from '../gpu/buffers.ts';
+import type { AdapterSummary } from '../gpu/device.ts';
+import { isCpuAdapter } from '../gpu/probes.ts';
 import type { OpDef } from '../graph/graph.ts';
 import { assertBuffers, assertCount, columnTiling, type ColumnTiling } from './op-checks.ts';
 
-/** batchnorm-backward.wgsl with the shared column helpers and the tree sum linked in front, its graph-in-one kernel behind. */
-export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule, graphColumnsModule);
+/**
+ * batchnorm-backward.wgsl (the bindings and column sums both forms share) with the column helpers and the tree sum linked
+ * in front, and behind it the staged graph's kernels (per node, and every node in one) and the closed form's.
+ */
+export const backwardWgsl = linkWgsl(columnsWgsl, treeSumWgsl, backwardModule, graphModule, graphColumnsModule, alternativeModule);
 
 /** Workgroup size of the elementwise passes of the normalizations. */
 export const wgElementwise = 256;
@@ -21,6 +28,25 @@ export const wgColumns = 8;
 /** Grid of a column kernel over d columns, `perInvocation` (4 or 8) per invocation. */
 export function columnGrid(d: number, perInvocation = 4): [number, number, number] {
   return gridFor(Math.ceil(d / perInvocation), wgColumns);
+}
+
+/** Rows a chunk of a batchnorm column reduction keeps at least on GPUs, once the batch is several chunks. */
+export const gpuMinChunkRows = 64;
+
+/**
+ * The tiling of batchnorm's column reductions (forward statistics, the graph backward's sums) on this adapter: a batch
+ * that is one chunk (`columnTiling`: under 512 rows) stays one on every adapter; a batch of several is cut into chunks of
+ * at least 256 rows on CPU adapters and of at least 64 on GPUs (at 1024x1024: 16 chunks, 512 workgroups of 8 rows a
+ * row-lane, where 256-row chunks give 4 chunks, 128 workgroups of 32 rows a row-lane), or of at least `minChunkRows` forced.
+ *   planColumnTiling(h200, 1024, 1024);        // { cols: 32, rows: 8, colTiles: 32, chunks: 16, chunkRows: 64 }
+ *   planColumnTiling(swiftshader, 1024, 1024); // { cols: 32, rows: 8, colTiles: 32, chunks: 4, chunkRows: 256 }
+ */
+export function planColumnTiling(adapter: AdapterSummary, n: number, d: number, minChunkRows?: number): ColumnTiling {
+  if (minChunkRows !== undefined && (!Number.isInteger(minChunkRows) || minChunkRows < 1))
+    throw new Error(`column reduction n=${n} d=${d}: minChunkRows must be a whole number >= 1, got ${minChunkRows}`);
+  const t = columnTiling(n, d);
+  if (minChunkRows !== undefined) return columnTiling(n, d, minChunkRows);
+  return t.chunks > 1 && !isCpuAdapter(adapter) ? columnTiling(n, d, gpuMinChunkRows) : t;
 }
 
 /** The override constants of a tiled column reduction. */

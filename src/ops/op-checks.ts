@@ -70,17 +70,18 @@ const targetWorkgroups = 1024;
 
 /**
  * Tile a column reduction: up to 32 adjacent columns per workgroup (coalesced), the rest of the 256
- * invocations as row-lanes, and the rows cut into chunks only when the batch is large and the columns few.
+ * invocations as row-lanes, and the rows cut into chunks of at least `minRows` (256) only when the batch is large and
+ * the columns few.
  *   columnTiling(100, 500);   // { cols: 32, rows: 8, colTiles: 16, chunks: 1, chunkRows: 100 }
  *   columnTiling(4096, 1024); // { cols: 32, rows: 8, colTiles: 32, chunks: 16, chunkRows: 256 }
  */
-export function columnTiling(n: number, d: number): ColumnTiling {
+export function columnTiling(n: number, d: number, minRows = minChunkRows): ColumnTiling {
   let cols = 1;
   while (cols < d && cols < 32) cols *= 2;
   const rows = 256 / cols;
   const colTiles = Math.ceil(d / cols);
   if (colTiles > 65535) throw new Error(`column reduction: d = ${d} needs ${colTiles} workgroups in x, more than 65535`);
-  const maxChunks = Math.max(1, Math.floor(n / minChunkRows));
+  const maxChunks = Math.max(1, Math.floor(n / minRows));
   const wanted = Math.max(1, Math.ceil(targetWorkgroups / colTiles));
   let chunks = Math.min(maxChunks, wanted);
   const chunkRows = Math.ceil(n / chunks);

@@ -7,14 +7,25 @@ import type { GpuContext } from '../gpu/device.ts';
 import { isCpuAdapter } from '../gpu/probes.ts';
 import { assertCount } from './op-checks.ts';
 import type { OptimizerRule } from './update-rules.ts';
-/**
- * Workgroup size, and about how many elements (vec4s or f32s) each invocation takes: many on CPU adapters, where
- * each invocation's setup (its segment's binary search, the model's rate and alive flag: per-lane gathers) costs
- * as much as several elements (a population-of-20 Adam step: 8 -> 128 a lane took 34 ms to 25 on SwiftShader);
- * few on GPUs, which want many workgroups.
- */
+/** Workgroup size of an update launch. */
 export const wg = 64;
-export const perInvocation = (ctx: GpuContext) => (isCpuAdapter(ctx.adapter) ? 128 : 8);
+
+/** Workgroups an update launch on a GPU aims at (about 8 an SM of a 132-SM GPU) before it takes 8 elements a lane. */
+export const gpuUpdateTargetGroups = 1024;
+
+/**
+ * About how many elements (vec4s or f32s) each invocation takes, for a launch over `units` of them: many on CPU
+ * adapters, where each invocation's setup (its segment's binary search, the model's rate and alive flag: per-lane
+ * gathers) costs as much as several elements (a population-of-20 Adam step: 8 -> 128 a lane took 34 ms to 25 on
+ * SwiftShader); few on GPUs, which want many workgroups: 8, or fewer where 8 would leave a small store (one net's)
+ * under `gpuUpdateTargetGroups` workgroups (down to 1).
+ *   perInvocation(gpu, 888_000); // 8 on a GPU (20 [50]x7 nets in vec4s: ~1 740 workgroups), 128 on SwiftShader
+ *   perInvocation(gpu, 87_000);  // 1 on a GPU (the seed's [100]x5 net in vec4s: ~1 370 workgroups, not ~170)
+ */
+export function perInvocation(ctx: GpuContext, units: number): number {
+  if (isCpuAdapter(ctx.adapter)) return 128;
+  return Math.max(1, Math.min(8, Math.floor(units / (wg * gpuUpdateTargetGroups))));
+}
 
 /** optim.wgsl with f32 elements, for a parameter whose length is not a multiple of 4 (WGSL has no type overrides). */
 const optimScalarWgsl = scalarVariant(optimWgsl, 'shaders/optim.wgsl');
@@ -65,7 +76,7 @@ export interface UpdateBindings {
   rates: TensorRef;
   alive: TensorRef;
   models: number;
-  /** Tuning knob (tests, the self-test): elements (vec4s or f32s) each invocation takes; default `perInvocation` (128 on CPU adapters, 8 on GPUs). */
+  /** Tuning knob (tests, the self-test): elements (vec4s or f32s) each invocation takes; default `perInvocation` (128 on CPU adapters, 1 to 8 on GPUs by the launch's size). */
   elementsPerLane?: number;
 }
 
@@ -77,7 +88,8 @@ export async function createUpdateDispatch(
 ): Promise<Dispatch> {
   const vec4 = a.segments.every((s) => s.start % 4 === 0 && s.perModel % 4 === 0);
   const { kernel, unit } = await optimKernel(scope, rule, vec4);
-  const lanes = a.elementsPerLane ?? perInvocation(scope.ctx);
+  const units = a.segments.reduce((n, s) => n + (s.perModel / unit) * a.models, 0);
+  const lanes = a.elementsPerLane ?? perInvocation(scope.ctx, units);
   assertCount(a.label, 'elementsPerLane', lanes);
   const table = new Uint32Array(a.segments.length * 5);
   const regs: number[] = [];

@@ -2,6 +2,7 @@
 // its backward both as the staged computational graph and in closed form.
 import { assertLength, assertShape, columnSums, makeTensor } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
+import { checkNormArgs, makeParamGrads, type NormCache } from './norm-common.ts';
 
 /**
  * Per-layer batchnorm settings and state, the seed's `bn_param`. `runningMean`/`runningVar` start as
@@ -23,25 +24,12 @@ export interface BnParam {
  * In train mode `mu`/`var` are the batch mean and biased batch variance; in test mode they are
  * copies of the running statistics (and the backward passes refuse the cache).
  */
-export interface BatchNormCache {
+export interface BatchNormCache extends NormCache {
   mode: 'train' | 'test';
-  /** Input, [N, D]. */
-  x: Tensor;
-  gamma: Float64Array;
-  beta: Float64Array;
-  eps: number;
-  /** Per-feature mean used, [D]. */
-  mu: Float64Array;
-  /** Per-feature variance used, [D]. */
-  var: Float64Array;
   /** `x - mu`, [N, D] row-major. */
   xmu: Float64Array;
-  /** `sqrt(var + eps)`, [D] (the sigma of the closed form). */
+  /** `sqrt(var + eps)`, [D] (the sigma of the closed form; ivar is `1 / sqrtvar`). */
   sqrtvar: Float64Array;
-  /** `1 / sqrtvar`, [D]. */
-  ivar: Float64Array;
-  /** `xmu * ivar`, the normalized input, [N, D]. */
-  xhat: Tensor;
 }
 
 const BN_PARAM_KEYS = new Set(['mode', 'eps', 'momentum', 'runningMean', 'runningVar']);
@@ -95,10 +83,7 @@ export function forwardBatchNormalization(
   bnParam: BnParam,
 ): { out: Tensor; cache: BatchNormCache } {
   const fn = 'forwardBatchNormalization';
-  assertShape(fn, 'x', x.shape, [null, null]);
-  const [n, d] = x.shape;
-  assertLength(fn, 'gamma', gamma, d);
-  assertLength(fn, 'beta', beta, d);
+  const [n, d] = checkNormArgs(fn, x, gamma, beta);
   const { eps, momentum, runningMean, runningVar } = readBnParam(bnParam, d);
   const train = bnParam.mode === 'train';
   if (train && n < 1) throw new Error(`${fn}: train mode needs at least one row, x has shape [${n},${d}]`);
@@ -220,12 +205,7 @@ export function backwardBatchNormalizationAlternative(
 ): { dx: Tensor; dgamma: Float64Array; dbeta: Float64Array } {
   const [n, d] = checkBackward('backwardBatchNormalizationAlternative', dout, cache);
   const { gamma, sqrtvar, xhat } = cache;
-  const dbeta = columnSums(dout.data, n, d);
-  const dgamma = columnSums(
-    dout.data.map((g, k) => g * xhat.data[k]),
-    n,
-    d,
-  );
+  const { dgamma, dbeta } = makeParamGrads(dout, xhat);
   const dx = makeTensor(
     [n, d],
     dout.data.map((g, k) => {

@@ -1,27 +1,15 @@
 // Layer normalization (Ba, Kiros & Hinton, arXiv 1607.06450; cs231n layernorm_forward/backward) in float64.
-import { assertLength, assertShape, columnSums, makeTensor } from './tensor.ts';
+import { assertShape, makeTensor } from './tensor.ts';
 import type { Tensor } from './tensor.ts';
+import { checkNormArgs, makeParamGrads, type NormCache } from './norm-common.ts';
 
 /** The seed-style `ln_param`: only eps (default 1e-5); there are no running statistics and no mode. */
 export interface LnParam {
   eps?: number;
 }
 
-/** What `forwardLayerNormalization` keeps for the backward pass; statistics are per ROW (example). */
-export interface LayerNormCache {
-  x: Tensor;
-  gamma: Float64Array;
-  beta: Float64Array;
-  eps: number;
-  /** Per-row mean, [N]. */
-  mu: Float64Array;
-  /** Per-row biased variance over the D features, [N]. */
-  var: Float64Array;
-  /** `1 / sqrt(var + eps)`, [N]. */
-  ivar: Float64Array;
-  /** `(x - mu) * ivar`, [N, D]. */
-  xhat: Tensor;
-}
+/** What `forwardLayerNormalization` keeps for the backward pass; statistics (mu, var, ivar) are per ROW (example), [N]. */
+export type LayerNormCache = NormCache;
 
 /**
  * Layer norm forward for x [N, D]: each row is normalized over its own D features,
@@ -38,10 +26,7 @@ export function forwardLayerNormalization(
   lnParam: LnParam = {},
 ): { out: Tensor; cache: LayerNormCache } {
   const fn = 'forwardLayerNormalization';
-  assertShape(fn, 'x', x.shape, [null, null]);
-  const [n, d] = x.shape;
-  assertLength(fn, 'gamma', gamma, d);
-  assertLength(fn, 'beta', beta, d);
+  const [n, d] = checkNormArgs(fn, x, gamma, beta);
   for (const key of Object.keys(lnParam)) {
     if (key !== 'eps')
       throw new Error(`${fn}: unknown lnParam key "${key}" (expected eps; layer norm has no mode and no running statistics)`);
@@ -94,12 +79,7 @@ export function backwardLayerNormalization(dout: Tensor, cache: LayerNormCache):
   assertShape('backwardLayerNormalization', 'dout', dout.shape, cache.x.shape);
   const [n, d] = cache.x.shape;
   const { gamma, ivar, xhat } = cache;
-  const dbeta = columnSums(dout.data, n, d);
-  const dgamma = columnSums(
-    dout.data.map((g, k) => g * xhat.data[k]),
-    n,
-    d,
-  );
+  const { dgamma, dbeta } = makeParamGrads(dout, xhat);
   const dx = makeTensor([n, d]);
   for (let i = 0; i < n; i++) {
     let sumA = 0;

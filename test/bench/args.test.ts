@@ -4,7 +4,18 @@ import { parseBenchArgs } from '../../bench/args.ts';
 
 describe('parseBenchArgs', () => {
   it('reads every flag, with the defaults where one is left out', () => {
-    const defaults = { peers: [], python: 'python3', sizes: 'default', force: false, dawnEnable: [], dawnDisable: [], adapterOnly: false };
+    const defaults = {
+      peers: [],
+      python: 'python3',
+      sizes: 'default',
+      force: false,
+      dawnEnable: [],
+      dawnDisable: [],
+      adapterOnly: false,
+      models: null,
+      gpuPlan: false,
+      countsOnly: false,
+    };
     expect(parseBenchArgs([])).toEqual({ json: false, only: null, reps: 10, detail: false, sweepEpochs: null, ...defaults });
     expect(parseBenchArgs(['--only', 'sweep', '--sweep-epochs', '10', '--json', '--reps', '3', '--detail'])).toEqual({
       json: true,
@@ -33,6 +44,12 @@ describe('parseBenchArgs', () => {
       force: true,
       dawnEnable: ['skip_validation', 'allow_unsafe_apis'],
     });
+    expect(parseBenchArgs(['--only', 'population-profile', '--models', '20,100,1000', '--gpu-plan', '--counts-only'])).toMatchObject({
+      only: 'population-profile',
+      models: [20, 100, 1000],
+      gpuPlan: true,
+      countsOnly: true,
+    });
   });
 
   it('names a bad value or an unknown flag', () => {
@@ -44,5 +61,7 @@ describe('parseBenchArgs', () => {
     expect(() => parseBenchArgs(['--peers', 'jax'])).toThrow('--peers knows tfjs and torch, got jax');
     expect(() => parseBenchArgs(['--sizes', 'huge'])).toThrow('--sizes must be default or large, got huge');
     expect(() => parseBenchArgs(['--python', '--json'])).toThrow('--python needs a value');
+    expect(() => parseBenchArgs(['--models', '20,0'])).toThrow('--models must list positive integers, got 20,0');
+    expect(() => parseBenchArgs(['--models', 'many'])).toThrow('--models must list positive integers, got many');
   });
 });

@@ -1,14 +1,7 @@
 // The self-test's error measures, row verdicts and table text (demo/experiments/selftest.ts) on hand-computed values, no GPU.
 import { describe, expect, test } from 'vitest';
-import {
-  boundedError,
-  formatSelfTest,
-  makeSelfTestRow,
-  normError,
-  relErr,
-  scaledError,
-  type SelfTestResults,
-} from '../../demo/experiments/selftest.ts';
+import { formatSelfTest, makeSelfTestRow, type SelfTestResults } from '../../demo/experiments/selftest.ts';
+import { boundedError, normError, relErr, scaledError } from '../../demo/experiments/error-measures.ts';
 
 describe('the error measures', () => {
   test('match hand-computed values', () => {

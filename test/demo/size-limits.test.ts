@@ -78,4 +78,20 @@ describe('planned sizes', () => {
       'field n: x is 100000x4096 f32 = 1.64 GB > maxBufferSize 268 MB',
     );
   });
+
+  it('a sweep over the budget says how many of its nets one population may hold (planPopulationGroups, images excluded)', () => {
+    const sweep = {
+      ...defaultSettings('sweep'),
+      hidden: [50],
+      numScales: 5000,
+      batchSize: 50,
+      numTrain: 1000,
+      numVal: 1000,
+      updateRule: 'adam',
+    };
+    // per model 2641696 bytes (test/nn/population-size.test.ts); (4 GiB - 2000 images of 3072 bytes) / 2641696 = 1623.5
+    expect(() => checkPlannedSizes('sweep', sweep, defaultLimits, label)).toThrow(
+      'at most 1623 of these nets fit it as one population (field numScales asks for 5000)',
+    );
+  });
 });

@@ -1,6 +1,6 @@
 // The scope's central size check: a buffer over the device's maxBufferSize or maxStorageBufferBindingSize fails before allocation, naming label, size and limit.
 import { describe, expect, it } from 'vitest';
-import { checkBufferSize, checkMemoryBudget, createScope, formatBytes } from '../../src/gpu/buffers.ts';
+import { checkBufferSize, checkMemoryBudget, createScope, formatBytes, setMemoryBudget } from '../../src/gpu/buffers.ts';
 import type { GpuContext } from '../../src/gpu/device.ts';
 
 /** A context whose device has the given limits and counts createBuffer calls (none may happen when the check fails). */
@@ -64,5 +64,16 @@ describe('buffer limits', () => {
     );
     scope.createTensorBuffer(400, 'c', 0x80); // exactly at the budget is allowed
     expect(created).toEqual(['a', 'c']);
+  });
+
+  it("requestGpu's memoryBudget is set only when it is a whole number of bytes > 0, and unset leaves no budget", () => {
+    const ctx: { memoryBudget?: number } = {};
+    setMemoryBudget(ctx, undefined);
+    expect(ctx.memoryBudget).toBeUndefined();
+    for (const bad of [0, -1, 1.5, NaN, 2 ** 60])
+      expect(() => setMemoryBudget(ctx, bad)).toThrow(`requestGpu: memoryBudget must be a whole number of bytes > 0, got ${bad}`);
+    expect(ctx.memoryBudget).toBeUndefined();
+    setMemoryBudget(ctx, 4 * 2 ** 30);
+    expect(ctx.memoryBudget).toBe(4294967296);
   });
 });

@@ -70,7 +70,7 @@ describe('matmul variant table', () => {
 
   it('walks the rows in the adapter class order; a forced row that cannot run throws its reason', () => {
     expect(matmulVariantOrder(true)).toEqual(['block8sg', 'block8vec4', 'block8']);
-    expect(matmulVariantOrder(false)).toEqual(['tile128k16', 'tile128', 'tile64', 'vec4', 'block8']);
+    expect(matmulVariantOrder(false)).toEqual(['tile128k16', 'tile128', 'tile64', 'vec4', 'block8vec4', 'block8']);
     expect(planMatmul(swiftshader, { m: 7, n: 13, k: 5 }).variant).toBe('block8');
     expect(planMatmul(swiftshader, { m: 50, n: 100, k: 3072 }).variant).toBe('block8vec4');
     // 20 models x 52 columns = 130 blocks of 8 in 33 quads (2 idle lanes of 132): block8sg with quads
@@ -90,15 +90,34 @@ describe('matmul variant table', () => {
     );
   });
 
-  it('gives the GPU plans worked by hand (512 target workgroups of 64, K chunks of at least 128), each one forcible', () => {
+  it('gives the GPU plans worked by hand (512 target workgroups of 64, 2048 for a batched product, K chunks of at least 128), each one forcible', () => {
     const show = (p: ReturnType<typeof planMatmul>) =>
       `${p.variant} wg=${p.wg} splits=${p.splits} kchunk=${p.kchunk} ${p.workgroups.join('x')}`;
     // 13 x 25 blocks of 4 in 6 workgroups: min(3072 / 128, ceil(512 / 6)) = 24 splits of 128
     const forward = planMatmul(nvidia, { m: 50, n: 100, k: 3072 });
     expect(show(forward)).toBe('vec4 wg=64 splits=24 kchunk=128 6x1x24');
-    // 7 x 7 blocks of 8, one workgroup per model: min(24, ceil(512 / 20)) = 24 splits, z = 24 x 20
-    const population = { m: 50, n: 52, k: 3072, lda: 3072, ldc: 1040, batches: 20, batchA: 0, batchB: 3072 * 52, batchC: 52 };
-    expect(show(planMatmul(nvidia, population))).toBe('block8 wg=64 splits=24 kchunk=128 1x1x480');
+    // a population's first layer: 7 x 7 blocks of 8 per model packed over the models into workgroups of 64, K split
+    // towards 2048 workgroups (gpuBatchedTargetGroups): 20 models are 980 blocks in 16 workgroups, min(24, 128) = 24 splits;
+    // 100: 77 workgroups, min(24, 27) = 24; 400: 307, ceil(2048 / 307) = 7 splits of 440; 1000: 766, 3 splits of 1024
+    const population = (M: number) => ({
+      m: 50,
+      n: 52,
+      k: 3072,
+      lda: 3072,
+      ldc: 52 * M,
+      batches: M,
+      batchA: 0,
+      batchB: 3072 * 52,
+      batchC: 52,
+    });
+    expect(show(planMatmul(nvidia, population(20)))).toBe('block8vec4 wg=64 splits=24 kchunk=128 16x1x24');
+    expect(show(planMatmul(nvidia, population(100)))).toBe('block8vec4 wg=64 splits=24 kchunk=128 77x1x24');
+    expect(show(planMatmul(nvidia, population(400)))).toBe('block8vec4 wg=64 splits=7 kchunk=440 307x1x7');
+    expect(show(planMatmul(nvidia, population(1000)))).toBe('block8vec4 wg=64 splits=3 kchunk=1024 766x1x3');
+    // a ragged batched product (n % 4 != 0) falls back to block8, a workgroup per model: 20 x 2 = 40 per split, 24 splits
+    expect(show(planMatmul(nvidia, { ...population(20), n: 50, ldc: 1000, batchB: 3072 * 50, batchC: 50 }))).toBe(
+      'block8 wg=64 splits=24 kchunk=128 1x1x480',
+    );
     // 65537 blocks of 4x4 at one invocation a workgroup: 65535 x 2
     expect(show(planMatmul(nvidia, { m: 4, n: 4 * 65537, k: 4, workgroupSize: 1 }))).toBe('vec4 wg=1 splits=1 kchunk=4 65535x2x1');
     // the GPU plan forced on a CPU adapter is the same launch
@@ -136,7 +155,9 @@ describe('the tiled rows (shaders/matmul-tiled.wgsl)', () => {
     expect(planMatmul(nvidia, { m: 256, n: 256, k: 256 }).variant).toBe('vec4');
     // the training shapes and a population's 50x52 blocks stay on the register kernels (tiles would idle most lanes)
     expect(planMatmul(nvidia, { m: 50, n: 3072, k: 100, transB: true }).variant).toBe('vec4');
-    expect(planMatmul(nvidia, { m: 50, n: 52, k: 3072, batches: 1000, batchB: 3072 * 52, batchC: 52, ldc: 52000 }).variant).toBe('block8');
+    expect(planMatmul(nvidia, { m: 50, n: 52, k: 3072, batches: 1000, batchB: 3072 * 52, batchC: 52, ldc: 52000 }).variant).toBe(
+      'block8vec4',
+    );
     // CPU adapters never walk the tiled rows
     expect(planMatmul(swiftshader, { m: 4096, n: 4096, k: 4096, transB: true }).variant).toBe('block8vec4');
   });

@@ -35,7 +35,7 @@ describe('linkWgsl', () => {
     expect(fwd.workgroupSize).toEqual([8, 1, 1]);
     const bwd = reflectKernel({
       name: 'batchnorm-backward',
-      source: linkWgsl(columns, read('batchnorm-backward.wgsl')),
+      source: linkWgsl(columns, read('batchnorm-backward.wgsl'), read('batchnorm-backward-alternative.wgsl')),
       entryPoint: 'alternativeColumns',
       constants: { WG: 8 },
     });

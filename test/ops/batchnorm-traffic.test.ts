@@ -70,11 +70,11 @@ describe('batchNormBackwardBytes reads the entry point and constants of each dis
     const split = [
       grid(fake('sumDoutXhat', 'COLS=4,RELU=0,ROWS=64'), [1, 5, 1]),
       grid(fake('combine', 'PAIR=1'), [1, 1, 1]),
-      fake('dxTiles', 'COLS=4,RELU=0,ROWS=64', 'batchnorm-backward-shapes'),
+      fake('dxTiles', 'COLS=4,RELU=0,ROWS=64'),
     ];
     // n = 4099, d = 3: N = 12297, 5 chunks of partials C = 15
     expect(batchNormBackwardBytes(split, 4099, 3)).toEqual([4 * (2 * 12297 + 2 * 15), 4 * 2 * (15 + 3), 4 * (3 * 12297 + 12)]);
-    expect(batchNormBackwardBytes([fake('fusedColumns', 'COLS=8,RELU=0,ROWS=32', 'batchnorm-backward-shapes')], 4, 3)).toEqual([192]);
+    expect(batchNormBackwardBytes([fake('fusedColumns', 'COLS=8,RELU=0,ROWS=32')], 4, 3)).toEqual([192]);
   });
 
   test('a dispatch of another kernel is an error naming it', () => {
