@@ -2,7 +2,8 @@
 import { reference, type GpuContext } from '../../src/index.ts';
 import { createBatchNormForward, createScope, readF32, runDispatches, type GpuScope } from '../../src/engine.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { adapterRecord, type ExperimentEnv, type PassGate, type ProgressSink } from './common.ts';
+import { adapterRecord, type ExperimentEnv, type ProgressSink } from './common.ts';
+import type { PassGate } from './pass-gate.ts';
 
 // The float64 reference (its names are the GPU host forms' too, so they come from the `reference` namespace).
 const { affineForward, reluForward, forwardBatchNormalization, makeRng, makeTensor } = reference;

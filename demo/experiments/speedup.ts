@@ -16,7 +16,8 @@ import {
   type GpuContext,
 } from '../../src/engine.ts';
 import type { PanelSettings } from '../url-state.ts';
-import { adapterRecord, type ExperimentEnv, type PassGate, type ProgressSink } from './common.ts';
+import { adapterRecord, type ExperimentEnv, type ProgressSink } from './common.ts';
+import type { PassGate } from './pass-gate.ts';
 import { compare } from './forward.ts';
 
 // The float64 reference (its names are the GPU host forms' too, so they come from the `reference` namespace).

@@ -2,7 +2,7 @@
 import type { DemoContext, Panel } from '../context.ts';
 import { fmt, fmtList, h } from '../dom.ts';
 import { forwardCsvRows, runForwardCheck, type CaseResult, type ForwardResult } from '../experiments/forward.ts';
-import { createPassGate } from '../experiments/common.ts';
+import { createPassGate } from '../experiments/pass-gate.ts';
 import { pageEnv } from '../train.ts';
 import { createRunControl } from '../run-control.ts';
 import { createSettingsForm } from '../settings-form.ts';

@@ -2,7 +2,7 @@
 import { colors, createChart } from '../charts.ts';
 import type { DemoContext, Panel } from '../context.ts';
 import { fmt, h } from '../dom.ts';
-import { createPassGate } from '../experiments/common.ts';
+import { createPassGate } from '../experiments/pass-gate.ts';
 import { runSpeedup, speedupCsvRows, type SpeedupResult, type SpeedupRow } from '../experiments/speedup.ts';
 import { pageEnv } from '../train.ts';
 import { createRunControl } from '../run-control.ts';

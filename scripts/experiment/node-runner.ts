@@ -4,11 +4,11 @@ import {
   experimentSplits,
   makeSolverData,
   createGate,
-  createPassGate,
   rateText,
   type ExperimentEnv,
   type ProgressSink,
 } from '../../demo/experiments/common.ts';
+import { createPassGate } from '../../demo/experiments/pass-gate.ts';
 import { batchnormCsvRows, runBatchnormExperiment } from '../../demo/experiments/batchnorm.ts';
 import { batchSizeCsvRows, runBatchSize } from '../../demo/experiments/batchsize.ts';
 import { forwardCsvRows, runForwardCheck } from '../../demo/experiments/forward.ts';
